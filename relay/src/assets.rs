@@ -1,0 +1,210 @@
+//! The browser app, embedded at build time (see `build.rs`) or read from a
+//! directory given on the command line. Serves precompressed bytes when the
+//! browser accepts them, with long cache lifetimes only for content-hashed files.
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// One embedded file of `dist/`.
+pub struct Asset {
+    pub path: &'static str,
+    pub raw: &'static [u8],
+    pub gzip: &'static [u8],
+    pub brotli: &'static [u8],
+    pub etag: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+
+/// Where the app's files come from.
+#[derive(Clone, Debug)]
+pub enum AssetSource {
+    /// Compiled into the binary.
+    Embedded,
+    /// Read from this directory on every request (for development).
+    Directory(PathBuf),
+}
+
+impl AssetSource {
+    /// True when there is an app to serve at all.
+    pub fn has_app(&self) -> bool {
+        match self {
+            AssetSource::Embedded => ASSETS.iter().any(|a| a.path == "/index.html"),
+            AssetSource::Directory(dir) => dir.join("index.html").is_file(),
+        }
+    }
+
+    /// Answers a GET for `path` (already percent-decoded by the router).
+    pub async fn respond(&self, path: &str, request_headers: &HeaderMap) -> Response {
+        let path = if path == "/" || path.is_empty() {
+            "/index.html"
+        } else {
+            path
+        };
+        match self {
+            AssetSource::Embedded => match ASSETS.iter().find(|a| a.path == path) {
+                Some(asset) => embedded_response(asset, request_headers),
+                None => not_found(),
+            },
+            AssetSource::Directory(dir) => directory_response(dir, path).await,
+        }
+    }
+}
+
+fn embedded_response(asset: &Asset, request_headers: &HeaderMap) -> Response {
+    let etag = format!("\"{}\"", asset.etag);
+    if request_headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        set_cache_headers(response.headers_mut(), asset.path, &etag);
+        return response;
+    }
+    let accepted = request_headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (body, encoding): (&'static [u8], Option<&str>) =
+        if accepts(accepted, "br") && asset.brotli.len() < asset.raw.len() {
+            (asset.brotli, Some("br"))
+        } else if accepts(accepted, "gzip") && asset.gzip.len() < asset.raw.len() {
+            (asset.gzip, Some("gzip"))
+        } else {
+            (asset.raw, None)
+        };
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(mime_type(asset.path)),
+    );
+    if let Some(encoding) = encoding {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(if encoding == "br" { "br" } else { "gzip" }),
+        );
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    set_cache_headers(headers, asset.path, &etag);
+    response
+}
+
+async fn directory_response(dir: &Path, path: &str) -> Response {
+    let relative = path.trim_start_matches('/');
+    // Refuse anything that could leave the directory.
+    if relative
+        .split('/')
+        .any(|part| part == ".." || part.is_empty() || part.contains('\\'))
+    {
+        return not_found();
+    }
+    match tokio::fs::read(dir.join(relative)).await {
+        Ok(bytes) => {
+            let mut response = Response::new(Body::from(bytes));
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(mime_type(path)),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(_) => not_found(),
+    }
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+/// The page served when the relay was built without the app.
+pub fn app_missing() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "confide: this relay was built without the browser app. Run `cargo xtask serve`, \
+         or build the app with `trunk build --release` before building the relay.\n",
+    )
+        .into_response()
+}
+
+fn accepts(accept_encoding: &str, coding: &str) -> bool {
+    accept_encoding.split(',').any(|part| {
+        let mut pieces = part.split(';');
+        let name = pieces.next().unwrap_or("").trim();
+        let refused = pieces.any(|p| p.trim().replace(' ', "") == "q=0");
+        name.eq_ignore_ascii_case(coding) && !refused
+    })
+}
+
+/// Trunk puts a 16-hex-digit content hash into the names of files whose
+/// content changes with every build; those may be cached for a year.
+fn is_content_hashed(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let stem = name.split('.').next().unwrap_or(name);
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn set_cache_headers(headers: &mut HeaderMap, path: &str, etag: &str) {
+    let policy = if is_content_hashed(path) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, value);
+    }
+}
+
+/// MIME type by file extension; browsers refuse to compile WASM served as anything but `application/wasm`.
+pub fn mime_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "wasm" => "application/wasm",
+        "css" => "text/css; charset=utf-8",
+        "json" | "webmanifest" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_content_hashed(
+            "/confide-client-1a2b3c4d5e6f7a8b_bg.wasm"
+        ));
+        assert!(is_content_hashed("/style-0123456789abcdef.css"));
+        assert!(!is_content_hashed("/confide-worker_bg.wasm"));
+        assert!(!is_content_hashed("/index.html"));
+    }
+
+    #[test]
+    fn accept_encoding_parsing() {
+        assert!(accepts("gzip, deflate, br", "br"));
+        assert!(accepts("gzip;q=1.0", "gzip"));
+        assert!(!accepts("gzip;q=0", "gzip"));
+        assert!(!accepts("identity", "gzip"));
+    }
+
+    #[test]
+    fn wasm_is_application_wasm() {
+        assert_eq!(mime_type("/x_bg.wasm"), "application/wasm");
+    }
+}

@@ -1,0 +1,14 @@
+//! confide's protocol and crypto core.
+//!
+//! Everything here is pure: no sockets, no browser types, no clocks or
+//! randomness of its own (callers pass an RNG and the current time). The
+//! relay, the browser app and the frame-crypto worker are thin I/O shells
+//! around these state machines and formats. `docs/PROTOCOL.md` is the spec.
+
+pub mod envelope;
+pub mod group;
+pub mod handshake;
+pub mod link;
+pub mod sas;
+pub mod sframe;
+pub mod wire;

@@ -1,0 +1,189 @@
+//! confide's developer commands. Two of them are all a new machine needs:
+//!
+//! - `cargo xtask serve`: install missing build tools, build the app in release
+//!   mode, start the relay on 127.0.0.1:8080 and print the URL to open.
+//! - `cargo xtask test`: install missing test tools, then run every check and
+//!   test: formatting, clippy (native and wasm32), native tests, wasm tests and
+//!   the real-browser tests.
+//!
+//! Tools are installed once and reused: each is checked by version first.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use tools::Toolbox;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => serve(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("build") => build(&args[1..]).map(|_| ()),
+        Some("install") => Toolbox::install_all(true).map(|_| ()),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n\
+                 serve [relay options]  build the app and run the relay on http://127.0.0.1:8080/\n\
+                 test                   run every check and test (installs missing tools)\n\
+                 build                  build the app (dist/) and the relay in release mode\n\
+                 install                install the build and test tools only"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's folder).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Runs a command in the workspace root, failing with its name if it fails.
+pub fn run(command: &mut Command) -> Result<(), String> {
+    let description = format!("{command:?}");
+    eprintln!("xtask: running {description}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("could not start {description}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{description} failed ({status})"))
+    }
+}
+
+/// Builds the browser app with Trunk into `dist` (or another folder).
+fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), String> {
+    let mut trunk = tools.trunk();
+    trunk.args(["build", "--release", "--dist", dist]);
+    if !features.is_empty() {
+        trunk.args(["--features", &features.join(",")]);
+    }
+    run(&mut trunk)?;
+    report_download_size(&root().join(dist))
+}
+
+/// Prints the gzip size of everything a guest downloads: the page, its
+/// scripts, styles and all WASM (app and frame-crypto worker).
+fn report_download_size(dist: &Path) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut entries: Vec<_> = std::fs::read_dir(dist)
+        .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    let mut total = 0usize;
+    println!("\nWhat a guest downloads (gzip -9):");
+    for path in entries {
+        let raw =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&raw).map_err(|e| e.to_string())?;
+        let gz = encoder.finish().map_err(|e| e.to_string())?.len();
+        total += gz;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!("  {name:<48} {:>9} B raw {:>9} B gzip", raw.len(), gz);
+    }
+    println!(
+        "  {:<48} {:>9} {:>9} B gzip ({} KB; budget 400 KB)\n",
+        "total",
+        "",
+        total,
+        total / 1000
+    );
+    if total > 400_000 {
+        return Err(format!("the app is {total} B gzip, over the 400 KB budget"));
+    }
+    Ok(())
+}
+
+fn build(_args: &[String]) -> Result<Toolbox, String> {
+    let tools = Toolbox::install_all(false)?;
+    build_app(&tools, "dist", &[])?;
+    run(Command::new("cargo").args(["build", "--release", "--package", "confide-relay"]))?;
+    Ok(tools)
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    build(&[])?;
+    let relay = root().join("target/release/confide-relay");
+    println!(
+        "\nconfide is starting. Open the URL below in Chromium, Firefox or Safari. Stop with Ctrl-C.\n"
+    );
+    run(Command::new(relay).args(args))
+}
+
+fn test(_args: &[String]) -> Result<(), String> {
+    let tools = Toolbox::install_all(true)?;
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--package",
+        "confide-client",
+        "--package",
+        "confide-shared",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    // The release app (what users get) is embedded in the relay; the browser
+    // tests use a build with test hooks, served from its own folder.
+    build_app(&tools, "dist", &[])?;
+    build_app(&tools, "target/dist-test", &["test-hooks"])?;
+    run(Command::new("cargo").args(["test", "--workspace"]))?;
+    run(tools.wasm_test().args([
+        "test",
+        "--package",
+        "confide-shared",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let mut browser = Command::new("cargo");
+    browser
+        .args([
+            "test",
+            "--package",
+            "confide-tests",
+            "--test",
+            "browser",
+            "--",
+            "--ignored",
+            "--test-threads",
+            "1",
+        ])
+        .env("CONFIDE_TEST_DIST", root().join("target/dist-test"))
+        .env("CONFIDE_CHROMIUM", &tools.chromium)
+        .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver);
+    run(&mut browser)?;
+    println!("\nxtask: every check and test passed.");
+    Ok(())
+}

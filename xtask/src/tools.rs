@@ -1,0 +1,223 @@
+//! Finds or installs the tools the build and the tests need, each in exactly
+//! the version the project pins. A tool already present in the right version
+//! is reused; nothing is downloaded twice.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{root, run};
+
+/// Trunk 0.22 needs rustc 1.96; 0.21.14 is the newest that builds on 1.95.
+const TRUNK_VERSION: &str = "0.21.14";
+/// binaryen's wasm-opt from npm (Debian's is too old for current wasm-bindgen output).
+const BINARYEN_VERSION: &str = "132";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Paths and environment for the installed tools.
+pub struct Toolbox {
+    /// Directories to put in front of PATH (cargo's bin, binaryen's bin).
+    path_prefix: Vec<PathBuf>,
+    pub chromium: PathBuf,
+    pub chromedriver: PathBuf,
+}
+
+impl Toolbox {
+    /// Makes sure every build tool is present; with `for_tests`, the browser too.
+    pub fn install_all(for_tests: bool) -> Result<Toolbox, String> {
+        ensure_wasm_target()?;
+        let cargo_bin = cargo_home().join("bin");
+        let wasm_bindgen_version = locked_version("wasm-bindgen")?;
+        ensure_cargo_tool(&cargo_bin, "trunk", "trunk", TRUNK_VERSION)?;
+        ensure_cargo_tool(
+            &cargo_bin,
+            "wasm-bindgen",
+            "wasm-bindgen-cli",
+            &wasm_bindgen_version,
+        )?;
+        let binaryen_bin = ensure_binaryen()?;
+        let mut toolbox = Toolbox {
+            path_prefix: vec![binaryen_bin, cargo_bin],
+            chromium: PathBuf::from("/usr/bin/chromium"),
+            chromedriver: PathBuf::from("/usr/bin/chromedriver"),
+        };
+        if for_tests {
+            toolbox.ensure_browser()?;
+        }
+        Ok(toolbox)
+    }
+
+    /// PATH with our tools first, so Trunk finds exactly the pinned versions.
+    fn path(&self) -> std::ffi::OsString {
+        let mut paths: Vec<PathBuf> = self.path_prefix.clone();
+        if let Some(existing) = std::env::var_os("PATH") {
+            paths.extend(std::env::split_paths(&existing));
+        }
+        std::env::join_paths(paths).unwrap_or_default()
+    }
+
+    /// `trunk`, configured never to download anything.
+    pub fn trunk(&self) -> Command {
+        let mut command = Command::new(cargo_home().join("bin/trunk"));
+        command
+            .env("PATH", self.path())
+            .env("TRUNK_OFFLINE", "true")
+            .env("TRUNK_SKIP_VERSION_CHECK", "true")
+            .env("NO_COLOR", "true");
+        command
+    }
+
+    /// `cargo` set up to run wasm32 test binaries in Node.js with wasm-bindgen's runner.
+    pub fn wasm_test(&self) -> Command {
+        let mut command = Command::new("cargo");
+        command.env("PATH", self.path()).env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            cargo_home().join("bin/wasm-bindgen-test-runner"),
+        );
+        command
+    }
+
+    /// Chromium and ChromeDriver from Debian's packages; installed with apt when we are root.
+    fn ensure_browser(&mut self) -> Result<(), String> {
+        let chromium = find_program(&["chromium", "chromium-browser"]);
+        let driver = find_program(&["chromedriver"]);
+        if let (Some(chromium), Some(driver)) = (chromium, driver) {
+            self.chromium = chromium;
+            self.chromedriver = driver;
+            return Ok(());
+        }
+        if !is_root() {
+            return Err(
+                "the browser tests need Chromium and ChromeDriver, which are missing. \
+                 Install the Debian packages `chromium` and `chromium-driver` \
+                 (sudo apt-get install chromium chromium-driver) and run again."
+                    .into(),
+            );
+        }
+        eprintln!("xtask: installing Chromium and ChromeDriver with apt-get");
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                "chromium",
+                "chromium-driver",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        self.chromium = find_program(&["chromium"])
+            .ok_or("apt-get installed chromium, but it is not on PATH")?;
+        self.chromedriver = find_program(&["chromedriver"])
+            .ok_or("apt-get installed chromium-driver, but it is not on PATH")?;
+        Ok(())
+    }
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+}
+
+/// Where tools that are not cargo binaries are kept between runs.
+fn tool_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| root().join("target"))
+        .join("confide-tools")
+}
+
+fn output_of(command: &mut Command) -> Option<String> {
+    let output = command.output().ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+fn ensure_wasm_target() -> Result<(), String> {
+    let installed = output_of(
+        Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .current_dir(root()),
+    )
+    .unwrap_or_default();
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+/// The version of `package` in Cargo.lock, so the CLI always matches the crate.
+fn locked_version(package: &str) -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock"))
+        .map_err(|e| format!("cannot read Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == format!("name = \"{package}\"") {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = \""))
+            {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err(format!("{package} is not in Cargo.lock"))
+}
+
+fn ensure_cargo_tool(
+    cargo_bin: &Path,
+    binary: &str,
+    krate: &str,
+    version: &str,
+) -> Result<(), String> {
+    let present =
+        output_of(Command::new(cargo_bin.join(binary)).arg("--version")).unwrap_or_default();
+    if present.split_whitespace().any(|word| word == version) {
+        return Ok(());
+    }
+    eprintln!(
+        "xtask: installing {krate} {version} (once; this takes several minutes on two cores)"
+    );
+    run(Command::new("cargo").args(["install", krate, "--version", version, "--locked"]))
+}
+
+fn ensure_binaryen() -> Result<PathBuf, String> {
+    let prefix = tool_cache().join(format!("binaryen-{BINARYEN_VERSION}"));
+    let bin = prefix.join("node_modules/.bin");
+    let present =
+        output_of(Command::new(bin.join("wasm-opt")).arg("--version")).unwrap_or_default();
+    if present.contains(&format!("version {BINARYEN_VERSION}")) {
+        return Ok(bin);
+    }
+    if find_program(&["npm"]).is_none() {
+        return Err(
+            "wasm-opt (binaryen) comes from npm, and npm is missing: install Node.js and npm"
+                .into(),
+        );
+    }
+    std::fs::create_dir_all(&prefix)
+        .map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
+    eprintln!("xtask: installing binaryen {BINARYEN_VERSION} (wasm-opt) from npm");
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("binaryen@{BINARYEN_VERSION}")))?;
+    Ok(bin)
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn is_root() -> bool {
+    output_of(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+}
