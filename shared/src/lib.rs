@@ -11,4 +11,5 @@ pub mod handshake;
 pub mod link;
 pub mod sas;
 pub mod sframe;
+pub mod signal;
 pub mod wire;
