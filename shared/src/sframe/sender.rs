@@ -1,0 +1,105 @@
+//! The local participant's sending key for one epoch.
+
+use super::SframeError;
+use super::codec::Codec;
+use super::frame::protect;
+use super::keys::FrameKeys;
+use super::suite::CipherSuite;
+
+/// Counters at or above this are never used: the sender key is exhausted.
+pub const COUNTER_LIMIT: u64 = 1 << 32;
+/// From this counter on [`SenderKey::needs_rotation`] asks for a new key,
+/// leaving 2^31 frames (months of media) to get it installed.
+pub const ROTATION_THRESHOLD: u64 = 1 << 31;
+
+/// Base keys are 32 random bytes chosen by the key exchange.
+pub const BASE_KEY_LEN: usize = 32;
+
+/// One sender key: (base key, KID) plus the single frame counter shared by
+/// every outgoing stream (audio, video, every peer connection of the mesh),
+/// so no (base key, KID, CTR) is ever used twice.
+#[derive(Debug)]
+pub struct SenderKey {
+    keys: FrameKeys,
+    next_ctr: u64,
+}
+
+impl SenderKey {
+    /// Derives the frame keys; the base key itself is not kept (the caller
+    /// zeroizes its copy). Counters start at 0.
+    pub fn new(suite: CipherSuite, kid: u64, base_key: &[u8; BASE_KEY_LEN]) -> Self {
+        Self {
+            keys: FrameKeys::derive(suite, kid, base_key),
+            next_ctr: 0,
+        }
+    }
+
+    /// The KID written into every frame header.
+    pub fn kid(&self) -> u64 {
+        self.keys.kid()
+    }
+
+    /// The suite in use.
+    pub fn suite(&self) -> CipherSuite {
+        self.keys.suite()
+    }
+
+    /// The counter the next frame will use.
+    pub fn next_counter(&self) -> u64 {
+        self.next_ctr
+    }
+
+    /// True once half the counter space is used: time to install a new key.
+    pub fn needs_rotation(&self) -> bool {
+        self.next_ctr >= ROTATION_THRESHOLD
+    }
+
+    /// Protects one encoded frame. Every call consumes a counter value, even
+    /// if encryption then fails, so a counter is never used twice.
+    pub fn encrypt_frame(&mut self, codec: Codec, frame: &[u8]) -> Result<Vec<u8>, SframeError> {
+        // Reject malformed frames before spending a counter on them.
+        codec.clear_prefix_len(frame)?;
+        let ctr = self.next_ctr;
+        if ctr >= COUNTER_LIMIT {
+            return Err(SframeError::CounterExhausted);
+        }
+        self.next_ctr = ctr + 1;
+        protect(&self.keys, ctr, codec, frame)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_when_counter_exhausted() {
+        let mut sender = SenderKey::new(CipherSuite::default(), 1, &[7; 32]);
+        assert!(!sender.needs_rotation());
+        sender.next_ctr = ROTATION_THRESHOLD - 1;
+        assert!(!sender.needs_rotation());
+        assert!(sender.encrypt_frame(Codec::Opus, &[1, 2, 3]).is_ok());
+        assert!(sender.needs_rotation());
+
+        sender.next_ctr = COUNTER_LIMIT - 1;
+        assert!(sender.encrypt_frame(Codec::Opus, &[1, 2, 3]).is_ok());
+        assert_eq!(sender.next_counter(), COUNTER_LIMIT);
+        for _ in 0..3 {
+            assert_eq!(
+                sender.encrypt_frame(Codec::Opus, &[1, 2, 3]),
+                Err(SframeError::CounterExhausted)
+            );
+        }
+        assert_eq!(sender.next_counter(), COUNTER_LIMIT);
+    }
+
+    #[test]
+    fn malformed_frames_spend_no_counter() {
+        let mut sender = SenderKey::new(CipherSuite::default(), 1, &[7; 32]);
+        assert_eq!(
+            sender.encrypt_frame(Codec::Opus, &[]),
+            Err(SframeError::FrameTooShort)
+        );
+        assert_eq!(sender.next_counter(), 0);
+    }
+}
