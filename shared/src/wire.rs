@@ -1,1 +1,604 @@
-//! TODO
+//! Relay wire types: the JSON text messages between a browser and the relay.
+//!
+//! Everything the relay needs for routing is here; everything else travels
+//! inside [`Blob`]s, which the relay forwards without looking. Binary values
+//! are base64url strings without padding; fixed-length values validate their
+//! length when decoded, so a malformed message never reaches the room logic.
+//! `docs/protocol/relay.md` is the spec of these messages.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// The relay protocol version carried as `v` in the first message of a connection.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Default limit of one WebSocket message, in bytes.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// WebSocket path of the relay.
+pub const WS_PATH: &str = "/ws";
+
+/// Decoding a base64url string into a fixed-length value failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BytesError {
+    #[error("not base64url without padding")]
+    Encoding,
+    #[error("expected {expected} bytes, got {got}")]
+    Length { expected: usize, got: usize },
+}
+
+fn decode_fixed<const N: usize>(text: &str) -> Result<[u8; N], BytesError> {
+    // Bound the work before decoding: N bytes are at most ceil(4N/3) characters.
+    if text.len() > N.div_ceil(3) * 4 {
+        return Err(BytesError::Length {
+            expected: N,
+            got: text.len() * 3 / 4,
+        });
+    }
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| BytesError::Encoding)?;
+    let got = bytes.len();
+    bytes
+        .try_into()
+        .map_err(|_| BytesError::Length { expected: N, got })
+}
+
+struct FixedVisitor<const N: usize>;
+
+impl<const N: usize> Visitor<'_> for FixedVisitor<N> {
+    type Value = [u8; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{N} bytes as base64url without padding")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        decode_fixed::<N>(text).map_err(E::custom)
+    }
+}
+
+/// Defines a fixed-length byte newtype that travels as base64url. `Debug`
+/// never prints the bytes, so a value cannot leak into a log by accident.
+macro_rules! fixed_bytes {
+    ($(#[$meta:meta])* $name:ident, $len:expr, secret = $secret:tt) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq)]
+        #[cfg_attr(not($secret), derive(Hash, Copy))]
+        pub struct $name(pub [u8; $len]);
+
+        impl $name {
+            /// Length in bytes.
+            pub const LEN: usize = $len;
+
+            /// Parses the base64url (no padding) form.
+            pub fn from_base64(text: &str) -> Result<Self, BytesError> {
+                decode_fixed::<$len>(text).map(Self)
+            }
+
+            /// The base64url (no padding) form, as sent on the wire.
+            pub fn to_base64(&self) -> String {
+                URL_SAFE_NO_PAD.encode(self.0)
+            }
+
+            pub fn as_bytes(&self) -> &[u8; $len] {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(..)"))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.to_base64())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                deserializer.deserialize_str(FixedVisitor::<$len>).map(Self)
+            }
+        }
+
+        fixed_bytes!(@secret $name, $secret);
+    };
+    (@secret $name:ident, true) => {
+        impl Zeroize for $name {
+            fn zeroize(&mut self) {
+                self.0.zeroize();
+            }
+        }
+        impl Drop for $name {
+            fn drop(&mut self) {
+                self.zeroize();
+            }
+        }
+        impl ZeroizeOnDrop for $name {}
+
+        impl $name {
+            /// SHA-256 of the secret: the only form the relay keeps.
+            pub fn hash(&self) -> TokenHash {
+                TokenHash(Sha256::digest(self.0).into())
+            }
+        }
+    };
+    (@secret $name:ident, false) => {};
+}
+
+fixed_bytes!(
+    /// A room's routing id, chosen at random by the host (16 bytes).
+    RoomId,
+    16,
+    secret = false
+);
+fixed_bytes!(
+    /// Proves to the relay that a connection is the host of a room (32 bytes). The relay stores its SHA-256.
+    HostToken,
+    32,
+    secret = true
+);
+fixed_bytes!(
+    /// One-time admission ticket of a guest (32 bytes). The host registers only its SHA-256.
+    InviteToken,
+    32,
+    secret = true
+);
+fixed_bytes!(
+    /// Lets a guest take its place again after a reload (32 bytes). The relay stores its SHA-256.
+    ResumeSecret,
+    32,
+    secret = true
+);
+fixed_bytes!(
+    /// SHA-256 of a token or secret (32 bytes).
+    TokenHash,
+    32,
+    secret = false
+);
+
+/// A member of a room, assigned by the relay, unique within the room.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MemberId(pub u32);
+
+impl fmt::Debug for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("MemberId(..)")
+    }
+}
+
+/// Opaque ciphertext the relay forwards without interpreting it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Blob(pub Vec<u8>);
+
+impl fmt::Debug for Blob {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "Blob({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&URL_SAFE_NO_PAD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BlobVisitor;
+        impl Visitor<'_> for BlobVisitor {
+            type Value = Blob;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("base64url without padding")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Blob, E> {
+                URL_SAFE_NO_PAD
+                    .decode(text)
+                    .map(Blob)
+                    .map_err(|_| E::custom(BytesError::Encoding))
+            }
+        }
+        deserializer.deserialize_str(BlobVisitor)
+    }
+}
+
+/// Client → relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Host: create a room, or take it over again with the same token after a reload.
+    CreateRoom {
+        v: u32,
+        room: RoomId,
+        host_token: HostToken,
+    },
+    /// Host: register a one-time invite by the SHA-256 of its token.
+    AddInvite {
+        room: RoomId,
+        token_hash: TokenHash,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ttl_secs: Option<u32>,
+    },
+    /// Host: withdraw an invite that has not been used.
+    RevokeInvite { room: RoomId, token_hash: TokenHash },
+    /// Guest: use an invite and wait in the lobby; `payload` goes to the host.
+    Knock {
+        v: u32,
+        room: RoomId,
+        invite_token: InviteToken,
+        resume_hash: TokenHash,
+        payload: Blob,
+    },
+    /// Guest: take one's place again after a reload, within the grace period.
+    Resume {
+        v: u32,
+        room: RoomId,
+        member: MemberId,
+        resume_secret: ResumeSecret,
+    },
+    /// Host: let a lobby member in.
+    Admit { room: RoomId, member: MemberId },
+    /// Host: turn a lobby member away.
+    Reject { room: RoomId, member: MemberId },
+    /// Host: remove a member (lobby or admitted).
+    Remove { room: RoomId, member: MemberId },
+    /// Forward `payload` to one member, or with `to: null` to all admitted others.
+    Send {
+        room: RoomId,
+        #[serde(default)]
+        to: Option<MemberId>,
+        payload: Blob,
+    },
+    /// Leave the room (a guest for good; the host may come back with its token).
+    Leave { room: RoomId },
+    /// Host: end the session for everyone and delete the room.
+    EndSession { room: RoomId },
+}
+
+/// Relay → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMessage {
+    /// To the host: the room exists and the host is `member`. After a resume,
+    /// `members` are the connected admitted members and `lobby` the connected lobby members.
+    RoomCreated {
+        room: RoomId,
+        member: MemberId,
+        resumed: bool,
+        members: Vec<MemberId>,
+        lobby: Vec<MemberId>,
+    },
+    /// To the host: the invite is registered and expires in `ttl_secs`.
+    InviteAdded {
+        room: RoomId,
+        token_hash: TokenHash,
+        ttl_secs: u32,
+    },
+    /// To a guest: it is `member`, waiting in the lobby for `host`.
+    Waiting {
+        room: RoomId,
+        member: MemberId,
+        host: MemberId,
+    },
+    /// To the host: `member` knocked with `payload`.
+    Knocked {
+        room: RoomId,
+        member: MemberId,
+        payload: Blob,
+    },
+    /// To a guest: it is admitted; `members` are the other connected admitted members.
+    Admitted {
+        room: RoomId,
+        member: MemberId,
+        host: MemberId,
+        members: Vec<MemberId>,
+    },
+    /// To a lobby guest: the host turned it away (the connection closes with 4010).
+    Rejected { room: RoomId },
+    /// To a guest: the host removed it (the connection closes with 4011).
+    Removed { room: RoomId },
+    /// `member` is (again) connected to the room.
+    MemberJoined { room: RoomId, member: MemberId },
+    /// `member` lost its connection; it may come back within the grace period.
+    MemberAway { room: RoomId, member: MemberId },
+    /// `member` is gone for good.
+    MemberLeft { room: RoomId, member: MemberId },
+    /// A forwarded `payload` from `from`.
+    Deliver {
+        room: RoomId,
+        from: MemberId,
+        payload: Blob,
+    },
+    /// The host ended the session; the room no longer exists.
+    SessionEnded { room: RoomId },
+    /// The relay is stopping (the connection closes with 1001).
+    ShuttingDown,
+    /// A request failed. Fatal errors are followed by a close with `code.close_code()`.
+    Error {
+        code: ErrorCode,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomId>,
+    },
+}
+
+/// Stable error identifiers. The fatal ones are also the close reason strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    ProtocolError,
+    MessageTooLarge,
+    RateLimited,
+    TooManyRooms,
+    RoomFull,
+    ServerFull,
+    IdleTimeout,
+    InviteInvalid,
+    InviteUsed,
+    InviteExpired,
+    Rejected,
+    Removed,
+    SessionEnded,
+    RoomNotFound,
+    SlowConsumer,
+    UnsupportedVersion,
+    RoomExists,
+    ResumeFailed,
+    Replaced,
+    /// Not fatal: the addressed member is not (or no longer) reachable for the sender.
+    UnknownMember,
+    /// Not fatal: the room has as many invites as it may keep.
+    TooManyInvites,
+}
+
+impl ErrorCode {
+    /// All codes, for tables and metrics.
+    pub const ALL: [ErrorCode; 21] = [
+        ErrorCode::ProtocolError,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::RateLimited,
+        ErrorCode::TooManyRooms,
+        ErrorCode::RoomFull,
+        ErrorCode::ServerFull,
+        ErrorCode::IdleTimeout,
+        ErrorCode::InviteInvalid,
+        ErrorCode::InviteUsed,
+        ErrorCode::InviteExpired,
+        ErrorCode::Rejected,
+        ErrorCode::Removed,
+        ErrorCode::SessionEnded,
+        ErrorCode::RoomNotFound,
+        ErrorCode::SlowConsumer,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::RoomExists,
+        ErrorCode::ResumeFailed,
+        ErrorCode::Replaced,
+        ErrorCode::UnknownMember,
+        ErrorCode::TooManyInvites,
+    ];
+
+    /// The WebSocket close code of a fatal error; `None` for errors that keep the connection.
+    pub fn close_code(self) -> Option<u16> {
+        Some(match self {
+            ErrorCode::ProtocolError => 4000,
+            ErrorCode::MessageTooLarge => 4001,
+            ErrorCode::RateLimited => 4002,
+            ErrorCode::TooManyRooms => 4003,
+            ErrorCode::RoomFull => 4004,
+            ErrorCode::ServerFull => 4005,
+            ErrorCode::IdleTimeout => 4006,
+            ErrorCode::InviteInvalid => 4007,
+            ErrorCode::InviteUsed => 4008,
+            ErrorCode::InviteExpired => 4009,
+            ErrorCode::Rejected => 4010,
+            ErrorCode::Removed => 4011,
+            ErrorCode::SessionEnded => 4012,
+            ErrorCode::RoomNotFound => 4013,
+            ErrorCode::SlowConsumer => 4014,
+            ErrorCode::UnsupportedVersion => 4015,
+            ErrorCode::RoomExists => 4016,
+            ErrorCode::ResumeFailed => 4017,
+            ErrorCode::Replaced => 4018,
+            ErrorCode::UnknownMember | ErrorCode::TooManyInvites => return None,
+        })
+    }
+
+    /// The fatal error that a close code stands for.
+    pub fn from_close_code(code: u16) -> Option<ErrorCode> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|e| e.close_code() == Some(code))
+    }
+
+    /// The snake_case name, as on the wire and as the close reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ProtocolError => "protocol_error",
+            ErrorCode::MessageTooLarge => "message_too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyRooms => "too_many_rooms",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::ServerFull => "server_full",
+            ErrorCode::IdleTimeout => "idle_timeout",
+            ErrorCode::InviteInvalid => "invite_invalid",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::Rejected => "rejected",
+            ErrorCode::Removed => "removed",
+            ErrorCode::SessionEnded => "session_ended",
+            ErrorCode::RoomNotFound => "room_not_found",
+            ErrorCode::SlowConsumer => "slow_consumer",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::RoomExists => "room_exists",
+            ErrorCode::ResumeFailed => "resume_failed",
+            ErrorCode::Replaced => "replaced",
+            ErrorCode::UnknownMember => "unknown_member",
+            ErrorCode::TooManyInvites => "too_many_invites",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Close code sent to every connection when the relay shuts down.
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code after a guest's `leave`.
+pub const CLOSE_NORMAL: u16 = 1000;
+
+impl ClientMessage {
+    /// Parses one text message.
+    pub fn from_json(text: &str) -> Result<ClientMessage, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing these types cannot fail: no maps with non-string keys, no floats.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl ServerMessage {
+    pub fn from_json(text: &str) -> Result<ServerMessage, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room() -> RoomId {
+        RoomId([7; 16])
+    }
+
+    #[test]
+    fn create_room_shape() {
+        let msg = ClientMessage::CreateRoom {
+            v: 1,
+            room: room(),
+            host_token: HostToken([1; 32]),
+        };
+        let json = msg.to_json();
+        assert_eq!(
+            json,
+            format!(
+                r#"{{"type":"create_room","v":1,"room":"{}","host_token":"{}"}}"#,
+                room().to_base64(),
+                HostToken([1; 32]).to_base64()
+            )
+        );
+        assert_eq!(ClientMessage::from_json(&json).unwrap(), msg);
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_refused() {
+        let r = room().to_base64();
+        assert!(ClientMessage::from_json(&format!(r#"{{"type":"leave","room":"{r}"}}"#)).is_ok());
+        assert!(
+            ClientMessage::from_json(&format!(r#"{{"type":"leave","room":"{r}","x":1}}"#)).is_err()
+        );
+        assert!(ClientMessage::from_json(&format!(r#"{{"type":"fly","room":"{r}"}}"#)).is_err());
+        assert!(ClientMessage::from_json(r#"{"type":"leave"}"#).is_err());
+    }
+
+    #[test]
+    fn fixed_lengths_are_checked() {
+        let short = URL_SAFE_NO_PAD.encode([0u8; 15]);
+        assert!(
+            ClientMessage::from_json(&format!(r#"{{"type":"leave","room":"{short}"}}"#)).is_err()
+        );
+        assert_eq!(
+            RoomId::from_base64(&short),
+            Err(BytesError::Length {
+                expected: 16,
+                got: 15
+            })
+        );
+        assert_eq!(RoomId::from_base64("!!"), Err(BytesError::Encoding));
+        // Padding is not accepted.
+        let padded = base64::engine::general_purpose::URL_SAFE.encode([0u8; 16]);
+        assert!(RoomId::from_base64(&padded).is_err());
+        assert!(RoomId::from_base64(&"A".repeat(10_000)).is_err());
+    }
+
+    #[test]
+    fn send_to_null_and_missing() {
+        let r = room().to_base64();
+        let a = ClientMessage::from_json(&format!(
+            r#"{{"type":"send","room":"{r}","to":null,"payload":"AAEC"}}"#
+        ))
+        .unwrap();
+        let b =
+            ClientMessage::from_json(&format!(r#"{{"type":"send","room":"{r}","payload":"AAEC"}}"#))
+                .unwrap();
+        assert_eq!(a, b);
+        assert!(matches!(a, ClientMessage::Send { to: None, ref payload, .. } if payload.0 == [0, 1, 2]));
+    }
+
+    #[test]
+    fn server_messages_round_trip() {
+        let msgs = [
+            ServerMessage::ShuttingDown,
+            ServerMessage::Error {
+                code: ErrorCode::UnknownMember,
+                room: Some(room()),
+            },
+            ServerMessage::Deliver {
+                room: room(),
+                from: MemberId(5),
+                payload: Blob(vec![1, 2, 3]),
+            },
+        ];
+        for msg in msgs {
+            assert_eq!(ServerMessage::from_json(&msg.to_json()).unwrap(), msg);
+        }
+        assert_eq!(ServerMessage::ShuttingDown.to_json(), r#"{"type":"shutting_down"}"#);
+    }
+
+    #[test]
+    fn close_codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            if let Some(close) = code.close_code() {
+                assert!((4000..5000).contains(&close));
+                assert!(seen.insert(close));
+                assert_eq!(ErrorCode::from_close_code(close), Some(code));
+            }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_bytes() {
+        let token = HostToken([0xab; 32]);
+        assert_eq!(format!("{token:?}"), "HostToken(..)");
+        assert_eq!(format!("{:?}", Blob(vec![1; 4])), "Blob(4 bytes)");
+    }
+
+    #[test]
+    fn hash_is_sha256() {
+        let h = InviteToken([0; 32]).hash();
+        assert_eq!(
+            hex::encode(h.0),
+            "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925"
+        );
+    }
+}
