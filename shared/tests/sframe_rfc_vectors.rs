@@ -1,6 +1,9 @@
 //! RFC 9605's published test vectors (trimmed copy checked in under
 //! tests/vectors/sframe/, source and commit noted in the file).
 
+// Helpers outside #[test] fns unwrap too; a panic is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use confide_shared::sframe::{
     CipherSuite, FrameKeys, SframeError, SframeHeader, key_label, salt_label, sframe_secret,
 };
@@ -65,7 +68,10 @@ fn header_vectors_encode_and_decode() {
             vector.ctr
         );
         assert_eq!(header.encoded_len(), expected.len());
-        assert_eq!(SframeHeader::decode(&expected), Ok((header, expected.len())));
+        assert_eq!(
+            SframeHeader::decode(&expected),
+            Ok((header, expected.len()))
+        );
         // Trailing bytes are left for the caller.
         let mut longer = expected.clone();
         longer.extend_from_slice(&[0xaa, 0xbb]);
@@ -82,8 +88,15 @@ fn header_vectors_encode_and_decode() {
 
 #[test]
 fn brief_header_examples() {
-    for (kid, ctr, encoded) in [(0, 0, "00"), (255, 256, "89ff0100"), (256, 65535, "990100ffff")] {
-        assert_eq!(SframeHeader::new(kid, ctr).encode().as_bytes(), unhex(encoded));
+    for (kid, ctr, encoded) in [
+        (0, 0, "00"),
+        (255, 256, "89ff0100"),
+        (256, 65535, "990100ffff"),
+    ] {
+        assert_eq!(
+            SframeHeader::new(kid, ctr).encode().as_bytes(),
+            unhex(encoded)
+        );
     }
 }
 
@@ -101,8 +114,14 @@ fn aes_128_gcm_sha256_128_key_schedule_and_encryption() {
         assert_eq!(suite, CipherSuite::Aes128GcmSha256Tag128);
         let base_key = unhex(&vector.base_key);
 
-        assert_eq!(key_label(vector.kid, suite), unhex(&vector.sframe_key_label));
-        assert_eq!(salt_label(vector.kid, suite), unhex(&vector.sframe_salt_label));
+        assert_eq!(
+            key_label(vector.kid, suite),
+            unhex(&vector.sframe_key_label)
+        );
+        assert_eq!(
+            salt_label(vector.kid, suite),
+            unhex(&vector.sframe_salt_label)
+        );
         assert_eq!(
             sframe_secret(&base_key).as_slice(),
             unhex(&vector.sframe_secret)
