@@ -8,6 +8,7 @@
 pub mod envelope;
 pub mod group;
 pub mod handshake;
+mod kdf;
 pub mod link;
 pub mod sas;
 pub mod sframe;

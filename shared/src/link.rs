@@ -1,1 +1,308 @@
-//! TODO
+//! Invite links and the secrets derived from them.
+//!
+//! The counsellor's browser (host) holds a [`SessionSecret`]; from it come
+//! the relay-visible [`RoomId`] and [`HostToken`]. Each invitee gets an
+//! [`InviteSecret`]; the link fragment carries `room_id || invite_secret`,
+//! and from it come the relay-visible [`InviteToken`] and the [`Psk`] that
+//! never leaves the browsers. Browsers never send the fragment to a server,
+//! so the relay sees only tokens, of which it stores only hashes.
+
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand_core::CryptoRngCore;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::kdf;
+
+/// HKDF info labels; see `docs/protocol/signaling.md` §Derivations.
+pub(crate) mod label {
+    pub const ROOM_ID: &[u8] = b"confide v1 room id";
+    pub const HOST_TOKEN: &[u8] = b"confide v1 host token";
+    pub const INVITE_TOKEN: &[u8] = b"confide v1 invite token";
+    pub const PSK: &[u8] = b"confide v1 psk";
+}
+
+/// The link format version, the first character of the fragment.
+pub const LINK_VERSION: char = '1';
+/// Bytes carried by a version-1 fragment: room id (16) + invite secret (32).
+pub const FRAGMENT_BYTES: usize = RoomId::LEN + 32;
+/// Base64url characters of a version-1 fragment payload (no padding).
+const FRAGMENT_CHARS: usize = 64;
+
+/// Why an invite link could not be read. Messages are meant for the UI.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the invite link is empty")]
+    Empty,
+    #[error("the link has no '#…' part; it was probably cut off when copied")]
+    NoFragment,
+    #[error("invite link version '{0}' is not supported by this app")]
+    UnknownVersion(char),
+    #[error("the invite link contains characters that do not belong to it")]
+    BadEncoding,
+    #[error("the invite link is cut off ({got} of {expected} bytes)")]
+    Truncated { got: usize, expected: usize },
+    #[error("the invite link is longer than expected")]
+    TooLong,
+}
+
+/// SHA-256 of a relay-visible credential, the only form the relay stores.
+pub fn token_hash(token: &[u8]) -> [u8; 32] {
+    kdf::sha256(&[token])
+}
+
+fn random32(rng: &mut impl CryptoRngCore) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    rng.fill_bytes(&mut b);
+    b
+}
+
+macro_rules! secret32 {
+    ($(#[$m:meta])* $name:ident) => {
+        $(#[$m])*
+        #[derive(Clone, Zeroize, ZeroizeOnDrop)]
+        pub struct $name([u8; 32]);
+
+        impl $name {
+            /// Wraps stored bytes (e.g. read back from browser storage).
+            pub fn from_bytes(bytes: [u8; 32]) -> Self {
+                Self(bytes)
+            }
+            /// The raw bytes, for storage or transmission as documented.
+            pub fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<redacted>)"))
+            }
+        }
+    };
+}
+
+macro_rules! token32 {
+    ($name:ident) => {
+        impl $name {
+            /// SHA-256 of the token: what the relay stores and compares.
+            pub fn token_hash(&self) -> [u8; 32] {
+                token_hash(&self.0)
+            }
+            /// Base64url (no padding), the form sent to the relay.
+            pub fn to_base64url(&self) -> String {
+                URL_SAFE_NO_PAD.encode(self.0)
+            }
+        }
+    };
+}
+
+secret32!(
+    /// The host's root secret for one session. Never leaves the host browser.
+    SessionSecret
+);
+secret32!(
+    /// Relay-visible credential with which the host creates or resumes its
+    /// room. The relay stores only [`HostToken::token_hash`].
+    HostToken
+);
+secret32!(
+    /// Per-invitee secret carried in the link fragment.
+    InviteSecret
+);
+secret32!(
+    /// Relay-visible one-time credential of an invite; the relay stores
+    /// only its hash and consumes it on first use.
+    InviteToken
+);
+secret32!(
+    /// Pre-shared key of one invite: binds the handshake to link holders.
+    /// Never leaves the browsers.
+    Psk
+);
+secret32!(
+    /// A guest's rejoin credential, generated at knock time and kept in
+    /// sessionStorage; the relay stores only its hash.
+    ResumeSecret
+);
+token32!(HostToken);
+token32!(InviteToken);
+token32!(ResumeSecret);
+
+impl SessionSecret {
+    /// A fresh session secret.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        Self(random32(rng))
+    }
+    /// The relay-visible room id.
+    pub fn room_id(&self) -> RoomId {
+        let okm = kdf::hkdf::<{ RoomId::LEN }>(&[], &self.0, &[label::ROOM_ID]);
+        RoomId(*okm)
+    }
+    /// The host's relay credential.
+    pub fn host_token(&self) -> HostToken {
+        HostToken(*kdf::hkdf::<32>(&[], &self.0, &[label::HOST_TOKEN]))
+    }
+    /// A new one-time invite for this session's room.
+    pub fn new_invite(&self, rng: &mut impl CryptoRngCore) -> Invite {
+        Invite {
+            room_id: self.room_id(),
+            secret: InviteSecret::generate(rng),
+        }
+    }
+}
+
+impl InviteSecret {
+    /// A fresh invite secret.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        Self(random32(rng))
+    }
+}
+
+impl ResumeSecret {
+    /// A fresh resume secret.
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        Self(random32(rng))
+    }
+}
+
+/// 16-byte room identifier, visible to the relay.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RoomId([u8; 16]);
+
+impl RoomId {
+    /// Length in bytes.
+    pub const LEN: usize = 16;
+    /// Wraps raw bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+    /// Base64url (no padding), 22 characters.
+    pub fn to_base64url(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+}
+
+impl fmt::Debug for RoomId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RoomId({})", self.to_base64url())
+    }
+}
+
+/// Everything a link carries: which room, and the invite secret.
+#[derive(Clone, Debug)]
+pub struct Invite {
+    room_id: RoomId,
+    secret: InviteSecret,
+}
+
+impl Invite {
+    /// Assembles an invite from its parts.
+    pub fn new(room_id: RoomId, secret: InviteSecret) -> Self {
+        Self { room_id, secret }
+    }
+    /// The room this invite is for.
+    pub fn room_id(&self) -> RoomId {
+        self.room_id
+    }
+    /// The invite secret.
+    pub fn secret(&self) -> &InviteSecret {
+        &self.secret
+    }
+    /// The relay-visible one-time credential.
+    pub fn token(&self) -> InviteToken {
+        InviteToken(*kdf::hkdf::<32>(
+            &self.room_id.0,
+            &self.secret.0,
+            &[label::INVITE_TOKEN],
+        ))
+    }
+    /// The pre-shared key for the handshake.
+    pub fn psk(&self) -> Psk {
+        Psk(*kdf::hkdf::<32>(
+            &self.room_id.0,
+            &self.secret.0,
+            &[label::PSK],
+        ))
+    }
+
+    /// The fragment without '#': `"1"` + base64url(room_id || secret).
+    ///
+    /// Returned in a zeroizing string: it is as secret as the PSK.
+    pub fn fragment(&self) -> Zeroizing<String> {
+        let mut raw = Zeroizing::new([0u8; FRAGMENT_BYTES]);
+        raw[..RoomId::LEN].copy_from_slice(&self.room_id.0);
+        raw[RoomId::LEN..].copy_from_slice(&self.secret.0);
+        let mut s = Zeroizing::new(String::with_capacity(1 + FRAGMENT_CHARS));
+        s.push(LINK_VERSION);
+        URL_SAFE_NO_PAD.encode_string(&raw[..], &mut s);
+        s
+    }
+
+    /// The full link, `origin + "/#" + fragment`. `origin` is like
+    /// `https://relay.example` (a trailing slash is tolerated).
+    pub fn to_url(&self, origin: &str) -> Zeroizing<String> {
+        let origin = origin.trim_end_matches('/');
+        let frag = self.fragment();
+        let mut s = Zeroizing::new(String::with_capacity(origin.len() + 2 + frag.len()));
+        s.push_str(origin);
+        s.push_str("/#");
+        s.push_str(&frag);
+        s
+    }
+
+    /// Reads a link: a whole URL, a fragment with '#', or without it.
+    /// Surrounding whitespace is ignored.
+    pub fn parse(input: &str) -> Result<Self, LinkError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(LinkError::Empty);
+        }
+        let frag = match input.split_once('#') {
+            Some((_, f)) => f,
+            None if input.contains("://") || input.contains('/') => {
+                return Err(LinkError::NoFragment);
+            }
+            None => input,
+        };
+        let mut chars = frag.chars();
+        let version = chars.next().ok_or(LinkError::Empty)?;
+        if version != LINK_VERSION {
+            return Err(LinkError::UnknownVersion(version));
+        }
+        let payload = chars.as_str();
+        if !payload
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(LinkError::BadEncoding);
+        }
+        if payload.len() < FRAGMENT_CHARS {
+            return Err(LinkError::Truncated {
+                got: payload.len() * 6 / 8,
+                expected: FRAGMENT_BYTES,
+            });
+        }
+        if payload.len() > FRAGMENT_CHARS {
+            return Err(LinkError::TooLong);
+        }
+        let mut raw = Zeroizing::new([0u8; FRAGMENT_BYTES]);
+        match URL_SAFE_NO_PAD.decode_slice(payload, &mut raw[..]) {
+            Ok(FRAGMENT_BYTES) => {}
+            _ => return Err(LinkError::BadEncoding),
+        }
+        let mut room = [0u8; RoomId::LEN];
+        room.copy_from_slice(&raw[..RoomId::LEN]);
+        let mut secret = [0u8; 32];
+        secret.copy_from_slice(&raw[RoomId::LEN..]);
+        let invite = Invite::new(RoomId(room), InviteSecret(secret));
+        secret.zeroize();
+        Ok(invite)
+    }
+}
