@@ -1,6 +1,8 @@
 //! Envelope channel: round trips, and every way `open` can fail (each
 //! failure leaves the channel unchanged).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use confide_shared::envelope::{Channel, EnvelopeError, MAX_PLAINTEXT};
 use confide_shared::handshake::{Initiator, Responder, SessionKeypair};
 use confide_shared::link::SessionSecret;

@@ -2,6 +2,8 @@
 //! PSK fails, a man in the middle without the PSK fails, and one with the
 //! PSK produces two different SAS (so the counsellor sees a mismatch).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use confide_shared::handshake::{HandshakeError, Initiator, Responder, SessionKeypair};
 use confide_shared::link::{Invite, Psk, RoomId, SessionSecret};
 use confide_shared::sas::Sas;

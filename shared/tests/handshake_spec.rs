@@ -5,6 +5,8 @@
 //! breaks the seal but lacks the PSK).
 //! Regenerate vectors with `CONFIDE_UPDATE_VECTORS=1` (then review).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, XChaCha20Poly1305, XNonce};
 use confide_shared::envelope::ParticipantId;
@@ -329,7 +331,7 @@ fn run(seed: u8) -> Run {
 }
 
 impl Run {
-    fn to_m3(&mut self) -> (ResponderAwaitReveal, InitiatorAwaitReveal, Vec<u8>, Vec<u8>) {
+    fn until_m2(&mut self) -> (ResponderAwaitReveal, InitiatorAwaitReveal, Vec<u8>, Vec<u8>) {
         let (gi, m1) = Initiator::start(&mut self.rng, &self.guest, &self.psk, &self.room);
         let (hr, m2) =
             Responder::accept(&mut self.rng, &self.host, &self.psk, &self.room, &m1).unwrap();
@@ -362,7 +364,7 @@ fn low_order_points() -> Vec<[u8; 32]> {
 fn low_order_reveal_r_rejected_by_guest() {
     for (i, p) in low_order_points().into_iter().enumerate() {
         let mut r = run(10 + i as u8);
-        let (_hr, gi, _m1, m2) = r.to_m3();
+        let (_hr, gi, _m1, m2) = r.until_m2();
         let body = [&p[..], &open(&r.sk, &r.room, &m2)[32..]].concat();
         let evil = reseal(&r.sk, &r.room, &m2, &body);
         let err = gi.on_reveal(&mut r.rng, &evil).unwrap_err();
@@ -394,7 +396,7 @@ fn low_order_reveal_i_rejected_by_host() {
 #[test]
 fn bad_commitment_rejected() {
     let mut r = run(50);
-    let (hr, gi, _m1, m2) = r.to_m3();
+    let (hr, gi, _m1, m2) = r.until_m2();
     let (_gc, m3) = gi.on_reveal(&mut r.rng, &m2).unwrap();
     let mut body = open(&r.sk, &r.room, &m3);
     body[40] ^= 1; // nonce_I differs from the committed one
@@ -405,7 +407,7 @@ fn bad_commitment_rejected() {
 
     // A different key than the committed one (key substitution after m2).
     let mut r = run(51);
-    let (hr, gi, _m1, m2) = r.to_m3();
+    let (hr, gi, _m1, m2) = r.until_m2();
     let (_gc, m3) = gi.on_reveal(&mut r.rng, &m2).unwrap();
     let mut body = open(&r.sk, &r.room, &m3);
     let other = SessionKeypair::generate(&mut r.rng);
@@ -420,7 +422,7 @@ fn bad_commitment_rejected() {
 fn reflected_key_rejected() {
     // Relay answers the guest with the guest's own key.
     let mut r = run(52);
-    let (_hr, gi, _m1, m2) = r.to_m3();
+    let (_hr, gi, _m1, m2) = r.until_m2();
     let body = [&r.guest.public()[..], &open(&r.sk, &r.room, &m2)[32..]].concat();
     let err = gi
         .on_reveal(&mut r.rng, &reseal(&r.sk, &r.room, &m2, &body))
@@ -456,7 +458,7 @@ fn reflected_key_rejected() {
 fn bad_confirmations_rejected() {
     // Guest's confirmation altered (inside a valid seal).
     let mut r = run(54);
-    let (hr, gi, _m1, m2) = r.to_m3();
+    let (hr, gi, _m1, m2) = r.until_m2();
     let (_gc, m3) = gi.on_reveal(&mut r.rng, &m2).unwrap();
     let mut body = open(&r.sk, &r.room, &m3);
     body[70] ^= 0x80;
@@ -467,7 +469,7 @@ fn bad_confirmations_rejected() {
 
     // Host's confirmation altered.
     let mut r = run(55);
-    let (hr, gi, _m1, m2) = r.to_m3();
+    let (hr, gi, _m1, m2) = r.until_m2();
     let (gc, m3) = gi.on_reveal(&mut r.rng, &m2).unwrap();
     let (_est, m4) = hr.on_reveal(&mut r.rng, &m3).unwrap();
     let mut body = open(&r.sk, &r.room, &m4);
@@ -479,7 +481,7 @@ fn bad_confirmations_rejected() {
 
     // Guest's confirmation reflected as the host's (direction-specific keys).
     let mut r = run(56);
-    let (_hr, gi, _m1, m2) = r.to_m3();
+    let (_hr, gi, _m1, m2) = r.until_m2();
     let (gc, m3) = gi.on_reveal(&mut r.rng, &m2).unwrap();
     let confirm_i = open(&r.sk, &r.room, &m3)[64..].to_vec();
     let fake_m4 = seal(&r.sk, &r.room, 0x14, [3; 24], &confirm_i);

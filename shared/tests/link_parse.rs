@@ -1,5 +1,7 @@
 //! Link parsing: accepted forms, each typed error, and round trips.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use confide_shared::link::{Invite, InviteSecret, LinkError, RoomId, SessionSecret};
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;

@@ -2,6 +2,8 @@
 //! spec's formulas with the primitives directly (not via the crate).
 //! Regenerate with `CONFIDE_UPDATE_VECTORS=1` (then review the diff).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use confide_shared::link::{Invite, InviteSecret, ResumeSecret, SessionSecret, token_hash};
 use hkdf::Hkdf;
 use rand_chacha::ChaCha20Rng;
