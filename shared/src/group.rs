@@ -356,7 +356,7 @@ impl HostRoster {
         }
         let mut out = vec![Outgoing {
             to: id,
-            signal: Signal::Remove,
+            signal: Signal::Remove {},
         }];
         self.announce(&mut out)?;
         Ok(out)

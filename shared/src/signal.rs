@@ -1,7 +1,9 @@
 //! Signaling messages: the plaintext inside envelopes, and the knock.
 //!
 //! JSON with a `"t"` tag; unknown fields and unknown tags are rejected so
-//! that a message means exactly one thing. Every string has a size limit,
+//! that a message means exactly one thing (field-less messages are empty
+//! struct variants, `Bye {}`, because serde ignores extra fields on unit
+//! variants of internally tagged enums). Every string has a size limit,
 //! checked on encode and on decode, so a peer cannot make us hold or render
 //! unbounded data. Binary fields are base64url without padding.
 
@@ -173,7 +175,7 @@ pub enum Signal {
         sdp_m_line_index: Option<u16>,
     },
     /// Ask the peer to restart ICE (network change).
-    IceRestart,
+    IceRestart {},
     /// A chat line. `sent_at_ms` is the sender's clock (a claim).
     Chat {
         id: u64,
@@ -196,11 +198,11 @@ pub enum Signal {
     /// Host → guests: who is in the call now. `epoch` only increases.
     Members { epoch: u64, members: Vec<Member> },
     /// I am leaving.
-    Bye,
+    Bye {},
     /// Host: the session is over for everyone.
-    EndSession,
+    EndSession {},
     /// Host → guest: you have been removed from the call.
-    Remove,
+    Remove {},
 }
 
 fn check_text(
@@ -286,11 +288,11 @@ impl Signal {
                     check_member(m)?;
                 }
             }
-            Signal::IceRestart
+            Signal::IceRestart {}
             | Signal::SenderKey { .. }
-            | Signal::Bye
-            | Signal::EndSession
-            | Signal::Remove => {}
+            | Signal::Bye {}
+            | Signal::EndSession {}
+            | Signal::Remove {} => {}
         }
         Ok(())
     }
