@@ -2,8 +2,9 @@
 //!
 //! One window per (receiving stream, KID). A sender's audio and video share
 //! one counter, so each stream sees a sparse subsequence with gaps; the
-//! window therefore spans counter values, not frames: 1024 values cover
-//! about 12 s of a sender's combined 30 fps video and 50 fps audio, far more
+//! window therefore spans counter values, not frames: the counter advances
+//! ~80 values/s per peer connection of the sender (30 fps video + 50 fps
+//! audio), so 1024 values are ~12 s with one peer and ~3 s with four, more
 //! than any jitter buffer reorders.
 
 use super::SframeError;

@@ -54,8 +54,9 @@ impl SenderKey {
         self.next_ctr >= ROTATION_THRESHOLD
     }
 
-    /// Protects one encoded frame. Every call consumes a counter value, even
-    /// if encryption then fails, so a counter is never used twice.
+    /// Protects one encoded frame. A frame shorter than its codec's clear
+    /// prefix is refused up front; otherwise the call consumes a counter
+    /// value even if encryption then fails, so a counter is never reused.
     pub fn encrypt_frame(&mut self, codec: Codec, frame: &[u8]) -> Result<Vec<u8>, SframeError> {
         // Reject malformed frames before spending a counter on them.
         codec.clear_prefix_len(frame)?;
