@@ -1,45 +1,280 @@
-//! The Yew application.
+//! The Yew application: every screen of confide, German and English.
+//!
+//! The app renders a [`model::Screen`] pushed by a [`controller::Controller`] and
+//! reports [`model::UiAction`]s back to it. Until the session controller exists, a
+//! stub controller walks through the screens with sample data.
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker};
+pub mod components;
+pub mod controller;
+mod crypto_worker;
+pub mod devices;
+#[cfg(feature = "test-hooks")]
+pub mod gallery;
+pub mod i18n;
+pub mod model;
+pub mod screens;
+pub mod stub;
+
+use std::rc::Rc;
+
 use yew::prelude::*;
 
-/// Mounts the app into `<body>`.
+use components::icons::{Icon, icon};
+use controller::{Controller, ControllerRef, ScreenUpdate, UiHandle};
+use i18n::{Lang, use_strings};
+use model::{FailureKind, Screen, UiAction};
+use screens::call::CallScreen;
+use screens::failure::FailureView;
+use screens::guest::{GuestDeviceCheck, GuestWelcome, WaitingScreen};
+use screens::invite::InviteScreen;
+use screens::start::StartScreen;
+
+/// Mounts the app into `<body>` with the default controller.
 pub fn start() {
-    yew::Renderer::<App>::new().render();
+    start_with(default_controller());
 }
 
-#[function_component(App)]
-fn app() -> Html {
-    let worker_status = use_state(|| "loading".to_string());
-    {
-        let worker_status = worker_status.clone();
-        use_effect_with((), move |_| {
-            let worker = Worker::new("/confide-worker_loader.js");
-            let mut keep = None;
-            match worker {
-                Ok(worker) => {
-                    let onmessage =
-                        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-                            if event.data().as_string().as_deref() == Some("pong") {
-                                worker_status.set("ready".to_string());
-                            } else if event.data().as_string().as_deref() == Some("ready") {
-                                worker_status.set("started".to_string());
-                            }
-                        });
-                    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-                    let _ = worker.post_message(&JsValue::from_str("ping"));
-                    keep = Some((worker, onmessage));
-                }
-                Err(_) => worker_status.set("failed".to_string()),
+/// Mounts the app into `<body>`, driven by `controller`.
+pub fn start_with(controller: Box<dyn Controller>) {
+    yew::Renderer::<App>::with_props(AppProps {
+        controller: ControllerRef::new(controller),
+    })
+    .render();
+}
+
+fn default_controller() -> Box<dyn Controller> {
+    #[cfg(feature = "test-hooks")]
+    if let Some(gallery) = gallery::from_url() {
+        return Box::new(gallery);
+    }
+    Box::new(stub::StubController::new())
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    pub controller: ControllerRef,
+}
+
+/// The current screen; replaced or edited only by the controller.
+struct ScreenState(Screen);
+
+enum ScreenMsg {
+    Set(Screen),
+    Update(ScreenUpdate),
+}
+
+impl Reducible for ScreenState {
+    type Action = ScreenMsg;
+
+    fn reduce(self: Rc<Self>, action: ScreenMsg) -> Rc<Self> {
+        match action {
+            ScreenMsg::Set(screen) => Rc::new(ScreenState(screen)),
+            ScreenMsg::Update(change) => {
+                let mut screen = self.0.clone();
+                change(&mut screen);
+                Rc::new(ScreenState(screen))
             }
-            move || drop(keep)
+        }
+    }
+}
+
+/// A short name per screen (for `data-screen` and focus handling).
+fn screen_name(screen: &Screen) -> &'static str {
+    match screen {
+        Screen::Loading => "loading",
+        Screen::Start => "start",
+        Screen::Invite(_) => "invite",
+        Screen::GuestWelcome(_) => "guest-welcome",
+        Screen::DeviceCheck(_) => "device-check",
+        Screen::Waiting => "waiting",
+        Screen::Call(_) => "call",
+        Screen::Failure(_) => "failure",
+    }
+}
+
+/// The guest arrived through an invite link (fragment present).
+fn opened_by_link() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .is_some_and(|hash| hash.len() > 1)
+}
+
+#[component(App)]
+fn app(props: &AppProps) -> Html {
+    let controller = props.controller.clone();
+    let lang = use_state_eq(Lang::load);
+    let screen = {
+        let controller = controller.clone();
+        use_reducer(move || {
+            ScreenState(
+                controller
+                    .with(|c| c.initial_screen())
+                    .unwrap_or(Screen::Loading),
+            )
+        })
+    };
+    let supported = {
+        let controller = controller.clone();
+        use_memo((), move |_| {
+            !controller
+                .with(|c| c.check_browser_support())
+                .unwrap_or(true)
+                || devices::e2ee_supported()
+        })
+    };
+    let worker = crypto_worker::use_crypto_worker(controller.clone());
+    // Once a guest, always a guest: keeps "quick exit" on every later page.
+    let guest = use_mut_ref(opened_by_link);
+
+    // Hand the controller its handle once.
+    {
+        let controller = controller.clone();
+        let dispatcher = screen.dispatcher();
+        use_effect_with((), move |_| {
+            let set = {
+                let dispatcher = dispatcher.clone();
+                Callback::from(move |s: Screen| dispatcher.dispatch(ScreenMsg::Set(s)))
+            };
+            let update = Callback::from(move |u: ScreenUpdate| {
+                dispatcher.dispatch(ScreenMsg::Update(u));
+            });
+            controller.with(|c| c.attach(UiHandle { set, update }));
         });
     }
+
+    use_effect_with(*lang, |lang| lang.apply());
+
+    let shown = if *supported {
+        screen.0.clone()
+    } else {
+        Screen::Failure(FailureKind::UnsupportedBrowser)
+    };
+    if shown.is_guest_screen() {
+        *guest.borrow_mut() = true;
+    }
+    let is_guest = *guest.borrow();
+    let name = screen_name(&shown);
+
+    // Move focus to the new page's heading so screen readers announce it
+    // (not on first load: the browser starts at the top anyway).
+    {
+        let first = use_mut_ref(|| true);
+        use_effect_with(name, move |_| {
+            if std::mem::take(&mut *first.borrow_mut()) {
+                return;
+            }
+            let heading = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector("#confide-app h1").ok().flatten());
+            if let Some(heading) = heading {
+                use wasm_bindgen::JsCast;
+                if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
+                    let _ = heading.focus();
+                }
+            }
+        });
+    }
+
+    let on_action = {
+        let lang = lang.clone();
+        Callback::from(move |action: UiAction| {
+            if let UiAction::SetLanguage(new) = action {
+                lang.set(new);
+            }
+            controller.dispatch(action);
+        })
+    };
+
+    let body = match &shown {
+        Screen::Loading => html! { <Loading /> },
+        Screen::Start => html! { <StartScreen on_action={on_action.clone()} /> },
+        Screen::Invite(view) => {
+            html! { <InviteScreen view={view.clone()} on_action={on_action.clone()} /> }
+        }
+        Screen::GuestWelcome(view) => {
+            html! { <GuestWelcome view={view.clone()} on_action={on_action.clone()} /> }
+        }
+        Screen::DeviceCheck(view) => {
+            html! { <GuestDeviceCheck view={view.clone()} on_action={on_action.clone()} /> }
+        }
+        Screen::Waiting => html! { <WaitingScreen /> },
+        Screen::Call(view) => html! {
+            <CallScreen view={view.clone()} on_action={on_action.clone()} chat_open={chat_param()} />
+        },
+        Screen::Failure(kind) => html! {
+            <FailureView kind={*kind} on_action={on_action.clone()} offer_new_session={!is_guest} />
+        },
+    };
+
     html! {
-        <main id="confide-app" data-worker={(*worker_status).clone()}>
-            <h1>{ "confide" }</h1>
-        </main>
+        <ContextProvider<Lang> context={*lang}>
+            <Frame lang={*lang} guest={is_guest} on_action={on_action.clone()} in_call={name == "call"} />
+            <main id="confide-app" data-worker={worker} data-screen={name}
+                class={classes!("screen", format!("screen-{name}"))}>
+                { body }
+            </main>
+        </ContextProvider<Lang>>
+    }
+}
+
+/// Gallery screenshots may open the chat with `&chat=1`.
+fn chat_param() -> bool {
+    #[cfg(feature = "test-hooks")]
+    {
+        gallery::query("gallery").as_deref() == Some("call-chat")
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        false
+    }
+}
+
+#[component(Loading)]
+fn loading() -> Html {
+    let strings = use_strings();
+    html! { <p class="loading" role="status">{ strings.loading }</p> }
+}
+
+#[derive(Properties, PartialEq)]
+struct FrameProps {
+    lang: Lang,
+    guest: bool,
+    in_call: bool,
+    on_action: Callback<UiAction>,
+}
+
+/// The slim top bar: name, language switch and (guests) quick exit.
+#[component(Frame)]
+fn frame(props: &FrameProps) -> Html {
+    let strings = use_strings();
+    let other = props.lang.other();
+    let switch = {
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::SetLanguage(other)))
+    };
+    let quick_exit = {
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::QuickExit))
+    };
+    html! {
+        <header class={classes!("topbar", props.in_call.then_some("in-call"))}>
+            <span class="brand">
+                <span class="brand-mark" aria-hidden="true">{ icon(Icon::Lock) }</span>
+                <span class="brand-name">{ "confide" }</span>
+                <span class="brand-tagline">{ strings.brand_tagline }</span>
+            </span>
+            <span class="topbar-actions">
+                <button type="button" class="btn btn-quiet lang-switch" onclick={switch}
+                    lang={other.tag()} aria-label={strings.lang_switch_label} data-testid="lang-switch">
+                    { strings.lang_switch }
+                </button>
+                if props.guest {
+                    <button type="button" class="btn quick-exit" onclick={quick_exit}
+                        aria-label={strings.quick_exit_label} data-testid="quick-exit">
+                        { icon(Icon::Exit) }<span>{ strings.quick_exit }</span>
+                    </button>
+                }
+            </span>
+        </header>
     }
 }

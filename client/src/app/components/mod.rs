@@ -1,0 +1,6 @@
+//! Building blocks shared by several screens.
+
+pub mod device_check;
+pub mod icons;
+pub mod qr;
+pub mod video;

@@ -1,0 +1,43 @@
+//! Starts the frame-crypto worker and reports its state (`data-worker` on
+//! `<main>`, checked by the browser tests) and the worker itself to the controller.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker};
+use yew::prelude::*;
+
+use super::controller::ControllerRef;
+
+/// "loading" → "started" (worker script ran) → "ready" (answered a ping), or "failed".
+#[hook]
+pub fn use_crypto_worker(controller: ControllerRef) -> String {
+    let status = use_state(|| "loading".to_string());
+    {
+        let status = status.clone();
+        use_effect_with((), move |_| {
+            let mut keep = None;
+            match Worker::new("/confide-worker_loader.js") {
+                Ok(worker) => {
+                    let handle = worker.clone();
+                    let onmessage =
+                        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+                            match event.data().as_string().as_deref() {
+                                Some("pong") => {
+                                    status.set("ready".to_string());
+                                    controller.with(|c| c.worker_ready(handle.clone()));
+                                }
+                                Some("ready") => status.set("started".to_string()),
+                                _ => {}
+                            }
+                        });
+                    worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+                    let _ = worker.post_message(&JsValue::from_str("ping"));
+                    keep = Some((worker, onmessage));
+                }
+                Err(_) => status.set("failed".to_string()),
+            }
+            move || drop(keep)
+        });
+    }
+    (*status).clone()
+}

@@ -1,0 +1,699 @@
+//! All user-visible text, German (default) and English.
+//!
+//! One struct with a field per text: the compiler makes sure both languages have
+//! every text. Plain, calm words; no technical jargon.
+
+use yew::prelude::*;
+
+use super::model::FailureKind;
+
+/// The UI language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    De,
+    En,
+}
+
+const STORAGE_KEY: &str = "confide-lang";
+
+impl Lang {
+    /// The BCP 47 tag for `<html lang>`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::De => "de",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language (for the toggle button).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::De => Lang::En,
+            Lang::En => Lang::De,
+        }
+    }
+
+    /// The remembered choice, German if none.
+    pub fn load() -> Lang {
+        let stored = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+        match stored.as_deref() {
+            Some("en") => Lang::En,
+            _ => Lang::De,
+        }
+    }
+
+    /// Remembers the choice and updates `<html lang>` so screen readers switch voice.
+    pub fn apply(self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Ok(Some(storage)) = window.local_storage() {
+            let _ = storage.set_item(STORAGE_KEY, self.tag());
+        }
+        if let Some(root) = window.document().and_then(|d| d.document_element()) {
+            let _ = root.set_attribute("lang", self.tag());
+        }
+    }
+
+    pub fn strings(self) -> &'static Strings {
+        match self {
+            Lang::De => &DE,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// The current language's texts (provided by the app as a context).
+#[hook]
+pub fn use_strings() -> &'static Strings {
+    use_context::<Lang>().unwrap_or_default().strings()
+}
+
+/// The texts of one failure page.
+pub struct FailureText {
+    pub title: &'static str,
+    /// What happened.
+    pub body: &'static str,
+    /// What to do now.
+    pub todo: &'static str,
+    /// Optional numbered steps (e.g. how to allow the microphone).
+    pub steps: &'static [&'static str],
+}
+
+/// Every text of the UI in one language.
+pub struct Strings {
+    // Frame
+    pub brand_tagline: &'static str,
+    pub lang_switch: &'static str,
+    pub lang_switch_label: &'static str,
+    pub quick_exit: &'static str,
+    pub quick_exit_label: &'static str,
+    pub loading: &'static str,
+    // Start
+    pub start_title: &'static str,
+    pub start_lead: &'static str,
+    pub start_points: [&'static str; 3],
+    pub start_button: &'static str,
+    // Invite
+    pub invite_title: &'static str,
+    pub invite_lead: &'static str,
+    pub invite_link_label: &'static str,
+    pub invite_link_n: fn(usize) -> String,
+    pub copy_link: &'static str,
+    pub copied: &'static str,
+    pub copy_failed: &'static str,
+    pub link_once: &'static str,
+    pub link_used: &'static str,
+    pub qr_label: &'static str,
+    pub qr_show: &'static str,
+    pub invite_more: &'static str,
+    pub invite_limit: &'static str,
+    pub waiting_room: &'static str,
+    pub waiting_room_empty: &'static str,
+    pub unnamed: &'static str,
+    pub knocking: &'static str,
+    pub admit: &'static str,
+    pub reject: &'static str,
+    pub admit_label: fn(&str) -> String,
+    pub reject_label: fn(&str) -> String,
+    pub admitted: &'static str,
+    pub own_devices: &'static str,
+    pub enter_call: &'static str,
+    pub enter_call_hint: &'static str,
+    // Guest welcome
+    pub welcome_title: &'static str,
+    pub welcome_lead: &'static str,
+    pub privacy_points: [&'static str; 4],
+    pub welcome_next: &'static str,
+    pub welcome_next_hint: &'static str,
+    pub quick_exit_note: &'static str,
+    // Device check
+    pub check_title: &'static str,
+    pub check_lead: &'static str,
+    pub check_starting: &'static str,
+    pub preview_label: &'static str,
+    pub sound_only: &'static str,
+    pub mic_level: &'static str,
+    pub mic_hint: &'static str,
+    pub mic_ok: &'static str,
+    pub camera: &'static str,
+    pub microphone: &'static str,
+    pub camera_n: fn(usize) -> String,
+    pub microphone_n: fn(usize) -> String,
+    pub name_label: &'static str,
+    pub name_hint: &'static str,
+    pub knock: &'static str,
+    // Waiting
+    pub waiting_title: &'static str,
+    pub waiting_lead: &'static str,
+    pub waiting_calm: &'static str,
+    pub waiting_status: &'static str,
+    // Call
+    pub call_title: &'static str,
+    pub encrypted: &'static str,
+    pub encrypted_detail: &'static str,
+    pub securing: &'static str,
+    pub sas_title: &'static str,
+    pub sas_explain: &'static str,
+    pub sas_pending: &'static str,
+    pub sas_confirm: &'static str,
+    pub sas_deny: &'static str,
+    pub sas_confirmed: &'static str,
+    pub you: &'static str,
+    pub counsellor: &'static str,
+    pub alone: &'static str,
+    pub remote_video_label: fn(&str) -> String,
+    pub mute: &'static str,
+    pub camera_off: &'static str,
+    pub devices: &'static str,
+    pub devices_title: &'static str,
+    pub share_screen: &'static str,
+    pub chat: &'static str,
+    pub hang_up: &'static str,
+    pub end_for_all: &'static str,
+    pub end_for_all_confirm: &'static str,
+    pub remove: &'static str,
+    pub remove_label: fn(&str) -> String,
+    pub participant_muted: &'static str,
+    pub reconnecting: &'static str,
+    pub knock_in_call: fn(&str) -> String,
+    pub enable_sound: &'static str,
+    pub controls_label: &'static str,
+    pub close: &'static str,
+    // Chat
+    pub chat_note: &'static str,
+    pub chat_empty: &'static str,
+    pub chat_input_label: &'static str,
+    pub chat_placeholder: &'static str,
+    pub chat_send: &'static str,
+    pub chat_unread: fn(usize) -> String,
+    // Failure pages
+    pub retry: &'static str,
+    pub audio_only: &'static str,
+    pub new_session: &'static str,
+    pub failure_invalid_link: FailureText,
+    pub failure_link_used: FailureText,
+    pub failure_link_expired: FailureText,
+    pub failure_host_absent: FailureText,
+    pub failure_rejected: FailureText,
+    pub failure_removed: FailureText,
+    pub failure_session_ended: FailureText,
+    pub failure_left: FailureText,
+    pub failure_camera_denied: FailureText,
+    pub failure_camera_missing: FailureText,
+    pub failure_microphone_denied: FailureText,
+    pub failure_microphone_missing: FailureText,
+    pub failure_unsupported: FailureText,
+    pub failure_connection_lost: FailureText,
+    pub failure_security: FailureText,
+}
+
+impl Strings {
+    pub fn failure(&self, kind: FailureKind) -> &FailureText {
+        match kind {
+            FailureKind::InvalidLink => &self.failure_invalid_link,
+            FailureKind::LinkUsed => &self.failure_link_used,
+            FailureKind::LinkExpired => &self.failure_link_expired,
+            FailureKind::HostAbsent => &self.failure_host_absent,
+            FailureKind::Rejected => &self.failure_rejected,
+            FailureKind::Removed => &self.failure_removed,
+            FailureKind::SessionEnded => &self.failure_session_ended,
+            FailureKind::Left => &self.failure_left,
+            FailureKind::CameraUnavailable { denied: true } => &self.failure_camera_denied,
+            FailureKind::CameraUnavailable { denied: false } => &self.failure_camera_missing,
+            FailureKind::MicrophoneUnavailable { denied: true } => &self.failure_microphone_denied,
+            FailureKind::MicrophoneUnavailable { denied: false } => {
+                &self.failure_microphone_missing
+            }
+            FailureKind::UnsupportedBrowser => &self.failure_unsupported,
+            FailureKind::ConnectionLost { .. } => &self.failure_connection_lost,
+            FailureKind::SecurityWarning => &self.failure_security,
+        }
+    }
+}
+
+static DE: Strings = Strings {
+    brand_tagline: "Vertrauliche Videoberatung",
+    lang_switch: "English",
+    lang_switch_label: "Switch to English",
+    quick_exit: "Schnell verlassen",
+    quick_exit_label: "Schnell verlassen: Seite sofort schließen",
+    loading: "Wird geladen…",
+    start_title: "Vertrauliche Videoberatung",
+    start_lead: "confide verbindet Sie per Video mit den Menschen, die Sie beraten – \
+                 Ende-zu-Ende verschlüsselt, ohne Installation und ohne Konto.",
+    start_points: [
+        "Bild, Ton und Chat sind Ende-zu-Ende verschlüsselt.",
+        "Nichts wird aufgezeichnet oder gespeichert.",
+        "Ihr Gegenüber braucht nur einen Browser und Ihren Einladungslink.",
+    ],
+    start_button: "Neue Sitzung starten",
+    invite_title: "Person einladen",
+    invite_lead: "Senden Sie diesen Link an die Person, mit der Sie sprechen möchten.",
+    invite_link_label: "Einladungslink",
+    invite_link_n: |n| format!("Einladungslink {n}"),
+    copy_link: "Link kopieren",
+    copied: "Kopiert",
+    copy_failed: "Kopieren nicht möglich – bitte markieren Sie den Link und kopieren Sie ihn selbst.",
+    link_once: "Dieser Link funktioniert nur einmal.",
+    link_used: "Bereits geöffnet",
+    qr_label: "QR-Code des Einladungslinks",
+    qr_show: "QR-Code anzeigen",
+    invite_more: "Weitere Person einladen",
+    invite_limit: "Sie können bis zu drei Personen einladen.",
+    waiting_room: "Warteraum",
+    waiting_room_empty: "Noch hat niemand angeklopft. Sobald jemand den Link öffnet und anklopft, \
+                         erscheint die Person hier.",
+    unnamed: "Ohne Namen",
+    knocking: "klopft an",
+    admit: "Hereinlassen",
+    reject: "Ablehnen",
+    admit_label: |name| format!("{name} hereinlassen"),
+    reject_label: |name| format!("{name} ablehnen"),
+    admitted: "Hereingelassen",
+    own_devices: "Ihre Kamera und Ihr Mikrofon",
+    enter_call: "Gespräch betreten",
+    enter_call_hint: "Sie können das Gespräch schon jetzt betreten. Hereingelassene Personen kommen dazu.",
+    welcome_title: "Willkommen",
+    welcome_lead: "Sie wurden zu einem vertraulichen Videogespräch eingeladen.",
+    privacy_points: [
+        "Bild, Ton und Chat werden in Ihrem Browser verschlüsselt und erst bei Ihrem Gegenüber \
+         wieder lesbar (Ende-zu-Ende-Verschlüsselung).",
+        "Unser Server leitet nur verschlüsselte Daten weiter. Er kann nichts sehen und nichts hören.",
+        "Nichts wird aufgezeichnet oder gespeichert. Chatnachrichten verschwinden, wenn das \
+         Gespräch endet.",
+        "Sie brauchen kein Konto und müssen nichts installieren.",
+    ],
+    welcome_next: "Weiter zur Kamera- und Mikrofonprüfung",
+    welcome_next_hint: "Ihr Browser fragt gleich, ob diese Seite Kamera und Mikrofon verwenden darf. \
+                        Bitte erlauben Sie das.",
+    quick_exit_note: "Mit „Schnell verlassen“ oben rechts verlassen Sie die Seite jederzeit sofort.",
+    check_title: "Kamera und Mikrofon prüfen",
+    check_lead: "So sieht und hört man Sie. Diese Vorschau sehen nur Sie.",
+    check_starting: "Kamera und Mikrofon werden gestartet…",
+    preview_label: "Vorschau Ihrer Kamera",
+    sound_only: "Ohne Kamera – nur Ton",
+    mic_level: "Mikrofon-Pegel",
+    mic_hint: "Sprechen Sie kurz: Der Balken bewegt sich, wenn man Sie hört.",
+    mic_ok: "Ihr Mikrofon funktioniert.",
+    camera: "Kamera",
+    microphone: "Mikrofon",
+    camera_n: |n| format!("Kamera {n}"),
+    microphone_n: |n| format!("Mikrofon {n}"),
+    name_label: "Wie möchten Sie genannt werden? (freiwillig)",
+    name_hint: "Zum Beispiel Ihr Vorname oder ein Spitzname. Sie können das Feld auch leer lassen.",
+    knock: "Anklopfen",
+    waiting_title: "Sie haben angeklopft",
+    waiting_lead: "Ihre Beraterin / Ihr Berater wurde benachrichtigt und lässt Sie gleich herein.",
+    waiting_calm: "Sie können diese Seite einfach geöffnet lassen. Nehmen Sie sich einen Moment Zeit \
+                   und atmen Sie ruhig durch.",
+    waiting_status: "Warten auf Einlass",
+    call_title: "Gespräch",
+    encrypted: "Ende-zu-Ende verschlüsselt",
+    encrypted_detail: "Bild, Ton und Chat sind Ende-zu-Ende verschlüsselt.",
+    securing: "Verbindung wird gesichert…",
+    sas_title: "Sicherheitscode",
+    sas_explain: "Lesen Sie sich den Code gegenseitig vor. Stimmt er überein, hört niemand mit.",
+    sas_pending: "Der Sicherheitscode wird berechnet…",
+    sas_confirm: "Code stimmt überein",
+    sas_deny: "Stimmt nicht überein",
+    sas_confirmed: "Code bestätigt",
+    you: "Sie",
+    counsellor: "Beratung",
+    alone: "Noch ist niemand im Gespräch. Sobald jemand hereinkommt, erscheint das Bild hier.",
+    remote_video_label: |name| format!("Video von {name}"),
+    mute: "Stumm",
+    camera_off: "Kamera aus",
+    devices: "Geräte",
+    devices_title: "Kamera und Mikrofon wechseln",
+    share_screen: "Bildschirm teilen",
+    chat: "Chat",
+    hang_up: "Auflegen",
+    end_for_all: "Sitzung für alle beenden",
+    end_for_all_confirm: "Wirklich für alle beenden?",
+    remove: "Entfernen",
+    remove_label: |name| format!("{name} aus dem Gespräch entfernen"),
+    participant_muted: "Mikrofon aus",
+    reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
+    knock_in_call: |name| format!("{name} klopft an"),
+    enable_sound: "Ton einschalten",
+    controls_label: "Gesprächssteuerung",
+    close: "Schließen",
+    chat_note: "Nachrichten werden nirgends gespeichert.",
+    chat_empty: "Noch keine Nachrichten.",
+    chat_input_label: "Nachricht schreiben",
+    chat_placeholder: "Nachricht…",
+    chat_send: "Senden",
+    chat_unread: |n| {
+        if n == 1 {
+            "1 neue Nachricht".to_string()
+        } else {
+            format!("{n} neue Nachrichten")
+        }
+    },
+    retry: "Erneut versuchen",
+    audio_only: "Nur mit Ton teilnehmen",
+    new_session: "Neue Sitzung starten",
+    failure_invalid_link: FailureText {
+        title: "Dieser Link ist nicht vollständig",
+        body: "Der Einladungslink ist ungültig oder wurde beim Kopieren abgeschnitten.",
+        todo: "Öffnen Sie den Link bitte noch einmal direkt aus der Nachricht, die Sie bekommen haben. \
+               Klappt das nicht, bitten Sie Ihre Beraterin / Ihren Berater um einen neuen Link.",
+        steps: &[],
+    },
+    failure_link_used: FailureText {
+        title: "Dieser Link wurde schon verwendet",
+        body: "Jeder Einladungslink funktioniert zu Ihrer Sicherheit nur einmal.",
+        todo: "Bitten Sie Ihre Beraterin / Ihren Berater um einen neuen Link.",
+        steps: &[],
+    },
+    failure_link_expired: FailureText {
+        title: "Dieser Link ist abgelaufen",
+        body: "Einladungslinks gelten zu Ihrer Sicherheit nur für kurze Zeit.",
+        todo: "Bitten Sie Ihre Beraterin / Ihren Berater um einen neuen Link.",
+        steps: &[],
+    },
+    failure_host_absent: FailureText {
+        title: "Die Sitzung ist gerade nicht geöffnet",
+        body: "Ihre Beraterin / Ihr Berater ist im Moment nicht da, oder die Sitzung wurde schon beendet.",
+        todo: "Versuchen Sie es zum vereinbarten Zeitpunkt noch einmal.",
+        steps: &[],
+    },
+    failure_rejected: FailureText {
+        title: "Sie wurden nicht hereingelassen",
+        body: "Ihre Beraterin / Ihr Berater hat die Anfrage abgelehnt.",
+        todo: "Wenn das ein Versehen war, melden Sie sich bitte auf dem üblichen Weg bei Ihrer \
+               Beratungsstelle.",
+        steps: &[],
+    },
+    failure_removed: FailureText {
+        title: "Sie wurden aus dem Gespräch genommen",
+        body: "Ihre Beraterin / Ihr Berater hat Sie aus dem Gespräch entfernt.",
+        todo: "Wenn das ein Versehen war, melden Sie sich bitte auf dem üblichen Weg bei Ihrer \
+               Beratungsstelle.",
+        steps: &[],
+    },
+    failure_session_ended: FailureText {
+        title: "Das Gespräch ist beendet",
+        body: "Die Sitzung wurde beendet. Es wurde nichts aufgezeichnet oder gespeichert.",
+        todo: "Sie können dieses Fenster jetzt schließen.",
+        steps: &[],
+    },
+    failure_left: FailureText {
+        title: "Sie haben das Gespräch verlassen",
+        body: "Es wurde nichts aufgezeichnet oder gespeichert.",
+        todo: "Sie können dieses Fenster jetzt schließen.",
+        steps: &[],
+    },
+    failure_camera_denied: FailureText {
+        title: "Die Kamera ist blockiert",
+        body: "Ihr Browser hat den Zugriff auf die Kamera nicht erlaubt.",
+        todo: "Sie können auch nur mit Ton teilnehmen. Oder Sie erlauben die Kamera:",
+        steps: &[
+            "Tippen oder klicken Sie links neben der Adresse auf das Schloss- oder Kamera-Symbol.",
+            "Stellen Sie „Kamera“ auf „Erlauben“.",
+            "Wählen Sie „Erneut versuchen“.",
+        ],
+    },
+    failure_camera_missing: FailureText {
+        title: "Keine Kamera gefunden",
+        body: "Wir haben keine Kamera gefunden, oder sie wird gerade von einem anderen Programm benutzt.",
+        todo: "Schließen Sie andere Programme, die die Kamera verwenden, und versuchen Sie es erneut. \
+               Sie können auch nur mit Ton teilnehmen.",
+        steps: &[],
+    },
+    failure_microphone_denied: FailureText {
+        title: "Das Mikrofon ist blockiert",
+        body: "Ihr Browser hat den Zugriff auf das Mikrofon nicht erlaubt. Ohne Mikrofon kann man Sie \
+               im Gespräch nicht hören.",
+        todo: "So erlauben Sie das Mikrofon:",
+        steps: &[
+            "Tippen oder klicken Sie links neben der Adresse auf das Schloss- oder Einstellungs-Symbol.",
+            "Stellen Sie „Mikrofon“ (und wenn Sie möchten „Kamera“) auf „Erlauben“.",
+            "Auf dem Smartphone finden Sie das auch in den Browser-Einstellungen unter \
+             „Website-Einstellungen“.",
+            "Wählen Sie dann „Erneut versuchen“.",
+        ],
+    },
+    failure_microphone_missing: FailureText {
+        title: "Kein Mikrofon gefunden",
+        body: "Wir haben kein Mikrofon gefunden, oder es wird gerade von einem anderen Programm benutzt.",
+        todo: "Schließen Sie ein Headset oder Mikrofon an, oder beenden Sie andere Programme, die es \
+               verwenden. Versuchen Sie es dann erneut.",
+        steps: &[],
+    },
+    failure_unsupported: FailureText {
+        title: "Dieser Browser wird nicht unterstützt",
+        body: "Ihr Browser kann das Gespräch nicht Ende-zu-Ende verschlüsseln. Ohne diesen Schutz \
+               starten wir das Gespräch nicht.",
+        todo: "Bitte verwenden Sie einen aktuellen Chrome, Edge, Firefox oder Safari und öffnen Sie \
+               den Link dort noch einmal.",
+        steps: &[],
+    },
+    failure_connection_lost: FailureText {
+        title: "Die Verbindung ist unterbrochen",
+        body: "Die Internetverbindung ist abgebrochen.",
+        todo: "Bitte lassen Sie diese Seite geöffnet. Klappt es nicht, prüfen Sie Ihre \
+               Internetverbindung und wählen Sie „Erneut versuchen“.",
+        steps: &[],
+    },
+    failure_security: FailureText {
+        title: "Gespräch aus Sicherheitsgründen beendet",
+        body: "Die Verbindung konnte nicht als sicher bestätigt werden. Es ist möglich, dass sich \
+               jemand dazwischengeschaltet hat. Darum haben wir das Gespräch beendet.",
+        todo: "Bitte nehmen Sie auf einem anderen Weg Kontakt auf, zum Beispiel telefonisch, und \
+               vereinbaren Sie ein neues Gespräch.",
+        steps: &[],
+    },
+};
+
+static EN: Strings = Strings {
+    brand_tagline: "Confidential video counselling",
+    lang_switch: "Deutsch",
+    lang_switch_label: "Auf Deutsch umschalten",
+    quick_exit: "Quick exit",
+    quick_exit_label: "Quick exit: leave this page immediately",
+    loading: "Loading…",
+    start_title: "Confidential video counselling",
+    start_lead: "confide connects you by video with the people you counsel – end-to-end \
+                 encrypted, with nothing to install and no account.",
+    start_points: [
+        "Video, sound and chat are end-to-end encrypted.",
+        "Nothing is recorded or stored.",
+        "The other person only needs a browser and your invite link.",
+    ],
+    start_button: "Start a new session",
+    invite_title: "Invite someone",
+    invite_lead: "Send this link to the person you want to talk to.",
+    invite_link_label: "Invite link",
+    invite_link_n: |n| format!("Invite link {n}"),
+    copy_link: "Copy link",
+    copied: "Copied",
+    copy_failed: "Copying is not possible – please select the link and copy it yourself.",
+    link_once: "This link works only once.",
+    link_used: "Already opened",
+    qr_label: "QR code of the invite link",
+    qr_show: "Show QR code",
+    invite_more: "Invite another person",
+    invite_limit: "You can invite up to three people.",
+    waiting_room: "Waiting room",
+    waiting_room_empty: "Nobody has knocked yet. As soon as someone opens the link and knocks, \
+                         they appear here.",
+    unnamed: "No name",
+    knocking: "is knocking",
+    admit: "Let in",
+    reject: "Decline",
+    admit_label: |name| format!("Let {name} in"),
+    reject_label: |name| format!("Decline {name}"),
+    admitted: "Let in",
+    own_devices: "Your camera and microphone",
+    enter_call: "Enter the call",
+    enter_call_hint: "You can enter the call now. People you let in will join you.",
+    welcome_title: "Welcome",
+    welcome_lead: "You have been invited to a confidential video conversation.",
+    privacy_points: [
+        "Video, sound and chat are encrypted in your browser and only become readable again \
+         on the other person's device (end-to-end encryption).",
+        "Our server only passes on encrypted data. It cannot see or hear anything.",
+        "Nothing is recorded or stored. Chat messages disappear when the conversation ends.",
+        "You need no account and nothing to install.",
+    ],
+    welcome_next: "Continue to the camera and microphone check",
+    welcome_next_hint: "Your browser will ask whether this page may use your camera and \
+                        microphone. Please allow it.",
+    quick_exit_note: "With “Quick exit” at the top right you can leave this page at any time.",
+    check_title: "Check your camera and microphone",
+    check_lead: "This is how others will see and hear you. Only you see this preview.",
+    check_starting: "Starting camera and microphone…",
+    preview_label: "Preview of your camera",
+    sound_only: "No camera – sound only",
+    mic_level: "Microphone level",
+    mic_hint: "Say something: the bar moves when you can be heard.",
+    mic_ok: "Your microphone works.",
+    camera: "Camera",
+    microphone: "Microphone",
+    camera_n: |n| format!("Camera {n}"),
+    microphone_n: |n| format!("Microphone {n}"),
+    name_label: "What would you like to be called? (optional)",
+    name_hint: "For example your first name or a nickname. You can also leave this empty.",
+    knock: "Knock",
+    waiting_title: "You have knocked",
+    waiting_lead: "Your counsellor has been notified and will let you in shortly.",
+    waiting_calm: "You can simply keep this page open. Take a moment and breathe calmly.",
+    waiting_status: "Waiting to be let in",
+    call_title: "Call",
+    encrypted: "End-to-end encrypted",
+    encrypted_detail: "Video, sound and chat are end-to-end encrypted.",
+    securing: "Securing the connection…",
+    sas_title: "Safety code",
+    sas_explain: "Read the code to each other. If it matches, nobody is listening in.",
+    sas_pending: "Calculating the safety code…",
+    sas_confirm: "Code matches",
+    sas_deny: "Does not match",
+    sas_confirmed: "Code confirmed",
+    you: "You",
+    counsellor: "Counsellor",
+    alone: "Nobody else is in the call yet. As soon as someone joins, their video appears here.",
+    remote_video_label: |name| format!("Video of {name}"),
+    mute: "Mute",
+    camera_off: "Camera off",
+    devices: "Devices",
+    devices_title: "Change camera and microphone",
+    share_screen: "Share screen",
+    chat: "Chat",
+    hang_up: "Hang up",
+    end_for_all: "End session for everyone",
+    end_for_all_confirm: "Really end for everyone?",
+    remove: "Remove",
+    remove_label: |name| format!("Remove {name} from the call"),
+    participant_muted: "Microphone off",
+    reconnecting: "Connection interrupted – reconnecting…",
+    knock_in_call: |name| format!("{name} is knocking"),
+    enable_sound: "Turn on sound",
+    controls_label: "Call controls",
+    close: "Close",
+    chat_note: "Messages are not stored anywhere.",
+    chat_empty: "No messages yet.",
+    chat_input_label: "Write a message",
+    chat_placeholder: "Message…",
+    chat_send: "Send",
+    chat_unread: |n| {
+        if n == 1 {
+            "1 new message".to_string()
+        } else {
+            format!("{n} new messages")
+        }
+    },
+    retry: "Try again",
+    audio_only: "Join with sound only",
+    new_session: "Start a new session",
+    failure_invalid_link: FailureText {
+        title: "This link is incomplete",
+        body: "The invite link is not valid or was cut off when it was copied.",
+        todo: "Please open the link again directly from the message you received. If that does \
+               not work, ask your counsellor for a new link.",
+        steps: &[],
+    },
+    failure_link_used: FailureText {
+        title: "This link has already been used",
+        body: "For your safety, every invite link works only once.",
+        todo: "Please ask your counsellor for a new link.",
+        steps: &[],
+    },
+    failure_link_expired: FailureText {
+        title: "This link has expired",
+        body: "For your safety, invite links are only valid for a short time.",
+        todo: "Please ask your counsellor for a new link.",
+        steps: &[],
+    },
+    failure_host_absent: FailureText {
+        title: "The session is not open right now",
+        body: "Your counsellor is not here at the moment, or the session has already ended.",
+        todo: "Please try again at the agreed time.",
+        steps: &[],
+    },
+    failure_rejected: FailureText {
+        title: "You were not let in",
+        body: "Your counsellor declined the request.",
+        todo: "If this was a mistake, please contact your counselling service the usual way.",
+        steps: &[],
+    },
+    failure_removed: FailureText {
+        title: "You were taken out of the call",
+        body: "Your counsellor removed you from the call.",
+        todo: "If this was a mistake, please contact your counselling service the usual way.",
+        steps: &[],
+    },
+    failure_session_ended: FailureText {
+        title: "The conversation has ended",
+        body: "The session was ended. Nothing was recorded or stored.",
+        todo: "You can close this window now.",
+        steps: &[],
+    },
+    failure_left: FailureText {
+        title: "You left the conversation",
+        body: "Nothing was recorded or stored.",
+        todo: "You can close this window now.",
+        steps: &[],
+    },
+    failure_camera_denied: FailureText {
+        title: "The camera is blocked",
+        body: "Your browser did not allow access to the camera.",
+        todo: "You can take part with sound only. Or allow the camera:",
+        steps: &[
+            "Tap or click the lock or camera icon to the left of the address.",
+            "Set “Camera” to “Allow”.",
+            "Choose “Try again”.",
+        ],
+    },
+    failure_camera_missing: FailureText {
+        title: "No camera found",
+        body: "We could not find a camera, or another program is using it.",
+        todo: "Close other programs that use the camera and try again. You can also take part \
+               with sound only.",
+        steps: &[],
+    },
+    failure_microphone_denied: FailureText {
+        title: "The microphone is blocked",
+        body: "Your browser did not allow access to the microphone. Without a microphone nobody \
+               can hear you in the call.",
+        todo: "How to allow the microphone:",
+        steps: &[
+            "Tap or click the lock or settings icon to the left of the address.",
+            "Set “Microphone” (and, if you like, “Camera”) to “Allow”.",
+            "On a phone you also find this in the browser settings under “Site settings”.",
+            "Then choose “Try again”.",
+        ],
+    },
+    failure_microphone_missing: FailureText {
+        title: "No microphone found",
+        body: "We could not find a microphone, or another program is using it.",
+        todo: "Connect a headset or microphone, or close other programs that use it. Then try again.",
+        steps: &[],
+    },
+    failure_unsupported: FailureText {
+        title: "This browser is not supported",
+        body: "Your browser cannot encrypt the conversation end to end. Without this protection we \
+               do not start the conversation.",
+        todo: "Please use a current Chrome, Edge, Firefox or Safari and open the link there again.",
+        steps: &[],
+    },
+    failure_connection_lost: FailureText {
+        title: "The connection was interrupted",
+        body: "The internet connection dropped.",
+        todo: "Please keep this page open. If it does not come back, check your internet \
+               connection and choose “Try again”.",
+        steps: &[],
+    },
+    failure_security: FailureText {
+        title: "Call ended for your safety",
+        body: "The connection could not be confirmed as secure. Someone may have been listening \
+               in, so we ended the call.",
+        todo: "Please get in touch another way, for example by phone, and arrange a new \
+               conversation.",
+        steps: &[],
+    },
+};

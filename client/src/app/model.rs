@@ -1,0 +1,282 @@
+//! The UI's data model: everything a screen shows, and everything a user can ask for.
+//!
+//! The session controller owns the truth (who is connected, what is encrypted) and
+//! pushes a [`Screen`]; the UI only renders it and reports [`UiAction`]s. Keeping
+//! this a plain data model means screens can be rendered with sample data (gallery)
+//! and the controller never touches the DOM.
+
+use web_sys::MediaStream;
+
+use super::i18n::Lang;
+
+/// A participant's id as the controller numbers them (stable for one session).
+pub type PeerId = u32;
+
+/// An invite link's id as the controller numbers them.
+pub type InviteId = u32;
+
+/// At most this many guests can be invited into one session.
+pub const MAX_GUESTS: usize = 3;
+
+/// The whole screen the app shows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Screen {
+    /// Nothing decided yet (the controller is still parsing the URL).
+    Loading,
+    /// Counsellor: what confide is, "start a session".
+    Start,
+    /// Counsellor: invite links, QR code, own camera check and the waiting room.
+    Invite(InviteView),
+    /// Guest: plain-language privacy note before the browser asks for the camera.
+    GuestWelcome(GuestView),
+    /// Guest: camera and microphone check, optional name, "knock".
+    DeviceCheck(GuestView),
+    /// Guest: knocked, waiting to be admitted.
+    Waiting,
+    /// Both: the call.
+    Call(CallView),
+    /// Something went wrong or ended; says what happened and what to do.
+    Failure(FailureKind),
+}
+
+impl Screen {
+    /// Screens only a guest ever sees (used to keep "quick exit" visible).
+    pub fn is_guest_screen(&self) -> bool {
+        match self {
+            Screen::GuestWelcome(_) | Screen::DeviceCheck(_) | Screen::Waiting => true,
+            Screen::Call(call) => !call.is_host,
+            _ => false,
+        }
+    }
+}
+
+/// What the guest screens need to know.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GuestView {
+    /// The guest already chose to take part without camera.
+    pub audio_only: bool,
+}
+
+/// The counsellor's invite screen.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InviteView {
+    /// One link per guest, oldest first. Each works exactly once.
+    pub invites: Vec<InviteLink>,
+    /// Guests who knocked and wait for a decision.
+    pub knocks: Vec<KnockView>,
+    /// Guests already admitted (shown so the counsellor knows whom to expect in the call).
+    pub admitted: Vec<KnockView>,
+}
+
+/// One one-time invite link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InviteLink {
+    pub id: InviteId,
+    /// The full URL including the secret fragment.
+    pub url: String,
+    /// Somebody already opened it (it cannot be used again).
+    pub used: bool,
+}
+
+/// A knock in the waiting room.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KnockView {
+    pub id: PeerId,
+    /// The name the guest typed, if any.
+    pub name: Option<String>,
+}
+
+/// Everything the call screen shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallView {
+    /// This browser is the counsellor's (may admit, remove, end for all).
+    pub is_host: bool,
+    /// Remote participants (1–3 are laid out as a grid).
+    pub participants: Vec<ParticipantView>,
+    /// Our own camera/microphone stream for the self-view (never played with sound).
+    pub local_stream: Option<MediaStream>,
+    /// The safety code (6 digits, e.g. "123456"); `None` while it is being computed.
+    pub sas: Option<String>,
+    /// Both sides confirmed the safety code.
+    pub sas_confirmed: bool,
+    /// Every sent and received track is end-to-end encrypted. Only then does the UI
+    /// claim so; otherwise it says "securing the connection…".
+    pub all_encrypted: bool,
+    /// Chat lines, oldest first.
+    pub chat: Vec<ChatLine>,
+    /// Our microphone is muted.
+    pub muted: bool,
+    /// Our camera is switched off.
+    pub camera_off: bool,
+    /// We have no camera at all (joined with sound only).
+    pub audio_only: bool,
+    /// We are sharing our screen.
+    pub sharing_screen: bool,
+    /// Counsellor: guests knocking while the call runs.
+    pub knocks: Vec<KnockView>,
+    /// The connection dropped and the controller is reconnecting.
+    pub reconnecting: bool,
+}
+
+/// One remote participant in the call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParticipantView {
+    pub id: PeerId,
+    /// The display name (guest's chosen name, or the counsellor's label); `None` = no name.
+    pub name: Option<String>,
+    /// This participant is the counsellor.
+    pub is_host: bool,
+    /// Their audio and video, once it arrives.
+    pub stream: Option<MediaStream>,
+    /// They have no video (or switched it off): show an avatar instead.
+    pub audio_only: bool,
+    /// They muted their microphone (if the controller knows).
+    pub muted: bool,
+    /// Every track from and to this participant is end-to-end encrypted.
+    pub encrypted: bool,
+}
+
+/// One chat message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatLine {
+    pub id: u64,
+    /// Written by us.
+    pub mine: bool,
+    /// The sender's display name (ignored when `mine`).
+    pub sender: Option<String>,
+    /// When it was sent or received, milliseconds since the epoch (`Date.now()`).
+    pub at_ms: f64,
+    pub text: String,
+}
+
+/// Every way a session can fail or end, each with its own explanation page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The link is malformed or incomplete.
+    InvalidLink,
+    /// The link was already used.
+    LinkUsed,
+    /// The link expired.
+    LinkExpired,
+    /// The counsellor is not present (room not found).
+    HostAbsent,
+    /// The counsellor declined the knock.
+    Rejected,
+    /// The counsellor removed us from the call.
+    Removed,
+    /// The counsellor ended the session.
+    SessionEnded,
+    /// We left the call ourselves.
+    Left,
+    /// No camera could be used; `denied` = the user or browser blocked it.
+    CameraUnavailable { denied: bool },
+    /// No microphone could be used either; `denied` = blocked.
+    MicrophoneUnavailable { denied: bool },
+    /// The browser lacks end-to-end encryption support.
+    UnsupportedBrowser,
+    /// The connection dropped; `retrying` = the controller is reconnecting by itself.
+    ConnectionLost { retrying: bool },
+    /// The safety codes did not match or the connection could not be verified.
+    SecurityWarning,
+}
+
+impl FailureKind {
+    /// The stable `data-kind` value for tests.
+    pub fn test_kind(self) -> &'static str {
+        match self {
+            FailureKind::InvalidLink => "invalid-link",
+            FailureKind::LinkUsed => "link-used",
+            FailureKind::LinkExpired => "link-expired",
+            FailureKind::HostAbsent => "host-absent",
+            FailureKind::Rejected => "rejected",
+            FailureKind::Removed => "removed",
+            FailureKind::SessionEnded => "session-ended",
+            FailureKind::Left => "left",
+            FailureKind::CameraUnavailable { denied: true } => "camera-denied",
+            FailureKind::CameraUnavailable { denied: false } => "camera-missing",
+            FailureKind::MicrophoneUnavailable { denied: true } => "microphone-denied",
+            FailureKind::MicrophoneUnavailable { denied: false } => "microphone-missing",
+            FailureKind::UnsupportedBrowser => "unsupported-browser",
+            FailureKind::ConnectionLost { .. } => "connection-lost",
+            FailureKind::SecurityWarning => "security-warning",
+        }
+    }
+}
+
+/// The camera/microphone the user checked, handed to the controller. The controller
+/// owns the stream from then on (and stops its tracks when the call ends).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LocalMedia {
+    pub stream: MediaStream,
+    pub camera_id: Option<String>,
+    pub microphone_id: Option<String>,
+    /// No video track (the user chose "sound only" or has no camera).
+    pub audio_only: bool,
+}
+
+/// Which kind of device a switch is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    Camera,
+    Microphone,
+}
+
+/// A device switch during the call. The UI already acquired the new device:
+/// `stream` holds exactly one new track of `kind`; the controller replaces the
+/// sender's track with it and stops the old one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceSwitch {
+    pub kind: DeviceKind,
+    pub device_id: String,
+    pub stream: MediaStream,
+}
+
+/// Everything a user can ask for. The UI never acts on these itself (except
+/// language, clipboard and device access); the controller decides.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiAction {
+    /// Counsellor: "start a new session".
+    StartSession,
+    /// Counsellor: create another invite link.
+    CreateInvite,
+    /// Counsellor copied an invite link (the UI already wrote it to the clipboard).
+    CopyLink(InviteId),
+    /// Counsellor admits a knocking guest.
+    Admit(PeerId),
+    /// Counsellor declines a knocking guest.
+    Reject(PeerId),
+    /// Counsellor removes a participant from the call.
+    Remove(PeerId),
+    /// Counsellor enters the call with their checked camera/microphone.
+    EnterCall(LocalMedia),
+    /// Guest read the privacy note and continues to the camera check.
+    ContinueToDeviceCheck,
+    /// Guest knocks with an optional name and the checked media.
+    Knock {
+        name: Option<String>,
+        media: LocalMedia,
+    },
+    ToggleMute,
+    ToggleCamera,
+    SwitchDevice(DeviceSwitch),
+    /// Start or stop screen sharing (emitted from a click: user activation is live).
+    ShareScreen,
+    SendChat(String),
+    /// "The code matches."
+    ConfirmSas,
+    /// "The code does not match": end the call with a warning.
+    DenySas,
+    /// Leave the call (counsellor: the session continues for nobody else only if
+    /// the controller says so; use `EndForAll` to end it explicitly).
+    HangUp,
+    /// Counsellor: end the session for everybody.
+    EndForAll,
+    /// Guest: leave immediately and hide the page from history.
+    QuickExit,
+    /// "Try again" on a failure page.
+    Retry,
+    /// Continue without camera (from the camera failure page).
+    AudioOnly,
+    /// The user switched the language (already applied by the UI).
+    SetLanguage(Lang),
+}

@@ -1,0 +1,455 @@
+//! The call: remote videos, self-view, encryption status and safety code,
+//! controls, chat, and (counsellor) knocks arriving during the call.
+
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+use crate::app::components::icons::{Icon, icon};
+use crate::app::components::video::Video;
+use crate::app::devices::{self, Device};
+use crate::app::i18n::{Strings, use_strings};
+use crate::app::model::{CallView, DeviceKind, DeviceSwitch, ParticipantView, UiAction};
+use crate::app::screens::chat::ChatPanel;
+use crate::app::screens::invite::knock_name;
+
+#[derive(Properties, PartialEq)]
+pub struct CallProps {
+    pub view: CallView,
+    pub on_action: Callback<UiAction>,
+    /// Open the chat at first render (gallery screenshots).
+    #[prop_or_default]
+    pub chat_open: bool,
+}
+
+/// "123456" → "123 456" (easier to read aloud).
+pub fn format_sas(sas: &str) -> String {
+    let digits: Vec<char> = sas.chars().collect();
+    digits
+        .chunks(3)
+        .map(|chunk| chunk.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// "1 2 3 4 5 6" for screen readers, so the code is read digit by digit.
+fn spoken_sas(sas: &str) -> String {
+    sas.chars().map(String::from).collect::<Vec<_>>().join(" ")
+}
+
+fn participant_name(strings: &Strings, participant: &ParticipantView) -> String {
+    match &participant.name {
+        Some(name) => name.clone(),
+        None if participant.is_host => strings.counsellor.to_string(),
+        None => strings.unnamed.to_string(),
+    }
+}
+
+#[component(CallScreen)]
+pub fn call_screen(props: &CallProps) -> Html {
+    let strings = use_strings();
+    let view = &props.view;
+    let chat_open = use_state_eq(|| props.chat_open);
+    let seen = use_state_eq(|| 0usize);
+    let devices_open = use_state_eq(|| false);
+    let confirm_end = use_state_eq(|| false);
+
+    // Messages are "read" while the panel is open.
+    {
+        let seen = seen.clone();
+        use_effect_with((*chat_open, view.chat.len()), move |(open, len)| {
+            if *open {
+                seen.set(*len);
+            }
+        });
+    }
+    let unread = view
+        .chat
+        .iter()
+        .skip(*seen)
+        .filter(|line| !line.mine)
+        .count();
+
+    let emit = |action: UiAction| {
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
+    };
+    let toggle_chat = {
+        let chat_open = chat_open.clone();
+        Callback::from(move |_: MouseEvent| chat_open.set(!*chat_open))
+    };
+    let close_chat = {
+        let chat_open = chat_open.clone();
+        Callback::from(move |()| chat_open.set(false))
+    };
+    let toggle_devices = {
+        let devices_open = devices_open.clone();
+        Callback::from(move |_: MouseEvent| devices_open.set(!*devices_open))
+    };
+    let close_devices = {
+        let devices_open = devices_open.clone();
+        Callback::from(move |()| devices_open.set(false))
+    };
+    let end_for_all = {
+        let confirm_end = confirm_end.clone();
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| {
+            if *confirm_end {
+                on_action.emit(UiAction::EndForAll);
+            } else {
+                confirm_end.set(true);
+            }
+        })
+    };
+    let cancel_end = {
+        let confirm_end = confirm_end.clone();
+        Callback::from(move |_: FocusEvent| confirm_end.set(false))
+    };
+
+    let count = view.participants.len().clamp(1, 3);
+    let tiles = view.participants.iter().map(|participant| {
+        let name = participant_name(strings, participant);
+        let remove = {
+            let on_action = props.on_action.clone();
+            let id = participant.id;
+            Callback::from(move |_: MouseEvent| on_action.emit(UiAction::Remove(id)))
+        };
+        let show_video = participant.stream.is_some() && !participant.audio_only;
+        html! {
+            <figure class={classes!("tile", (!show_video).then_some("no-video"))} key={participant.id}
+                data-testid="participant" data-peer={participant.id.to_string()}>
+                <Video stream={participant.stream.clone()} testid="remote-video"
+                    peer={Some(AttrValue::from(participant.id.to_string()))}
+                    label={(strings.remote_video_label)(&name)} />
+                if !show_video {
+                    <div class="avatar-large" aria-hidden="true">
+                        { name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default() }
+                    </div>
+                }
+                <figcaption>
+                    if participant.encrypted {
+                        <span class="tile-lock" title={strings.encrypted}>{ icon(Icon::Lock) }</span>
+                    }
+                    <span class="tile-name">{ name.clone() }</span>
+                    if participant.muted {
+                        <span class="tile-muted" title={strings.participant_muted}>
+                            { icon(Icon::MicOff) }
+                            <span class="visually-hidden">{ strings.participant_muted }</span>
+                        </span>
+                    }
+                    if view.is_host && !participant.is_host {
+                        <button type="button" class="btn btn-small btn-quiet" onclick={remove}
+                            aria-label={(strings.remove_label)(&name)}
+                            data-testid="remove" data-peer={participant.id.to_string()}>
+                            { strings.remove }
+                        </button>
+                    }
+                </figcaption>
+            </figure>
+        }
+    });
+
+    let knocks = view.knocks.iter().map(|knock| {
+        let name = knock_name(strings, knock);
+        html! {
+            <div class="banner knock-banner" key={knock.id} role="status"
+                data-testid="knock-entry" data-peer={knock.id.to_string()}>
+                { icon(Icon::Person) }
+                <span>{ (strings.knock_in_call)(&name) }</span>
+                <button type="button" class="btn btn-primary btn-small" onclick={emit(UiAction::Admit(knock.id))}
+                    aria-label={(strings.admit_label)(&name)} data-testid="admit"
+                    data-peer={knock.id.to_string()}>
+                    { strings.admit }
+                </button>
+                <button type="button" class="btn btn-secondary btn-small" onclick={emit(UiAction::Reject(knock.id))}
+                    aria-label={(strings.reject_label)(&name)} data-testid="reject"
+                    data-peer={knock.id.to_string()}>
+                    { strings.reject }
+                </button>
+            </div>
+        }
+    });
+
+    let bool_attr = |b: bool| AttrValue::from(if b { "true" } else { "false" });
+
+    html! {
+        <div class={classes!("call", chat_open.then_some("with-chat"))} data-testid="call">
+            <h1 class="visually-hidden" id="call-title" tabindex="-1">{ strings.call_title }</h1>
+            <div class="call-top">
+                <SecurityStatus view={view.clone()} on_action={props.on_action.clone()} />
+            </div>
+            if view.reconnecting {
+                <div class="banner warn" role="status" data-testid="reconnecting">
+                    <span class="spinner" aria-hidden="true"></span>{ strings.reconnecting }
+                </div>
+            }
+            { for knocks }
+            <div class="call-body">
+                <div class={classes!("stage", format!("grid-{count}"))}>
+                    { for tiles }
+                    if view.participants.is_empty() {
+                        <div class="alone"><p>{ strings.alone }</p></div>
+                    }
+                    <div class="self-view">
+                        if view.camera_off || view.audio_only {
+                            <div class="self-off" aria-hidden="true">{ icon(Icon::CameraOff) }</div>
+                        }
+                        <Video stream={view.local_stream.clone()} local=true testid="local-video"
+                            class={classes!((view.camera_off || view.audio_only).then_some("hidden"))}
+                            label={strings.preview_label} />
+                        <span class="self-label">{ strings.you }</span>
+                    </div>
+                </div>
+                if *chat_open {
+                    <ChatPanel lines={view.chat.clone()} on_action={props.on_action.clone()}
+                        on_close={close_chat.clone()} />
+                }
+            </div>
+            if *devices_open {
+                <DeviceMenu on_action={props.on_action.clone()} on_close={close_devices}
+                    audio_only={view.audio_only} stream={view.local_stream.clone()} />
+            }
+            <nav class="controls" aria-label={strings.controls_label}>
+                <button type="button" class={classes!("ctl", view.muted.then_some("off"))}
+                    aria-pressed={bool_attr(view.muted)} onclick={emit(UiAction::ToggleMute)}
+                    data-testid="toggle-mute">
+                    { icon(if view.muted { Icon::MicOff } else { Icon::Mic }) }
+                    <span class="btn-label">{ strings.mute }</span>
+                </button>
+                if !view.audio_only {
+                    <button type="button" class={classes!("ctl", view.camera_off.then_some("off"))}
+                        aria-pressed={bool_attr(view.camera_off)} onclick={emit(UiAction::ToggleCamera)}
+                        data-testid="toggle-camera">
+                        { icon(if view.camera_off { Icon::CameraOff } else { Icon::Camera }) }
+                        <span class="btn-label">{ strings.camera_off }</span>
+                    </button>
+                }
+                <button type="button" class="ctl" aria-expanded={bool_attr(*devices_open)}
+                    aria-controls="device-menu" onclick={toggle_devices} data-testid="devices">
+                    { icon(Icon::Devices) }
+                    <span class="btn-label">{ strings.devices }</span>
+                </button>
+                if screen_share_supported() {
+                    <button type="button" class={classes!("ctl", "ctl-share", view.sharing_screen.then_some("on"))}
+                        aria-pressed={bool_attr(view.sharing_screen)} onclick={emit(UiAction::ShareScreen)}
+                        data-testid="share-screen">
+                        { icon(Icon::Screen) }
+                        <span class="btn-label">{ strings.share_screen }</span>
+                    </button>
+                }
+                <button type="button" class={classes!("ctl", chat_open.then_some("on"))}
+                    aria-pressed={bool_attr(*chat_open)} aria-controls="chat-panel"
+                    onclick={toggle_chat} data-testid="chat-toggle">
+                    { icon(Icon::Chat) }
+                    <span class="btn-label">{ strings.chat }</span>
+                    if unread > 0 {
+                        <span class="badge" data-testid="chat-unread">
+                            <span aria-hidden="true">{ unread }</span>
+                            <span class="visually-hidden">{ (strings.chat_unread)(unread) }</span>
+                        </span>
+                    }
+                </button>
+                <button type="button" class="ctl ctl-hangup" onclick={emit(UiAction::HangUp)}
+                    data-testid="hang-up">
+                    { icon(Icon::HangUp) }
+                    <span class="btn-label">{ strings.hang_up }</span>
+                </button>
+                if view.is_host {
+                    <button type="button" class={classes!("ctl", "ctl-end", confirm_end.then_some("confirm"))}
+                        onclick={end_for_all} onblur={cancel_end} data-testid="end-for-all">
+                        { icon(Icon::Close) }
+                        <span class="btn-label">
+                            { if *confirm_end { strings.end_for_all_confirm } else { strings.end_for_all } }
+                        </span>
+                    </button>
+                }
+            </nav>
+        </div>
+    }
+}
+
+/// Screen sharing needs `getDisplayMedia` (missing on phones).
+fn screen_share_supported() -> bool {
+    web_sys::window()
+        .and_then(|w| w.navigator().media_devices().ok())
+        .and_then(|m| js_sys::Reflect::get(&m, &"getDisplayMedia".into()).ok())
+        .is_some_and(|f| f.is_function())
+}
+
+#[derive(Properties, PartialEq)]
+struct SecurityProps {
+    view: CallView,
+    on_action: Callback<UiAction>,
+}
+
+/// "End-to-end encrypted" only when the controller says every track is; the
+/// safety code with confirm/deny.
+#[component(SecurityStatus)]
+fn security_status(props: &SecurityProps) -> Html {
+    let strings = use_strings();
+    let view = &props.view;
+    let emit = |action: UiAction| {
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
+    };
+    html! {
+        <div class="security">
+            if view.all_encrypted {
+                <div class="status encrypted" role="status" data-testid="encrypted-indicator"
+                    title={strings.encrypted_detail}>
+                    { icon(Icon::Lock) }<span>{ strings.encrypted }</span>
+                </div>
+            } else {
+                <div class="status securing" role="status" data-testid="securing-indicator">
+                    <span class="spinner" aria-hidden="true"></span><span>{ strings.securing }</span>
+                </div>
+            }
+            <div class={classes!("sas", view.sas_confirmed.then_some("confirmed"))}
+                data-testid="sas-panel">
+                if let Some(sas) = &view.sas {
+                    <span class="sas-title">{ strings.sas_title }</span>
+                    <span class="sas-code" data-testid="sas" data-code={sas.clone()}
+                        aria-label={spoken_sas(sas)} role="text">
+                        { format_sas(sas) }
+                    </span>
+                    if view.sas_confirmed {
+                        <span class="sas-ok" data-testid="sas-confirmed">
+                            { icon(Icon::Check) }{ strings.sas_confirmed }
+                        </span>
+                    } else {
+                        <span class="sas-explain">{ strings.sas_explain }</span>
+                        <span class="sas-actions">
+                            <button type="button" class="btn btn-small btn-confirm"
+                                onclick={emit(UiAction::ConfirmSas)} data-testid="sas-confirm">
+                                { icon(Icon::Check) }{ strings.sas_confirm }
+                            </button>
+                            <button type="button" class="btn btn-small btn-quiet"
+                                onclick={emit(UiAction::DenySas)} data-testid="sas-deny">
+                                { strings.sas_deny }
+                            </button>
+                        </span>
+                    }
+                } else {
+                    <span class="sas-explain">{ strings.sas_pending }</span>
+                }
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DeviceMenuProps {
+    on_action: Callback<UiAction>,
+    on_close: Callback<()>,
+    audio_only: bool,
+    /// The current local stream, to preselect the devices in use.
+    stream: Option<web_sys::MediaStream>,
+}
+
+/// Camera/microphone choice during the call. Acquires the chosen device here and
+/// hands the new track to the controller.
+#[component(DeviceMenu)]
+fn device_menu(props: &DeviceMenuProps) -> Html {
+    let strings = use_strings();
+    let lists = use_state_eq(|| (Vec::<Device>::new(), Vec::<Device>::new()));
+    let busy = use_state_eq(|| false);
+    let first = use_node_ref();
+    {
+        let lists = lists.clone();
+        let first = first.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                lists.set(devices::enumerate().await);
+            });
+            if let Some(first) = first.cast::<web_sys::HtmlElement>() {
+                let _ = first.focus();
+            }
+        });
+    }
+    let switch = |kind: DeviceKind| {
+        let on_action = props.on_action.clone();
+        let busy = busy.clone();
+        Callback::from(move |e: Event| {
+            let device_id = e.target_unchecked_into::<HtmlSelectElement>().value();
+            let on_action = on_action.clone();
+            let busy = busy.clone();
+            busy.set(true);
+            wasm_bindgen_futures::spawn_local(async move {
+                let id = Some(Some(device_id.as_str()));
+                let result = match kind {
+                    DeviceKind::Camera => devices::get_user_media(id, None).await,
+                    DeviceKind::Microphone => devices::get_user_media(None, id).await,
+                };
+                if let Ok(stream) = result {
+                    on_action.emit(UiAction::SwitchDevice(DeviceSwitch {
+                        kind,
+                        device_id,
+                        stream,
+                    }));
+                }
+                busy.set(false);
+            });
+        })
+    };
+    let on_keydown = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_close.emit(());
+            }
+        })
+    };
+    let on_close = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |_: MouseEvent| on_close.emit(()))
+    };
+    let (cameras, microphones) = &*lists;
+    let current = |kind: DeviceKind| {
+        props
+            .stream
+            .as_ref()
+            .and_then(|stream| devices::device_id(stream, kind))
+    };
+    let (current_camera, current_mic) =
+        (current(DeviceKind::Camera), current(DeviceKind::Microphone));
+    let options = |list: &[Device], current: &Option<String>, fallback: fn(usize) -> String| {
+        list.iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let label = if d.label.is_empty() {
+                    fallback(i + 1)
+                } else {
+                    d.label.clone()
+                };
+                let selected = current.as_deref() == Some(d.id.as_str());
+                html! { <option value={d.id.clone()} {selected}>{ label }</option> }
+            })
+            .collect::<Html>()
+    };
+    html! {
+        <div id="device-menu" class="device-menu" role="dialog" aria-labelledby="device-menu-title"
+            onkeydown={on_keydown} aria-busy={busy.to_string()} data-testid="device-menu">
+            <div class="device-menu-head">
+                <h2 id="device-menu-title">{ strings.devices_title }</h2>
+                <button type="button" class="btn-icon" onclick={on_close} aria-label={strings.close}>
+                    { icon(Icon::Close) }
+                </button>
+            </div>
+            if !props.audio_only {
+                <div class="field">
+                    <label for="call-camera">{ strings.camera }</label>
+                    <select id="call-camera" ref={first.clone()} onchange={switch(DeviceKind::Camera)}
+                        data-testid="call-camera-select">
+                        { options(cameras, &current_camera, strings.camera_n) }
+                    </select>
+                </div>
+            }
+            <div class="field">
+                <label for="call-mic">{ strings.microphone }</label>
+                <select id="call-mic" onchange={switch(DeviceKind::Microphone)}
+                    data-testid="call-mic-select">
+                    { options(microphones, &current_mic, strings.microphone_n) }
+                </select>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,128 @@
+//! The chat panel: message log (announced politely), input that sends on Enter.
+
+use wasm_bindgen::JsValue;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::app::components::icons::{Icon, icon};
+use crate::app::i18n::use_strings;
+use crate::app::model::{ChatLine, UiAction};
+
+/// Longest message the UI sends.
+const MAX_MESSAGE: usize = 2000;
+
+#[derive(Properties, PartialEq)]
+pub struct ChatProps {
+    pub lines: Vec<ChatLine>,
+    pub on_action: Callback<UiAction>,
+    pub on_close: Callback<()>,
+}
+
+/// "14:03" in the browser's local time.
+fn clock(ms: f64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+#[component(ChatPanel)]
+pub fn chat_panel(props: &ChatProps) -> Html {
+    let strings = use_strings();
+    let input = use_node_ref();
+    let log = use_node_ref();
+
+    // Keep the newest message in view.
+    {
+        let log = log.clone();
+        use_effect_with(props.lines.len(), move |_| {
+            if let Some(log) = log.cast::<web_sys::Element>() {
+                log.set_scroll_top(f64::from(log.scroll_height()));
+            }
+        });
+    }
+    // Focus the input when the panel opens: the user came here to write.
+    {
+        let input = input.clone();
+        use_effect_with((), move |_| {
+            if let Some(input) = input.cast::<HtmlInputElement>() {
+                let _ = input.focus();
+            }
+        });
+    }
+
+    let onsubmit = {
+        let input = input.clone();
+        let on_action = props.on_action.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let Some(input) = input.cast::<HtmlInputElement>() else {
+                return;
+            };
+            let text = input.value();
+            let text = text.trim();
+            if text.is_empty() {
+                return;
+            }
+            on_action.emit(UiAction::SendChat(text.chars().take(MAX_MESSAGE).collect()));
+            input.set_value("");
+        })
+    };
+    let on_close = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |_: MouseEvent| on_close.emit(()))
+    };
+    let on_keydown = {
+        let on_close = props.on_close.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                on_close.emit(());
+            }
+        })
+    };
+
+    html! {
+        <aside id="chat-panel" class="chat" aria-labelledby="chat-title" onkeydown={on_keydown}
+            data-testid="chat-panel">
+            <header class="chat-head">
+                <h2 id="chat-title">{ strings.chat }</h2>
+                <button type="button" class="btn-icon" onclick={on_close} aria-label={strings.close}
+                    data-testid="chat-close">
+                    { icon(Icon::Close) }
+                </button>
+            </header>
+            <p class="chat-note">{ icon(Icon::Lock) }{ strings.chat_note }</p>
+            <ol class="chat-log" ref={log} aria-live="polite" aria-relevant="additions"
+                data-testid="chat-log" tabindex="0" aria-labelledby="chat-title">
+                { for props.lines.iter().map(|line| {
+                    let sender = if line.mine {
+                        strings.you.to_string()
+                    } else {
+                        line.sender.clone().unwrap_or_else(|| strings.unnamed.to_string())
+                    };
+                    html! {
+                        <li key={line.id} class={classes!("chat-line", line.mine.then_some("mine"))}
+                            data-testid="chat-line">
+                            <span class="chat-meta">
+                                <span class="chat-sender">{ sender }</span>
+                                <time>{ clock(line.at_ms) }</time>
+                            </span>
+                            <span class="chat-text">{ line.text.clone() }</span>
+                        </li>
+                    }
+                }) }
+            </ol>
+            if props.lines.is_empty() {
+                <p class="hint chat-empty">{ strings.chat_empty }</p>
+            }
+            <form class="chat-form" {onsubmit}>
+                <label for="chat-input" class="visually-hidden">{ strings.chat_input_label }</label>
+                <input id="chat-input" ref={input} type="text" autocomplete="off"
+                    maxlength={MAX_MESSAGE.to_string()} placeholder={strings.chat_placeholder}
+                    data-testid="chat-input" />
+                <button type="submit" class="btn btn-primary" aria-label={strings.chat_send}
+                    data-testid="chat-send">
+                    { icon(Icon::Send) }<span class="btn-label">{ strings.chat_send }</span>
+                </button>
+            </form>
+        </aside>
+    }
+}

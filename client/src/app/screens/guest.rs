@@ -1,0 +1,102 @@
+//! Guest pages: the privacy note, the camera check with name and knock, and the
+//! calm waiting page.
+
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+use crate::app::components::device_check::DeviceCheck;
+use crate::app::components::icons::{Icon, icon};
+use crate::app::i18n::use_strings;
+use crate::app::model::{GuestView, LocalMedia, UiAction};
+
+/// Longest name we pass on (display only; the controller may limit further).
+const MAX_NAME: usize = 40;
+
+#[derive(Properties, PartialEq)]
+pub struct GuestProps {
+    pub view: GuestView,
+    pub on_action: Callback<UiAction>,
+}
+
+/// Explains the privacy promise before the browser asks for camera access.
+#[component(GuestWelcome)]
+pub fn guest_welcome(props: &GuestProps) -> Html {
+    let strings = use_strings();
+    let onclick = {
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::ContinueToDeviceCheck))
+    };
+    html! {
+        <section class="card welcome" aria-labelledby="welcome-title">
+            <div class="welcome-sign">{ icon(Icon::Lock) }</div>
+            <h1 id="welcome-title" tabindex="-1">{ strings.welcome_title }</h1>
+            <p class="lead">{ strings.welcome_lead }</p>
+            <ul class="points" data-testid="privacy-note">
+                { for strings.privacy_points.iter().map(|point| html! {
+                    <li>{ icon(Icon::Check) }<span>{ *point }</span></li>
+                }) }
+            </ul>
+            <p class="hint">{ strings.welcome_next_hint }</p>
+            <button type="button" class="btn btn-primary btn-large" {onclick}
+                data-testid="continue">
+                { strings.welcome_next }
+            </button>
+            <p class="hint small">{ strings.quick_exit_note }</p>
+        </section>
+    }
+}
+
+/// Camera/microphone check, optional name, "knock".
+#[component(GuestDeviceCheck)]
+pub fn guest_device_check(props: &GuestProps) -> Html {
+    let strings = use_strings();
+    let name = use_node_ref();
+    let on_go = {
+        let on_action = props.on_action.clone();
+        let name = name.clone();
+        Callback::from(move |media: LocalMedia| {
+            let name = name
+                .cast::<HtmlInputElement>()
+                .map(|input| {
+                    input
+                        .value()
+                        .trim()
+                        .chars()
+                        .take(MAX_NAME)
+                        .collect::<String>()
+                })
+                .filter(|name| !name.is_empty());
+            on_action.emit(UiAction::Knock { name, media });
+        })
+    };
+    html! {
+        <DeviceCheck audio_only={props.view.audio_only} title={strings.check_title}
+            lead={Some(AttrValue::from(strings.check_lead))}
+            action_label={strings.knock} action_testid="knock" {on_go}>
+            <div class="field">
+                <label for="guest-name">{ strings.name_label }</label>
+                <input id="guest-name" ref={name} type="text" maxlength={MAX_NAME.to_string()}
+                    autocomplete="off" aria-describedby="guest-name-hint"
+                    data-testid="guest-name" />
+                <p id="guest-name-hint" class="hint small">{ strings.name_hint }</p>
+            </div>
+        </DeviceCheck>
+    }
+}
+
+/// After knocking: a calm page with a slow, gentle animation.
+#[component(WaitingScreen)]
+pub fn waiting_screen() -> Html {
+    let strings = use_strings();
+    html! {
+        <section class="card waiting" aria-labelledby="waiting-title" data-testid="waiting">
+            <div class="breathe" aria-hidden="true">
+                <span></span><span></span><span></span>
+            </div>
+            <h1 id="waiting-title" tabindex="-1">{ strings.waiting_title }</h1>
+            <p class="lead">{ strings.waiting_lead }</p>
+            <p>{ strings.waiting_calm }</p>
+            <p class="visually-hidden" role="status">{ strings.waiting_status }</p>
+        </section>
+    }
+}
