@@ -144,6 +144,8 @@ pub struct ChatLine {
     pub mine: bool,
     /// The sender's display name (ignored when `mine`).
     pub sender: Option<String>,
+    /// Sent by the counsellor (shown as "Beratung" when `sender` is `None`).
+    pub from_host: bool,
     /// When it was sent or received, milliseconds since the epoch (`Date.now()`).
     pub at_ms: f64,
     pub text: String,

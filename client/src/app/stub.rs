@@ -277,6 +277,7 @@ impl Controller for StubController {
                     id,
                     mine: true,
                     sender: None,
+                    from_host: call.is_host,
                     at_ms: now(),
                     text,
                 });

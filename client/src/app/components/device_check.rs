@@ -333,7 +333,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
             </div>
             <div class="level">
                 <label for="mic-level">{ strings.mic_level }</label>
-                <meter id="mic-level" ref={meter} min="0" max="1" low="0.1" high="0.9" optimum="0.5"
+                <meter id="mic-level" ref={meter} min="0" max="1"
                     value="0" data-testid="mic-level" />
                 <p class="hint" role="status">
                     { if *mic_ok { strings.mic_ok } else { strings.mic_hint } }

@@ -96,7 +96,9 @@ pub fn chat_panel(props: &ChatProps) -> Html {
                     let sender = if line.mine {
                         strings.you.to_string()
                     } else {
-                        line.sender.clone().unwrap_or_else(|| strings.unnamed.to_string())
+                        line.sender.clone().unwrap_or_else(|| {
+                            if line.from_host { strings.counsellor } else { strings.unnamed }.to_string()
+                        })
                     };
                     html! {
                         <li key={line.id} class={classes!("chat-line", line.mine.then_some("mine"))}

@@ -90,9 +90,7 @@ pub fn waiting_screen() -> Html {
     let strings = use_strings();
     html! {
         <section class="card waiting" aria-labelledby="waiting-title" data-testid="waiting">
-            <div class="breathe" aria-hidden="true">
-                <span></span><span></span><span></span>
-            </div>
+            <div class="breathe" aria-hidden="true"><span></span></div>
             <h1 id="waiting-title" tabindex="-1">{ strings.waiting_title }</h1>
             <p class="lead">{ strings.waiting_lead }</p>
             <p>{ strings.waiting_calm }</p>
