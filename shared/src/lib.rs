@@ -12,6 +12,7 @@ pub mod handshake;
 mod kdf;
 pub mod link;
 pub mod sas;
+pub mod session;
 pub mod sframe;
 pub mod signal;
 pub mod wire;

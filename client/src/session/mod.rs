@@ -1,0 +1,727 @@
+//! The session controller: the I/O shell around `confide_shared::session::Session`.
+//!
+//! It turns user actions ([`UiAction`]) and relay messages into calls on the
+//! sans-IO session, carries out the session's effects (send to the relay, keys
+//! to the frame-crypto worker, WebRTC signals to the mesh) and keeps the UI's
+//! [`Screen`] up to date. All protocol decisions live in `shared`.
+
+mod relay;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::{Rc, Weak};
+
+use confide_shared::envelope::ParticipantId;
+use confide_shared::link::Invite;
+use confide_shared::session::{Effect, EndReason, Event, Session};
+use confide_shared::signal::Signal;
+use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
+use rand_core::OsRng;
+use wasm_bindgen::JsCast;
+use web_sys::MediaStream;
+
+use crate::app::controller::{Controller, UiHandle};
+use crate::app::model::{
+    CallView, ChatLine, FailureKind, GuestView, InviteLink, InviteView, KnockView, LocalMedia,
+    ParticipantView, Screen, UiAction,
+};
+use crate::rtc::{self, FrameCrypto, Mesh, RtcEvent, TransformPath};
+use relay::{RelayConnection, RelayEvent};
+
+/// The controller the app runs with.
+pub struct SessionController {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl SessionController {
+    pub fn new() -> SessionController {
+        let inner = Rc::new_cyclic(|me| RefCell::new(Inner::new(me.clone())));
+        SessionController { inner }
+    }
+}
+
+impl Default for SessionController {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What we know of a remote participant.
+struct PeerInfo {
+    participant: ParticipantId,
+    name: Option<String>,
+    is_host: bool,
+    sas: String,
+    stream: Option<MediaStream>,
+}
+
+/// Media keys that arrived before the frame-crypto worker was ready.
+#[derive(Default)]
+struct PendingKeys {
+    local: Option<(u64, [u8; 32], u16)>,
+    peers: Vec<(ParticipantId, u64, [u8; 32], u16)>,
+}
+
+struct Inner {
+    me: Weak<RefCell<Inner>>,
+    ui: Option<UiHandle>,
+    /// The guest's parsed invite (from the URL fragment).
+    invite: Option<Invite>,
+    session: Option<Session>,
+    relay: Option<RelayConnection>,
+    /// Messages waiting for the socket to open.
+    outbox: Vec<ClientMessage>,
+    local: Option<LocalMedia>,
+    crypto: Option<FrameCrypto>,
+    mesh: Option<Mesh>,
+    pending_keys: PendingKeys,
+    peers: BTreeMap<MemberId, PeerInfo>,
+    invites: InviteView,
+    in_call: bool,
+    chat: Vec<ChatLine>,
+    sas_confirmed: bool,
+    all_encrypted: bool,
+    muted: bool,
+    camera_off: bool,
+}
+
+fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// The invite in this page's URL fragment, if any.
+fn invite_from_url() -> Option<Result<Invite, ()>> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    if hash.len() <= 1 {
+        return None;
+    }
+    Some(Invite::parse(&hash).map_err(|_| ()))
+}
+
+/// Removes the secret from the address bar and the history entry.
+fn scrub_fragment() {
+    if let Some(window) = web_sys::window() {
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
+        }
+    }
+}
+
+fn failure_for(reason: EndReason) -> FailureKind {
+    match reason {
+        EndReason::Left => FailureKind::Left,
+        EndReason::EndedByHost => FailureKind::SessionEnded,
+        EndReason::Rejected => FailureKind::Rejected,
+        EndReason::Removed => FailureKind::Removed,
+        EndReason::HandshakeFailed => FailureKind::SecurityWarning,
+        EndReason::Relay(code) => match code {
+            ErrorCode::InviteUsed => FailureKind::LinkUsed,
+            ErrorCode::InviteExpired => FailureKind::LinkExpired,
+            ErrorCode::InviteInvalid => FailureKind::InvalidLink,
+            ErrorCode::RoomNotFound => FailureKind::HostAbsent,
+            ErrorCode::SessionEnded => FailureKind::SessionEnded,
+            ErrorCode::Removed => FailureKind::Removed,
+            ErrorCode::Rejected => FailureKind::Rejected,
+            _ => FailureKind::ConnectionLost { retrying: false },
+        },
+    }
+}
+
+impl Inner {
+    fn new(me: Weak<RefCell<Inner>>) -> Inner {
+        Inner {
+            me,
+            ui: None,
+            invite: None,
+            session: None,
+            relay: None,
+            outbox: Vec::new(),
+            local: None,
+            crypto: None,
+            mesh: None,
+            pending_keys: PendingKeys::default(),
+            peers: BTreeMap::new(),
+            invites: InviteView::default(),
+            in_call: false,
+            chat: Vec::new(),
+            sas_confirmed: false,
+            all_encrypted: false,
+            muted: false,
+            camera_off: false,
+        }
+    }
+
+    fn show(&self, screen: Screen) {
+        if let Some(ui) = &self.ui {
+            ui.set_screen(screen);
+        }
+    }
+
+    /// Runs `f` on the controller later, outside any current borrow.
+    fn later(me: &Weak<RefCell<Inner>>, f: impl FnOnce(&mut Inner) + 'static) {
+        let me = me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(inner) = me.upgrade() {
+                if let Ok(mut inner) = inner.try_borrow_mut() {
+                    f(&mut inner);
+                } else {
+                    Inner::later(&Rc::downgrade(&inner), f);
+                }
+            }
+        });
+    }
+
+    // ----- relay -----
+
+    fn connect(&mut self) {
+        let me = self.me.clone();
+        let on_event: Rc<dyn Fn(RelayEvent)> = Rc::new(move |event| {
+            Inner::later(&me, move |inner| inner.on_relay(event));
+        });
+        match RelayConnection::open(on_event) {
+            Ok(connection) => self.relay = Some(connection),
+            Err(_) => self.show(Screen::Failure(FailureKind::ConnectionLost {
+                retrying: false,
+            })),
+        }
+    }
+
+    fn send(&mut self, message: ClientMessage) {
+        match &self.relay {
+            Some(relay) if relay.is_open() => {
+                relay.send(&message);
+            }
+            _ => self.outbox.push(message),
+        }
+    }
+
+    fn on_relay(&mut self, event: RelayEvent) {
+        match event {
+            RelayEvent::Open => {
+                for message in std::mem::take(&mut self.outbox) {
+                    if let Some(relay) = &self.relay {
+                        relay.send(&message);
+                    }
+                }
+            }
+            RelayEvent::Message(message) => {
+                let effects = match self.session.as_mut() {
+                    Some(session) => session.handle(&mut OsRng, message),
+                    None => Vec::new(),
+                };
+                self.apply(effects);
+            }
+            RelayEvent::Garbled => {}
+            RelayEvent::Closed { code } => {
+                let effects = match self.session.as_mut() {
+                    Some(session) => session.connection_closed(code),
+                    None => Vec::new(),
+                };
+                let ended = effects
+                    .iter()
+                    .any(|e| matches!(e, Effect::Event(Event::Ended(_))));
+                self.apply(effects);
+                if !ended && self.session.is_some() {
+                    self.show(Screen::Failure(FailureKind::ConnectionLost {
+                        retrying: false,
+                    }));
+                }
+            }
+        }
+    }
+
+    // ----- effects of the session -----
+
+    fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Send(message) => self.send(message),
+                Effect::Event(event) => self.on_session_event(event),
+            }
+        }
+    }
+
+    fn on_session_event(&mut self, event: Event) {
+        match event {
+            Event::RoomReady => {
+                if self.invites.invites.is_empty() {
+                    self.create_invite();
+                }
+            }
+            Event::Knocked {
+                member,
+                name,
+                invite,
+            } => {
+                self.invites.knocks.push(KnockView { id: member.0, name });
+                if let Some(used) = self.invites.invites.iter_mut().find(|i| i.id == invite) {
+                    used.used = true;
+                }
+                self.refresh();
+            }
+            Event::KnockRefused { .. } => {}
+            Event::Waiting => self.show(Screen::Waiting),
+            Event::PeerSecured {
+                member,
+                participant,
+                sas,
+                name,
+                is_offerer,
+            } => {
+                let is_host = !self.session.as_ref().is_some_and(Session::is_host);
+                self.peers.insert(
+                    member,
+                    PeerInfo {
+                        participant,
+                        name,
+                        is_host,
+                        sas: sas.to_string(),
+                        stream: None,
+                    },
+                );
+                if let Some(mesh) = self.mesh.as_mut() {
+                    mesh.add_peer(participant, is_offerer);
+                }
+                if !self.session.as_ref().is_some_and(Session::is_host) {
+                    // A guest enters the call as soon as the counsellor is verified.
+                    self.in_call = true;
+                    scrub_fragment();
+                }
+                self.refresh();
+            }
+            Event::Rtc { member, signal } => {
+                if let (Some(mesh), Some(peer)) = (self.mesh.as_mut(), self.peers.get(&member)) {
+                    mesh.on_signal(peer.participant, signal);
+                }
+            }
+            Event::Chat {
+                member, id, text, ..
+            } => {
+                let sender = self.peers.get(&member).and_then(|p| p.name.clone());
+                self.chat.push(ChatLine {
+                    id,
+                    mine: false,
+                    sender,
+                    at_ms: now_ms(),
+                    text,
+                });
+                self.refresh();
+            }
+            Event::LocalSenderKey { kid, key, suite } => match &self.crypto {
+                Some(crypto) => crypto.set_sender_key(kid, &key, suite),
+                None => self.pending_keys.local = Some((kid, key, suite)),
+            },
+            Event::PeerSenderKey {
+                member,
+                kid,
+                key,
+                suite,
+            } => {
+                if let Some(peer) = self.peers.get(&member) {
+                    match &self.crypto {
+                        Some(crypto) => crypto.set_receiver_key(peer.participant, kid, &key, suite),
+                        None => self
+                            .pending_keys
+                            .peers
+                            .push((peer.participant, kid, key, suite)),
+                    }
+                }
+            }
+            Event::PeerAway { .. } => {}
+            Event::PeerLeft { member } => {
+                if let Some(peer) = self.peers.remove(&member) {
+                    if let Some(mesh) = self.mesh.as_mut() {
+                        mesh.remove_peer(peer.participant);
+                    }
+                    if let Some(crypto) = &self.crypto {
+                        crypto.forget_peer(peer.participant);
+                    }
+                }
+                self.invites.knocks.retain(|k| k.id != member.0);
+                self.invites.admitted.retain(|k| k.id != member.0);
+                self.refresh();
+            }
+            Event::Rejected { reason, .. } => {
+                web_sys::console::warn_1(&format!("confide: refused a message: {reason:?}").into());
+            }
+            Event::Ended(reason) => self.finish(failure_for(reason)),
+        }
+    }
+
+    /// Ends everything local and shows `kind`.
+    fn finish(&mut self, kind: FailureKind) {
+        if let Some(mesh) = self.mesh.take() {
+            mesh.close();
+        }
+        self.crypto = None;
+        if let Some(relay) = self.relay.take() {
+            relay.close();
+        }
+        if let Some(local) = self.local.take() {
+            stop_stream(&local.stream);
+        }
+        self.session = None;
+        self.in_call = false;
+        self.show(Screen::Failure(kind));
+    }
+
+    /// Pushes the current state to the screen that is showing.
+    fn refresh(&self) {
+        let Some(session) = &self.session else { return };
+        if self.in_call {
+            self.show(Screen::Call(self.call_view(session.is_host())));
+        } else if session.is_host() {
+            self.show(Screen::Invite(self.invites.clone()));
+        }
+    }
+
+    fn call_view(&self, is_host: bool) -> CallView {
+        let participants = self
+            .peers
+            .iter()
+            .map(|(member, peer)| ParticipantView {
+                id: member.0,
+                name: peer.name.clone(),
+                is_host: peer.is_host,
+                stream: peer.stream.clone(),
+                audio_only: false,
+                muted: false,
+                encrypted: self.all_encrypted,
+            })
+            .collect();
+        // With one peer there is one code; in a group each guest compares with the counsellor.
+        let sas = self
+            .peers
+            .values()
+            .find(|p| p.is_host || is_host)
+            .map(|p| p.sas.clone());
+        CallView {
+            is_host,
+            participants,
+            local_stream: self.local.as_ref().map(|l| l.stream.clone()),
+            sas,
+            sas_confirmed: self.sas_confirmed,
+            all_encrypted: self.all_encrypted,
+            chat: self.chat.clone(),
+            muted: self.muted,
+            camera_off: self.camera_off,
+            audio_only: self.local.as_ref().is_some_and(|l| l.audio_only),
+            sharing_screen: false,
+            knocks: if is_host {
+                self.invites.knocks.clone()
+            } else {
+                Vec::new()
+            },
+            reconnecting: false,
+        }
+    }
+
+    // ----- media -----
+
+    /// Starts the frame-crypto worker and the mesh for `stream`. Fails closed:
+    /// without encoded-transform support no call starts.
+    fn start_media(&mut self, stream: MediaStream) {
+        let Some(path) = rtc::detect_transform_support() else {
+            self.finish(FailureKind::UnsupportedBrowser);
+            return;
+        };
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let crypto = FrameCrypto::start().await;
+            Inner::later(&me, move |inner| inner.media_ready(crypto, path, stream));
+        });
+    }
+
+    fn media_ready(
+        &mut self,
+        crypto: Result<FrameCrypto, rtc::RtcError>,
+        path: TransformPath,
+        stream: MediaStream,
+    ) {
+        let Ok(crypto) = crypto else {
+            self.finish(FailureKind::UnsupportedBrowser);
+            return;
+        };
+        if let Some((kid, key, suite)) = self.pending_keys.local.take() {
+            crypto.set_sender_key(kid, &key, suite);
+        }
+        for (peer, kid, key, suite) in std::mem::take(&mut self.pending_keys.peers) {
+            crypto.set_receiver_key(peer, kid, &key, suite);
+        }
+        let me = self.me.clone();
+        let on_event: Rc<dyn Fn(RtcEvent)> = Rc::new(move |event| {
+            Inner::later(&me, move |inner| inner.on_rtc(event));
+        });
+        let mut mesh = Mesh::new(crypto.clone(), path, stream, Vec::new(), on_event);
+        let is_host = self.session.as_ref().is_some_and(Session::is_host);
+        for peer in self.peers.values() {
+            // The counsellor offers to every guest.
+            mesh.add_peer(peer.participant, is_host);
+        }
+        self.crypto = Some(crypto);
+        self.mesh = Some(mesh);
+    }
+
+    fn member_of(&self, participant: ParticipantId) -> Option<MemberId> {
+        self.peers
+            .iter()
+            .find(|(_, p)| p.participant == participant)
+            .map(|(m, _)| *m)
+    }
+
+    fn on_rtc(&mut self, event: RtcEvent) {
+        match event {
+            RtcEvent::Signal { peer, signal } => {
+                if let (Some(member), Some(session)) = (self.member_of(peer), self.session.as_mut())
+                {
+                    let effects = session.send_rtc(member, &signal);
+                    self.apply(effects);
+                }
+            }
+            RtcEvent::RemoteStream { peer, stream } => {
+                if let Some(member) = self.member_of(peer) {
+                    if let Some(info) = self.peers.get_mut(&member) {
+                        info.stream = Some(stream);
+                    }
+                }
+                self.refresh();
+            }
+            RtcEvent::EncryptionState { all_encrypted } => {
+                if self.all_encrypted != all_encrypted {
+                    self.all_encrypted = all_encrypted;
+                    self.refresh();
+                }
+            }
+            RtcEvent::FingerprintMismatch { .. } => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(Session::leave)
+                    .unwrap_or_default();
+                self.apply(effects);
+                self.finish(FailureKind::SecurityWarning);
+            }
+            _ => {}
+        }
+    }
+
+    // ----- user actions -----
+
+    fn create_invite(&mut self) {
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        if let Some((id, url, message)) = session.create_invite(&mut OsRng, &origin()) {
+            self.send(message);
+            self.invites.invites.push(InviteLink {
+                id,
+                url,
+                used: false,
+            });
+        }
+        self.refresh();
+    }
+
+    fn handle(&mut self, action: UiAction) {
+        match action {
+            UiAction::StartSession => {
+                let (session, create) = Session::new_host(&mut OsRng);
+                self.session = Some(session);
+                self.connect();
+                self.send(create);
+                self.refresh();
+            }
+            UiAction::CreateInvite => self.create_invite(),
+            UiAction::CopyLink(_) => {}
+            UiAction::Admit(id) => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(|s| s.admit(MemberId(id)))
+                    .unwrap_or_default();
+                if let Some(pos) = self.invites.knocks.iter().position(|k| k.id == id) {
+                    let knock = self.invites.knocks.remove(pos);
+                    self.invites.admitted.push(knock);
+                }
+                self.apply(effects);
+                self.refresh();
+            }
+            UiAction::Reject(id) => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(|s| s.reject(MemberId(id)))
+                    .unwrap_or_default();
+                self.invites.knocks.retain(|k| k.id != id);
+                self.apply(effects);
+                self.refresh();
+            }
+            UiAction::Remove(id) => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(|s| s.remove(&mut OsRng, MemberId(id)))
+                    .unwrap_or_default();
+                self.apply(effects);
+            }
+            UiAction::EnterCall(media) => {
+                self.in_call = true;
+                let stream = media.stream.clone();
+                self.local = Some(media);
+                self.start_media(stream);
+                self.refresh();
+            }
+            UiAction::ContinueToDeviceCheck => self.show(Screen::DeviceCheck(GuestView::default())),
+            UiAction::AudioOnly => self.show(Screen::DeviceCheck(GuestView { audio_only: true })),
+            UiAction::Knock { name, media } => self.knock(name.unwrap_or_default(), media),
+            UiAction::ToggleMute => {
+                self.muted = !self.muted;
+                if let Some(local) = &self.local {
+                    for track in local.stream.get_audio_tracks().iter() {
+                        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                            track.set_enabled(!self.muted);
+                        }
+                    }
+                }
+                self.refresh();
+            }
+            UiAction::ToggleCamera => {
+                self.camera_off = !self.camera_off;
+                if let Some(local) = &self.local {
+                    for track in local.stream.get_video_tracks().iter() {
+                        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                            track.set_enabled(!self.camera_off);
+                        }
+                    }
+                }
+                self.refresh();
+            }
+            UiAction::SwitchDevice(_) | UiAction::ShareScreen => {}
+            UiAction::SendChat(text) => {
+                let Some(session) = self.session.as_mut() else {
+                    return;
+                };
+                if let Ok((effects, id)) = session.chat(&text, now_ms() as u64) {
+                    self.chat.push(ChatLine {
+                        id,
+                        mine: true,
+                        sender: None,
+                        at_ms: now_ms(),
+                        text,
+                    });
+                    self.apply(effects);
+                    self.refresh();
+                }
+            }
+            UiAction::ConfirmSas => {
+                self.sas_confirmed = true;
+                self.refresh();
+            }
+            UiAction::DenySas => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(Session::leave)
+                    .unwrap_or_default();
+                self.apply(effects);
+                self.finish(FailureKind::SecurityWarning);
+            }
+            UiAction::HangUp => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(Session::leave)
+                    .unwrap_or_default();
+                self.apply(effects);
+            }
+            UiAction::EndForAll => {
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(Session::end_session)
+                    .unwrap_or_default();
+                self.apply(effects);
+            }
+            UiAction::QuickExit => quick_exit(),
+            UiAction::Retry => {
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
+                }
+            }
+            UiAction::SetLanguage(_) => {}
+        }
+    }
+
+    fn knock(&mut self, name: String, media: LocalMedia) {
+        let Some(invite) = self.invite.take() else {
+            self.show(Screen::Failure(FailureKind::InvalidLink));
+            return;
+        };
+        if rtc::detect_transform_support().is_none() {
+            self.show(Screen::Failure(FailureKind::UnsupportedBrowser));
+            return;
+        }
+        match Session::new_guest(&mut OsRng, invite, &name) {
+            Ok((session, knock, _resume)) => {
+                self.session = Some(session);
+                let stream = media.stream.clone();
+                self.local = Some(media);
+                self.connect();
+                self.send(knock);
+                self.show(Screen::Waiting);
+                self.start_media(stream);
+            }
+            Err(_) => self.show(Screen::Failure(FailureKind::InvalidLink)),
+        }
+    }
+}
+
+fn stop_stream(stream: &MediaStream) {
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+            track.stop();
+        }
+    }
+}
+
+/// Leaves at once: forgets everything this tab kept and replaces the current
+/// history entry with a neutral page, so "back" does not return to confide.
+fn quick_exit() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if let Ok(Some(storage)) = window.session_storage() {
+        let _ = storage.clear();
+    }
+    let _ = window
+        .location()
+        .replace("https://www.google.com/search?q=wetter");
+}
+
+impl Controller for SessionController {
+    fn initial_screen(&self) -> Screen {
+        let mut inner = self.inner.borrow_mut();
+        match invite_from_url() {
+            None => Screen::Start,
+            Some(Ok(invite)) => {
+                inner.invite = Some(invite);
+                Screen::GuestWelcome(GuestView::default())
+            }
+            Some(Err(())) => Screen::Failure(FailureKind::InvalidLink),
+        }
+    }
+
+    fn attach(&mut self, ui: UiHandle) {
+        self.inner.borrow_mut().ui = Some(ui);
+    }
+
+    fn handle(&mut self, action: UiAction) {
+        self.inner.borrow_mut().handle(action);
+    }
+}

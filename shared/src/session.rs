@@ -1,0 +1,949 @@
+//! One participant's view of a session, as a sans-IO state machine.
+//!
+//! It ties the pieces together: the relay's wire messages ([`crate::wire`]),
+//! the invite link ([`crate::link`]), the handshake ([`crate::handshake`]),
+//! envelopes ([`crate::envelope`]), membership and sender keys
+//! ([`crate::group`]). Inputs are relay messages and the user's commands;
+//! outputs are [`Effect`]s: messages to send to the relay and [`Event`]s for
+//! the user interface and the media layer. The browser client and the native
+//! tests drive the very same code.
+//!
+//! Spec: docs/PROTOCOL.md, "Session".
+
+use std::collections::BTreeMap;
+
+use rand_core::CryptoRngCore;
+
+use crate::envelope::ParticipantId;
+use crate::group::{GuestView, HostRoster, PeerKeyIds, SenderKey, SenderKeySchedule};
+use crate::handshake::{
+    Established, HandshakeError, Initiator, InitiatorAwaitConfirm, InitiatorAwaitReveal, Responder,
+    ResponderAwaitReveal, SessionKeypair, msg_type,
+};
+use crate::link::{Invite, Psk, SessionSecret};
+use crate::sas::Sas;
+use crate::signal::{Knock, Signal, SignalError};
+use crate::wire::{self, Blob, ClientMessage, ErrorCode, MemberId, ServerMessage, TokenHash};
+
+/// The media cipher suite confide uses by default (ChaCha20-Poly1305, private use id).
+pub const DEFAULT_SUITE: u16 = crate::sframe::CipherSuite::ChaCha20Poly1305Sha256Tag128.id();
+
+/// At most this many invites may be open at once (host plus three guests).
+pub const MAX_GUESTS: usize = 3;
+
+/// What the driver must do.
+#[derive(Debug)]
+pub enum Effect {
+    /// Send this message to the relay.
+    Send(ClientMessage),
+    /// Tell the user interface / media layer.
+    Event(Event),
+}
+
+/// Something the user or the media layer must know.
+#[derive(Debug)]
+pub enum Event {
+    /// Host: the relay created (or resumed) the room.
+    RoomReady,
+    /// Host: a guest knocked; `name` is what they typed (decrypted here; the relay cannot read it).
+    Knocked {
+        member: MemberId,
+        name: Option<String>,
+        invite: u32,
+    },
+    /// Host: a knock that no open invite's key opens (forged or for a revoked link); it was turned away.
+    KnockRefused { member: MemberId },
+    /// Guest: waiting in the lobby for the host.
+    Waiting,
+    /// The pairwise channel with `member` is authenticated. Compare `sas` out loud.
+    PeerSecured {
+        member: MemberId,
+        participant: ParticipantId,
+        sas: Sas,
+        name: Option<String>,
+        /// Whether this side creates the WebRTC offer for this peer.
+        is_offerer: bool,
+    },
+    /// A WebRTC signal (offer, answer, ICE) from `member`, authenticated and decrypted.
+    Rtc { member: MemberId, signal: Signal },
+    /// A chat line from `member`.
+    Chat {
+        member: MemberId,
+        id: u64,
+        text: String,
+        sent_at_ms: u64,
+    },
+    /// Install this key for frames from `member`.
+    PeerSenderKey {
+        member: MemberId,
+        kid: u64,
+        key: [u8; 32],
+        suite: u16,
+    },
+    /// Encrypt our own frames with this key from now on.
+    LocalSenderKey { kid: u64, key: [u8; 32], suite: u16 },
+    /// `member` is temporarily away (connection lost; may come back).
+    PeerAway { member: MemberId },
+    /// `member` left the call for good.
+    PeerLeft { member: MemberId },
+    /// A message from the relay was refused: it failed authentication, was a
+    /// replay, or did not fit the protocol. The session goes on.
+    Rejected {
+        member: Option<MemberId>,
+        reason: RejectReason,
+    },
+    /// The session is over for us.
+    Ended(EndReason),
+}
+
+/// Why a message was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectReason {
+    /// Authentication failed, a replay, or a handshake check failed.
+    Tampered(String),
+    /// A well-formed but unexpected message (wrong state, unknown sender).
+    Unexpected(&'static str),
+}
+
+/// Why the session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// We hung up.
+    Left,
+    /// The host ended the session for everyone.
+    EndedByHost,
+    /// The host turned the knock away.
+    Rejected,
+    /// The host removed us.
+    Removed,
+    /// The relay refused us (`invite_used`, `invite_expired`, `room_not_found`, ...).
+    Relay(ErrorCode),
+    /// The peer's handshake failed: the link's secret is wrong, or someone interfered.
+    HandshakeFailed,
+}
+
+/// An authenticated peer.
+struct Peer {
+    participant: ParticipantId,
+    established: Established,
+    name: Option<String>,
+    keys: PeerKeyIds,
+}
+
+/// Host: a knock waiting for the counsellor's decision, with the handshake already answered.
+struct LobbyGuest {
+    name: Option<String>,
+    responder: ResponderAwaitReveal,
+    reveal: Vec<u8>,
+}
+
+/// Host: a guest that was admitted and is finishing the handshake.
+struct Admitting {
+    name: Option<String>,
+    responder: ResponderAwaitReveal,
+}
+
+enum Role {
+    Host(HostState),
+    Guest(GuestState),
+}
+
+struct HostState {
+    secret: SessionSecret,
+    /// Open invites with the id `create_invite` returned for them.
+    invites: Vec<(u32, Invite)>,
+    next_invite: u32,
+    lobby: BTreeMap<MemberId, LobbyGuest>,
+    admitting: BTreeMap<MemberId, Admitting>,
+    roster: HostRoster,
+}
+
+enum GuestHandshake {
+    NotStarted(InitiatorAwaitReveal),
+    AwaitConfirm(InitiatorAwaitConfirm),
+    Done,
+    Failed,
+}
+
+struct GuestState {
+    handshake: Option<GuestHandshake>,
+    host: Option<MemberId>,
+    view: Option<GuestView>,
+}
+
+/// One participant's session.
+pub struct Session {
+    room: wire::RoomId,
+    keypair: SessionKeypair,
+    role: Role,
+    me: Option<MemberId>,
+    peers: BTreeMap<MemberId, Peer>,
+    sender_keys: SenderKeySchedule,
+    next_chat_id: u64,
+    ended: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("peers", &self.peers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn wire_room(invite_or_secret_room: crate::link::RoomId) -> wire::RoomId {
+    wire::RoomId(*invite_or_secret_room.as_bytes())
+}
+
+fn blob(bytes: Vec<u8>) -> Blob {
+    Blob(bytes)
+}
+
+impl Session {
+    /// The counsellor starts a new session. Returns the session and the
+    /// message that creates the room on the relay.
+    pub fn new_host(rng: &mut impl CryptoRngCore) -> (Session, ClientMessage) {
+        let secret = SessionSecret::generate(rng);
+        Self::resume_host(rng, secret)
+    }
+
+    /// The counsellor's session with a known secret (e.g. after a page reload).
+    pub fn resume_host(
+        rng: &mut impl CryptoRngCore,
+        secret: SessionSecret,
+    ) -> (Session, ClientMessage) {
+        let keypair = SessionKeypair::generate(rng);
+        let room = wire_room(secret.room_id());
+        let roster = HostRoster::new(rng, &keypair);
+        let sender_keys = SenderKeySchedule::new(rng, keypair.id(), DEFAULT_SUITE);
+        let create = ClientMessage::CreateRoom {
+            v: wire::PROTOCOL_VERSION,
+            room,
+            host_token: wire::HostToken(*secret.host_token().as_bytes()),
+        };
+        let host = HostState {
+            secret,
+            invites: Vec::new(),
+            next_invite: 1,
+            lobby: BTreeMap::new(),
+            admitting: BTreeMap::new(),
+            roster,
+        };
+        (
+            Self::with_role(room, keypair, Role::Host(host), sender_keys),
+            create,
+        )
+    }
+
+    /// A guest knocks with an invite link. `name` may be empty. Returns the
+    /// session, the knock message for the relay, and the resume secret the
+    /// browser keeps to rejoin after a reload.
+    pub fn new_guest(
+        rng: &mut impl CryptoRngCore,
+        invite: Invite,
+        name: &str,
+    ) -> Result<(Session, ClientMessage, wire::ResumeSecret), SignalError> {
+        let keypair = SessionKeypair::generate(rng);
+        let link_room = invite.room_id();
+        let room = wire_room(link_room);
+        let psk = invite.psk();
+        let (initiator, m1) = Initiator::start(rng, &keypair, &psk, &link_room);
+        let knock = Knock::new(rng, &psk, &link_room, m1, name)?;
+        let mut resume = [0u8; 32];
+        rng.fill_bytes(&mut resume);
+        let resume = wire::ResumeSecret(resume);
+        let message = ClientMessage::Knock {
+            v: wire::PROTOCOL_VERSION,
+            room,
+            invite_token: wire::InviteToken(*invite.token().as_bytes()),
+            resume_hash: resume.hash(),
+            payload: blob(knock.to_json()?),
+        };
+        let sender_keys = SenderKeySchedule::new(rng, keypair.id(), DEFAULT_SUITE);
+        let guest = GuestState {
+            handshake: Some(GuestHandshake::NotStarted(initiator)),
+            host: None,
+            view: None,
+        };
+        Ok((
+            Self::with_role(room, keypair, Role::Guest(guest), sender_keys),
+            message,
+            resume,
+        ))
+    }
+
+    fn with_role(
+        room: wire::RoomId,
+        keypair: SessionKeypair,
+        role: Role,
+        sender_keys: SenderKeySchedule,
+    ) -> Session {
+        Session {
+            room,
+            keypair,
+            role,
+            me: None,
+            peers: BTreeMap::new(),
+            sender_keys,
+            next_chat_id: 1,
+            ended: false,
+        }
+    }
+
+    /// The room id the relay knows this session by.
+    pub fn room(&self) -> wire::RoomId {
+        self.room
+    }
+
+    /// Whether we are the counsellor.
+    pub fn is_host(&self) -> bool {
+        matches!(self.role, Role::Host(_))
+    }
+
+    /// Our relay member id, once the relay has told us.
+    pub fn me(&self) -> Option<MemberId> {
+        self.me
+    }
+
+    /// Our participant id (derived from our session public key).
+    pub fn participant(&self) -> ParticipantId {
+        self.keypair.id()
+    }
+
+    /// The authenticated peers and their safety codes.
+    pub fn secured_peers(&self) -> Vec<(MemberId, Sas, Option<String>)> {
+        self.peers
+            .iter()
+            .map(|(m, p)| (*m, p.established.sas(), p.name.clone()))
+            .collect()
+    }
+
+    /// The host's session secret, to keep in the browser for a reload.
+    pub fn host_secret(&self) -> Option<&SessionSecret> {
+        match &self.role {
+            Role::Host(host) => Some(&host.secret),
+            Role::Guest(_) => None,
+        }
+    }
+
+    /// Host: make a new one-time invite. Returns its id (named again in
+    /// [`Event::Knocked`]), the link (for `origin`, e.g.
+    /// `https://beratung.example`) and the message registering the invite's
+    /// token hash with the relay. `None` for guests or when three invites are
+    /// already open.
+    pub fn create_invite(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        origin: &str,
+    ) -> Option<(u32, String, ClientMessage)> {
+        let Role::Host(host) = &mut self.role else {
+            return None;
+        };
+        if host.invites.len() + host.lobby.len() + host.admitting.len() + self.peers.len()
+            >= MAX_GUESTS
+        {
+            return None;
+        }
+        let invite = host.secret.new_invite(rng);
+        let url = invite.to_url(origin).to_string();
+        let token_hash = TokenHash(invite.token().token_hash());
+        let id = host.next_invite;
+        host.next_invite += 1;
+        host.invites.push((id, invite));
+        Some((
+            id,
+            url,
+            ClientMessage::AddInvite {
+                room: self.room,
+                token_hash,
+                ttl_secs: None,
+            },
+        ))
+    }
+
+    /// Host: let a knocking guest in. Sends the admission and the handshake's second message.
+    pub fn admit(&mut self, member: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        let Some(guest) = host.lobby.remove(&member) else {
+            return Vec::new();
+        };
+        host.admitting.insert(
+            member,
+            Admitting {
+                name: guest.name,
+                responder: guest.responder,
+            },
+        );
+        vec![
+            Effect::Send(ClientMessage::Admit { room, member }),
+            Effect::Send(ClientMessage::Send {
+                room,
+                to: Some(member),
+                payload: blob(guest.reveal),
+            }),
+        ]
+    }
+
+    /// Host: turn a knocking guest away.
+    pub fn reject(&mut self, member: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        host.lobby.remove(&member);
+        vec![Effect::Send(ClientMessage::Reject { room, member })]
+    }
+
+    /// Host: remove a participant from the call. Everyone else gets new media keys.
+    pub fn remove(&mut self, rng: &mut impl CryptoRngCore, member: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        if !self.is_host() {
+            return Vec::new();
+        }
+        let mut effects = Vec::new();
+        if let Some(peer) = self.peers.get_mut(&member) {
+            if let Ok(sealed) = (Signal::Remove {}).seal(peer.established.channel()) {
+                effects.push(Effect::Send(ClientMessage::Send {
+                    room,
+                    to: Some(member),
+                    payload: blob(sealed),
+                }));
+            }
+        }
+        effects.push(Effect::Send(ClientMessage::Remove { room, member }));
+        effects.extend(self.forget_peer(rng, member));
+        effects
+    }
+
+    /// Host: end the session for everyone.
+    pub fn end_session(&mut self) -> Vec<Effect> {
+        self.ended = true;
+        let room = self.room;
+        let mut effects = self.broadcast(&Signal::EndSession {});
+        effects.push(Effect::Send(ClientMessage::EndSession { room }));
+        effects.push(Effect::Event(Event::Ended(EndReason::Left)));
+        effects
+    }
+
+    /// Hang up (either role). The host's room stays for the grace period.
+    pub fn leave(&mut self) -> Vec<Effect> {
+        self.ended = true;
+        let room = self.room;
+        let mut effects = self.broadcast(&Signal::Bye {});
+        effects.push(Effect::Send(ClientMessage::Leave { room }));
+        effects.push(Effect::Event(Event::Ended(EndReason::Left)));
+        effects
+    }
+
+    /// Send a chat line to everyone in the call. Returns the effects and the line's id.
+    pub fn chat(&mut self, text: &str, now_ms: u64) -> Result<(Vec<Effect>, u64), SignalError> {
+        let id = self.next_chat_id;
+        let signal = Signal::Chat {
+            id,
+            text: text.to_string(),
+            sent_at_ms: now_ms,
+        };
+        signal.validate()?;
+        self.next_chat_id += 1;
+        Ok((self.broadcast(&signal), id))
+    }
+
+    /// Send a WebRTC signal (offer, answer, ICE) to one peer.
+    pub fn send_rtc(&mut self, member: MemberId, signal: &Signal) -> Vec<Effect> {
+        let room = self.room;
+        let Some(peer) = self.peers.get_mut(&member) else {
+            return Vec::new();
+        };
+        match signal.seal(peer.established.channel()) {
+            Ok(sealed) => vec![Effect::Send(ClientMessage::Send {
+                room,
+                to: Some(member),
+                payload: blob(sealed),
+            })],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn broadcast(&mut self, signal: &Signal) -> Vec<Effect> {
+        let room = self.room;
+        let mut effects = Vec::new();
+        for (member, peer) in &mut self.peers {
+            if let Ok(sealed) = signal.seal(peer.established.channel()) {
+                effects.push(Effect::Send(ClientMessage::Send {
+                    room,
+                    to: Some(*member),
+                    payload: blob(sealed),
+                }));
+            }
+        }
+        effects
+    }
+
+    /// Handles one message from the relay.
+    pub fn handle(&mut self, rng: &mut impl CryptoRngCore, message: ServerMessage) -> Vec<Effect> {
+        if self.ended {
+            return Vec::new();
+        }
+        match message {
+            ServerMessage::RoomCreated { member, .. } => {
+                self.me = Some(member);
+                vec![Effect::Event(Event::RoomReady)]
+            }
+            ServerMessage::InviteAdded { .. } => Vec::new(),
+            ServerMessage::Waiting { member, host, .. } => {
+                self.me = Some(member);
+                if let Role::Guest(guest) = &mut self.role {
+                    guest.host = Some(host);
+                }
+                vec![Effect::Event(Event::Waiting)]
+            }
+            ServerMessage::Knocked {
+                member, payload, ..
+            } => self.on_knock(rng, member, &payload.0),
+            ServerMessage::Admitted { member, host, .. } => {
+                self.me = Some(member);
+                if let Role::Guest(guest) = &mut self.role {
+                    guest.host = Some(host);
+                }
+                Vec::new()
+            }
+            ServerMessage::Rejected { .. } => self.end(EndReason::Rejected),
+            ServerMessage::Removed { .. } => self.end(EndReason::Removed),
+            ServerMessage::SessionEnded { .. } => self.end(EndReason::EndedByHost),
+            ServerMessage::MemberJoined { .. } => Vec::new(),
+            ServerMessage::MemberAway { member, .. } => {
+                vec![Effect::Event(Event::PeerAway { member })]
+            }
+            ServerMessage::MemberLeft { member, .. } => {
+                if let Role::Host(host) = &mut self.role {
+                    host.lobby.remove(&member);
+                    host.admitting.remove(&member);
+                }
+                self.forget_peer(rng, member)
+            }
+            ServerMessage::Deliver { from, payload, .. } => self.on_deliver(rng, from, &payload.0),
+            ServerMessage::ShuttingDown => Vec::new(),
+            ServerMessage::Error { code, .. } => match code.close_code() {
+                Some(_) => self.end(EndReason::Relay(code)),
+                None => Vec::new(),
+            },
+        }
+    }
+
+    /// The relay connection closed with `code` (a WebSocket close code).
+    /// Returns the end event when the code means the session is over.
+    pub fn connection_closed(&mut self, code: u16) -> Vec<Effect> {
+        match ErrorCode::from_close_code(code) {
+            Some(ErrorCode::Rejected) => self.end(EndReason::Rejected),
+            Some(ErrorCode::Removed) => self.end(EndReason::Removed),
+            Some(ErrorCode::SessionEnded) => self.end(EndReason::EndedByHost),
+            Some(code) => self.end(EndReason::Relay(code)),
+            None => Vec::new(),
+        }
+    }
+
+    fn end(&mut self, reason: EndReason) -> Vec<Effect> {
+        if self.ended {
+            return Vec::new();
+        }
+        self.ended = true;
+        vec![Effect::Event(Event::Ended(reason))]
+    }
+
+    fn on_knock(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        member: MemberId,
+        payload: &[u8],
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let keypair = &self.keypair;
+        let Role::Host(host) = &mut self.role else {
+            return vec![Effect::Event(Event::Rejected {
+                member: Some(member),
+                reason: RejectReason::Unexpected("knock to a guest"),
+            })];
+        };
+        let refuse = |host: &mut HostState| {
+            host.lobby.remove(&member);
+            vec![
+                Effect::Send(ClientMessage::Reject { room, member }),
+                Effect::Event(Event::KnockRefused { member }),
+            ]
+        };
+        let Ok(knock) = Knock::from_json(payload) else {
+            return refuse(host);
+        };
+        // The knock names no invite (the relay must not learn which link was
+        // used): the invite whose key opens the sealed name is the one.
+        let found = host
+            .invites
+            .iter()
+            .position(|(_, invite)| knock.open_name(&invite.psk(), &invite.room_id()).is_ok());
+        let Some(index) = found else {
+            return refuse(host);
+        };
+        let (invite_id, invite) = host.invites.remove(index);
+        let psk: Psk = invite.psk();
+        let name = knock
+            .open_name(&psk, &invite.room_id())
+            .ok()
+            .filter(|n| !n.is_empty());
+        match Responder::accept(rng, keypair, &psk, &invite.room_id(), &knock.m1) {
+            Ok((responder, reveal)) => {
+                host.lobby.insert(
+                    member,
+                    LobbyGuest {
+                        name: name.clone(),
+                        responder,
+                        reveal,
+                    },
+                );
+                vec![Effect::Event(Event::Knocked {
+                    member,
+                    name,
+                    invite: invite_id,
+                })]
+            }
+            Err(_) => refuse(host),
+        }
+    }
+
+    fn on_deliver(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        payload: &[u8],
+    ) -> Vec<Effect> {
+        match payload.first().copied() {
+            Some(msg_type::REVEAL_R) => self.guest_on_reveal(rng, from, payload),
+            Some(msg_type::REVEAL_I) => self.host_on_reveal(rng, from, payload),
+            Some(msg_type::CONFIRM_R) => self.guest_on_confirm(rng, from, payload),
+            Some(crate::envelope::ENVELOPE_FORMAT) => self.on_envelope(rng, from, payload),
+            _ => vec![Effect::Event(Event::Rejected {
+                member: Some(from),
+                reason: RejectReason::Unexpected("unknown message type"),
+            })],
+        }
+    }
+
+    fn tampered(member: MemberId, what: impl std::fmt::Display) -> Vec<Effect> {
+        vec![Effect::Event(Event::Rejected {
+            member: Some(member),
+            reason: RejectReason::Tampered(what.to_string()),
+        })]
+    }
+
+    fn guest_on_reveal(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        m2: &[u8],
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Guest(guest) = &mut self.role else {
+            return Self::tampered(from, "handshake reveal to the host");
+        };
+        if guest.host != Some(from) {
+            return Self::tampered(from, "handshake reveal from someone other than the host");
+        }
+        match guest.handshake.take() {
+            Some(GuestHandshake::NotStarted(initiator)) => match initiator.on_reveal(rng, m2) {
+                Ok((confirm, m3)) => {
+                    guest.handshake = Some(GuestHandshake::AwaitConfirm(confirm));
+                    vec![Effect::Send(ClientMessage::Send {
+                        room,
+                        to: Some(from),
+                        payload: blob(m3),
+                    })]
+                }
+                Err(error) => {
+                    guest.handshake = Some(GuestHandshake::Failed);
+                    self.handshake_failed(from, error)
+                }
+            },
+            other => {
+                guest.handshake = other;
+                Self::tampered(from, "unexpected handshake reveal")
+            }
+        }
+    }
+
+    fn guest_on_confirm(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        m4: &[u8],
+    ) -> Vec<Effect> {
+        let Role::Guest(guest) = &mut self.role else {
+            return Self::tampered(from, "handshake confirmation to the host");
+        };
+        if guest.host != Some(from) {
+            return Self::tampered(
+                from,
+                "handshake confirmation from someone other than the host",
+            );
+        }
+        match guest.handshake.take() {
+            Some(GuestHandshake::AwaitConfirm(confirm)) => match confirm.on_confirm(m4) {
+                Ok(established) => {
+                    guest.handshake = Some(GuestHandshake::Done);
+                    let participant = ParticipantId::from_public(&established.peer_public());
+                    guest.view = Some(GuestView::new(participant, self.keypair.id()));
+                    self.peer_secured(rng, from, established, None, false)
+                }
+                Err(error) => {
+                    guest.handshake = Some(GuestHandshake::Failed);
+                    self.handshake_failed(from, error)
+                }
+            },
+            other => {
+                guest.handshake = other;
+                Self::tampered(from, "unexpected handshake confirmation")
+            }
+        }
+    }
+
+    fn host_on_reveal(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        m3: &[u8],
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Host(host) = &mut self.role else {
+            return Self::tampered(from, "handshake reveal to a guest");
+        };
+        let Some(admitting) = host.admitting.remove(&from) else {
+            return Self::tampered(from, "handshake reveal from someone not being admitted");
+        };
+        match admitting.responder.on_reveal(rng, m3) {
+            Ok((established, m4)) => {
+                let mut effects = vec![Effect::Send(ClientMessage::Send {
+                    room,
+                    to: Some(from),
+                    payload: blob(m4),
+                })];
+                effects.extend(self.peer_secured(rng, from, established, admitting.name, true));
+                effects
+            }
+            Err(error) => {
+                let mut effects = self.handshake_failed(from, error);
+                effects.push(Effect::Send(ClientMessage::Remove { room, member: from }));
+                effects
+            }
+        }
+    }
+
+    fn handshake_failed(&mut self, from: MemberId, error: HandshakeError) -> Vec<Effect> {
+        let mut effects = Self::tampered(from, error);
+        if !self.is_host() {
+            effects.extend(self.end(EndReason::HandshakeFailed));
+        }
+        effects
+    }
+
+    /// A peer is authenticated: announce it, update membership, hand out media keys.
+    fn peer_secured(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        member: MemberId,
+        established: Established,
+        name: Option<String>,
+        is_offerer: bool,
+    ) -> Vec<Effect> {
+        let participant = ParticipantId::from_public(&established.peer_public());
+        let sas = established.sas();
+        let peer_public = established.peer_public();
+        self.peers.insert(
+            member,
+            Peer {
+                participant,
+                established,
+                name: name.clone(),
+                keys: PeerKeyIds::default(),
+            },
+        );
+        let mut effects = vec![Effect::Event(Event::PeerSecured {
+            member,
+            participant,
+            sas,
+            name: name.clone(),
+            is_offerer,
+        })];
+        if let Role::Host(host) = &mut self.role {
+            match host.roster.admit(rng, peer_public, name) {
+                Ok(outgoing) => {
+                    for out in outgoing {
+                        effects.extend(self.send_to_participant(out.to, &out.signal));
+                    }
+                }
+                Err(error) => effects.extend(Self::tampered(member, error)),
+            }
+        }
+        let members: Vec<ParticipantId> = self.peers.values().map(|p| p.participant).collect();
+        effects.extend(self.distribute_sender_key(rng, &members));
+        effects
+    }
+
+    fn send_to_participant(&mut self, to: ParticipantId, signal: &Signal) -> Vec<Effect> {
+        let member = self
+            .peers
+            .iter()
+            .find(|(_, p)| p.participant == to)
+            .map(|(m, _)| *m);
+        match member {
+            Some(member) => self.send_rtc(member, signal),
+            None => Vec::new(),
+        }
+    }
+
+    /// Rotates our sender key if membership changed, and sends it to exactly `members`.
+    fn distribute_sender_key(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        members: &[ParticipantId],
+    ) -> Vec<Effect> {
+        let Ok(Some(distribution)) = self.sender_keys.set_members(rng, members) else {
+            return Vec::new();
+        };
+        let key: &SenderKey = &distribution.key;
+        let mut effects = vec![Effect::Event(Event::LocalSenderKey {
+            kid: key.kid(),
+            key: *key.base_key(),
+            suite: key.suite(),
+        })];
+        let signal = key.to_signal();
+        for to in &distribution.to {
+            effects.extend(self.send_to_participant(*to, &signal));
+        }
+        effects
+    }
+
+    fn forget_peer(&mut self, rng: &mut impl CryptoRngCore, member: MemberId) -> Vec<Effect> {
+        let Some(peer) = self.peers.remove(&member) else {
+            return Vec::new();
+        };
+        let mut effects = vec![Effect::Event(Event::PeerLeft { member })];
+        if let Role::Host(host) = &mut self.role {
+            if let Ok(outgoing) = host.roster.remove(peer.participant) {
+                for out in outgoing {
+                    effects.extend(self.send_to_participant(out.to, &out.signal));
+                }
+            }
+        }
+        let members: Vec<ParticipantId> = self.peers.values().map(|p| p.participant).collect();
+        effects.extend(self.distribute_sender_key(rng, &members));
+        effects
+    }
+
+    fn on_envelope(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        payload: &[u8],
+    ) -> Vec<Effect> {
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return vec![Effect::Event(Event::Rejected {
+                member: Some(from),
+                reason: RejectReason::Unexpected("message from an unknown sender"),
+            })];
+        };
+        let signal = match Signal::open(peer.established.channel(), payload) {
+            Ok(signal) => signal,
+            Err(error) => return Self::tampered(from, error),
+        };
+        match signal {
+            Signal::Offer { .. }
+            | Signal::Answer { .. }
+            | Signal::Ice { .. }
+            | Signal::IceRestart {} => {
+                vec![Effect::Event(Event::Rtc {
+                    member: from,
+                    signal,
+                })]
+            }
+            Signal::Chat {
+                id,
+                text,
+                sent_at_ms,
+            } => vec![Effect::Event(Event::Chat {
+                member: from,
+                id,
+                text,
+                sent_at_ms,
+            })],
+            Signal::SenderKey { .. } => {
+                let participant = peer.participant;
+                match SenderKey::from_signal(&signal) {
+                    Ok(key) => match peer.keys.accept(participant, &key) {
+                        Ok(()) => vec![Effect::Event(Event::PeerSenderKey {
+                            member: from,
+                            kid: key.kid(),
+                            key: *key.base_key(),
+                            suite: key.suite(),
+                        })],
+                        Err(error) => Self::tampered(from, error),
+                    },
+                    Err(error) => Self::tampered(from, error),
+                }
+            }
+            Signal::Members { .. } => self.on_members(rng, from, &signal),
+            Signal::Hello { name, .. } => {
+                if let Some(peer) = self.peers.get_mut(&from) {
+                    peer.name = Some(name);
+                }
+                Vec::new()
+            }
+            Signal::Bye {} => self.forget_peer(rng, from),
+            Signal::EndSession {} if self.is_host_member(from) => self.end(EndReason::EndedByHost),
+            Signal::Remove {} if self.is_host_member(from) => self.end(EndReason::Removed),
+            Signal::Introduce { .. } | Signal::EndSession {} | Signal::Remove {} => {
+                vec![Effect::Event(Event::Rejected {
+                    member: Some(from),
+                    reason: RejectReason::Unexpected("signal not handled in this role"),
+                })]
+            }
+        }
+    }
+
+    fn is_host_member(&self, member: MemberId) -> bool {
+        match &self.role {
+            Role::Guest(guest) => guest.host == Some(member),
+            Role::Host(_) => false,
+        }
+    }
+
+    fn on_members(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        signal: &Signal,
+    ) -> Vec<Effect> {
+        if !self.is_host_member(from) {
+            return Self::tampered(
+                from,
+                "membership announcement from someone other than the host",
+            );
+        }
+        let Role::Guest(guest) = &mut self.role else {
+            return Vec::new();
+        };
+        let Some(view) = guest.view.as_mut() else {
+            return Vec::new();
+        };
+        match view.apply(signal) {
+            Ok(_change) => {
+                // Guests send their media key only to peers they have an
+                // authenticated channel with, and rotate on every change.
+                let members: Vec<ParticipantId> =
+                    self.peers.values().map(|p| p.participant).collect();
+                self.distribute_sender_key(rng, &members)
+            }
+            Err(error) => Self::tampered(from, error),
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The real protocol code (`shared::session::Session`, the same state machine
+//! the browser runs) talking through the real relay over real WebSockets on
+//! loopback: a counsellor and a guest complete the handshake, compare equal
+//! safety codes, exchange media keys, WebRTC signals and chat. Every message
+//! the relay received or sent is recorded and scanned for plaintext that only
+//! the two browsers know.
+
+use std::time::Duration;
+
+use confide_shared::link::Invite;
+use confide_shared::session::{Effect, EndReason, Event, Session};
+use confide_shared::signal::Signal;
+use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
+use confide_tests::relay::TestRelay;
+use confide_tests::ws::{Client, Event as WsEvent};
+use rand_core::OsRng;
+
+const GUEST_NAME: &str = "Mira Vertraulich";
+const CHAT_HOST: &str = "Wie geht es Ihnen heute?";
+const CHAT_GUEST: &str = "Ehrlich gesagt nicht so gut.";
+const SDP_OFFER: &str = "v=0\r\na=fingerprint:sha-256 AB:CD:EF:01\r\na=ice-ufrag:geheim1\r\n";
+const CANDIDATE: &str = "candidate:1 1 udp 2122260223 192.0.2.7 54321 typ host";
+
+/// One participant: a Session, its socket, and everything it saw.
+struct Party {
+    session: Session,
+    ws: Client,
+    /// Every text the relay received from this party.
+    sent_wire: Vec<String>,
+    events: Vec<Event>,
+}
+
+impl Party {
+    async fn new(relay: &TestRelay, session: Session, first: ClientMessage) -> Party {
+        let ws = Client::connect(&relay.ws_url()).await;
+        let mut party = Party {
+            session,
+            ws,
+            sent_wire: Vec::new(),
+            events: Vec::new(),
+        };
+        party.send(first).await;
+        party
+    }
+
+    async fn send(&mut self, message: ClientMessage) {
+        self.sent_wire.push(message.to_json());
+        self.ws.send(&message).await;
+    }
+
+    async fn apply(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Send(message) => self.send(message).await,
+                Effect::Event(event) => self.events.push(event),
+            }
+        }
+    }
+
+    /// Handles relay messages until `done` holds for a recorded event.
+    async fn until(&mut self, what: &str, done: impl Fn(&Event) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.events.iter().any(&done) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; events: {:?}",
+                self.events
+            );
+            match self.ws.next_event().await {
+                WsEvent::Message(message) => {
+                    let effects = self.session.handle(&mut OsRng, message);
+                    self.apply(effects).await;
+                }
+                WsEvent::Closed(close) => {
+                    let effects = self
+                        .session
+                        .connection_closed(close.as_ref().map(|(code, _)| *code).unwrap_or(1006));
+                    self.apply(effects).await;
+                    assert!(
+                        self.events.iter().any(&done),
+                        "connection closed ({close:?}) before {what}; events: {:?}",
+                        self.events
+                    );
+                }
+            }
+        }
+    }
+
+    fn secured(&self) -> Option<(MemberId, String)> {
+        self.events.iter().find_map(|e| match e {
+            Event::PeerSecured { member, sas, .. } => Some((*member, sas.to_string())),
+            _ => None,
+        })
+    }
+
+    /// Everything the relay saw of this party, both directions.
+    fn wire_text(&self) -> String {
+        let mut all = self.sent_wire.join("\n");
+        all.push('\n');
+        all.push_str(&self.ws.received.join("\n"));
+        all
+    }
+}
+
+/// A counsellor with a room and one invite link; returns the party and the link.
+async fn host_with_invite(relay: &TestRelay) -> (Party, String) {
+    let (session, create) = Session::new_host(&mut OsRng);
+    let mut host = Party::new(relay, session, create).await;
+    host.until("room ready", |e| matches!(e, Event::RoomReady))
+        .await;
+    let (_, url, add) = host
+        .session
+        .create_invite(&mut OsRng, "https://beratung.example")
+        .expect("invite");
+    host.send(add).await;
+    // The relay confirms with invite_added; the session ignores it.
+    let _ = host.ws.recv().await;
+    (host, url)
+}
+
+async fn guest_knocks(relay: &TestRelay, url: &str, name: &str) -> Party {
+    let invite = Invite::parse(url).expect("link parses");
+    let (session, knock, _resume) = Session::new_guest(&mut OsRng, invite, name).expect("knock");
+    Party::new(relay, session, knock).await
+}
+
+/// Runs the counsellor and guest through knock, admission and handshake.
+async fn connected_pair(relay: &TestRelay) -> (Party, Party, String) {
+    let (mut host, url) = host_with_invite(relay).await;
+    let mut guest = guest_knocks(relay, &url, GUEST_NAME).await;
+    guest
+        .until("waiting", |e| matches!(e, Event::Waiting))
+        .await;
+    host.until("knock", |e| matches!(e, Event::Knocked { .. }))
+        .await;
+    let (member, name) = host
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Knocked { member, name, .. } => Some((*member, name.clone())),
+            _ => None,
+        })
+        .expect("knock event");
+    assert_eq!(
+        name.as_deref(),
+        Some(GUEST_NAME),
+        "the counsellor reads the name the guest typed"
+    );
+    let effects = host.session.admit(member);
+    host.apply(effects).await;
+    // Guest: m2 → m3; host: m3 → m4 + secured; guest: m4 → secured.
+    let guest_task = async {
+        guest
+            .until("guest secured", |e| matches!(e, Event::PeerSecured { .. }))
+            .await;
+        guest
+    };
+    let host_task = async {
+        host.until("host secured", |e| matches!(e, Event::PeerSecured { .. }))
+            .await;
+        host
+    };
+    let (guest, host) = tokio::join!(guest_task, host_task);
+    (host, guest, url)
+}
+
+#[tokio::test]
+async fn counsellor_and_guest_agree_on_the_safety_code_and_talk() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, mut guest, url) = connected_pair(&relay).await;
+    let (guest_member, host_sas) = host.secured().expect("host secured");
+    let (host_member, guest_sas) = guest.secured().expect("guest secured");
+    assert_eq!(host_sas, guest_sas, "both sides show the same safety code");
+    assert_eq!(host_sas.chars().filter(char::is_ascii_digit).count(), 6);
+
+    // Both hand out media keys.
+    host.until("local key", |e| matches!(e, Event::LocalSenderKey { .. }))
+        .await;
+    guest
+        .until("host's key", |e| matches!(e, Event::PeerSenderKey { .. }))
+        .await;
+    host.until("guest's key", |e| matches!(e, Event::PeerSenderKey { .. }))
+        .await;
+    let host_local = host.events.iter().find_map(|e| match e {
+        Event::LocalSenderKey { kid, key, .. } => Some((*kid, *key)),
+        _ => None,
+    });
+    let guest_view = guest.events.iter().find_map(|e| match e {
+        Event::PeerSenderKey { kid, key, .. } => Some((*kid, *key)),
+        _ => None,
+    });
+    assert_eq!(
+        host_local, guest_view,
+        "the guest holds exactly the counsellor's media key"
+    );
+
+    // WebRTC signals and chat, both ways.
+    let effects = host.session.send_rtc(
+        guest_member,
+        &Signal::Offer {
+            sdp: SDP_OFFER.into(),
+        },
+    );
+    host.apply(effects).await;
+    let effects = host.session.send_rtc(
+        guest_member,
+        &Signal::Ice {
+            candidate: CANDIDATE.into(),
+            sdp_mid: Some("0".into()),
+            sdp_m_line_index: Some(0),
+        },
+    );
+    host.apply(effects).await;
+    let (effects, _) = host.session.chat(CHAT_HOST, 1).expect("chat");
+    host.apply(effects).await;
+    guest
+        .until("chat", |e| matches!(e, Event::Chat { .. }))
+        .await;
+    assert!(guest.events.iter().any(
+        |e| matches!(e, Event::Rtc { signal: Signal::Offer { sdp }, .. } if sdp == SDP_OFFER)
+    ));
+    assert!(guest.events.iter().any(|e| matches!(
+        e,
+        Event::Rtc {
+            signal: Signal::Ice { .. },
+            ..
+        }
+    )));
+    assert!(guest.events.iter().any(|e| matches!(e, Event::Chat { text, member, .. } if text == CHAT_HOST && *member == host_member)));
+    let (effects, _) = guest.session.chat(CHAT_GUEST, 2).expect("chat");
+    guest.apply(effects).await;
+    host.until(
+        "chat back",
+        |e| matches!(e, Event::Chat { text, .. } if text == CHAT_GUEST),
+    )
+    .await;
+
+    // Nothing the two browsers know appears in any byte the relay handled.
+    let wire = format!("{}\n{}", host.wire_text(), guest.wire_text());
+    let fragment = url.split('#').nth(1).expect("fragment");
+    let forbidden: Vec<(&str, String)> = vec![
+        ("guest name", GUEST_NAME.into()),
+        ("guest name (part)", "Vertraulich".into()),
+        ("chat from counsellor", CHAT_HOST.into()),
+        ("chat from guest", CHAT_GUEST.into()),
+        ("SDP fingerprint line", "a=fingerprint".into()),
+        ("SDP ufrag", "ice-ufrag".into()),
+        ("ICE candidate", "candidate:".into()),
+        ("candidate address", "192.0.2.7".into()),
+        ("link fragment", fragment.into()),
+        ("link secret (tail)", fragment[fragment.len() - 20..].into()),
+        ("safety code", host_sas.replace(' ', "")),
+    ];
+    assert!(
+        wire.len() > 2000,
+        "the scan saw the traffic ({} bytes)",
+        wire.len()
+    );
+    for (what, needle) in forbidden {
+        assert!(!wire.contains(&needle), "the relay saw the {what} in clear");
+    }
+}
+
+#[tokio::test]
+async fn a_used_link_is_refused_with_its_own_reason() {
+    let relay = TestRelay::start(None).await;
+    let (_host, _guest, url) = connected_pair(&relay).await;
+    let mut second = guest_knocks(&relay, &url, "Zweiter Versuch").await;
+    second
+        .until("refusal", |e| {
+            matches!(e, Event::Ended(EndReason::Relay(ErrorCode::InviteUsed)))
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_link_with_the_right_room_but_a_wrong_secret_gets_nowhere() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, url) = host_with_invite(&relay).await;
+    // Same room id, different secret: flip one character of the secret part.
+    let mut forged: Vec<char> = url.chars().collect();
+    let last = forged.len() - 3;
+    forged[last] = if forged[last] == 'A' { 'B' } else { 'A' };
+    let forged: String = forged.into_iter().collect();
+    let mut intruder = guest_knocks(&relay, &forged, "Eindringling").await;
+    intruder
+        .until("refusal", |e| {
+            matches!(e, Event::Ended(EndReason::Relay(ErrorCode::InviteInvalid)))
+        })
+        .await;
+    // The counsellor never saw a knock.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !host
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Knocked { .. }))
+    );
+    let _ = &mut host;
+}
+
+#[tokio::test]
+async fn a_tampered_message_is_refused_and_the_session_goes_on() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, mut guest, _url) = connected_pair(&relay).await;
+    let (guest_member, _) = host.secured().expect("secured");
+    // The counsellor's next chat line, with one bit flipped on the way (as a malicious relay would).
+    let (effects, _) = host.session.chat("erste Nachricht", 1).expect("chat");
+    for effect in effects {
+        if let Effect::Send(ClientMessage::Send {
+            room,
+            to,
+            mut payload,
+        }) = effect
+        {
+            let middle = payload.0.len() / 2;
+            payload.0[middle] ^= 0x01;
+            host.send(ClientMessage::Send { room, to, payload }).await;
+        }
+    }
+    guest
+        .until("refusal", |e| matches!(e, Event::Rejected { .. }))
+        .await;
+    // Replay: the guest's next genuine message, sent twice.
+    let (effects, _) = host.session.chat("zweite Nachricht", 2).expect("chat");
+    for effect in effects {
+        if let Effect::Send(message) = effect {
+            host.send(message.clone()).await;
+            host.send(message).await;
+        }
+    }
+    guest
+        .until(
+            "second line",
+            |e| matches!(e, Event::Chat { text, .. } if text == "zweite Nachricht"),
+        )
+        .await;
+    guest
+        .until("replay refused", |e| matches!(e, Event::Rejected { reason, .. } if format!("{reason:?}").contains("eplay")))
+        .await;
+    let chats = guest
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Chat { .. }))
+        .count();
+    assert_eq!(chats, 1, "the tampered line and the replay were not shown");
+    let _ = guest_member;
+}
