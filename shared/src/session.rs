@@ -404,14 +404,14 @@ impl Session {
             return Vec::new();
         }
         let mut effects = Vec::new();
-        if let Some(peer) = self.peers.get_mut(&member) {
-            if let Ok(sealed) = (Signal::Remove {}).seal(peer.established.channel()) {
-                effects.push(Effect::Send(ClientMessage::Send {
-                    room,
-                    to: Some(member),
-                    payload: blob(sealed),
-                }));
-            }
+        if let Some(peer) = self.peers.get_mut(&member)
+            && let Ok(sealed) = (Signal::Remove {}).seal(peer.established.channel())
+        {
+            effects.push(Effect::Send(ClientMessage::Send {
+                room,
+                to: Some(member),
+                payload: blob(sealed),
+            }));
         }
         effects.push(Effect::Send(ClientMessage::Remove { room, member }));
         effects.extend(self.forget_peer(rng, member));
@@ -828,11 +828,11 @@ impl Session {
             return Vec::new();
         };
         let mut effects = vec![Effect::Event(Event::PeerLeft { member })];
-        if let Role::Host(host) = &mut self.role {
-            if let Ok(outgoing) = host.roster.remove(peer.participant) {
-                for out in outgoing {
-                    effects.extend(self.send_to_participant(out.to, &out.signal));
-                }
+        if let Role::Host(host) = &mut self.role
+            && let Ok(outgoing) = host.roster.remove(peer.participant)
+        {
+            for out in outgoing {
+                effects.extend(self.send_to_participant(out.to, &out.signal));
             }
         }
         let members: Vec<ParticipantId> = self.peers.values().map(|p| p.participant).collect();
