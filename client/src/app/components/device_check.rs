@@ -317,7 +317,8 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
             if let Some(lead) = &props.lead {
                 <p class="lead">{ lead.clone() }</p>
             }
-            <div class="preview" aria-busy={starting.to_string()}>
+            <div class={classes!("preview", choice.audio_only.then_some("audio"))}
+                aria-busy={starting.to_string()}>
                 if choice.audio_only {
                     <div class="preview-placeholder">
                         { icon(Icon::Mic) }

@@ -79,7 +79,10 @@ pub fn call_screen(props: &CallProps) -> Html {
     };
     let close_chat = {
         let chat_open = chat_open.clone();
-        Callback::from(move |()| chat_open.set(false))
+        Callback::from(move |()| {
+            chat_open.set(false);
+            focus_testid("chat-toggle");
+        })
     };
     let toggle_devices = {
         let devices_open = devices_open.clone();
@@ -87,7 +90,10 @@ pub fn call_screen(props: &CallProps) -> Html {
     };
     let close_devices = {
         let devices_open = devices_open.clone();
-        Callback::from(move |()| devices_open.set(false))
+        Callback::from(move |()| {
+            devices_open.set(false);
+            focus_testid("devices");
+        })
     };
     let end_for_all = {
         let confirm_end = confirm_end.clone();
@@ -264,6 +270,22 @@ pub fn call_screen(props: &CallProps) -> Html {
                 }
             </nav>
         </div>
+    }
+}
+
+/// Returns keyboard focus to the button that opened a panel.
+fn focus_testid(testid: &str) {
+    use wasm_bindgen::JsCast;
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| {
+            d.query_selector(&format!("[data-testid=\"{testid}\"]"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(element) = element {
+        let _ = element.focus();
     }
 }
 
