@@ -166,6 +166,8 @@ fn test(_args: &[String]) -> Result<(), String> {
         "confide-shared",
         "--target",
         "wasm32-unknown-unknown",
+        "--test",
+        "wasm",
     ]))?;
     let mut browser = Command::new("cargo");
     browser
