@@ -31,11 +31,6 @@ pub fn format_sas(sas: &str) -> String {
         .join(" ")
 }
 
-/// "1 2 3 4 5 6" for screen readers, so the code is read digit by digit.
-fn spoken_sas(sas: &str) -> String {
-    sas.chars().map(String::from).collect::<Vec<_>>().join(" ")
-}
-
 fn participant_name(strings: &Strings, participant: &ParticipantView) -> String {
     match &participant.name {
         Some(name) => name.clone(),
@@ -329,8 +324,7 @@ fn security_status(props: &SecurityProps) -> Html {
                 data-testid="sas-panel">
                 if let Some(sas) = &view.sas {
                     <span class="sas-title">{ strings.sas_title }</span>
-                    <span class="sas-code" data-testid="sas" data-code={sas.clone()}
-                        aria-label={spoken_sas(sas)} role="text">
+                    <span class="sas-code" data-testid="sas" data-code={sas.clone()}>
                         { format_sas(sas) }
                     </span>
                     if view.sas_confirmed {
