@@ -508,7 +508,7 @@ static EN: Strings = Strings {
     reject: "Decline",
     admit_label: |name| format!("Let {name} in"),
     reject_label: |name| format!("Decline {name}"),
-    admitted: "Let in",
+    admitted: "Already let in",
     own_devices: "Your camera and microphone",
     enter_call: "Enter the call",
     enter_call_hint: "You can enter the call now. People you let in will join you.",
