@@ -217,6 +217,21 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
+    /// Waits for an input matching `css` and types `text` into it, as a person would.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        element
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+    }
+
     /// Saves a PNG of the viewport to `docs/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self

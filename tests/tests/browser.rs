@@ -35,3 +35,122 @@ async fn app_mounts_and_worker_answers_ping() {
     assert_eq!(status, "ready");
     browser.close().await;
 }
+
+/// The 1:1 call exactly as people do it, with the given transform path forced.
+async fn one_to_one_call(transform: &str, screenshots: bool) {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let base = format!("{}?transform={transform}", relay.http_url());
+
+    if screenshots {
+        host.goto(&base).await;
+        host.wait_until(
+            "the start page",
+            STEP,
+            "return document.querySelector('[data-testid=start-session]') !== null",
+        )
+        .await;
+        host.screenshot("01-start").await;
+    }
+    let link = counsellor_starts_session(&host, &base).await;
+    assert!(
+        link.contains("/#1"),
+        "an invite link with a secret fragment: {link}"
+    );
+    if screenshots {
+        host.screenshot("02-invite").await;
+    }
+    // The guest opens the link with the same forced transform path.
+    let guest_link = link.replacen("/#", &format!("/?transform={transform}#"), 1);
+    guest_knocks(
+        &guest,
+        &guest_link,
+        "Mira",
+        screenshots.then_some("03-guest-device-check"),
+    )
+    .await;
+    if screenshots {
+        host.wait_until(
+            "a knock",
+            STEP,
+            "return document.querySelector('[data-testid=knock-entry]') !== null",
+        )
+        .await;
+        host.screenshot("04-waiting-room-knock").await;
+    }
+    counsellor_admits_and_enters(&host, "Mira").await;
+    guest
+        .wait_until(
+            "the call screen",
+            STEP,
+            "return document.querySelector('[data-testid=call]') !== null",
+        )
+        .await;
+
+    // Both show the same safety code.
+    let host_sas = shown_sas(&host).await;
+    let guest_sas = shown_sas(&guest).await;
+    assert_eq!(
+        host_sas, guest_sas,
+        "both browsers show the same safety code"
+    );
+    assert_eq!(host_sas.chars().filter(char::is_ascii_digit).count(), 6);
+
+    // Video really decodes in both directions and is not black.
+    for (who, browser) in [("counsellor", &host), ("guest", &guest)] {
+        browser
+            .wait_until(
+                &format!("decoded remote video at the {who}"),
+                STEP,
+                "const v = document.querySelector('[data-testid=remote-video]'); \
+                 return v && v.getVideoPlaybackQuality && v.getVideoPlaybackQuality().totalVideoFrames > 10",
+            )
+            .await;
+        let before = remote_frames(browser).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = remote_frames(browser).await;
+        assert!(
+            after > before,
+            "the {who}'s remote video keeps decoding ({before} → {after})"
+        );
+        let brightness = remote_brightness(browser).await;
+        assert!(
+            brightness > 10.0,
+            "the {who}'s remote picture is not black (mean {brightness:.1})"
+        );
+        browser
+            .wait_until(
+                &format!("the encrypted indicator at the {who}"),
+                STEP,
+                "return document.querySelector('[data-testid=encrypted-indicator]') !== null",
+            )
+            .await;
+    }
+
+    send_chat(&guest, "Hallo, ich bin da.").await;
+    sees_chat(&host, "Hallo, ich bin da.").await;
+    send_chat(&host, "Schön, dass Sie da sind.").await;
+    sees_chat(&guest, "Schön, dass Sie da sind.").await;
+    if screenshots {
+        host.screenshot("05-call-counsellor").await;
+        guest.screenshot("06-call-guest").await;
+    }
+    host.close().await;
+    guest.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn one_to_one_call_with_rtc_rtp_script_transform() {
+    one_to_one_call("script", true).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn one_to_one_call_with_create_encoded_streams() {
+    one_to_one_call("legacy", false).await;
+}
