@@ -1,0 +1,499 @@
+//! Keys, transform streams and per-frame work of the worker.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+
+use js_sys::{ArrayBuffer, Date, Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{
+    DedicatedWorkerGlobalScope, ReadableStream, ReadableWritablePair, RtcRtpScriptTransformer,
+    TransformStream, TransformStreamDefaultController, WritableStream,
+};
+
+use confide_shared::sframe::{
+    CipherSuite, Codec, ReceiveStream, ReceiverKeyStore, SenderKey, SframeError, SframeHeader,
+};
+
+use super::protocol::{Direction, FromWorker, MediaKind, StreamOptions, StreamStats, WorkerStats};
+use super::{post, post_error};
+
+/// At most one key frame request per stream in this interval.
+const KEY_FRAME_REQUEST_INTERVAL_MS: f64 = 1000.0;
+
+type FrameClosure = Closure<dyn FnMut(JsValue, TransformStreamDefaultController)>;
+
+/// Why a frame was dropped (the stats key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DropReason {
+    /// Sending without a sender key.
+    NoSenderKey,
+    /// Receiving from a peer with no keys installed.
+    NoPeerKeys,
+    /// The frame object had no readable `data`.
+    BadFrame,
+    /// The worker could not write the result back.
+    WriteFailed,
+    Sframe(SframeError),
+}
+
+impl DropReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DropReason::NoSenderKey => "no_sender_key",
+            DropReason::NoPeerKeys => "no_peer_keys",
+            DropReason::BadFrame => "bad_frame",
+            DropReason::WriteFailed => "write_failed",
+            DropReason::Sframe(e) => match e {
+                SframeError::UnsupportedCodec => "unsupported_codec",
+                SframeError::FrameTooShort => "too_short",
+                SframeError::Truncated => "truncated",
+                SframeError::NonMinimalHeader => "non_minimal_header",
+                SframeError::UnknownKey { .. } => "unknown_key",
+                SframeError::Replay => "replay",
+                SframeError::TooOld => "too_old",
+                SframeError::Authentication => "authentication",
+                SframeError::CounterExhausted => "counter_exhausted",
+                SframeError::FrameTooLarge => "too_large",
+                SframeError::KidConflict { .. } => "kid_conflict",
+            },
+        }
+    }
+
+    /// Failures that a key frame after (re)keying fixes.
+    fn wants_key_frame(self) -> bool {
+        matches!(
+            self,
+            DropReason::NoPeerKeys | DropReason::Sframe(SframeError::UnknownKey { .. })
+        )
+    }
+}
+
+impl From<SframeError> for DropReason {
+    fn from(e: SframeError) -> Self {
+        DropReason::Sframe(e)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    ok: u64,
+    skipped: u64,
+    dropped: BTreeMap<&'static str, u64>,
+    last_kid: Option<u64>,
+    last_ok_ms: Option<f64>,
+    last_frame_ms: Option<f64>,
+}
+
+pub(crate) struct Stream {
+    id: u32,
+    options: StreamOptions,
+    receive: ReceiveStream,
+    counters: Counters,
+    /// Standard path: lets a receiver ask the sender for a key frame.
+    transformer: Option<RtcRtpScriptTransformer>,
+    wants_key_frame: bool,
+    last_key_frame_request_ms: f64,
+    _closure: FrameClosure,
+}
+
+/// A key frame request to send once no state is borrowed.
+pub(crate) struct KeyFrameRequest {
+    transformer: Option<RtcRtpScriptTransformer>,
+    peer: String,
+    kind: MediaKind,
+}
+
+/// Everything the worker knows.
+pub(crate) struct State {
+    pub(crate) scope: DedicatedWorkerGlobalScope,
+    sender: Option<SenderKey>,
+    /// Every sender KID ever installed here: a KID is never reused, so no
+    /// (key, KID, CTR) repeats even if the same key is sent again.
+    used_sender_kids: HashSet<u64>,
+    peers: HashMap<String, ReceiverKeyStore>,
+    streams: Vec<Stream>,
+    next_id: u32,
+    #[cfg(feature = "test-hooks")]
+    skip_decrypt: HashSet<String>,
+}
+
+/// What to do with a frame.
+enum Outcome {
+    Pass,
+    Drop,
+    DropAndRequest(KeyFrameRequest),
+}
+
+impl State {
+    pub(crate) fn new(scope: DedicatedWorkerGlobalScope) -> Self {
+        State {
+            scope,
+            sender: None,
+            used_sender_kids: HashSet::new(),
+            peers: HashMap::new(),
+            streams: Vec::new(),
+            next_id: 0,
+            #[cfg(feature = "test-hooks")]
+            skip_decrypt: HashSet::new(),
+        }
+    }
+
+    pub(crate) fn set_sender_key(
+        &mut self,
+        suite: CipherSuite,
+        kid: u64,
+        mut key: [u8; 32],
+    ) -> Result<(), &'static str> {
+        let result = if self.used_sender_kids.insert(kid) {
+            self.sender = Some(SenderKey::new(suite, kid, &key));
+            Ok(())
+        } else {
+            Err("sender KID already used; keeping the current key")
+        };
+        key.fill(0);
+        result
+    }
+
+    /// Installs a peer's key; returns the key frame requests of that peer's
+    /// receiving streams that were waiting for a key.
+    pub(crate) fn set_receiver_key(
+        &mut self,
+        peer: &str,
+        suite: CipherSuite,
+        kid: u64,
+        mut key: [u8; 32],
+    ) -> Result<Vec<KeyFrameRequest>, SframeError> {
+        let store = self
+            .peers
+            .entry(peer.to_string())
+            .or_insert_with(|| ReceiverKeyStore::new(suite));
+        if store.suite() != suite {
+            *store = ReceiverKeyStore::new(suite);
+        }
+        let result = store.install(kid, &key);
+        key.fill(0);
+        result?;
+        let now = Date::now();
+        Ok(self
+            .streams
+            .iter_mut()
+            .filter(|s| {
+                s.options.peer == peer
+                    && s.options.direction == Direction::Recv
+                    && s.wants_key_frame
+            })
+            .map(|s| {
+                s.last_key_frame_request_ms = now;
+                KeyFrameRequest {
+                    transformer: s.transformer.clone(),
+                    peer: s.options.peer.clone(),
+                    kind: s.options.kind,
+                }
+            })
+            .collect())
+    }
+
+    /// Forgets the peer's keys and returns its streams for dropping (their
+    /// pipes error out on the next frame).
+    pub(crate) fn forget_peer(&mut self, peer: &str) -> Vec<Stream> {
+        self.peers.remove(peer);
+        #[cfg(feature = "test-hooks")]
+        self.skip_decrypt.remove(peer);
+        let (gone, kept) = std::mem::take(&mut self.streams)
+            .into_iter()
+            .partition(|s| s.options.peer == peer);
+        self.streams = kept;
+        gone
+    }
+
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn skip_decrypt(&mut self, peer: &str, on: bool) {
+        if on {
+            self.skip_decrypt.insert(peer.to_string());
+        } else {
+            self.skip_decrypt.remove(peer);
+        }
+    }
+
+    fn process(&mut self, id: u32, frame: &JsValue) -> Outcome {
+        let now = Date::now();
+        let State {
+            sender,
+            peers,
+            streams,
+            #[cfg(feature = "test-hooks")]
+            skip_decrypt,
+            ..
+        } = self;
+        let Some(stream) = streams.iter_mut().find(|s| s.id == id) else {
+            return Outcome::Drop;
+        };
+        stream.counters.last_frame_ms = Some(now);
+
+        #[cfg(feature = "test-hooks")]
+        if stream.options.direction == Direction::Recv
+            && skip_decrypt.contains(&stream.options.peer)
+        {
+            stream.counters.skipped += 1;
+            return Outcome::Pass;
+        }
+
+        match transform_frame(frame, stream, sender, peers, now) {
+            Ok(kid) => {
+                let counters = &mut stream.counters;
+                counters.ok += 1;
+                counters.last_kid = Some(kid);
+                counters.last_ok_ms = Some(now);
+                stream.wants_key_frame = false;
+                Outcome::Pass
+            }
+            Err(reason) => {
+                *stream.counters.dropped.entry(reason.as_str()).or_insert(0) += 1;
+                if stream.options.direction == Direction::Recv && reason.wants_key_frame() {
+                    stream.wants_key_frame = true;
+                    if now - stream.last_key_frame_request_ms >= KEY_FRAME_REQUEST_INTERVAL_MS {
+                        stream.last_key_frame_request_ms = now;
+                        return Outcome::DropAndRequest(KeyFrameRequest {
+                            transformer: stream.transformer.clone(),
+                            peer: stream.options.peer.clone(),
+                            kind: stream.options.kind,
+                        });
+                    }
+                }
+                Outcome::Drop
+            }
+        }
+    }
+
+    fn stats(&self) -> WorkerStats {
+        let mut merged: Vec<StreamStats> = Vec::new();
+        for stream in &self.streams {
+            let c = &stream.counters;
+            let entry = match merged.iter_mut().find(|m| {
+                m.peer == stream.options.peer
+                    && m.direction == stream.options.direction
+                    && m.kind == stream.options.kind
+            }) {
+                Some(entry) => entry,
+                None => {
+                    merged.push(StreamStats {
+                        peer: stream.options.peer.clone(),
+                        direction: stream.options.direction,
+                        kind: stream.options.kind,
+                        ok: 0,
+                        dropped: BTreeMap::new(),
+                        last_kid: None,
+                        last_ok_ms: None,
+                        last_frame_ms: None,
+                        skipped: 0,
+                    });
+                    let last = merged.len() - 1;
+                    &mut merged[last]
+                }
+            };
+            entry.ok += c.ok;
+            entry.skipped += c.skipped;
+            for (reason, n) in &c.dropped {
+                *entry.dropped.entry((*reason).to_string()).or_insert(0) += n;
+            }
+            if c.last_ok_ms > entry.last_ok_ms {
+                entry.last_ok_ms = c.last_ok_ms;
+                entry.last_kid = c.last_kid;
+            }
+            if c.last_frame_ms > entry.last_frame_ms {
+                entry.last_frame_ms = c.last_frame_ms;
+            }
+        }
+        WorkerStats {
+            streams: merged,
+            sender_kid: self.sender.as_ref().map(SenderKey::kid),
+            needs_rotation: self.sender.as_ref().is_some_and(SenderKey::needs_rotation),
+        }
+    }
+}
+
+/// The codec of a frame: metadata `mimeType` when the browser gives one,
+/// else VP8 for video and Opus for audio (what confide negotiates).
+fn codec_of(frame: &JsValue, kind: MediaKind) -> Result<Codec, DropReason> {
+    let mime = Reflect::get(frame, &"getMetadata".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call0(frame).ok())
+        .and_then(|meta| Reflect::get(&meta, &"mimeType".into()).ok())
+        .and_then(|mime| mime.as_string())
+        .filter(|mime| !mime.is_empty());
+    let codec = match mime {
+        Some(mime) => Codec::from_mime(&mime)?,
+        None => match kind {
+            MediaKind::Video => Codec::Vp8,
+            MediaKind::Audio => Codec::Opus,
+        },
+    };
+    let is_video = matches!(codec, Codec::Vp8 | Codec::Vp9);
+    if is_video != (kind == MediaKind::Video) {
+        return Err(SframeError::UnsupportedCodec.into());
+    }
+    Ok(codec)
+}
+
+/// Encrypts or decrypts `frame` in place; returns the KID used.
+fn transform_frame(
+    frame: &JsValue,
+    stream: &mut Stream,
+    sender: &mut Option<SenderKey>,
+    peers: &mut HashMap<String, ReceiverKeyStore>,
+    now: f64,
+) -> Result<u64, DropReason> {
+    let data = Reflect::get(frame, &"data".into())
+        .ok()
+        .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
+        .ok_or(DropReason::BadFrame)?;
+    let bytes = Uint8Array::new(&data).to_vec();
+    let codec = codec_of(frame, stream.options.kind)?;
+    let (out, kid) = match stream.options.direction {
+        Direction::Send => {
+            let key = sender.as_mut().ok_or(DropReason::NoSenderKey)?;
+            let kid = key.kid();
+            (key.encrypt_frame(codec, &bytes)?, kid)
+        }
+        Direction::Recv => {
+            let store = peers
+                .get_mut(&stream.options.peer)
+                .ok_or(DropReason::NoPeerKeys)?;
+            let plain = stream
+                .receive
+                .decrypt_frame(store, codec, &bytes, now as u64)?;
+            // Authenticated, so the header parses; the KID is for stats.
+            let prefix = codec.clear_prefix_len(&bytes)?;
+            let kid = bytes
+                .get(prefix..)
+                .and_then(|rest| SframeHeader::decode(rest).ok())
+                .map_or(0, |(header, _)| header.kid);
+            (plain, kid)
+        }
+    };
+    let buffer = Uint8Array::from(out.as_slice()).buffer();
+    match Reflect::set(frame, &"data".into(), &buffer) {
+        Ok(true) => Ok(kid),
+        _ => Err(DropReason::WriteFailed),
+    }
+}
+
+fn on_frame(
+    state: &Rc<RefCell<State>>,
+    id: u32,
+    frame: JsValue,
+    controller: TransformStreamDefaultController,
+) {
+    let outcome = state.borrow_mut().process(id, &frame);
+    match outcome {
+        Outcome::Pass => {
+            let _ = controller.enqueue_with_chunk(&frame);
+        }
+        Outcome::Drop => {}
+        Outcome::DropAndRequest(request) => request_key_frames(state, vec![request]),
+    }
+}
+
+/// Asks senders for key frames: `sendKeyFrameRequest()` on the standard
+/// path, else a `keyframe_needed` message to the main thread.
+pub(crate) fn request_key_frames(state: &Rc<RefCell<State>>, requests: Vec<KeyFrameRequest>) {
+    for request in requests {
+        let method = request.transformer.as_ref().and_then(|t| {
+            Reflect::get(t, &"sendKeyFrameRequest".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok())
+                .map(|f| (t.clone(), f))
+        });
+        if let Some((transformer, method)) = method
+            && let Ok(promise) = method.call0(&transformer)
+            && let Ok(promise) = promise.dyn_into::<js_sys::Promise>()
+        {
+            // Rejects e.g. while the receiver has no SSRC yet: harmless.
+            spawn_local(async move {
+                let _ = JsFuture::from(promise).await;
+            });
+            continue;
+        }
+        let scope = state.borrow().scope.clone();
+        post(
+            &scope,
+            &FromWorker::KeyFrameNeeded {
+                peer: request.peer,
+                kind: request.kind,
+            },
+        );
+    }
+}
+
+/// Pipes `readable` through a frame transform into `writable`.
+pub(crate) fn attach(
+    state: &Rc<RefCell<State>>,
+    options: StreamOptions,
+    readable: ReadableStream,
+    writable: WritableStream,
+    transformer: Option<RtcRtpScriptTransformer>,
+) {
+    let id = {
+        let mut s = state.borrow_mut();
+        s.next_id = s.next_id.wrapping_add(1);
+        s.next_id
+    };
+    let weak = Rc::downgrade(state);
+    let closure = FrameClosure::new(move |frame: JsValue, controller| {
+        if let Some(state) = weak.upgrade() {
+            on_frame(&state, id, frame, controller);
+        }
+    });
+    let hooks = Object::new();
+    let transform_stream = Reflect::set(&hooks, &"transform".into(), closure.as_ref())
+        .and_then(|_| TransformStream::new_with_transformer(&hooks));
+    let transform_stream = match transform_stream {
+        Ok(t) => t,
+        Err(e) => return post_error(state, &format!("cannot create a TransformStream: {e:?}")),
+    };
+    let pipe = readable
+        .pipe_through(&ReadableWritablePair::new(
+            &transform_stream.readable(),
+            &transform_stream.writable(),
+        ))
+        .pipe_to(&writable);
+    state.borrow_mut().streams.push(Stream {
+        id,
+        options,
+        receive: ReceiveStream::new(),
+        counters: Counters::default(),
+        transformer,
+        wants_key_frame: false,
+        last_key_frame_request_ms: f64::NEG_INFINITY,
+        _closure: closure,
+    });
+    let weak = Rc::downgrade(state);
+    spawn_local(async move {
+        // Resolves or rejects when the connection or the peer goes away.
+        let _ = JsFuture::from(pipe).await;
+        if let Some(state) = weak.upgrade() {
+            let gone = {
+                let mut s = state.borrow_mut();
+                let (gone, kept): (Vec<Stream>, Vec<Stream>) = std::mem::take(&mut s.streams)
+                    .into_iter()
+                    .partition(|stream| stream.id == id);
+                s.streams = kept;
+                gone
+            };
+            drop(gone);
+        }
+    });
+}
+
+/// Posts the stats (every second).
+pub(crate) fn report(state: &Rc<RefCell<State>>) {
+    let (scope, stats) = {
+        let s = state.borrow();
+        (s.scope.clone(), s.stats())
+    };
+    post(&scope, &FromWorker::Stats(stats));
+}
