@@ -7,4 +7,6 @@
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 #[cfg(target_arch = "wasm32")]
+pub mod rtc;
+#[cfg(target_arch = "wasm32")]
 pub mod worker;

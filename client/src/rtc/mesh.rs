@@ -1,0 +1,1228 @@
+//! One `RTCPeerConnection` per remote participant, every frame through the
+//! frame-crypto worker.
+//!
+//! Negotiation: the caller decides who offers ([`Mesh::add_peer`]); only
+//! the offerer ever creates offers (no glare). The other side asks for an
+//! ICE restart with `Signal::IceRestart {}`. Remote ICE candidates are
+//! applied once `setRemoteDescription` was called (queued before).
+//!
+//! Transforms: sender transforms are attached as soon as the sender exists
+//! (offerer: right after `addTransceiver`, before any track is set;
+//! answerer: in the `track` event of `setRemoteDescription`), receiver
+//! transforms in the `track` event, once per receiver. A sender whose
+//! transform could not be attached never gets a track.
+//!
+//! After `connectionState == "connected"` the DTLS certificate the browser
+//! saw is checked against the fingerprint in the authenticated remote SDP
+//! ([`confide_shared::dtls`]); on mismatch the connection is closed and
+//! [`RtcEvent::FingerprintMismatch`] emitted.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::{Rc, Weak};
+
+use js_sys::{Array, ArrayBuffer, Date, Function, Object, Reflect, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{
+    MediaStream, MediaStreamTrack, ReadableStream, RtcBundlePolicy, RtcConfiguration,
+    RtcIceCandidateInit, RtcIceConnectionState, RtcIceServer, RtcOfferOptions, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcPeerConnectionState, RtcRtpReceiver, RtcRtpScriptTransform,
+    RtcRtpSender, RtcRtpTransceiver, RtcRtpTransceiverDirection, RtcRtpTransceiverInit, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent, WritableStream,
+};
+
+use confide_shared::dtls::{DtlsError, verify_remote_certificate};
+use confide_shared::envelope::ParticipantId;
+use confide_shared::signal::Signal;
+
+use super::{FrameCrypto, RtcError, TransformPath};
+use crate::worker::protocol::{
+    Direction, FromWorker, MediaKind, StreamOptions, ToWorker, WorkerStats, peer_tag,
+};
+
+/// A receiving stream counts as decrypting if the worker passed a frame on
+/// within this time.
+const FRESH_MS: f64 = 3000.0;
+/// At most one ICE restart (or restart request) per peer in this interval.
+const RESTART_INTERVAL_MS: f64 = 5000.0;
+
+const KINDS: [MediaKind; 2] = [MediaKind::Audio, MediaKind::Video];
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `RTCRtpSender` or `RTCRtpReceiver` with Chromium's legacy
+    /// `createEncodedStreams()` (not in web-sys).
+    #[wasm_bindgen(extends = Object)]
+    type EncodedStreamsSource;
+
+    #[wasm_bindgen(method, catch, js_name = createEncodedStreams)]
+    fn create_encoded_streams(this: &EncodedStreamsSource) -> Result<Object, JsValue>;
+}
+
+/// A STUN or TURN server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    pub username: Option<String>,
+    pub credential: Option<String>,
+}
+
+/// What the mesh tells the session controller.
+#[derive(Debug, Clone)]
+pub enum RtcEvent {
+    /// Send this to `peer` through the encrypted channel (Offer, Answer,
+    /// Ice, IceRestart).
+    Signal { peer: ParticipantId, signal: Signal },
+    /// The peer's media (the same stream object each time; emitted again
+    /// when a track is added to it).
+    RemoteStream {
+        peer: ParticipantId,
+        stream: MediaStream,
+    },
+    /// `connectionState` became `connected`.
+    Connected { peer: ParticipantId },
+    /// `connectionState` left `connected` (ICE restarts are handled here).
+    Disconnected { peer: ParticipantId },
+    /// The DTLS certificate does not match the authenticated SDP: the
+    /// connection was closed. Hang up and warn.
+    FingerprintMismatch { peer: ParticipantId },
+    /// A transform could not be attached: that sender sends nothing (or
+    /// that receiver's media cannot be decrypted).
+    TransformFailed {
+        peer: ParticipantId,
+        direction: Direction,
+        kind: MediaKind,
+        reason: String,
+    },
+    /// Whether all media is end-to-end encrypted right now; emitted on change.
+    EncryptionState { all_encrypted: bool },
+    /// Frames dropped since the last report (about once per second).
+    FramesDropped {
+        peer: ParticipantId,
+        direction: Direction,
+        kind: MediaKind,
+        reason: String,
+        count: u64,
+    },
+    /// The sender key used half its counters: install a new one soon.
+    SenderKeyRotationNeeded,
+    /// Something failed that the caller may log or show (negotiation,
+    /// worker errors).
+    Error {
+        peer: Option<ParticipantId>,
+        message: String,
+    },
+}
+
+/// Result of the DTLS fingerprint check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintStatus {
+    /// Not connected yet.
+    Pending,
+    /// Certificate matches the authenticated SDP.
+    Verified,
+    /// The browser has no `getRemoteCertificates()` (Firefox, Safari): the
+    /// browser's own DTLS check against the same SDP is all we have.
+    Unavailable,
+    /// Mismatch: the connection was closed.
+    Mismatch,
+}
+
+/// One kind (audio or video) towards one peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotState {
+    /// A local track is being sent.
+    pub sending: bool,
+    pub sender_transform: bool,
+    /// The peer's track arrived (`track` event).
+    pub remote_track: bool,
+    pub receiver_transform: bool,
+    /// The worker saw frames from this peer within ~3 s.
+    pub receiving: bool,
+    /// The worker decrypted frames from this peer within ~3 s.
+    pub decrypting: bool,
+}
+
+impl SlotState {
+    fn encrypted(&self) -> bool {
+        (!self.sending || self.sender_transform)
+            && (!self.remote_track || self.receiver_transform)
+            && (!self.receiving || self.decrypting)
+    }
+}
+
+/// Encryption of one peer connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerEncryption {
+    pub peer: ParticipantId,
+    pub connected: bool,
+    pub fingerprint: FingerprintStatus,
+    pub audio: SlotState,
+    pub video: SlotState,
+}
+
+/// Encryption of the whole call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptionState {
+    /// At least one peer is connected, and for every connected peer: every
+    /// sending track has a transform, every received track has one, and
+    /// every stream that is receiving frames decrypts them.
+    pub all_encrypted: bool,
+    pub peers: Vec<PeerEncryption>,
+}
+
+type Handler = Closure<dyn FnMut(JsValue)>;
+
+struct Slot {
+    kind: MediaKind,
+    transceiver: RtcRtpTransceiver,
+    sender_transform: bool,
+    remote_track: bool,
+    receiver_transform: bool,
+}
+
+struct Peer {
+    id: ParticipantId,
+    tag: String,
+    pc: RtcPeerConnection,
+    is_offerer: bool,
+    slots: Vec<Slot>,
+    remote_stream: MediaStream,
+    /// The last remote SDP, as received through the authenticated channel.
+    remote_sdp: Option<String>,
+    remote_description_called: bool,
+    pending_ice: Vec<RtcIceCandidateInit>,
+    connected: bool,
+    negotiating: bool,
+    restart_wanted: bool,
+    last_restart_ms: f64,
+    fingerprint: FingerprintStatus,
+    handlers: Vec<Handler>,
+}
+
+impl Peer {
+    fn slot(&self, kind: MediaKind) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.kind == kind)
+    }
+
+    /// Closes the connection and detaches its handlers; the returned
+    /// handlers must be dropped later (one of them may be running).
+    fn close(mut self) -> Vec<Handler> {
+        self.pc.set_onicecandidate(None);
+        self.pc.set_ontrack(None);
+        self.pc.set_onconnectionstatechange(None);
+        self.pc.set_oniceconnectionstatechange(None);
+        self.pc.close();
+        std::mem::take(&mut self.handlers)
+    }
+}
+
+/// Drops `value` after the current event handler returned.
+fn drop_later<T: 'static>(value: T) {
+    spawn_local(async move { drop(value) });
+}
+
+/// What an event handler must start after releasing the state.
+enum Action {
+    Restart(ParticipantId),
+}
+
+struct Inner {
+    crypto: FrameCrypto,
+    path: TransformPath,
+    tracks: [Option<MediaStreamTrack>; 2],
+    ice_servers: Vec<IceServer>,
+    on_event: Rc<dyn Fn(RtcEvent)>,
+    peers: HashMap<ParticipantId, Peer>,
+    stats: WorkerStats,
+    last_all_encrypted: Option<bool>,
+    rotation_reported: bool,
+}
+
+fn kind_index(kind: MediaKind) -> usize {
+    match kind {
+        MediaKind::Audio => 0,
+        MediaKind::Video => 1,
+    }
+}
+
+fn first_track(tracks: &Array) -> Option<MediaStreamTrack> {
+    tracks.get(0).dyn_into::<MediaStreamTrack>().ok()
+}
+
+/// Emits events with no state borrowed (handlers may call back into the mesh).
+fn emit(inner: &Rc<RefCell<Inner>>, events: Vec<RtcEvent>) {
+    if events.is_empty() {
+        return;
+    }
+    let on_event = inner.borrow().on_event.clone();
+    for event in events {
+        on_event(event);
+    }
+}
+
+/// The full mesh of peer connections. Dropping it closes every connection.
+pub struct Mesh {
+    inner: Rc<RefCell<Inner>>,
+}
+
+impl Mesh {
+    /// A mesh sending `local`'s first audio and video track to every peer.
+    /// `crypto` must already be started; `on_event` receives everything the
+    /// session controller must act on.
+    pub fn new(
+        crypto: FrameCrypto,
+        path: TransformPath,
+        local: &MediaStream,
+        ice_servers: Vec<IceServer>,
+        on_event: Rc<dyn Fn(RtcEvent)>,
+    ) -> Mesh {
+        let inner = Rc::new(RefCell::new(Inner {
+            crypto: crypto.clone(),
+            path,
+            tracks: [
+                first_track(&local.get_audio_tracks()),
+                first_track(&local.get_video_tracks()),
+            ],
+            ice_servers,
+            on_event,
+            peers: HashMap::new(),
+            stats: WorkerStats::default(),
+            last_all_encrypted: None,
+            rotation_reported: false,
+        }));
+        let weak = Rc::downgrade(&inner);
+        crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
+            if let Some(inner) = weak.upgrade() {
+                let events = inner.borrow_mut().on_worker(message);
+                emit(&inner, events);
+            }
+        })));
+        Mesh { inner }
+    }
+
+    /// The frame-crypto handle (to install keys).
+    pub fn crypto(&self) -> FrameCrypto {
+        self.inner.borrow().crypto.clone()
+    }
+
+    /// The transform API in use.
+    pub fn path(&self) -> TransformPath {
+        self.inner.borrow().path
+    }
+
+    /// Opens a connection to `peer`. The offerer sends an offer at once
+    /// (as [`RtcEvent::Signal`]); the other side waits for it.
+    pub fn add_peer(&self, peer: ParticipantId, is_offerer: bool) -> Result<(), RtcError> {
+        let events = {
+            let mut inner = self.inner.borrow_mut();
+            if inner.peers.contains_key(&peer) {
+                return Err(RtcError::PeerExists);
+            }
+            let created = inner.create_peer(&self.inner, peer, is_offerer)?;
+            inner.peers.insert(peer, created);
+            let mut events = Vec::new();
+            if is_offerer {
+                events.extend(inner.add_offerer_slots(peer));
+            }
+            events
+        };
+        emit(&self.inner, events);
+        if is_offerer {
+            start_offer(&self.inner, peer, false);
+        }
+        Ok(())
+    }
+
+    /// Handles a signal from `peer` (after the envelope was opened and
+    /// authenticated). Signals other than Offer/Answer/Ice/IceRestart are
+    /// ignored.
+    pub fn on_signal(&self, peer: ParticipantId, signal: Signal) {
+        match signal {
+            Signal::Offer { sdp } => accept_offer(&self.inner, peer, sdp),
+            Signal::Answer { sdp } => accept_answer(&self.inner, peer, sdp),
+            Signal::Ice {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => {
+                let init = RtcIceCandidateInit::new(&candidate);
+                init.set_sdp_mid(sdp_mid.as_deref());
+                init.set_sdp_m_line_index(sdp_m_line_index);
+                let mut inner = self.inner.borrow_mut();
+                if let Some(p) = inner.peers.get_mut(&peer) {
+                    if p.remote_description_called {
+                        add_candidate(&p.pc, &init);
+                    } else {
+                        p.pending_ice.push(init);
+                    }
+                }
+            }
+            Signal::IceRestart {} => {
+                let restart = {
+                    let mut inner = self.inner.borrow_mut();
+                    inner.peers.get_mut(&peer).is_some_and(|p| {
+                        if !p.is_offerer {
+                            return false;
+                        }
+                        if p.negotiating {
+                            p.restart_wanted = true;
+                            return false;
+                        }
+                        p.last_restart_ms = Date::now();
+                        true
+                    })
+                };
+                if restart {
+                    start_offer(&self.inner, peer, true);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes the connection to `peer` and forgets its keys in the worker.
+    pub fn remove_peer(&self, peer: ParticipantId) {
+        let (removed, events) = {
+            let mut inner = self.inner.borrow_mut();
+            let removed = inner.peers.remove(&peer);
+            if removed.is_some() {
+                let _ = inner.crypto.forget_peer(&peer);
+            }
+            (removed, inner.state_events())
+        };
+        if let Some(removed) = removed {
+            drop_later(removed.close());
+        }
+        emit(&self.inner, events);
+    }
+
+    /// Sends `track` (or nothing) as this kind to every peer: camera
+    /// switch, screen share, mute by removing the track. Only senders with
+    /// a transform get the track.
+    pub fn replace_track(&self, kind: MediaKind, track: Option<MediaStreamTrack>) {
+        let senders: Vec<RtcRtpSender> = {
+            let mut inner = self.inner.borrow_mut();
+            inner.tracks[kind_index(kind)] = track.clone();
+            inner
+                .peers
+                .values()
+                .filter_map(|p| p.slot(kind))
+                .filter(|s| s.sender_transform)
+                .map(|s| s.transceiver.sender())
+                .collect()
+        };
+        for sender in senders {
+            set_track(&sender, track.as_ref());
+        }
+    }
+
+    /// Per-peer and overall encryption state.
+    pub fn encryption_state(&self) -> EncryptionState {
+        self.inner.borrow().encryption_state()
+    }
+
+    /// The worker's last stats report.
+    pub fn worker_stats(&self) -> WorkerStats {
+        self.inner.borrow().stats.clone()
+    }
+
+    /// The connection to `peer` (e.g. for `getStats()`).
+    pub fn peer_connection(&self, peer: &ParticipantId) -> Option<RtcPeerConnection> {
+        self.inner.borrow().peers.get(peer).map(|p| p.pc.clone())
+    }
+
+    /// The peers in the mesh.
+    pub fn peers(&self) -> Vec<ParticipantId> {
+        self.inner.borrow().peers.keys().copied().collect()
+    }
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        let (peers, crypto) = {
+            let mut inner = self.inner.borrow_mut();
+            let peers: Vec<Peer> = inner.peers.drain().map(|(_, p)| p).collect();
+            (peers, inner.crypto.clone())
+        };
+        crypto.set_listener(None);
+        for peer in peers {
+            let _ = crypto.forget_peer(&peer.id);
+            drop_later(peer.close());
+        }
+    }
+}
+
+fn set_track(sender: &RtcRtpSender, track: Option<&MediaStreamTrack>) {
+    let promise = sender.replace_track(track);
+    spawn_local(async move {
+        let _ = JsFuture::from(promise).await;
+    });
+}
+
+fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) {
+    let promise = pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init));
+    spawn_local(async move {
+        // Stale candidates (e.g. from before an ICE restart) fail; harmless.
+        let _ = JsFuture::from(promise).await;
+    });
+}
+
+/// VP8 (+ RTX) for video, Opus alone for audio: no RED, no FEC, no
+/// telephone events (frames of other codecs are dropped by the worker).
+fn set_codec_preferences(transceiver: &RtcRtpTransceiver, kind: MediaKind) {
+    let Some(capabilities) = RtcRtpReceiver::get_capabilities(kind.as_str()) else {
+        return;
+    };
+    let Ok(codecs) = Reflect::get(&capabilities, &"codecs".into()) else {
+        return;
+    };
+    let Ok(codecs) = codecs.dyn_into::<Array>() else {
+        return;
+    };
+    let mime = |codec: &JsValue| {
+        Reflect::get(codec, &"mimeType".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let primary = match kind {
+        MediaKind::Video => "video/vp8",
+        MediaKind::Audio => "audio/opus",
+    };
+    let chosen = Array::new();
+    for codec in codecs.iter().filter(|c| mime(c) == primary) {
+        chosen.push(&codec);
+    }
+    if chosen.length() == 0 {
+        return;
+    }
+    if kind == MediaKind::Video {
+        for codec in codecs.iter().filter(|c| mime(c) == "video/rtx") {
+            chosen.push(&codec);
+        }
+    }
+    if let Ok(method) = Reflect::get(transceiver, &"setCodecPreferences".into())
+        && let Ok(method) = method.dyn_into::<Function>()
+    {
+        let _ = method.call1(transceiver, &chosen);
+    }
+}
+
+/// Attaches the worker transform to a sender or receiver.
+fn attach_transform(
+    crypto: &FrameCrypto,
+    path: TransformPath,
+    target: &JsValue,
+    options: StreamOptions,
+) -> Result<(), RtcError> {
+    match path {
+        TransformPath::Script => {
+            let transform =
+                RtcRtpScriptTransform::new_with_options(crypto.worker(), &options.to_js()?.into())?;
+            if !Reflect::set(target, &"transform".into(), &transform)? {
+                return Err(RtcError::Js("transform not settable".into()));
+            }
+            Ok(())
+        }
+        TransformPath::Legacy => {
+            let streams = target
+                .unchecked_ref::<EncodedStreamsSource>()
+                .create_encoded_streams()?;
+            let readable = Reflect::get(&streams, &"readable".into())?
+                .dyn_into::<ReadableStream>()
+                .map_err(|_| RtcError::Js("no readable stream".into()))?;
+            let writable = Reflect::get(&streams, &"writable".into())?
+                .dyn_into::<WritableStream>()
+                .map_err(|_| RtcError::Js("no writable stream".into()))?;
+            crypto.post(&ToWorker::LegacyStreams {
+                options,
+                readable,
+                writable,
+            })
+        }
+    }
+}
+
+/// The DER certificates of every DTLS transport of `pc` against the
+/// authenticated remote SDP.
+fn check_fingerprint(pc: &RtcPeerConnection, remote_sdp: Option<&str>) -> FingerprintStatus {
+    let Some(remote_sdp) = remote_sdp else {
+        return FingerprintStatus::Mismatch;
+    };
+    let mut transports: Vec<JsValue> = Vec::new();
+    for endpoint in pc.get_senders().iter().chain(pc.get_receivers().iter()) {
+        if let Ok(transport) = Reflect::get(&endpoint, &"transport".into())
+            && transport.is_object()
+            && !transports.contains(&transport)
+        {
+            transports.push(transport);
+        }
+    }
+    if transports.is_empty() {
+        return FingerprintStatus::Unavailable;
+    }
+    for transport in transports {
+        let Some(method) = Reflect::get(&transport, &"getRemoteCertificates".into())
+            .ok()
+            .and_then(|m| m.dyn_into::<Function>().ok())
+        else {
+            return FingerprintStatus::Unavailable;
+        };
+        let Ok(certificates) = method.call0(&transport) else {
+            return FingerprintStatus::Mismatch;
+        };
+        let certificates: Vec<Vec<u8>> = Array::from(&certificates)
+            .iter()
+            .filter_map(|c| c.dyn_into::<ArrayBuffer>().ok())
+            .map(|c| Uint8Array::new(&c).to_vec())
+            .collect();
+        match verify_remote_certificate(remote_sdp, &certificates) {
+            Ok(()) => {}
+            Err(DtlsError::NoCertificate) | Err(_) => return FingerprintStatus::Mismatch,
+        }
+    }
+    FingerprintStatus::Verified
+}
+
+impl Inner {
+    fn create_peer(
+        &self,
+        rc: &Rc<RefCell<Inner>>,
+        id: ParticipantId,
+        is_offerer: bool,
+    ) -> Result<Peer, RtcError> {
+        let config = RtcConfiguration::new();
+        config.set_bundle_policy(RtcBundlePolicy::MaxBundle);
+        let servers = Array::new();
+        for server in &self.ice_servers {
+            let s = RtcIceServer::new();
+            let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+            s.set_urls(&urls);
+            if let Some(username) = &server.username {
+                s.set_username(username);
+            }
+            if let Some(credential) = &server.credential {
+                s.set_credential(credential);
+            }
+            servers.push(&s);
+        }
+        config.set_ice_servers(&servers);
+        if self.path == TransformPath::Legacy {
+            // Without it Chromium may send frames untransformed.
+            Reflect::set(&config, &"encodedInsertableStreams".into(), &true.into())?;
+        }
+        let pc = RtcPeerConnection::new_with_configuration(&config)?;
+        let weak = Rc::downgrade(rc);
+        let handlers = install_handlers(&pc, &weak, id);
+        Ok(Peer {
+            id,
+            tag: peer_tag(&id),
+            pc,
+            is_offerer,
+            slots: Vec::new(),
+            remote_stream: MediaStream::new()?,
+            remote_sdp: None,
+            remote_description_called: false,
+            pending_ice: Vec::new(),
+            connected: false,
+            negotiating: false,
+            restart_wanted: false,
+            last_restart_ms: f64::NEG_INFINITY,
+            fingerprint: FingerprintStatus::Pending,
+            handlers,
+        })
+    }
+
+    /// Offerer: one sendrecv transceiver per kind, sender transform first,
+    /// then the track.
+    fn add_offerer_slots(&mut self, id: ParticipantId) -> Vec<RtcEvent> {
+        let mut events = Vec::new();
+        let (crypto, path) = (self.crypto.clone(), self.path);
+        let tracks = self.tracks.clone();
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return events;
+        };
+        for kind in KINDS {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            let transceiver = peer
+                .pc
+                .add_transceiver_with_str_and_init(kind.as_str(), &init);
+            set_codec_preferences(&transceiver, kind);
+            let sender = transceiver.sender();
+            let attached = attach_transform(
+                &crypto,
+                path,
+                &sender,
+                StreamOptions {
+                    peer: peer.tag.clone(),
+                    direction: Direction::Send,
+                    kind,
+                },
+            );
+            let sender_transform = match attached {
+                Ok(()) => {
+                    if let Some(track) = &tracks[kind_index(kind)] {
+                        set_track(&sender, Some(track));
+                    }
+                    true
+                }
+                Err(e) => {
+                    events.push(RtcEvent::TransformFailed {
+                        peer: id,
+                        direction: Direction::Send,
+                        kind,
+                        reason: e.to_string(),
+                    });
+                    false
+                }
+            };
+            peer.slots.push(Slot {
+                kind,
+                transceiver,
+                sender_transform,
+                remote_track: false,
+                receiver_transform: false,
+            });
+        }
+        events
+    }
+
+    /// Finds or creates the slot of `transceiver`, attaching the sender
+    /// transform of a new slot.
+    fn slot_for(
+        &mut self,
+        id: ParticipantId,
+        transceiver: &RtcRtpTransceiver,
+        kind: MediaKind,
+        events: &mut Vec<RtcEvent>,
+    ) -> Option<usize> {
+        let (crypto, path) = (self.crypto.clone(), self.path);
+        let peer = self.peers.get_mut(&id)?;
+        if let Some(index) = peer
+            .slots
+            .iter()
+            .position(|s| &s.transceiver == transceiver)
+        {
+            return Some(index);
+        }
+        let attached = attach_transform(
+            &crypto,
+            path,
+            &transceiver.sender(),
+            StreamOptions {
+                peer: peer.tag.clone(),
+                direction: Direction::Send,
+                kind,
+            },
+        );
+        if let Err(e) = &attached {
+            events.push(RtcEvent::TransformFailed {
+                peer: id,
+                direction: Direction::Send,
+                kind,
+                reason: e.to_string(),
+            });
+        }
+        peer.slots.push(Slot {
+            kind,
+            transceiver: transceiver.clone(),
+            sender_transform: attached.is_ok(),
+            remote_track: false,
+            receiver_transform: false,
+        });
+        Some(peer.slots.len() - 1)
+    }
+
+    fn on_track(&mut self, id: ParticipantId, event: &RtcTrackEvent) -> Vec<RtcEvent> {
+        let mut events = Vec::new();
+        let track = event.track();
+        let Some(kind) = MediaKind::parse(&track.kind()) else {
+            return events;
+        };
+        let transceiver = event.transceiver();
+        let Some(index) = self.slot_for(id, &transceiver, kind, &mut events) else {
+            return events;
+        };
+        let (crypto, path) = (self.crypto.clone(), self.path);
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return events;
+        };
+        let tag = peer.tag.clone();
+        let Some(slot) = peer.slots.get_mut(index) else {
+            return events;
+        };
+        slot.remote_track = true;
+        // Exactly once per receiver: the legacy API throws on a second call.
+        if !slot.receiver_transform {
+            match attach_transform(
+                &crypto,
+                path,
+                &event.receiver(),
+                StreamOptions {
+                    peer: tag,
+                    direction: Direction::Recv,
+                    kind,
+                },
+            ) {
+                Ok(()) => slot.receiver_transform = true,
+                Err(e) => events.push(RtcEvent::TransformFailed {
+                    peer: id,
+                    direction: Direction::Recv,
+                    kind,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        if peer.remote_stream.get_track_by_id(&track.id()).is_none() {
+            peer.remote_stream.add_track(&track);
+        }
+        events.push(RtcEvent::RemoteStream {
+            peer: id,
+            stream: peer.remote_stream.clone(),
+        });
+        events
+    }
+
+    /// Answerer, after `setRemoteDescription(offer)`: every transceiver
+    /// sendrecv with codec preferences; returns the senders to give tracks.
+    fn after_remote_offer(
+        &mut self,
+        id: ParticipantId,
+    ) -> (Vec<(RtcRtpSender, MediaStreamTrack)>, Vec<RtcEvent>) {
+        let mut events = Vec::new();
+        let mut senders = Vec::new();
+        let Some(pc) = self.peers.get(&id).map(|p| p.pc.clone()) else {
+            return (senders, events);
+        };
+        for transceiver in pc.get_transceivers().iter() {
+            let Ok(transceiver) = transceiver.dyn_into::<RtcRtpTransceiver>() else {
+                continue;
+            };
+            if transceiver.stopped() {
+                continue;
+            }
+            let Some(kind) = MediaKind::parse(&transceiver.receiver().track().kind()) else {
+                continue;
+            };
+            let Some(index) = self.slot_for(id, &transceiver, kind, &mut events) else {
+                continue;
+            };
+            let _ = Reflect::set(&transceiver, &"direction".into(), &"sendrecv".into());
+            set_codec_preferences(&transceiver, kind);
+            let track = self.tracks[kind_index(kind)].clone();
+            if let Some(slot) = self.peers.get(&id).and_then(|p| p.slots.get(index))
+                && slot.sender_transform
+                && let Some(track) = track
+                && transceiver.sender().track().is_none()
+            {
+                senders.push((transceiver.sender(), track));
+            }
+        }
+        (senders, events)
+    }
+
+    fn on_connection_state(&mut self, id: ParticipantId) -> (Vec<RtcEvent>, Option<Peer>) {
+        let mut events = Vec::new();
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return (events, None);
+        };
+        let mut closed = None;
+        match peer.pc.connection_state() {
+            RtcPeerConnectionState::Connected if !peer.connected => {
+                peer.connected = true;
+                peer.fingerprint = check_fingerprint(&peer.pc, peer.remote_sdp.as_deref());
+                if peer.fingerprint == FingerprintStatus::Mismatch {
+                    events.push(RtcEvent::FingerprintMismatch { peer: id });
+                    closed = self.peers.remove(&id);
+                    let _ = self.crypto.forget_peer(&id);
+                } else {
+                    events.push(RtcEvent::Connected { peer: id });
+                }
+            }
+            RtcPeerConnectionState::Disconnected
+            | RtcPeerConnectionState::Failed
+            | RtcPeerConnectionState::Closed
+                if peer.connected =>
+            {
+                peer.connected = false;
+                events.push(RtcEvent::Disconnected { peer: id });
+            }
+            _ => {}
+        }
+        events.extend(self.state_events());
+        (events, closed)
+    }
+
+    fn on_ice_state(&mut self, id: ParticipantId) -> (Vec<RtcEvent>, Option<Action>) {
+        let mut events = Vec::new();
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return (events, None);
+        };
+        let state = peer.pc.ice_connection_state();
+        if !matches!(
+            state,
+            RtcIceConnectionState::Disconnected | RtcIceConnectionState::Failed
+        ) {
+            return (events, None);
+        }
+        let now = Date::now();
+        if peer.is_offerer && peer.negotiating {
+            peer.restart_wanted = true;
+            return (events, None);
+        }
+        if now - peer.last_restart_ms < RESTART_INTERVAL_MS {
+            return (events, None);
+        }
+        peer.last_restart_ms = now;
+        if peer.is_offerer {
+            (events, Some(Action::Restart(id)))
+        } else {
+            events.push(RtcEvent::Signal {
+                peer: id,
+                signal: Signal::IceRestart {},
+            });
+            (events, None)
+        }
+    }
+
+    fn on_worker(&mut self, message: FromWorker) -> Vec<RtcEvent> {
+        let mut events = Vec::new();
+        match message {
+            FromWorker::Stats(stats) => {
+                let previous: HashMap<(String, Direction, MediaKind), &BTreeMap<String, u64>> =
+                    self.stats
+                        .streams
+                        .iter()
+                        .map(|s| ((s.peer.clone(), s.direction, s.kind), &s.dropped))
+                        .collect();
+                for stream in &stats.streams {
+                    let Some(peer) = self.peers.values().find(|p| p.tag == stream.peer) else {
+                        continue;
+                    };
+                    let before =
+                        previous.get(&(stream.peer.clone(), stream.direction, stream.kind));
+                    for (reason, count) in &stream.dropped {
+                        let old = before.and_then(|b| b.get(reason)).copied().unwrap_or(0);
+                        if *count > old {
+                            events.push(RtcEvent::FramesDropped {
+                                peer: peer.id,
+                                direction: stream.direction,
+                                kind: stream.kind,
+                                reason: reason.clone(),
+                                count: count - old,
+                            });
+                        }
+                    }
+                }
+                if stats.needs_rotation && !self.rotation_reported {
+                    events.push(RtcEvent::SenderKeyRotationNeeded);
+                }
+                self.rotation_reported = stats.needs_rotation;
+                self.stats = stats;
+                events.extend(self.state_events());
+            }
+            // Legacy path: the receiving decoder sends PLIs by itself once
+            // frames decrypt again; nothing to do here.
+            FromWorker::KeyFrameNeeded { .. } => {}
+            FromWorker::Error { reason } => events.push(RtcEvent::Error {
+                peer: None,
+                message: format!("frame-crypto worker: {reason}"),
+            }),
+            FromWorker::Ready | FromWorker::Pong => {}
+        }
+        events
+    }
+
+    fn encryption_state(&self) -> EncryptionState {
+        let now = Date::now();
+        let fresh = |t: Option<f64>| t.is_some_and(|t| now - t <= FRESH_MS);
+        let mut peers: Vec<PeerEncryption> = self
+            .peers
+            .values()
+            .map(|peer| {
+                let slot_state = |kind: MediaKind| {
+                    let Some(slot) = peer.slot(kind) else {
+                        return SlotState::default();
+                    };
+                    let recv = self.stats.streams.iter().find(|s| {
+                        s.peer == peer.tag && s.direction == Direction::Recv && s.kind == kind
+                    });
+                    SlotState {
+                        sending: slot.transceiver.sender().track().is_some(),
+                        sender_transform: slot.sender_transform,
+                        remote_track: slot.remote_track,
+                        receiver_transform: slot.receiver_transform,
+                        receiving: recv.is_some_and(|s| fresh(s.last_frame_ms)),
+                        decrypting: recv.is_some_and(|s| fresh(s.last_ok_ms)),
+                    }
+                };
+                PeerEncryption {
+                    peer: peer.id,
+                    connected: peer.connected,
+                    fingerprint: peer.fingerprint,
+                    audio: slot_state(MediaKind::Audio),
+                    video: slot_state(MediaKind::Video),
+                }
+            })
+            .collect();
+        peers.sort_by_key(|p| p.peer);
+        let connected: Vec<&PeerEncryption> = peers.iter().filter(|p| p.connected).collect();
+        let all_encrypted = !connected.is_empty()
+            && connected.iter().all(|p| {
+                p.fingerprint != FingerprintStatus::Mismatch
+                    && p.audio.encrypted()
+                    && p.video.encrypted()
+            });
+        EncryptionState {
+            all_encrypted,
+            peers,
+        }
+    }
+
+    /// An `EncryptionState` event if the overall verdict changed.
+    fn state_events(&mut self) -> Vec<RtcEvent> {
+        let all_encrypted = self.encryption_state().all_encrypted;
+        if self.last_all_encrypted == Some(all_encrypted) {
+            return Vec::new();
+        }
+        self.last_all_encrypted = Some(all_encrypted);
+        vec![RtcEvent::EncryptionState { all_encrypted }]
+    }
+}
+
+fn install_handlers(
+    pc: &RtcPeerConnection,
+    weak: &Weak<RefCell<Inner>>,
+    id: ParticipantId,
+) -> Vec<Handler> {
+    let mut handlers = Vec::new();
+
+    let w = weak.clone();
+    let on_ice = Handler::new(move |event: JsValue| {
+        let Some(inner) = w.upgrade() else { return };
+        let event: RtcPeerConnectionIceEvent = event.unchecked_into();
+        let Some(candidate) = event.candidate() else {
+            return;
+        };
+        let text = candidate.candidate();
+        if text.is_empty() {
+            return; // end of candidates
+        }
+        emit(
+            &inner,
+            vec![RtcEvent::Signal {
+                peer: id,
+                signal: Signal::Ice {
+                    candidate: text,
+                    sdp_mid: candidate.sdp_mid(),
+                    sdp_m_line_index: candidate.sdp_m_line_index(),
+                },
+            }],
+        );
+    });
+    pc.set_onicecandidate(Some(on_ice.as_ref().unchecked_ref()));
+    handlers.push(on_ice);
+
+    let w = weak.clone();
+    let on_track = Handler::new(move |event: JsValue| {
+        let Some(inner) = w.upgrade() else { return };
+        let event: RtcTrackEvent = event.unchecked_into();
+        let events = inner.borrow_mut().on_track(id, &event);
+        emit(&inner, events);
+    });
+    pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+    handlers.push(on_track);
+
+    let w = weak.clone();
+    let on_connection = Handler::new(move |_: JsValue| {
+        let Some(inner) = w.upgrade() else { return };
+        let (events, closed) = inner.borrow_mut().on_connection_state(id);
+        if let Some(closed) = closed {
+            drop_later(closed.close());
+        }
+        emit(&inner, events);
+    });
+    pc.set_onconnectionstatechange(Some(on_connection.as_ref().unchecked_ref()));
+    handlers.push(on_connection);
+
+    let w = weak.clone();
+    let on_ice_state = Handler::new(move |_: JsValue| {
+        let Some(inner) = w.upgrade() else { return };
+        let (events, action) = inner.borrow_mut().on_ice_state(id);
+        emit(&inner, events);
+        if let Some(Action::Restart(peer)) = action {
+            start_offer(&inner, peer, true);
+        }
+    });
+    pc.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
+    handlers.push(on_ice_state);
+
+    handlers
+}
+
+fn error_event(peer: ParticipantId, what: &str, e: RtcError) -> RtcEvent {
+    RtcEvent::Error {
+        peer: Some(peer),
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// Offerer: createOffer (optionally with ICE restart), setLocalDescription,
+/// emit the offer.
+fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool) {
+    let pc = {
+        let mut i = inner.borrow_mut();
+        let Some(peer) = i.peers.get_mut(&id) else {
+            return;
+        };
+        peer.negotiating = true;
+        peer.pc.clone()
+    };
+    let weak = Rc::downgrade(inner);
+    spawn_local(async move {
+        let result = async {
+            let options = RtcOfferOptions::new();
+            options.set_ice_restart(ice_restart);
+            let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options)).await?;
+            let sdp = Reflect::get(&offer, &"sdp".into())?
+                .as_string()
+                .ok_or_else(|| RtcError::Js("offer without SDP".into()))?;
+            let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+            description.set_sdp(&sdp);
+            JsFuture::from(pc.set_local_description(&description)).await?;
+            Ok::<String, RtcError>(pc.local_description().map_or(sdp, |d| d.sdp()))
+        }
+        .await;
+        let Some(inner) = weak.upgrade() else { return };
+        let event = match result {
+            Ok(sdp) => RtcEvent::Signal {
+                peer: id,
+                signal: Signal::Offer { sdp },
+            },
+            Err(e) => {
+                if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
+                    peer.negotiating = false;
+                }
+                error_event(id, "offer", e)
+            }
+        };
+        emit(&inner, vec![event]);
+    });
+}
+
+/// Starts `setRemoteDescription` and applies queued candidates behind it
+/// (the browser's operation chain keeps them in order).
+fn set_remote(
+    inner: &Rc<RefCell<Inner>>,
+    id: ParticipantId,
+    kind: RtcSdpType,
+    sdp: &str,
+    must_be_offerer: bool,
+) -> Option<(RtcPeerConnection, js_sys::Promise)> {
+    let mut i = inner.borrow_mut();
+    let peer = i.peers.get_mut(&id)?;
+    if peer.is_offerer != must_be_offerer {
+        return None; // only the offerer receives answers, only the other side offers
+    }
+    let description = RtcSessionDescriptionInit::new(kind);
+    description.set_sdp(sdp);
+    let promise = peer.pc.set_remote_description(&description);
+    peer.remote_sdp = Some(sdp.to_string());
+    peer.remote_description_called = true;
+    for candidate in std::mem::take(&mut peer.pending_ice) {
+        add_candidate(&peer.pc, &candidate);
+    }
+    Some((peer.pc.clone(), promise))
+}
+
+fn accept_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
+    let Some((pc, applied)) = set_remote(inner, id, RtcSdpType::Offer, &sdp, false) else {
+        emit(
+            inner,
+            vec![error_event(
+                id,
+                "offer",
+                RtcError::Js("unexpected offer".into()),
+            )],
+        );
+        return;
+    };
+    let weak = Rc::downgrade(inner);
+    spawn_local(async move {
+        let applied = JsFuture::from(applied).await;
+        let Some(inner) = weak.upgrade() else { return };
+        if let Err(e) = applied {
+            emit(&inner, vec![error_event(id, "remote offer", e.into())]);
+            return;
+        }
+        let (senders, events) = inner.borrow_mut().after_remote_offer(id);
+        emit(&inner, events);
+        for (sender, track) in senders {
+            set_track(&sender, Some(&track));
+        }
+        let result = async {
+            let answer = JsFuture::from(pc.create_answer()).await?;
+            let sdp = Reflect::get(&answer, &"sdp".into())?
+                .as_string()
+                .ok_or_else(|| RtcError::Js("answer without SDP".into()))?;
+            let description = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+            description.set_sdp(&sdp);
+            JsFuture::from(pc.set_local_description(&description)).await?;
+            Ok::<String, RtcError>(pc.local_description().map_or(sdp, |d| d.sdp()))
+        }
+        .await;
+        let event = match result {
+            Ok(sdp) => RtcEvent::Signal {
+                peer: id,
+                signal: Signal::Answer { sdp },
+            },
+            Err(e) => error_event(id, "answer", e),
+        };
+        emit(&inner, vec![event]);
+    });
+}
+
+fn accept_answer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
+    let Some((_, applied)) = set_remote(inner, id, RtcSdpType::Answer, &sdp, true) else {
+        emit(
+            inner,
+            vec![error_event(
+                id,
+                "answer",
+                RtcError::Js("unexpected answer".into()),
+            )],
+        );
+        return;
+    };
+    let weak = Rc::downgrade(inner);
+    spawn_local(async move {
+        let applied = JsFuture::from(applied).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let restart = {
+            let mut i = inner.borrow_mut();
+            match i.peers.get_mut(&id) {
+                Some(peer) => {
+                    peer.negotiating = false;
+                    let restart = peer.restart_wanted;
+                    peer.restart_wanted = false;
+                    if restart {
+                        peer.last_restart_ms = Date::now();
+                    }
+                    restart
+                }
+                None => false,
+            }
+        };
+        if let Err(e) = applied {
+            emit(&inner, vec![error_event(id, "remote answer", e.into())]);
+        }
+        if restart {
+            start_offer(&inner, id, true);
+        }
+    });
+}

@@ -1,0 +1,338 @@
+//! TEST ONLY (cargo feature `test-hooks`): a loopback call between two
+//! meshes in one page, so browser tests can prove the frame crypto path
+//! without signaling or the session controller.
+//!
+//! From JavaScript (Trunk exposes the exports as `window.wasmBindings`):
+//!
+//! - `await confide_test_loopback({skip_decrypt, receiver_key})` starts the
+//!   call: participant A offers, B answers, signals are handed over
+//!   directly. `receiver_key: false` keeps A's key from B; `skip_decrypt:
+//!   true` makes B's worker pass A's frames undecrypted. Resolves to the
+//!   transform path (`"script"` or `"legacy"`).
+//! - `await confide_test_report()` gives B's inbound stats of A's media and
+//!   vice versa, both workers' stats, both encryption states and the event log.
+//! - `confide_test_hangup()` ends it.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::Reflect;
+use serde_json::{Value, json};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{JsFuture, spawn_local};
+use web_sys::{HtmlVideoElement, MediaStream, MediaStreamConstraints, RtcPeerConnection};
+
+use confide_shared::envelope::ParticipantId;
+use confide_shared::sframe::CipherSuite;
+
+use super::{
+    EncryptionState, FrameCrypto, Mesh, RtcError, RtcEvent, detect_transform_support, peer_tag,
+};
+
+struct Loopback {
+    a: Mesh,
+    b: Mesh,
+    a_id: ParticipantId,
+    b_id: ParticipantId,
+    local: MediaStream,
+    videos: Vec<HtmlVideoElement>,
+}
+
+thread_local! {
+    static LOOPBACK: RefCell<Option<Loopback>> = const { RefCell::new(None) };
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+fn js_err(e: RtcError) -> JsValue {
+    JsValue::from_str(&e.to_string())
+}
+
+fn random_key() -> Result<[u8; 32], JsValue> {
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    Ok(key)
+}
+
+fn option_bool(options: &JsValue, name: &str, default: bool) -> bool {
+    Reflect::get(options, &name.into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(default)
+}
+
+fn describe(event: &RtcEvent) -> String {
+    match event {
+        RtcEvent::Signal { signal, .. } => {
+            let kind = match signal {
+                confide_shared::signal::Signal::Offer { .. } => "offer",
+                confide_shared::signal::Signal::Answer { .. } => "answer",
+                confide_shared::signal::Signal::Ice { .. } => "ice",
+                confide_shared::signal::Signal::IceRestart {} => "ice_restart",
+                _ => "other",
+            };
+            format!("signal:{kind}")
+        }
+        RtcEvent::RemoteStream { .. } => "remote_stream".into(),
+        RtcEvent::Connected { .. } => "connected".into(),
+        RtcEvent::Disconnected { .. } => "disconnected".into(),
+        RtcEvent::FingerprintMismatch { .. } => "fingerprint_mismatch".into(),
+        RtcEvent::TransformFailed {
+            direction,
+            kind,
+            reason,
+            ..
+        } => format!(
+            "transform_failed:{}:{}:{reason}",
+            direction.as_str(),
+            kind.as_str()
+        ),
+        RtcEvent::EncryptionState { all_encrypted } => format!("all_encrypted:{all_encrypted}"),
+        RtcEvent::FramesDropped {
+            direction,
+            kind,
+            reason,
+            count,
+            ..
+        } => format!(
+            "dropped:{}:{}:{reason}:{count}",
+            direction.as_str(),
+            kind.as_str()
+        ),
+        RtcEvent::SenderKeyRotationNeeded => "rotation_needed".into(),
+        RtcEvent::Error { message, .. } => format!("error:{message}"),
+    }
+}
+
+/// Event handler of one side: logs, forwards signals to the other side
+/// (asynchronously, as a real channel would), shows remote video.
+fn handler(side: &'static str) -> Rc<dyn Fn(RtcEvent)> {
+    Rc::new(move |event: RtcEvent| {
+        let line = format!("{side}:{}", describe(&event));
+        LOG.with(|log| log.borrow_mut().push(line));
+        match event {
+            RtcEvent::Signal { signal, .. } => spawn_local(async move {
+                LOOPBACK.with(|lb| {
+                    if let Some(lb) = lb.borrow().as_ref() {
+                        if side == "a" {
+                            lb.b.on_signal(lb.a_id, signal);
+                        } else {
+                            lb.a.on_signal(lb.b_id, signal);
+                        }
+                    }
+                });
+            }),
+            RtcEvent::RemoteStream { stream, .. } => LOOPBACK.with(|lb| {
+                if let Some(lb) = lb.borrow().as_ref() {
+                    let index = usize::from(side == "b");
+                    if let Some(video) = lb.videos.get(index) {
+                        video.set_src_object(Some(&stream));
+                    }
+                }
+            }),
+            _ => {}
+        }
+    })
+}
+
+fn video_element(name: &str) -> Result<HtmlVideoElement, JsValue> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| JsValue::from_str("no document"))?;
+    let video: HtmlVideoElement = document.create_element("video")?.unchecked_into();
+    video.set_autoplay(true);
+    video.set_muted(true);
+    video.set_width(160);
+    video.set_height(120);
+    video.set_attribute("data-testid", name)?;
+    if let Some(body) = document.body() {
+        body.append_child(&video)?;
+    }
+    Ok(video)
+}
+
+/// Starts a loopback call; resolves to the transform path.
+#[wasm_bindgen]
+pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue> {
+    confide_test_hangup();
+    LOG.with(|log| log.borrow_mut().clear());
+    let skip = option_bool(&options, "skip_decrypt", false);
+    let receiver_key = option_bool(&options, "receiver_key", true);
+    let path = detect_transform_support().ok_or_else(|| js_err(RtcError::Unsupported))?;
+
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    let constraints = MediaStreamConstraints::new();
+    constraints.set_audio(&JsValue::TRUE);
+    constraints.set_video(&JsValue::TRUE);
+    let local: MediaStream = JsFuture::from(
+        window
+            .navigator()
+            .media_devices()?
+            .get_user_media_with_constraints(&constraints)?,
+    )
+    .await?
+    .unchecked_into();
+
+    let crypto_a = FrameCrypto::start().await.map_err(js_err)?;
+    let crypto_b = FrameCrypto::start().await.map_err(js_err)?;
+    let a_id = ParticipantId::from_bytes([0xA1; 16]);
+    let b_id = ParticipantId::from_bytes([0xB2; 16]);
+    let suite = CipherSuite::default();
+    let (key_a, key_b) = (random_key()?, random_key()?);
+    crypto_a.set_sender_key(1, &key_a, suite).map_err(js_err)?;
+    crypto_b.set_sender_key(2, &key_b, suite).map_err(js_err)?;
+    crypto_a
+        .set_receiver_key(&b_id, 2, &key_b, suite)
+        .map_err(js_err)?;
+    if receiver_key {
+        crypto_b
+            .set_receiver_key(&a_id, 1, &key_a, suite)
+            .map_err(js_err)?;
+    }
+    if skip {
+        crypto_b.skip_decrypt(&a_id, true).map_err(js_err)?;
+    }
+
+    let a = Mesh::new(crypto_a, path, &local, Vec::new(), handler("a"));
+    let b = Mesh::new(crypto_b, path, &local, Vec::new(), handler("b"));
+    let videos = vec![video_element("loopback-a")?, video_element("loopback-b")?];
+    LOOPBACK.with(|lb| {
+        *lb.borrow_mut() = Some(Loopback {
+            a,
+            b,
+            a_id,
+            b_id,
+            local,
+            videos,
+        });
+    });
+    LOOPBACK.with(|lb| -> Result<(), JsValue> {
+        if let Some(lb) = lb.borrow().as_ref() {
+            lb.b.add_peer(a_id, false).map_err(js_err)?;
+            lb.a.add_peer(b_id, true).map_err(js_err)?;
+        }
+        Ok(())
+    })?;
+    Ok(JsValue::from_str(path.as_str()))
+}
+
+/// Inbound RTP and codec stats of `pc`, by kind.
+async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
+    let Some(pc) = pc else { return Value::Null };
+    let Ok(report) = JsFuture::from(pc.get_stats()).await else {
+        return Value::Null;
+    };
+    let mut all: Vec<JsValue> = Vec::new();
+    if let Ok(values) = Reflect::get(&report, &"values".into())
+        && let Ok(values) = values.dyn_into::<js_sys::Function>()
+        && let Ok(iterator) = values.call0(&report)
+        && let Ok(Some(iter)) = js_sys::try_iter(&iterator)
+    {
+        all.extend(iter.flatten());
+    }
+    let get = |stat: &JsValue, name: &str| Reflect::get(stat, &name.into()).ok();
+    let codec_of = |id: Option<JsValue>| {
+        let id = id.and_then(|id| id.as_string())?;
+        all.iter()
+            .find(|s| get(s, "id").and_then(|v| v.as_string()).as_deref() == Some(id.as_str()))
+            .and_then(|s| get(s, "mimeType"))
+            .and_then(|m| m.as_string())
+    };
+    let mut out = serde_json::Map::new();
+    for stat in &all {
+        let kind = get(stat, "type").and_then(|t| t.as_string());
+        let media = get(stat, "kind")
+            .and_then(|k| k.as_string())
+            .unwrap_or_default();
+        let num = |name: &str| get(stat, name).and_then(|v| v.as_f64());
+        match kind.as_deref() {
+            Some("inbound-rtp") => {
+                out.insert(
+                    format!("in_{media}"),
+                    json!({
+                        "packetsReceived": num("packetsReceived"),
+                        "framesReceived": num("framesReceived"),
+                        "framesDecoded": num("framesDecoded"),
+                        "keyFramesDecoded": num("keyFramesDecoded"),
+                        "pliCount": num("pliCount"),
+                        "totalSamplesReceived": num("totalSamplesReceived"),
+                        "concealedSamples": num("concealedSamples"),
+                        "codec": codec_of(get(stat, "codecId")),
+                    }),
+                );
+            }
+            Some("outbound-rtp") => {
+                out.insert(
+                    format!("out_{media}"),
+                    json!({
+                        "packetsSent": num("packetsSent"),
+                        "framesEncoded": num("framesEncoded"),
+                        "codec": codec_of(get(stat, "codecId")),
+                    }),
+                );
+            }
+            _ => {}
+        }
+    }
+    Value::Object(out)
+}
+
+fn state_json(state: &EncryptionState) -> Value {
+    json!({
+        "all_encrypted": state.all_encrypted,
+        "peers": state.peers.iter().map(|p| json!({
+            "connected": p.connected,
+            "fingerprint": format!("{:?}", p.fingerprint),
+            "audio": format!("{:?}", p.audio),
+            "video": format!("{:?}", p.video),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Stats of the running loopback call (see the module docs).
+#[wasm_bindgen]
+pub async fn confide_test_report() -> Result<JsValue, JsValue> {
+    let handles = LOOPBACK.with(|lb| {
+        lb.borrow().as_ref().map(|lb| {
+            (
+                lb.a.peer_connection(&lb.b_id),
+                lb.b.peer_connection(&lb.a_id),
+                serde_json::to_value(lb.a.worker_stats()).unwrap_or(Value::Null),
+                serde_json::to_value(lb.b.worker_stats()).unwrap_or(Value::Null),
+                state_json(&lb.a.encryption_state()),
+                state_json(&lb.b.encryption_state()),
+                lb.a.path().as_str(),
+                peer_tag(&lb.a_id),
+            )
+        })
+    });
+    let Some((pc_a, pc_b, worker_a, worker_b, state_a, state_b, path, a_tag)) = handles else {
+        return Err(JsValue::from_str("no loopback call"));
+    };
+    let log: Vec<String> = LOG.with(|log| log.borrow().clone());
+    let report = json!({
+        "path": path,
+        "a_tag": a_tag,
+        "a": { "rtp": inbound(pc_a).await, "worker": worker_a, "state": state_a },
+        "b": { "rtp": inbound(pc_b).await, "worker": worker_b, "state": state_b },
+        "log": log,
+    });
+    js_sys::JSON::parse(&report.to_string())
+}
+
+/// Ends the loopback call (closes both meshes, stops the camera).
+#[wasm_bindgen]
+pub fn confide_test_hangup() {
+    let old = LOOPBACK.with(|lb| lb.borrow_mut().take());
+    if let Some(old) = old {
+        for track in old.local.get_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                track.stop();
+            }
+        }
+        for video in &old.videos {
+            video.remove();
+        }
+        drop(old);
+    }
+}
