@@ -263,10 +263,12 @@ impl HostRoster {
         let mut v = vec![Member {
             id: self.host,
             name: None,
+            relay: None,
         }];
         v.extend(self.guests.iter().map(|(id, g)| Member {
             id: *id,
             name: g.name.clone(),
+            relay: None,
         }));
         v
     }
@@ -318,6 +320,7 @@ impl HostRoster {
                     peer: Member {
                         id,
                         name: name.clone(),
+                        relay: None,
                     },
                     peer_public: PublicBytes(guest_public),
                     group_secret: self.group_secret.clone(),
@@ -330,6 +333,7 @@ impl HostRoster {
                     peer: Member {
                         id: *other_id,
                         name: other.name.clone(),
+                        relay: None,
                     },
                     peer_public: PublicBytes(other.public),
                     group_secret: self.group_secret.clone(),

@@ -14,8 +14,11 @@ use std::collections::BTreeMap;
 
 use rand_core::CryptoRngCore;
 
-use crate::envelope::ParticipantId;
-use crate::group::{GuestView, HostRoster, PeerKeyIds, SenderKey, SenderKeySchedule};
+use crate::envelope::{Channel, ParticipantId};
+use crate::group::{
+    GuestView, HostRoster, Introduction, PEER_CONFIRM_FORMAT, PeerKeyIds, PeerLink, SenderKey,
+    SenderKeySchedule,
+};
 use crate::handshake::{
     Established, HandshakeError, Initiator, InitiatorAwaitConfirm, InitiatorAwaitReveal, Responder,
     ResponderAwaitReveal, SessionKeypair, msg_type,
@@ -55,11 +58,13 @@ pub enum Event {
     KnockRefused { member: MemberId },
     /// Guest: waiting in the lobby for the host.
     Waiting,
-    /// The pairwise channel with `member` is authenticated. Compare `sas` out loud.
+    /// The pairwise channel with `member` is authenticated. Between a guest
+    /// and the counsellor, compare `sas` out loud; between two guests there is
+    /// none (the counsellor vouched for both), so it is `None`.
     PeerSecured {
         member: MemberId,
         participant: ParticipantId,
-        sas: Sas,
+        sas: Option<Sas>,
         name: Option<String>,
         /// Whether this side creates the WebRTC offer for this peer.
         is_offerer: bool,
@@ -125,7 +130,9 @@ pub enum EndReason {
 /// An authenticated peer.
 struct Peer {
     participant: ParticipantId,
-    established: Established,
+    channel: Channel,
+    /// The safety code, for the counsellor–guest channels.
+    sas: Option<Sas>,
     name: Option<String>,
     keys: PeerKeyIds,
 }
@@ -143,6 +150,8 @@ struct Admitting {
     responder: ResponderAwaitReveal,
 }
 
+// One per session, never copied around: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Role {
     Host(HostState),
     Guest(GuestState),
@@ -169,6 +178,10 @@ struct GuestState {
     handshake: Option<GuestHandshake>,
     host: Option<MemberId>,
     view: Option<GuestView>,
+    /// Peer channels to other guests, introduced by the host, awaiting the peer's confirmation.
+    links: BTreeMap<MemberId, (PeerLink, Introduction)>,
+    /// Confirmations that arrived before the host's introduction did.
+    early_confirms: BTreeMap<MemberId, Vec<u8>>,
 }
 
 /// One participant's session.
@@ -264,6 +277,8 @@ impl Session {
             handshake: Some(GuestHandshake::NotStarted(initiator)),
             host: None,
             view: None,
+            links: BTreeMap::new(),
+            early_confirms: BTreeMap::new(),
         };
         Ok((
             Self::with_role(room, keypair, Role::Guest(guest), sender_keys),
@@ -311,10 +326,10 @@ impl Session {
     }
 
     /// The authenticated peers and their safety codes.
-    pub fn secured_peers(&self) -> Vec<(MemberId, Sas, Option<String>)> {
+    pub fn secured_peers(&self) -> Vec<(MemberId, Option<Sas>, Option<String>)> {
         self.peers
             .iter()
-            .map(|(m, p)| (*m, p.established.sas(), p.name.clone()))
+            .map(|(m, p)| (*m, p.sas, p.name.clone()))
             .collect()
     }
 
@@ -405,7 +420,7 @@ impl Session {
         }
         let mut effects = Vec::new();
         if let Some(peer) = self.peers.get_mut(&member)
-            && let Ok(sealed) = (Signal::Remove {}).seal(peer.established.channel())
+            && let Ok(sealed) = (Signal::Remove {}).seal(&mut peer.channel)
         {
             effects.push(Effect::Send(ClientMessage::Send {
                 room,
@@ -457,7 +472,7 @@ impl Session {
         let Some(peer) = self.peers.get_mut(&member) else {
             return Vec::new();
         };
-        match signal.seal(peer.established.channel()) {
+        match signal.seal(&mut peer.channel) {
             Ok(sealed) => vec![Effect::Send(ClientMessage::Send {
                 room,
                 to: Some(member),
@@ -471,7 +486,7 @@ impl Session {
         let room = self.room;
         let mut effects = Vec::new();
         for (member, peer) in &mut self.peers {
-            if let Ok(sealed) = signal.seal(peer.established.channel()) {
+            if let Ok(sealed) = signal.seal(&mut peer.channel) {
                 effects.push(Effect::Send(ClientMessage::Send {
                     room,
                     to: Some(*member),
@@ -623,6 +638,7 @@ impl Session {
             Some(msg_type::REVEAL_I) => self.host_on_reveal(rng, from, payload),
             Some(msg_type::CONFIRM_R) => self.guest_on_confirm(rng, from, payload),
             Some(crate::envelope::ENVELOPE_FORMAT) => self.on_envelope(rng, from, payload),
+            Some(PEER_CONFIRM_FORMAT) => self.on_peer_confirm(rng, from, payload.to_vec()),
             _ => vec![Effect::Event(Event::Rejected {
                 member: Some(from),
                 reason: RejectReason::Unexpected("unknown message type"),
@@ -755,14 +771,49 @@ impl Session {
         name: Option<String>,
         is_offerer: bool,
     ) -> Vec<Effect> {
-        let participant = ParticipantId::from_public(&established.peer_public());
         let sas = established.sas();
         let peer_public = established.peer_public();
+        let channel = established.into_channel();
+        let mut effects = Vec::new();
+        if let Role::Host(host) = &mut self.role {
+            match host.roster.admit(rng, peer_public, name.clone()) {
+                Ok(outgoing) => {
+                    effects.extend(self.add_peer(
+                        rng,
+                        member,
+                        channel,
+                        Some(sas),
+                        name,
+                        is_offerer,
+                    ));
+                    for out in outgoing {
+                        effects.extend(self.send_to_participant(out.to, &out.signal));
+                    }
+                }
+                Err(error) => effects.extend(Self::tampered(member, error)),
+            }
+            return effects;
+        }
+        self.add_peer(rng, member, channel, Some(sas), name, is_offerer)
+    }
+
+    /// Adds an authenticated channel and rotates our media key to include the new peer.
+    fn add_peer(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        member: MemberId,
+        channel: Channel,
+        sas: Option<Sas>,
+        name: Option<String>,
+        is_offerer: bool,
+    ) -> Vec<Effect> {
+        let participant = channel.peer_id();
         self.peers.insert(
             member,
             Peer {
                 participant,
-                established,
+                channel,
+                sas,
                 name: name.clone(),
                 keys: PeerKeyIds::default(),
             },
@@ -771,32 +822,39 @@ impl Session {
             member,
             participant,
             sas,
-            name: name.clone(),
+            name,
             is_offerer,
         })];
-        if let Role::Host(host) = &mut self.role {
-            match host.roster.admit(rng, peer_public, name) {
-                Ok(outgoing) => {
-                    for out in outgoing {
-                        effects.extend(self.send_to_participant(out.to, &out.signal));
-                    }
-                }
-                Err(error) => effects.extend(Self::tampered(member, error)),
-            }
-        }
         let members: Vec<ParticipantId> = self.peers.values().map(|p| p.participant).collect();
         effects.extend(self.distribute_sender_key(rng, &members));
         effects
     }
 
-    fn send_to_participant(&mut self, to: ParticipantId, signal: &Signal) -> Vec<Effect> {
-        let member = self
-            .peers
+    fn member_of(&self, participant: ParticipantId) -> Option<MemberId> {
+        if participant == self.keypair.id() {
+            return self.me;
+        }
+        self.peers
             .iter()
-            .find(|(_, p)| p.participant == to)
-            .map(|(m, _)| *m);
-        match member {
-            Some(member) => self.send_rtc(member, signal),
+            .find(|(_, p)| p.participant == participant)
+            .map(|(m, _)| *m)
+    }
+
+    /// Sends a roster signal, adding each named participant's relay address
+    /// (the roster knows participants; only the session knows the relay's ids).
+    fn send_to_participant(&mut self, to: ParticipantId, signal: &Signal) -> Vec<Effect> {
+        let mut signal = signal.clone();
+        match &mut signal {
+            Signal::Introduce { peer, .. } => peer.relay = self.member_of(peer.id),
+            Signal::Members { members, .. } => {
+                for member in members.iter_mut() {
+                    member.relay = self.member_of(member.id);
+                }
+            }
+            _ => {}
+        }
+        match self.member_of(to) {
+            Some(member) => self.send_rtc(member, &signal),
             None => Vec::new(),
         }
     }
@@ -852,7 +910,7 @@ impl Session {
                 reason: RejectReason::Unexpected("message from an unknown sender"),
             })];
         };
-        let signal = match Signal::open(peer.established.channel(), payload) {
+        let signal = match Signal::open(&mut peer.channel, payload) {
             Ok(signal) => signal,
             Err(error) => return Self::tampered(from, error),
         };
@@ -901,12 +959,85 @@ impl Session {
             Signal::Bye {} => self.forget_peer(rng, from),
             Signal::EndSession {} if self.is_host_member(from) => self.end(EndReason::EndedByHost),
             Signal::Remove {} if self.is_host_member(from) => self.end(EndReason::Removed),
+            Signal::Introduce { .. } if self.is_host_member(from) => {
+                self.on_introduce(rng, from, &signal)
+            }
             Signal::Introduce { .. } | Signal::EndSession {} | Signal::Remove {} => {
                 vec![Effect::Event(Event::Rejected {
                     member: Some(from),
                     reason: RejectReason::Unexpected("signal not handled in this role"),
                 })]
             }
+        }
+    }
+
+    /// Guest: the host introduces another guest. Derive the pair's channel
+    /// and send our confirmation to that guest.
+    fn on_introduce(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        signal: &Signal,
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let intro = match Introduction::from_signal(signal) {
+            Ok(intro) => intro,
+            Err(error) => return Self::tampered(from, error),
+        };
+        let Some(peer_member) = intro.peer.relay else {
+            return Self::tampered(from, "introduction without the peer's relay address");
+        };
+        let link_room = crate::link::RoomId::from_bytes(*room.as_bytes());
+        let (link, confirm) = match PeerLink::start(&self.keypair, &link_room, &intro) {
+            Ok(started) => started,
+            Err(error) => return Self::tampered(from, error),
+        };
+        let mut effects = vec![Effect::Send(ClientMessage::Send {
+            room,
+            to: Some(peer_member),
+            payload: blob(confirm),
+        })];
+        let Role::Guest(guest) = &mut self.role else {
+            return effects;
+        };
+        guest.links.insert(peer_member, (link, intro));
+        if let Some(early) = guest.early_confirms.remove(&peer_member) {
+            effects.extend(self.on_peer_confirm(rng, peer_member, early));
+        }
+        effects
+    }
+
+    /// Guest: another guest's confirmation of our pair channel.
+    fn on_peer_confirm(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        message: Vec<u8>,
+    ) -> Vec<Effect> {
+        let own = self.keypair.id();
+        let Role::Guest(guest) = &mut self.role else {
+            return Self::tampered(from, "peer confirmation to the host");
+        };
+        let Some((link, intro)) = guest.links.remove(&from) else {
+            // The introduction may still be on its way (another sender, so no ordering).
+            if guest.early_confirms.len() < crate::signal::MAX_MEMBERS {
+                guest.early_confirms.insert(from, message);
+            }
+            return Vec::new();
+        };
+        match link.on_confirm(&message) {
+            Ok(channel) => {
+                let is_offerer = own.as_bytes() < intro.peer.id.as_bytes();
+                self.add_peer(
+                    rng,
+                    from,
+                    channel,
+                    None,
+                    intro.peer.name.clone(),
+                    is_offerer,
+                )
+            }
+            Err(error) => Self::tampered(from, error),
         }
     }
 
@@ -936,12 +1067,24 @@ impl Session {
             return Vec::new();
         };
         match view.apply(signal) {
-            Ok(_change) => {
+            Ok(change) => {
+                // Peers the host no longer lists are gone; our key rotates without them.
+                let gone: Vec<MemberId> = self
+                    .peers
+                    .iter()
+                    .filter(|(_, p)| change.left.contains(&p.participant))
+                    .map(|(m, _)| *m)
+                    .collect();
+                let mut effects = Vec::new();
+                for member in gone {
+                    effects.extend(self.forget_peer(rng, member));
+                }
                 // Guests send their media key only to peers they have an
                 // authenticated channel with, and rotate on every change.
                 let members: Vec<ParticipantId> =
                     self.peers.values().map(|p| p.participant).collect();
-                self.distribute_sender_key(rng, &members)
+                effects.extend(self.distribute_sender_key(rng, &members));
+                effects
             }
             Err(error) => Self::tampered(from, error),
         }

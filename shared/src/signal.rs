@@ -150,6 +150,11 @@ pub struct Member {
     /// Display name as the host saw it (an unverified claim of the guest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The relay's address for this participant, so guests can reach each
+    /// other. Routing only: a wrong value makes the peer's confirmation
+    /// fail or never arrive; it cannot authenticate anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<crate::wire::MemberId>,
 }
 
 /// A signaling message, the plaintext of one envelope.

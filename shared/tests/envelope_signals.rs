@@ -48,6 +48,7 @@ fn all_kinds() -> Vec<Signal> {
             members: vec![Member {
                 id: confide_shared::envelope::ParticipantId::from_bytes([1; 16]),
                 name: Some("Bo".into()),
+                relay: None,
             }],
         },
         Signal::Bye {},
@@ -165,6 +166,7 @@ fn size_and_character_limits() {
             .map(|i| Member {
                 id: confide_shared::envelope::ParticipantId::from_bytes([i; 16]),
                 name: None,
+                relay: None,
             })
             .collect(),
     };

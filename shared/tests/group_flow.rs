@@ -125,6 +125,7 @@ fn mis_introduction_fails_visibly() {
         peer: Member {
             id: mallory.id(),
             name: None,
+            relay: None,
         },
         peer_public: PublicBytes(mallory.public()),
         group_secret,
@@ -184,7 +185,11 @@ fn introduction_checks() {
     let a = SessionKeypair::generate(&mut w.rng);
     let b = SessionKeypair::generate(&mut w.rng);
     let intro = |id: ParticipantId, public: [u8; 32]| Signal::Introduce {
-        peer: Member { id, name: None },
+        peer: Member {
+            id,
+            name: None,
+            relay: None,
+        },
         peer_public: PublicBytes(public),
         group_secret: SecretBytes::new([1; 32]),
         intro_nonce: PublicBytes([2; 32]),
@@ -294,7 +299,11 @@ fn guest_view_follows_host() {
             epoch: 100,
             members: members
                 .into_iter()
-                .map(|id| Member { id, name: None })
+                .map(|id| Member {
+                    id,
+                    name: None,
+                    relay: None,
+                })
                 .collect(),
         };
         assert_eq!(view.apply(&s).unwrap_err(), GroupError::BadMembers);

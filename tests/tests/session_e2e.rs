@@ -88,7 +88,11 @@ impl Party {
 
     fn secured(&self) -> Option<(MemberId, String)> {
         self.events.iter().find_map(|e| match e {
-            Event::PeerSecured { member, sas, .. } => Some((*member, sas.to_string())),
+            Event::PeerSecured {
+                member,
+                sas: Some(sas),
+                ..
+            } => Some((*member, sas.to_string())),
             _ => None,
         })
     }
@@ -345,4 +349,136 @@ async fn a_tampered_message_is_refused_and_the_session_goes_on() {
         .count();
     assert_eq!(chats, 1, "the tampered line and the replay were not shown");
     let _ = guest_member;
+}
+
+/// The latest own media key id this party announced.
+fn latest_local_kid(party: &Party) -> Option<u64> {
+    party.events.iter().rev().find_map(|e| match e {
+        Event::LocalSenderKey { kid, .. } => Some(*kid),
+        _ => None,
+    })
+}
+
+#[tokio::test]
+async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, mut first, _) = connected_pair(&relay).await;
+    let (_, url) = {
+        let (_, url, add) = host
+            .session
+            .create_invite(&mut OsRng, "https://beratung.example")
+            .expect("second invite");
+        host.send(add).await;
+        ((), url)
+    };
+    let mut second = guest_knocks(&relay, &url, "Zweite Person").await;
+    second
+        .until("waiting", |e| matches!(e, Event::Waiting))
+        .await;
+    host.until(
+        "second knock",
+        |e| matches!(e, Event::Knocked { name: Some(n), .. } if n == "Zweite Person"),
+    )
+    .await;
+    let member = host
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Knocked {
+                member,
+                name: Some(n),
+                ..
+            } if n == "Zweite Person" => Some(*member),
+            _ => None,
+        })
+        .expect("knock");
+    let effects = host.session.admit(member);
+    host.apply(effects).await;
+    let count_secured = |p: &Party| {
+        p.events
+            .iter()
+            .filter(|e| matches!(e, Event::PeerSecured { .. }))
+            .count()
+    };
+    // Everyone ends up with a channel to both others: the guests' one is vouched for by the host.
+    let (first, second, host) = tokio::join!(
+        async {
+            first
+                .until("peer channel to the second guest", |e| {
+                    matches!(e, Event::PeerSecured { sas: None, .. })
+                })
+                .await;
+            first
+        },
+        async {
+            second
+                .until("channel to the host", |e| {
+                    matches!(e, Event::PeerSecured { sas: Some(_), .. })
+                })
+                .await;
+            second
+                .until("peer channel to the first guest", |e| {
+                    matches!(e, Event::PeerSecured { sas: None, .. })
+                })
+                .await;
+            second
+        },
+        async {
+            host.until(
+                "second guest secured",
+                |e| matches!(e, Event::PeerSecured { member: m, .. } if *m == member),
+            )
+            .await;
+            host
+        },
+    );
+    let (mut first, mut second, mut host) = (first, second, host);
+    assert_eq!(count_secured(&first), 2);
+    assert_eq!(count_secured(&second), 2);
+    assert_eq!(count_secured(&host), 2);
+
+    // A chat line from one guest reaches both others.
+    let (effects, _) = second.session.chat("Hallo zusammen", 5).expect("chat");
+    second.apply(effects).await;
+    host.until(
+        "chat at host",
+        |e| matches!(e, Event::Chat { text, .. } if text == "Hallo zusammen"),
+    )
+    .await;
+    first
+        .until(
+            "chat at first guest",
+            |e| matches!(e, Event::Chat { text, .. } if text == "Hallo zusammen"),
+        )
+        .await;
+
+    // The second guest leaves: the others rotate their media keys without them.
+    let host_kid = latest_local_kid(&host);
+    let first_kid = latest_local_kid(&first);
+    let effects = second.session.leave();
+    second.apply(effects).await;
+    host.until(
+        "departure",
+        |e| matches!(e, Event::PeerLeft { member: m } if *m == member),
+    )
+    .await;
+    first
+        .until("departure", |e| matches!(e, Event::PeerLeft { .. }))
+        .await;
+    assert!(
+        latest_local_kid(&host) > host_kid,
+        "the counsellor's key id changed"
+    );
+    assert!(
+        latest_local_kid(&first) > first_kid,
+        "the remaining guest's key id changed"
+    );
+    // The departed guest never received the new keys.
+    let new_host_kid = latest_local_kid(&host);
+    assert!(
+        !second
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::PeerSenderKey { kid, .. } if Some(*kid) == new_host_kid))
+    );
 }
