@@ -5,6 +5,8 @@
 //! the relay received or sent is recorded and scanned for plaintext that only
 //! the two browsers know.
 
+#![allow(clippy::expect_used)] // test helpers: a failed expectation is a failed test
+
 use std::time::Duration;
 
 use confide_shared::link::Invite;
