@@ -3,12 +3,17 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
+
+use crate::limits::Limits;
 
 /// confide relay: serves the confide app and forwards end-to-end encrypted
 /// messages between the members of a session. It never sees a key, a name,
 /// a chat message or a picture; it stores nothing on disk.
+///
+/// Durations are written like 500ms, 20s, 2m, 24h or 7d.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "confide-relay", version, about, long_about = None)]
 pub struct Config {
@@ -20,11 +25,166 @@ pub struct Config {
     /// Serve the app from this directory instead of the copy built into the binary (development).
     #[arg(long, env = "CONFIDE_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+
+    /// PEM certificate chain: serve HTTPS and WSS directly (needs --tls-key). Also turns on HSTS.
+    #[arg(long, env = "CONFIDE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) belonging to --tls-cert.
+    #[arg(long, env = "CONFIDE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve /metrics: aggregate counts in Prometheus text format (no ids, no addresses).
+    #[arg(long, env = "CONFIDE_METRICS")]
+    pub metrics: bool,
+
+    /// Largest WebSocket message a client may send, in bytes.
+    #[arg(long, env = "CONFIDE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Sustained messages per second per connection; faster senders are closed (4002).
+    #[arg(long, env = "CONFIDE_RATE_PER_SEC", default_value_t = 50)]
+    pub rate_per_sec: u32,
+
+    /// Messages per connection allowed in a burst above the sustained rate.
+    #[arg(long, env = "CONFIDE_RATE_BURST", default_value_t = 100)]
+    pub rate_burst: u32,
+
+    /// Rooms one connection may host (4003 beyond).
+    #[arg(long, env = "CONFIDE_MAX_ROOMS_PER_CONNECTION", default_value_t = 4)]
+    pub max_rooms_per_connection: usize,
+
+    /// Participants per room, host and lobby included (4004 beyond).
+    #[arg(long, env = "CONFIDE_MAX_PARTICIPANTS", default_value_t = 4)]
+    pub max_participants: usize,
+
+    /// Open WebSocket connections on the whole relay (4005 beyond).
+    #[arg(long, env = "CONFIDE_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub max_connections: usize,
+
+    /// Rooms on the whole relay, including rooms in their grace period (4005 beyond).
+    #[arg(long, env = "CONFIDE_MAX_ROOMS", default_value_t = 1000)]
+    pub max_rooms: usize,
+
+    /// Invites one room keeps at a time.
+    #[arg(long, env = "CONFIDE_MAX_INVITES_PER_ROOM", default_value_t = 32)]
+    pub max_invites_per_room: usize,
+
+    /// Ping a connection this often.
+    #[arg(long, env = "CONFIDE_PING_INTERVAL", default_value = "20s", value_parser = parse_duration)]
+    pub ping_interval: Duration,
+
+    /// Close a connection that sent nothing, not even a pong, for this long (4006).
+    #[arg(long, env = "CONFIDE_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// How long a disconnected member keeps its place and an empty room lives on,
+    /// so that reloading the page does not end a session.
+    #[arg(long, env = "CONFIDE_ROOM_GRACE", default_value = "2m", value_parser = parse_duration)]
+    pub room_grace: Duration,
+
+    /// Lifetime of an invite when the host does not choose one.
+    #[arg(long, env = "CONFIDE_INVITE_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub invite_ttl: Duration,
+
+    /// Longest invite lifetime a host may choose; longer requests are shortened to this.
+    #[arg(long, env = "CONFIDE_INVITE_TTL_MAX", default_value = "7d", value_parser = parse_duration)]
+    pub invite_ttl_max: Duration,
+
+    /// Messages queued for one connection before it is closed as too slow (4014).
+    #[arg(long, env = "CONFIDE_SEND_QUEUE", default_value_t = 256)]
+    pub send_queue: usize,
+
+    /// On shutdown, wait at most this long for connections to say goodbye.
+    #[arg(long, env = "CONFIDE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {
     /// The defaults, as if started with no flags and no environment (for tests).
     pub fn for_tests() -> Config {
         Config::parse_from(["confide-relay"])
+    }
+
+    /// The limits the room state machine and the connection shell enforce.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_message_bytes: self.max_message_bytes,
+            rate_per_sec: self.rate_per_sec,
+            rate_burst: self.rate_burst,
+            max_rooms_per_connection: self.max_rooms_per_connection,
+            max_participants: self.max_participants,
+            max_connections: self.max_connections,
+            max_rooms: self.max_rooms,
+            max_invites_per_room: self.max_invites_per_room,
+            ping_interval: self.ping_interval.max(Duration::from_millis(10)),
+            idle_timeout: self.idle_timeout,
+            grace: self.room_grace,
+            invite_ttl: self.invite_ttl,
+            invite_ttl_max: self.invite_ttl_max,
+            send_queue: self.send_queue,
+        }
+    }
+
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+}
+
+/// Parses `500ms`, `20s`, `2m`, `24h`, `7d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?} (write e.g. 500ms, 20s, 2m, 24h, 7d)"))?;
+    let millis_per_unit = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m, h or d)"
+            ));
+        }
+    };
+    n.checked_mul(millis_per_unit)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("duration too long: {text:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("20s"), Ok(Duration::from_secs(20)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("1y").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn defaults_match_limits_defaults() {
+        assert_eq!(Config::for_tests().limits(), Limits::default());
+        assert!(!Config::for_tests().tls());
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        assert!(Config::try_parse_from(["confide-relay", "--tls-cert", "a.pem"]).is_err());
+        assert!(
+            Config::try_parse_from(["confide-relay", "--tls-cert", "a.pem", "--tls-key", "k.pem"])
+                .is_ok()
+        );
     }
 }

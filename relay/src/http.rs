@@ -1,11 +1,15 @@
-//! HTTP surface: the app's files, health, and the security headers on every response.
+//! HTTP surface: the app's files, health, the WebSocket endpoint, optional
+//! aggregate metrics, and the security headers on every response.
+
+use std::fmt::Write as _;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use confide_shared::wire::{ErrorCode, WS_PATH};
 
 use crate::AppState;
 use crate::assets::{self, INLINE_SCRIPT_HASHES};
@@ -14,6 +18,8 @@ use crate::assets::{self, INLINE_SCRIPT_HASHES};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route(WS_PATH, get(crate::ws::upgrade))
+        .route("/metrics", get(metrics))
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -27,6 +33,65 @@ async fn static_file(State(state): State<AppState>, uri: Uri, headers: HeaderMap
         return assets::app_missing();
     }
     state.assets.respond(uri.path(), &headers).await
+}
+
+/// `/metrics` (only with `--metrics`): aggregate counts, never an id or an address.
+async fn metrics(State(state): State<AppState>) -> Response {
+    if !state.metrics {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    let hub = &state.hub;
+    let (rooms, stats) = hub.with_relay(|relay| (relay.room_count(), relay.stats().clone()));
+    let mut text = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+        let _ = write!(
+            text,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    };
+    metric(
+        "confide_connections",
+        "gauge",
+        "Open WebSocket connections.",
+        hub.open_connections() as u64,
+    );
+    metric(
+        "confide_rooms",
+        "gauge",
+        "Rooms, including rooms in their grace period.",
+        rooms as u64,
+    );
+    metric(
+        "confide_rooms_created_total",
+        "counter",
+        "Rooms created.",
+        stats.rooms_created,
+    );
+    metric(
+        "confide_messages_forwarded_total",
+        "counter",
+        "Payloads delivered to a member.",
+        stats.messages_forwarded,
+    );
+    let _ = write!(
+        text,
+        "# HELP confide_errors_total Errors and closes by kind.\n# TYPE confide_errors_total counter\n"
+    );
+    for code in ErrorCode::ALL {
+        let count = stats.errors.get(&code).copied().unwrap_or(0);
+        let _ = writeln!(text, "confide_errors_total{{kind=\"{code}\"}} {count}");
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
 }
 
 /// The Content-Security-Policy: only our own scripts (plus Trunk's inline

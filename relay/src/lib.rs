@@ -1,16 +1,25 @@
 //! confide's relay: a thin I/O shell. It serves the browser app and forwards
-//! opaque ciphertext between the admitted members of a room.
+//! opaque ciphertext between the admitted members of a room. The room logic
+//! is a pure state machine (`room`); `ws` and `hub` connect it to sockets.
 
 pub mod assets;
 pub mod config;
 pub mod http;
+pub mod hub;
+pub mod limits;
+pub mod room;
+pub mod tls;
+pub mod ws;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
 use crate::assets::AssetSource;
 use crate::config::Config;
+use crate::hub::Hub;
 
 /// Shared state of all handlers.
 #[derive(Clone)]
@@ -18,6 +27,8 @@ pub struct AppState {
     pub assets: Arc<AssetSource>,
     pub csp: Arc<str>,
     pub tls: bool,
+    pub metrics: bool,
+    pub hub: Arc<Hub>,
 }
 
 impl AppState {
@@ -29,18 +40,66 @@ impl AppState {
         AppState {
             assets: Arc::new(assets),
             csp: http::content_security_policy().into(),
-            tls: false,
+            tls: config.tls(),
+            metrics: config.metrics,
+            hub: Hub::new(config.limits()),
         }
     }
 }
 
-/// Runs the relay on an already bound listener until the process is asked to stop.
+/// Runs the relay on an already bound listener until SIGTERM or Ctrl-C.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    serve_until(listener, config, shutdown_signal()).await
+}
+
+/// Runs the relay until `stop` completes, then says goodbye to every
+/// WebSocket (`shutting_down`, close 1001) and returns.
+pub async fn serve_until(
+    listener: TcpListener,
+    config: Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = AppState::new(&config);
+    let hub = state.hub.clone();
     let app = http::router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let ticker = tokio::spawn(tick_loop(hub.clone()));
+    let timeout = config.shutdown_timeout;
+    let graceful = async move {
+        stop.await;
+        tracing::info!(connections = hub.open_connections(), "shutting down");
+        hub.begin_shutdown();
+        let deadline = Instant::now() + timeout;
+        while hub.open_connections() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let result = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls_config = tls::server_config(cert, key).map_err(std::io::Error::other)?;
+            let listener = tls::TlsListener::new(listener, tls_config)?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+        _ => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+        }
+    };
+    ticker.abort();
+    result
+}
+
+/// Expires away members and empty rooms.
+async fn tick_loop(hub: Arc<Hub>) {
+    let period = (hub.limits().grace / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        hub.run(|relay| relay.tick(Instant::now()));
+    }
 }
 
 async fn shutdown_signal() {

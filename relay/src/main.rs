@@ -11,6 +11,13 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let config = Config::parse();
+    // Check the certificate before announcing anything.
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key)
+        && let Err(error) = confide_relay::tls::server_config(cert, key)
+    {
+        eprintln!("confide-relay: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -22,8 +29,9 @@ async fn main() -> std::process::ExitCode {
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let scheme = if config.tls() { "https" } else { "http" };
     // Tools (the xtask, the tests) read this line to learn the port.
-    println!("confide relay listening on http://{address}/");
+    println!("confide relay listening on {scheme}://{address}/");
     if let Err(error) = confide_relay::serve(listener, config).await {
         eprintln!("confide-relay: {error}");
         return std::process::ExitCode::FAILURE;

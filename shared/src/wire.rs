@@ -545,11 +545,14 @@ mod tests {
             r#"{{"type":"send","room":"{r}","to":null,"payload":"AAEC"}}"#
         ))
         .unwrap();
-        let b =
-            ClientMessage::from_json(&format!(r#"{{"type":"send","room":"{r}","payload":"AAEC"}}"#))
-                .unwrap();
+        let b = ClientMessage::from_json(&format!(
+            r#"{{"type":"send","room":"{r}","payload":"AAEC"}}"#
+        ))
+        .unwrap();
         assert_eq!(a, b);
-        assert!(matches!(a, ClientMessage::Send { to: None, ref payload, .. } if payload.0 == [0, 1, 2]));
+        assert!(
+            matches!(a, ClientMessage::Send { to: None, ref payload, .. } if payload.0 == [0, 1, 2])
+        );
     }
 
     #[test]
@@ -569,7 +572,10 @@ mod tests {
         for msg in msgs {
             assert_eq!(ServerMessage::from_json(&msg.to_json()).unwrap(), msg);
         }
-        assert_eq!(ServerMessage::ShuttingDown.to_json(), r#"{"type":"shutting_down"}"#);
+        assert_eq!(
+            ServerMessage::ShuttingDown.to_json(),
+            r#"{"type":"shutting_down"}"#
+        );
     }
 
     #[test]

@@ -3,3 +3,4 @@
 
 pub mod browser;
 pub mod relay;
+pub mod ws;

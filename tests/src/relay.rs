@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use confide_relay::config::Config;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 /// A relay running on 127.0.0.1 for the duration of a test.
 pub struct TestRelay {
     pub addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
+    pub tls: bool,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    stop: Option<oneshot::Sender<()>>,
 }
 
 impl TestRelay {
@@ -28,23 +31,50 @@ impl TestRelay {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("no local address: {e}"));
+        let tls = config.tls();
+        let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = confide_relay::serve(listener, config).await;
+            confide_relay::serve_until(listener, config, async move {
+                let _ = stopped.await;
+            })
+            .await
         });
-        TestRelay { addr, task }
+        TestRelay {
+            addr,
+            tls,
+            task: Some(task),
+            stop: Some(stop),
+        }
     }
 
     pub fn http_url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
+        let scheme = if self.tls { "wss" } else { "ws" };
+        format!("{scheme}://{}/ws", self.addr)
+    }
+
+    /// Asks the relay to shut down gracefully and waits until it has.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .unwrap_or_else(|e| panic!("relay task failed: {e}")),
+            None => Ok(()),
+        }
     }
 }
 
 impl Drop for TestRelay {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

@@ -1,0 +1,138 @@
+//! Feeds arbitrary sequences of connections, raw text, well-formed messages,
+//! disconnects and time steps into the relay's pure room state machine, and
+//! checks its bookkeeping and outputs after every step.
+#![no_main]
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use confide_relay::limits::Limits;
+use confide_relay::room::{ConnId, Output, Relay};
+use confide_shared::wire::{
+    Blob, ClientMessage, HostToken, InviteToken, MemberId, ResumeSecret, RoomId, ServerMessage,
+};
+use libfuzzer_sys::fuzz_target;
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn next(&mut self) -> Option<u8> {
+        let (first, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*first)
+    }
+    fn take(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+}
+
+fn room(b: u8) -> RoomId {
+    RoomId([b % 3; 16])
+}
+
+fn check(out: &[Output], members: &mut Vec<MemberId>) {
+    let mut closed: HashSet<ConnId> = HashSet::new();
+    for o in out {
+        match o {
+            Output::Close(c, close) => {
+                assert!(closed.insert(*c), "closed twice in one step");
+                assert!(close.code == 1000 || (4000..5000).contains(&close.code));
+            }
+            Output::Send(c, msg) => {
+                assert!(!closed.contains(c), "message after close");
+                assert!(msg.to_json().len() < 200_000);
+                match msg {
+                    ServerMessage::RoomCreated { member, .. }
+                    | ServerMessage::Waiting { member, .. }
+                    | ServerMessage::Knocked { member, .. }
+                    | ServerMessage::MemberJoined { member, .. } => members.push(*member),
+                    _ => {}
+                }
+            }
+        }
+    }
+    if members.len() > 64 {
+        members.drain(..32);
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let limits = Limits {
+        max_message_bytes: 4096,
+        rate_per_sec: 20,
+        rate_burst: 30,
+        max_rooms_per_connection: 2,
+        max_participants: 3,
+        max_rooms: 4,
+        max_invites_per_room: 3,
+        grace: Duration::from_millis(500),
+        invite_ttl: Duration::from_secs(2),
+        invite_ttl_max: Duration::from_secs(5),
+        ..Limits::default()
+    };
+    let mut relay = Relay::new(limits, 1);
+    let mut now = Instant::now();
+    let mut members: Vec<MemberId> = vec![MemberId(0)];
+    let mut bytes = Bytes(data);
+    while let Some(op) = bytes.next() {
+        let conn = ConnId::from(bytes.next().unwrap_or(0) % 6);
+        let out = match op % 8 {
+            0 => {
+                relay.connect(conn, now);
+                Vec::new()
+            }
+            1 => relay.disconnect(conn, now),
+            2 => {
+                now += Duration::from_millis(u64::from(bytes.next().unwrap_or(0)) * 10);
+                relay.tick(now)
+            }
+            3 => {
+                let len = usize::from(bytes.next().unwrap_or(0));
+                let text = String::from_utf8_lossy(bytes.take(len)).into_owned();
+                relay.receive_text(conn, &text, now)
+            }
+            _ => {
+                let kind = bytes.next().unwrap_or(0);
+                let a = bytes.next().unwrap_or(0);
+                let b = bytes.next().unwrap_or(0);
+                let member = members[usize::from(b) % members.len()];
+                let v = if a == 255 { 2 } else { 1 };
+                let msg = match kind % 11 {
+                    0 => ClientMessage::CreateRoom { v, room: room(a), host_token: HostToken([b % 2; 32]) },
+                    1 => ClientMessage::AddInvite {
+                        room: room(a),
+                        token_hash: InviteToken([b % 4; 32]).hash(),
+                        ttl_secs: (a & 4 == 0).then_some(u32::from(b % 8)),
+                    },
+                    2 => ClientMessage::RevokeInvite { room: room(a), token_hash: InviteToken([b % 4; 32]).hash() },
+                    3 => ClientMessage::Knock {
+                        v,
+                        room: room(a),
+                        invite_token: InviteToken([b % 4; 32]),
+                        resume_hash: ResumeSecret([b % 4; 32]).hash(),
+                        payload: Blob(vec![a; usize::from(b)]),
+                    },
+                    4 => ClientMessage::Resume { v, room: room(a), member, resume_secret: ResumeSecret([a % 4; 32]) },
+                    5 => ClientMessage::Admit { room: room(a), member },
+                    6 => ClientMessage::Reject { room: room(a), member },
+                    7 => ClientMessage::Remove { room: room(a), member },
+                    8 => ClientMessage::Send {
+                        room: room(a),
+                        to: (a & 8 == 0).then_some(member),
+                        payload: Blob(vec![b; usize::from(a)]),
+                    },
+                    9 => ClientMessage::Leave { room: room(a) },
+                    _ => ClientMessage::EndSession { room: room(a) },
+                };
+                // Through the text path, so decoding is exercised as well.
+                relay.receive_text(conn, &msg.to_json(), now)
+            }
+        };
+        relay.check_invariants();
+        check(&out, &mut members);
+        now += Duration::from_millis(1);
+    }
+});

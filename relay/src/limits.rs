@@ -1,0 +1,61 @@
+//! The numbers that bound what one connection, one room and the whole relay
+//! may cost. Kept apart from the command line so the state machine, its
+//! tests and the fuzz target can build them directly.
+
+use std::time::Duration;
+
+use confide_shared::wire::DEFAULT_MAX_MESSAGE_BYTES;
+
+/// Every limit the relay enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted WebSocket message (and frame), in bytes.
+    pub max_message_bytes: usize,
+    /// Sustained messages per second per connection (token bucket refill).
+    pub rate_per_sec: u32,
+    /// Messages a connection may send in a burst (token bucket size).
+    pub rate_burst: u32,
+    /// Rooms one connection may host.
+    pub max_rooms_per_connection: usize,
+    /// Members of one room, host and lobby included.
+    pub max_participants: usize,
+    /// Open WebSocket connections on the whole relay.
+    pub max_connections: usize,
+    /// Rooms on the whole relay (rooms outlive their connections for the grace period).
+    pub max_rooms: usize,
+    /// Invites one room keeps (used and expired ones are dropped first).
+    pub max_invites_per_room: usize,
+    /// How often the relay pings an otherwise quiet connection.
+    pub ping_interval: Duration,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout: Duration,
+    /// How long an away member keeps its place, and an empty room its existence.
+    pub grace: Duration,
+    /// Invite lifetime when the host does not ask for one.
+    pub invite_ttl: Duration,
+    /// Longest invite lifetime a host may ask for (longer requests are shortened).
+    pub invite_ttl_max: Duration,
+    /// Messages queued for one connection before it counts as too slow.
+    pub send_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            rate_per_sec: 50,
+            rate_burst: 100,
+            max_rooms_per_connection: 4,
+            max_participants: 4,
+            max_connections: 1000,
+            max_rooms: 1000,
+            max_invites_per_room: 32,
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            grace: Duration::from_secs(120),
+            invite_ttl: Duration::from_secs(24 * 3600),
+            invite_ttl_max: Duration::from_secs(7 * 24 * 3600),
+            send_queue: 256,
+        }
+    }
+}

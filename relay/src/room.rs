@@ -1,0 +1,1120 @@
+//! The relay's room logic as a pure state machine: no sockets, no clock, no
+//! OS randomness. Inputs are (connection, text or decoded message, now);
+//! outputs are messages to send and connections to close. The WebSocket
+//! shell (`ws.rs`), the unit tests and the fuzz target all drive this type.
+//!
+//! Rules that matter for privacy and safety:
+//! - tokens and secrets are only kept as SHA-256;
+//! - a payload goes only to members of the sender's room that may see it
+//!   (admitted members see each other; the host and its lobby see each other);
+//! - every protocol violation or limit closes only the offending connection.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use confide_shared::wire::{
+    Blob, ClientMessage, ErrorCode, HostToken, InviteToken, MemberId, PROTOCOL_VERSION,
+    ResumeSecret, RoomId, ServerMessage, TokenHash,
+};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use subtle::ConstantTimeEq as _;
+
+use crate::limits::Limits;
+
+/// Identifies one WebSocket connection for the lifetime of the process.
+pub type ConnId = u64;
+
+/// A WebSocket close: code and reason string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Close {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl Close {
+    /// After a guest's `leave`.
+    pub const LEFT: Close = Close {
+        code: confide_shared::wire::CLOSE_NORMAL,
+        reason: "left",
+    };
+    /// When the relay shuts down.
+    pub const GOING_AWAY: Close = Close {
+        code: confide_shared::wire::CLOSE_GOING_AWAY,
+        reason: "shutting_down",
+    };
+
+    /// The close of a fatal error (protocol error for the non-fatal ones, which never close).
+    pub fn error(code: ErrorCode) -> Close {
+        Close {
+            code: code.close_code().unwrap_or(4000),
+            reason: code.as_str(),
+        }
+    }
+}
+
+/// What the I/O shell must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Send(ConnId, ServerMessage),
+    /// Close the connection after what was queued for it; the state machine has already forgotten it.
+    Close(ConnId, Close),
+}
+
+/// Aggregate counters for `/metrics`: never an id.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub rooms_created: u64,
+    pub messages_forwarded: u64,
+    pub errors: HashMap<ErrorCode, u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Has not yet sent create_room, knock or resume.
+    Fresh,
+    /// Hosts one or more rooms.
+    Host,
+    /// Is a guest in exactly one room.
+    Guest,
+}
+
+/// Token bucket in thousandths of a message.
+#[derive(Debug)]
+struct Bucket {
+    milli: u64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(limits: &Limits, now: Instant) -> Self {
+        Bucket {
+            milli: u64::from(limits.rate_burst) * 1000,
+            last: now,
+        }
+    }
+
+    fn take(&mut self, limits: &Limits, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last);
+        self.last = now.max(self.last);
+        let refill = elapsed
+            .as_micros()
+            .saturating_mul(u128::from(limits.rate_per_sec))
+            / 1000;
+        let cap = u64::from(limits.rate_burst) * 1000;
+        self.milli = u64::try_from(u128::from(self.milli).saturating_add(refill))
+            .unwrap_or(u64::MAX)
+            .min(cap);
+        if self.milli >= 1000 {
+            self.milli -= 1000;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Conn {
+    kind: Kind,
+    rooms: Vec<(RoomId, MemberId)>,
+    bucket: Bucket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Host,
+    Lobby,
+    Admitted,
+}
+
+#[derive(Debug)]
+struct Member {
+    status: Status,
+    conn: Option<ConnId>,
+    /// Set while the member has no connection (grace period).
+    away_since: Option<Instant>,
+    /// SHA-256 of the guest's resume secret; `None` for the host.
+    resume_hash: Option<TokenHash>,
+}
+
+#[derive(Debug)]
+struct Invite {
+    expires: Instant,
+    used: bool,
+}
+
+#[derive(Debug)]
+struct Room {
+    host_hash: TokenHash,
+    host: MemberId,
+    members: HashMap<MemberId, Member>,
+    invites: HashMap<TokenHash, Invite>,
+    /// Set while no member is connected; the room is deleted after the grace period.
+    empty_since: Option<Instant>,
+}
+
+/// Whether members in these two states may see each other's events and payloads.
+fn visible(a: Status, b: Status) -> bool {
+    match (a, b) {
+        (Status::Lobby, Status::Host) | (Status::Host, Status::Lobby) => true,
+        (Status::Lobby, _) | (_, Status::Lobby) => false,
+        _ => true,
+    }
+}
+
+/// Whether a `send` without `to` from `a` reaches `b`: the host's broadcast
+/// excludes the lobby, a lobby member's reaches only the host.
+fn broadcast_reaches(a: Status, b: Status) -> bool {
+    match (a, b) {
+        (Status::Lobby, Status::Host) => true,
+        (Status::Lobby, _) | (_, Status::Lobby) => false,
+        _ => true,
+    }
+}
+
+fn same_hash(a: &TokenHash, b: &TokenHash) -> bool {
+    a.0.ct_eq(&b.0).into()
+}
+
+impl Room {
+    fn connected(&self) -> impl Iterator<Item = (MemberId, &Member, ConnId)> {
+        self.members
+            .iter()
+            .filter_map(|(id, m)| m.conn.map(|c| (*id, m, c)))
+    }
+
+    /// Connections that see events about `member`.
+    fn peers(&self, member: MemberId) -> Vec<ConnId> {
+        let Some(status) = self.members.get(&member).map(|m| m.status) else {
+            return Vec::new();
+        };
+        let mut peers: Vec<(MemberId, ConnId)> = self
+            .connected()
+            .filter(|(id, m, _)| *id != member && visible(status, m.status))
+            .map(|(id, _, c)| (id, c))
+            .collect();
+        // Deterministic order (HashMap iteration is not).
+        peers.sort_unstable();
+        peers.into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Connected members with this status, except `except`, sorted.
+    fn connected_ids(&self, status: &[Status], except: MemberId) -> Vec<MemberId> {
+        let mut ids: Vec<MemberId> = self
+            .connected()
+            .filter(|(id, m, _)| *id != except && status.contains(&m.status))
+            .map(|(id, _, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+/// All rooms and connections of one relay.
+pub struct Relay {
+    limits: Limits,
+    rooms: HashMap<RoomId, Room>,
+    conns: HashMap<ConnId, Conn>,
+    rng: StdRng,
+    stats: Stats,
+}
+
+impl Relay {
+    /// `seed` only picks member ids, which are not secret (a member proves
+    /// itself with its connection or its resume secret).
+    pub fn new(limits: Limits, seed: u64) -> Self {
+        Relay {
+            limits,
+            rooms: HashMap::new(),
+            conns: HashMap::new(),
+            rng: StdRng::seed_from_u64(seed),
+            stats: Stats::default(),
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Counts an error that happened outside the state machine (e.g. server full).
+    pub fn record_error(&mut self, code: ErrorCode) {
+        *self.stats.errors.entry(code).or_default() += 1;
+    }
+
+    /// A new connection was accepted.
+    pub fn connect(&mut self, conn: ConnId, now: Instant) {
+        self.conns.insert(
+            conn,
+            Conn {
+                kind: Kind::Fresh,
+                rooms: Vec::new(),
+                bucket: Bucket::new(&self.limits, now),
+            },
+        );
+    }
+
+    /// The connection is gone (closed by the peer, or after a close we asked for).
+    pub fn disconnect(&mut self, conn: ConnId, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.drop_conn(conn, now, &mut out);
+        out
+    }
+
+    /// Closes a connection for a reason found by the shell (binary frame, oversized frame, idle, slow).
+    pub fn kick(&mut self, conn: ConnId, code: ErrorCode, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.conns.contains_key(&conn) {
+            self.fail(conn, code, now, &mut out);
+        }
+        out
+    }
+
+    /// One text message from a connection: size and rate checks, decoding, handling.
+    pub fn receive_text(&mut self, conn: ConnId, text: &str, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return out;
+        };
+        if text.len() > self.limits.max_message_bytes {
+            self.fail(conn, ErrorCode::MessageTooLarge, now, &mut out);
+        } else if !c.bucket.take(&self.limits, now) {
+            self.fail(conn, ErrorCode::RateLimited, now, &mut out);
+        } else {
+            match ClientMessage::from_json(text) {
+                Ok(msg) => self.handle(conn, msg, now, &mut out),
+                Err(_) => self.fail(conn, ErrorCode::ProtocolError, now, &mut out),
+            }
+        }
+        out
+    }
+
+    /// Time passes: away guests and empty rooms whose grace period is over are removed.
+    pub fn tick(&mut self, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        let grace = self.limits.grace;
+        let expired = |since: Option<Instant>| since.is_some_and(|t| now >= t + grace);
+        let mut gone_rooms = Vec::new();
+        let mut ids: Vec<RoomId> = self.rooms.keys().copied().collect();
+        ids.sort_unstable_by_key(|r| r.0);
+        for room_id in ids {
+            let Some(room) = self.rooms.get_mut(&room_id) else {
+                continue;
+            };
+            let mut gone: Vec<MemberId> = room
+                .members
+                .iter()
+                .filter(|(_, m)| m.status != Status::Host && expired(m.away_since))
+                .map(|(id, _)| *id)
+                .collect();
+            gone.sort_unstable();
+            for member in gone {
+                for peer in room.peers(member) {
+                    out.push(Output::Send(
+                        peer,
+                        ServerMessage::MemberLeft {
+                            room: room_id,
+                            member,
+                        },
+                    ));
+                }
+                room.members.remove(&member);
+            }
+            if expired(room.empty_since) {
+                gone_rooms.push(room_id);
+            }
+        }
+        for room_id in gone_rooms {
+            self.rooms.remove(&room_id);
+        }
+        out
+    }
+
+    /// Handles one decoded message.
+    pub fn handle(
+        &mut self,
+        conn: ConnId,
+        msg: ClientMessage,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(kind) = self.conns.get(&conn).map(|c| c.kind) else {
+            return;
+        };
+        match msg {
+            ClientMessage::CreateRoom {
+                v,
+                room,
+                host_token,
+            } => {
+                if self.version_ok(conn, v, now, out)
+                    && self.kind_ok(conn, kind, &[Kind::Fresh, Kind::Host], now, out)
+                {
+                    self.create_room(conn, room, &host_token, now, out);
+                }
+            }
+            ClientMessage::Knock {
+                v,
+                room,
+                invite_token,
+                resume_hash,
+                payload,
+            } => {
+                if self.version_ok(conn, v, now, out)
+                    && self.kind_ok(conn, kind, &[Kind::Fresh], now, out)
+                {
+                    self.knock(conn, room, &invite_token, resume_hash, payload, now, out);
+                }
+            }
+            ClientMessage::Resume {
+                v,
+                room,
+                member,
+                resume_secret,
+            } => {
+                if self.version_ok(conn, v, now, out)
+                    && self.kind_ok(conn, kind, &[Kind::Fresh], now, out)
+                {
+                    self.resume(conn, room, member, &resume_secret, now, out);
+                }
+            }
+            other => self.in_room(conn, other, now, out),
+        }
+    }
+
+    fn version_ok(&mut self, conn: ConnId, v: u32, now: Instant, out: &mut Vec<Output>) -> bool {
+        if v == PROTOCOL_VERSION {
+            return true;
+        }
+        self.fail(conn, ErrorCode::UnsupportedVersion, now, out);
+        false
+    }
+
+    fn kind_ok(
+        &mut self,
+        conn: ConnId,
+        kind: Kind,
+        allowed: &[Kind],
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        if allowed.contains(&kind) {
+            return true;
+        }
+        self.fail(conn, ErrorCode::ProtocolError, now, out);
+        false
+    }
+
+    fn create_room(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        token: &HostToken,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let hash = token.hash();
+        let hosted = self
+            .conns
+            .get(&conn)
+            .map(|c| c.rooms.clone())
+            .unwrap_or_default();
+        if let Some((_, member)) = hosted.iter().find(|(r, _)| *r == room_id) {
+            // Already hosting it on this connection: the token must still match.
+            let same = self
+                .rooms
+                .get(&room_id)
+                .is_some_and(|r| same_hash(&r.host_hash, &hash));
+            if same {
+                self.send_room_snapshot(conn, room_id, *member, true, out);
+            } else {
+                self.fail(conn, ErrorCode::RoomExists, now, out);
+            }
+            return;
+        }
+        if hosted.len() >= self.limits.max_rooms_per_connection {
+            self.fail(conn, ErrorCode::TooManyRooms, now, out);
+            return;
+        }
+        let (member, resumed) = match self.rooms.get(&room_id) {
+            None => {
+                if self.rooms.len() >= self.limits.max_rooms {
+                    self.fail(conn, ErrorCode::ServerFull, now, out);
+                    return;
+                }
+                let host = MemberId(self.rng.random());
+                let mut members = HashMap::new();
+                members.insert(
+                    host,
+                    Member {
+                        status: Status::Host,
+                        conn: None,
+                        away_since: Some(now),
+                        resume_hash: None,
+                    },
+                );
+                self.rooms.insert(
+                    room_id,
+                    Room {
+                        host_hash: hash,
+                        host,
+                        members,
+                        invites: HashMap::new(),
+                        empty_since: Some(now),
+                    },
+                );
+                self.stats.rooms_created += 1;
+                (host, false)
+            }
+            Some(room) => {
+                if !same_hash(&room.host_hash, &hash) {
+                    self.fail(conn, ErrorCode::RoomExists, now, out);
+                    return;
+                }
+                let host = room.host;
+                if let Some(old) = room.members.get(&host).and_then(|m| m.conn) {
+                    self.fail(old, ErrorCode::Replaced, now, out);
+                }
+                (host, true)
+            }
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.kind = Kind::Host;
+        }
+        self.attach(conn, room_id, member, out);
+        self.send_room_snapshot(conn, room_id, member, resumed, out);
+    }
+
+    fn send_room_snapshot(
+        &self,
+        conn: ConnId,
+        room_id: RoomId,
+        member: MemberId,
+        resumed: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        out.push(Output::Send(
+            conn,
+            ServerMessage::RoomCreated {
+                room: room_id,
+                member,
+                resumed,
+                members: room.connected_ids(&[Status::Admitted], member),
+                lobby: room.connected_ids(&[Status::Lobby], member),
+            },
+        ));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn knock(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        token: &InviteToken,
+        resume_hash: TokenHash,
+        payload: Blob,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let max_participants = self.limits.max_participants;
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            self.fail(conn, ErrorCode::RoomNotFound, now, out);
+            return;
+        };
+        let refusal = match room.invites.get(&token.hash()) {
+            None => Some(ErrorCode::InviteInvalid),
+            Some(invite) if invite.used => Some(ErrorCode::InviteUsed),
+            Some(invite) if now >= invite.expires => Some(ErrorCode::InviteExpired),
+            // Checked before the invite is consumed, so the guest may try again later.
+            Some(_) if room.members.len() >= max_participants => Some(ErrorCode::RoomFull),
+            Some(_) => None,
+        };
+        if let Some(code) = refusal {
+            self.fail(conn, code, now, out);
+            return;
+        }
+        if let Some(invite) = room.invites.get_mut(&token.hash()) {
+            invite.used = true;
+        }
+        let member = fresh_member_id(&mut self.rng, room);
+        room.members.insert(
+            member,
+            Member {
+                status: Status::Lobby,
+                conn: None,
+                away_since: Some(now),
+                resume_hash: Some(resume_hash),
+            },
+        );
+        let host = room.host;
+        let host_conn = room.members.get(&host).and_then(|m| m.conn);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.kind = Kind::Guest;
+        }
+        self.attach_quiet(conn, room_id, member);
+        out.push(Output::Send(
+            conn,
+            ServerMessage::Waiting {
+                room: room_id,
+                member,
+                host,
+            },
+        ));
+        if let Some(host_conn) = host_conn {
+            out.push(Output::Send(
+                host_conn,
+                ServerMessage::Knocked {
+                    room: room_id,
+                    member,
+                    payload,
+                },
+            ));
+        }
+    }
+
+    fn resume(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        member: MemberId,
+        secret: &ResumeSecret,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            self.fail(conn, ErrorCode::RoomNotFound, now, out);
+            return;
+        };
+        let hash = secret.hash();
+        let Some(m) = room
+            .members
+            .get(&member)
+            .filter(|m| m.resume_hash.as_ref().is_some_and(|h| same_hash(h, &hash)))
+        else {
+            self.fail(conn, ErrorCode::ResumeFailed, now, out);
+            return;
+        };
+        if let Some(old) = m.conn {
+            self.fail(old, ErrorCode::Replaced, now, out);
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.kind = Kind::Guest;
+        }
+        self.attach(conn, room_id, member, out);
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let host = room.host;
+        let status = room.members.get(&member).map(|m| m.status);
+        let msg = if status == Some(Status::Admitted) {
+            ServerMessage::Admitted {
+                room: room_id,
+                member,
+                host,
+                members: room.connected_ids(&[Status::Admitted, Status::Host], member),
+            }
+        } else {
+            ServerMessage::Waiting {
+                room: room_id,
+                member,
+                host,
+            }
+        };
+        out.push(Output::Send(conn, msg));
+    }
+
+    /// Messages about a room the connection is already in.
+    fn in_room(&mut self, conn: ConnId, msg: ClientMessage, now: Instant, out: &mut Vec<Output>) {
+        let room_id = match &msg {
+            ClientMessage::AddInvite { room, .. }
+            | ClientMessage::RevokeInvite { room, .. }
+            | ClientMessage::Admit { room, .. }
+            | ClientMessage::Reject { room, .. }
+            | ClientMessage::Remove { room, .. }
+            | ClientMessage::Send { room, .. }
+            | ClientMessage::Leave { room }
+            | ClientMessage::EndSession { room } => *room,
+            ClientMessage::CreateRoom { .. }
+            | ClientMessage::Knock { .. }
+            | ClientMessage::Resume { .. } => {
+                return;
+            }
+        };
+        let membership = self
+            .conns
+            .get(&conn)
+            .and_then(|c| c.rooms.iter().find(|(r, _)| *r == room_id))
+            .map(|(_, m)| *m);
+        let status = membership.and_then(|m| {
+            self.rooms
+                .get(&room_id)
+                .and_then(|r| r.members.get(&m))
+                .map(|m| m.status)
+        });
+        let (Some(me), Some(status)) = (membership, status) else {
+            self.fail(conn, ErrorCode::ProtocolError, now, out);
+            return;
+        };
+        let host_only = !matches!(
+            msg,
+            ClientMessage::Send { .. } | ClientMessage::Leave { .. }
+        );
+        if host_only && status != Status::Host {
+            self.fail(conn, ErrorCode::ProtocolError, now, out);
+            return;
+        }
+        match msg {
+            ClientMessage::AddInvite {
+                token_hash,
+                ttl_secs,
+                ..
+            } => self.add_invite(conn, room_id, token_hash, ttl_secs, now, out),
+            ClientMessage::RevokeInvite { token_hash, .. } => {
+                if let Some(room) = self.rooms.get_mut(&room_id)
+                    && room.invites.get(&token_hash).is_some_and(|i| !i.used)
+                {
+                    room.invites.remove(&token_hash);
+                }
+            }
+            ClientMessage::Admit { member, .. } => self.admit(conn, room_id, member, out),
+            ClientMessage::Reject { member, .. } => {
+                self.evict(
+                    conn,
+                    room_id,
+                    member,
+                    &[Status::Lobby],
+                    ErrorCode::Rejected,
+                    now,
+                    out,
+                );
+            }
+            ClientMessage::Remove { member, .. } => {
+                self.evict(
+                    conn,
+                    room_id,
+                    member,
+                    &[Status::Lobby, Status::Admitted],
+                    ErrorCode::Removed,
+                    now,
+                    out,
+                );
+            }
+            ClientMessage::Send { to, payload, .. } => {
+                self.forward(conn, room_id, me, to, payload, out)
+            }
+            ClientMessage::Leave { .. } => self.leave(conn, room_id, me, status, now, out),
+            ClientMessage::EndSession { .. } => self.end_session(conn, room_id, now, out),
+            ClientMessage::CreateRoom { .. }
+            | ClientMessage::Knock { .. }
+            | ClientMessage::Resume { .. } => {}
+        }
+    }
+
+    fn add_invite(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        token_hash: TokenHash,
+        ttl_secs: Option<u32>,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let limits = &self.limits;
+        let ttl = ttl_secs
+            .map(|s| Duration::from_secs(u64::from(s)))
+            .unwrap_or(limits.invite_ttl)
+            .min(limits.invite_ttl_max);
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        if !room.invites.contains_key(&token_hash)
+            && room.invites.len() >= limits.max_invites_per_room
+        {
+            room.invites.retain(|_, i| !i.used && now < i.expires);
+            if room.invites.len() >= limits.max_invites_per_room {
+                out.push(Output::Send(
+                    conn,
+                    ServerMessage::Error {
+                        code: ErrorCode::TooManyInvites,
+                        room: Some(room_id),
+                    },
+                ));
+                return;
+            }
+        }
+        let invite = room.invites.entry(token_hash).or_insert(Invite {
+            expires: now,
+            used: false,
+        });
+        // A used invite stays used: re-adding its hash must not arm it again.
+        if !invite.used {
+            invite.expires = now + ttl;
+        }
+        let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        out.push(Output::Send(
+            conn,
+            ServerMessage::InviteAdded {
+                room: room_id,
+                token_hash,
+                ttl_secs: u32::try_from(secs).unwrap_or(u32::MAX),
+            },
+        ));
+    }
+
+    fn admit(&mut self, conn: ConnId, room_id: RoomId, member: MemberId, out: &mut Vec<Output>) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let Some(m) = room
+            .members
+            .get_mut(&member)
+            .filter(|m| m.status == Status::Lobby)
+        else {
+            unknown_member(conn, room_id, out);
+            return;
+        };
+        m.status = Status::Admitted;
+        let Some(guest_conn) = m.conn else {
+            // Told when it resumes.
+            return;
+        };
+        out.push(Output::Send(
+            guest_conn,
+            ServerMessage::Admitted {
+                room: room_id,
+                member,
+                host: room.host,
+                members: room.connected_ids(&[Status::Admitted, Status::Host], member),
+            },
+        ));
+        for peer in room.peers(member) {
+            out.push(Output::Send(
+                peer,
+                ServerMessage::MemberJoined {
+                    room: room_id,
+                    member,
+                },
+            ));
+        }
+    }
+
+    /// Reject (lobby) or remove (any guest): the member loses its place for good.
+    #[allow(clippy::too_many_arguments)]
+    fn evict(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        member: MemberId,
+        from: &[Status],
+        code: ErrorCode,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        if !room
+            .members
+            .get(&member)
+            .is_some_and(|m| from.contains(&m.status))
+        {
+            unknown_member(conn, room_id, out);
+            return;
+        }
+        for peer in room.peers(member) {
+            out.push(Output::Send(
+                peer,
+                ServerMessage::MemberLeft {
+                    room: room_id,
+                    member,
+                },
+            ));
+        }
+        let gone = room.members.remove(&member).and_then(|m| m.conn);
+        update_empty(room, now);
+        if let Some(guest_conn) = gone {
+            let msg = if code == ErrorCode::Rejected {
+                ServerMessage::Rejected { room: room_id }
+            } else {
+                ServerMessage::Removed { room: room_id }
+            };
+            out.push(Output::Send(guest_conn, msg));
+            self.detach_membership(guest_conn, room_id);
+            self.fail(guest_conn, code, now, out);
+        }
+    }
+
+    fn forward(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        me: MemberId,
+        to: Option<MemberId>,
+        payload: Blob,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(room) = self.rooms.get(&room_id) else {
+            return;
+        };
+        let Some(my_status) = room.members.get(&me).map(|m| m.status) else {
+            return;
+        };
+        let targets: Vec<ConnId> = match to {
+            None => {
+                let mut t: Vec<(MemberId, ConnId)> = room
+                    .connected()
+                    .filter(|(id, m, _)| *id != me && broadcast_reaches(my_status, m.status))
+                    .map(|(id, _, c)| (id, c))
+                    .collect();
+                t.sort_unstable();
+                t.into_iter().map(|(_, c)| c).collect()
+            }
+            Some(target) => match room.members.get(&target) {
+                Some(m) if target != me && visible(my_status, m.status) && m.conn.is_some() => {
+                    m.conn.into_iter().collect()
+                }
+                _ => {
+                    unknown_member(conn, room_id, out);
+                    return;
+                }
+            },
+        };
+        self.stats.messages_forwarded += targets.len() as u64;
+        for target in targets {
+            out.push(Output::Send(
+                target,
+                ServerMessage::Deliver {
+                    room: room_id,
+                    from: me,
+                    payload: payload.clone(),
+                },
+            ));
+        }
+    }
+
+    fn leave(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        me: MemberId,
+        status: Status,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        if status == Status::Host {
+            // The host may come back with its token; the room lives on.
+            self.detach_membership(conn, room_id);
+            self.detach(room_id, me, now, out);
+            return;
+        }
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        for peer in room.peers(me) {
+            out.push(Output::Send(
+                peer,
+                ServerMessage::MemberLeft {
+                    room: room_id,
+                    member: me,
+                },
+            ));
+        }
+        room.members.remove(&me);
+        update_empty(room, now);
+        self.conns.remove(&conn);
+        out.push(Output::Close(conn, Close::LEFT));
+    }
+
+    fn end_session(&mut self, conn: ConnId, room_id: RoomId, now: Instant, out: &mut Vec<Output>) {
+        let Some(room) = self.rooms.remove(&room_id) else {
+            return;
+        };
+        let mut guests: Vec<(MemberId, ConnId)> = room
+            .connected()
+            .filter(|(_, m, _)| m.status != Status::Host)
+            .map(|(id, _, c)| (id, c))
+            .collect();
+        guests.sort_unstable();
+        for (_, guest_conn) in guests {
+            out.push(Output::Send(
+                guest_conn,
+                ServerMessage::SessionEnded { room: room_id },
+            ));
+            self.detach_membership(guest_conn, room_id);
+            self.fail(guest_conn, ErrorCode::SessionEnded, now, out);
+        }
+        self.detach_membership(conn, room_id);
+        out.push(Output::Send(
+            conn,
+            ServerMessage::SessionEnded { room: room_id },
+        ));
+    }
+
+    /// Closes `conn` for `code` and forgets it.
+    fn fail(&mut self, conn: ConnId, code: ErrorCode, now: Instant, out: &mut Vec<Output>) {
+        self.record_error(code);
+        out.push(Output::Close(conn, Close::error(code)));
+        self.drop_conn(conn, now, out);
+    }
+
+    /// Forgets a connection; its members become away (they may come back).
+    fn drop_conn(&mut self, conn: ConnId, now: Instant, out: &mut Vec<Output>) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        for (room_id, member) in c.rooms {
+            self.detach(room_id, member, now, out);
+        }
+    }
+
+    fn attach(&mut self, conn: ConnId, room_id: RoomId, member: MemberId, out: &mut Vec<Output>) {
+        self.attach_quiet(conn, room_id, member);
+        if let Some(room) = self.rooms.get(&room_id) {
+            for peer in room.peers(member) {
+                out.push(Output::Send(
+                    peer,
+                    ServerMessage::MemberJoined {
+                        room: room_id,
+                        member,
+                    },
+                ));
+            }
+        }
+    }
+
+    fn attach_quiet(&mut self, conn: ConnId, room_id: RoomId, member: MemberId) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let Some(m) = room.members.get_mut(&member) else {
+            return;
+        };
+        m.conn = Some(conn);
+        m.away_since = None;
+        room.empty_since = None;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.rooms.push((room_id, member));
+        }
+    }
+
+    /// The member lost its connection: it keeps its place for the grace period.
+    fn detach(&mut self, room_id: RoomId, member: MemberId, now: Instant, out: &mut Vec<Output>) {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
+            return;
+        };
+        let Some(m) = room.members.get_mut(&member) else {
+            return;
+        };
+        m.conn = None;
+        m.away_since = Some(now);
+        for peer in room.peers(member) {
+            out.push(Output::Send(
+                peer,
+                ServerMessage::MemberAway {
+                    room: room_id,
+                    member,
+                },
+            ));
+        }
+        update_empty(room, now);
+    }
+
+    fn detach_membership(&mut self, conn: ConnId, room_id: RoomId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.rooms.retain(|(r, _)| *r != room_id);
+        }
+    }
+
+    /// Panics if the internal bookkeeping is inconsistent (for tests and fuzzing).
+    pub fn check_invariants(&self) {
+        for (conn_id, conn) in &self.conns {
+            match conn.kind {
+                Kind::Fresh => assert!(conn.rooms.is_empty()),
+                Kind::Guest => assert!(conn.rooms.len() <= 1),
+                Kind::Host => assert!(conn.rooms.len() <= self.limits.max_rooms_per_connection),
+            }
+            for (room_id, member) in &conn.rooms {
+                let room = self
+                    .rooms
+                    .get(room_id)
+                    .unwrap_or_else(|| panic!("room of conn missing"));
+                let m = room
+                    .members
+                    .get(member)
+                    .unwrap_or_else(|| panic!("member missing"));
+                assert_eq!(m.conn, Some(*conn_id));
+                assert_eq!(m.status == Status::Host, conn.kind == Kind::Host);
+            }
+        }
+        assert!(self.rooms.len() <= self.limits.max_rooms);
+        for (room_id, room) in &self.rooms {
+            assert!(room.members.len() <= self.limits.max_participants.max(1));
+            let hosts: Vec<_> = room
+                .members
+                .iter()
+                .filter(|(_, m)| m.status == Status::Host)
+                .collect();
+            assert_eq!(hosts.len(), 1);
+            assert_eq!(*hosts[0].0, room.host);
+            assert_eq!(
+                room.empty_since.is_none(),
+                room.members.values().any(|m| m.conn.is_some())
+            );
+            for (id, m) in &room.members {
+                assert_eq!(m.away_since.is_some(), m.conn.is_none());
+                if let Some(c) = m.conn {
+                    let conn = self
+                        .conns
+                        .get(&c)
+                        .unwrap_or_else(|| panic!("conn of member missing"));
+                    assert!(conn.rooms.contains(&(*room_id, *id)));
+                }
+            }
+        }
+    }
+}
+
+fn update_empty(room: &mut Room, now: Instant) {
+    if room.members.values().any(|m| m.conn.is_some()) {
+        room.empty_since = None;
+    } else if room.empty_since.is_none() {
+        room.empty_since = Some(now);
+    }
+}
+
+fn unknown_member(conn: ConnId, room_id: RoomId, out: &mut Vec<Output>) {
+    out.push(Output::Send(
+        conn,
+        ServerMessage::Error {
+            code: ErrorCode::UnknownMember,
+            room: Some(room_id),
+        },
+    ));
+}
+
+fn fresh_member_id(rng: &mut StdRng, room: &Room) -> MemberId {
+    loop {
+        let id = MemberId(rng.random());
+        if !room.members.contains_key(&id) {
+            return id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

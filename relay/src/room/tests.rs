@@ -1,0 +1,732 @@
+//! Unit tests of the pure room state machine.
+
+use super::*;
+
+struct H {
+    relay: Relay,
+    now: Instant,
+}
+
+fn room(n: u8) -> RoomId {
+    RoomId([n; 16])
+}
+fn host_token(n: u8) -> HostToken {
+    HostToken([n; 32])
+}
+fn invite(n: u8) -> InviteToken {
+    InviteToken([n; 32])
+}
+fn secret(n: u8) -> ResumeSecret {
+    ResumeSecret([n; 32])
+}
+fn payload(text: &str) -> Blob {
+    Blob(text.as_bytes().to_vec())
+}
+
+fn closes(out: &[Output]) -> Vec<(ConnId, u16)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Close(c, close) => Some((*c, close.code)),
+            Output::Send(..) => None,
+        })
+        .collect()
+}
+
+fn sent_to(out: &[Output], conn: ConnId) -> Vec<ServerMessage> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Send(c, m) if *c == conn => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn recipients(out: &[Output]) -> Vec<ConnId> {
+    let mut r: Vec<ConnId> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send(c, ServerMessage::Deliver { .. }) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    r.sort_unstable();
+    r
+}
+
+impl H {
+    fn new(limits: Limits) -> H {
+        H {
+            relay: Relay::new(limits, 7),
+            now: Instant::now(),
+        }
+    }
+
+    fn connect(&mut self, conn: ConnId) {
+        self.relay.connect(conn, self.now);
+    }
+
+    fn send(&mut self, conn: ConnId, msg: ClientMessage) -> Vec<Output> {
+        let out = self.relay.receive_text(conn, &msg.to_json(), self.now);
+        self.relay.check_invariants();
+        out
+    }
+
+    fn advance(&mut self, by: Duration) -> Vec<Output> {
+        self.now += by;
+        let out = self.relay.tick(self.now);
+        self.relay.check_invariants();
+        out
+    }
+
+    fn disconnect(&mut self, conn: ConnId) -> Vec<Output> {
+        let out = self.relay.disconnect(conn, self.now);
+        self.relay.check_invariants();
+        out
+    }
+
+    /// Connects `conn` and creates room `r`; returns the host's member id.
+    fn create(&mut self, conn: ConnId, r: u8) -> MemberId {
+        self.connect(conn);
+        let out = self.send(conn, create(r, r));
+        match sent_to(&out, conn).as_slice() {
+            [ServerMessage::RoomCreated { member, .. }] => *member,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn add_invite(&mut self, host: ConnId, r: u8, n: u8, ttl_secs: Option<u32>) {
+        let out = self.send(
+            host,
+            ClientMessage::AddInvite {
+                room: room(r),
+                token_hash: invite(n).hash(),
+                ttl_secs,
+            },
+        );
+        assert!(matches!(
+            sent_to(&out, host).as_slice(),
+            [ServerMessage::InviteAdded { .. }]
+        ));
+    }
+
+    fn knock_raw(&mut self, conn: ConnId, r: u8, n: u8) -> Vec<Output> {
+        self.connect(conn);
+        self.send(
+            conn,
+            ClientMessage::Knock {
+                v: 1,
+                room: room(r),
+                invite_token: invite(n),
+                resume_hash: secret(n).hash(),
+                payload: payload("hello"),
+            },
+        )
+    }
+
+    /// A guest with invite `n` knocks; returns its member id.
+    fn knock(&mut self, conn: ConnId, r: u8, n: u8) -> MemberId {
+        let out = self.knock_raw(conn, r, n);
+        match sent_to(&out, conn).as_slice() {
+            [ServerMessage::Waiting { member, .. }] => *member,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn admit(&mut self, host: ConnId, r: u8, member: MemberId) -> Vec<Output> {
+        self.send(
+            host,
+            ClientMessage::Admit {
+                room: room(r),
+                member,
+            },
+        )
+    }
+
+    /// Room `r` hosted on `host` with an admitted guest on `guest`.
+    fn pair(&mut self, host: ConnId, guest: ConnId, r: u8) -> (MemberId, MemberId) {
+        let h = self.create(host, r);
+        self.add_invite(host, r, guest as u8, None);
+        let g = self.knock(guest, r, guest as u8);
+        self.admit(host, r, g);
+        (h, g)
+    }
+}
+
+fn create(r: u8, token: u8) -> ClientMessage {
+    ClientMessage::CreateRoom {
+        v: 1,
+        room: room(r),
+        host_token: host_token(token),
+    }
+}
+
+fn send_all(r: u8, text: &str) -> ClientMessage {
+    ClientMessage::Send {
+        room: room(r),
+        to: None,
+        payload: payload(text),
+    }
+}
+
+fn small() -> Limits {
+    Limits {
+        grace: Duration::from_secs(10),
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn knock_reaches_host_and_admit_tells_everyone() {
+    let mut h = H::new(small());
+    let host = h.create(1, 1);
+    h.add_invite(1, 1, 2, None);
+    let out = h.knock_raw(2, 1, 2);
+    let guest = match sent_to(&out, 2).as_slice() {
+        [
+            ServerMessage::Waiting {
+                member, host: told, ..
+            },
+        ] => {
+            assert_eq!(*told, host);
+            *member
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::Knocked {
+            room: room(1),
+            member: guest,
+            payload: payload("hello")
+        }]
+    );
+    let out = h.admit(1, 1, guest);
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![ServerMessage::Admitted {
+            room: room(1),
+            member: guest,
+            host,
+            members: vec![host]
+        }]
+    );
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::MemberJoined {
+            room: room(1),
+            member: guest
+        }]
+    );
+}
+
+#[test]
+fn payloads_stay_in_the_room_and_out_of_the_lobby() {
+    let mut h = H::new(small());
+    let (_, _) = h.pair(1, 2, 1);
+    h.add_invite(1, 1, 3, None);
+    let lobby = h.knock(3, 1, 3);
+    let (_, _) = h.pair(10, 11, 2);
+
+    // Host broadcast: only the admitted guest.
+    assert_eq!(recipients(&h.send(1, send_all(1, "x"))), vec![2]);
+    // Guest broadcast: only the host.
+    assert_eq!(recipients(&h.send(2, send_all(1, "x"))), vec![1]);
+    // Lobby member: only the host.
+    assert_eq!(recipients(&h.send(3, send_all(1, "x"))), vec![1]);
+    // Host may answer the lobby member directly; the admitted guest may not address it.
+    let to_lobby = |r| ClientMessage::Send {
+        room: room(r),
+        to: Some(lobby),
+        payload: payload("x"),
+    };
+    assert_eq!(recipients(&h.send(1, to_lobby(1))), vec![3]);
+    let out = h.send(2, to_lobby(1));
+    assert!(recipients(&out).is_empty());
+    assert!(matches!(
+        sent_to(&out, 2).as_slice(),
+        [ServerMessage::Error {
+            code: ErrorCode::UnknownMember,
+            ..
+        }]
+    ));
+    // Another room's member cannot send into room 1.
+    let out = h.send(10, send_all(1, "x"));
+    assert_eq!(closes(&out), vec![(10, 4000)]);
+    assert!(recipients(&out).is_empty());
+    assert_eq!(h.relay.stats().messages_forwarded, 4);
+}
+
+#[test]
+fn invites_are_one_time_and_expire() {
+    let mut h = H::new(small());
+    h.create(1, 1);
+    h.add_invite(1, 1, 2, Some(60));
+    h.knock(2, 1, 2);
+    // Reuse while the first guest still waits in the lobby.
+    assert_eq!(closes(&h.knock_raw(3, 1, 2)), vec![(3, 4008)]);
+    // Unknown invite, unknown room.
+    assert_eq!(closes(&h.knock_raw(4, 1, 9)), vec![(4, 4007)]);
+    assert_eq!(closes(&h.knock_raw(5, 7, 2)), vec![(5, 4013)]);
+    // Expired.
+    h.add_invite(1, 1, 6, Some(1));
+    h.advance(Duration::from_millis(1500));
+    assert_eq!(closes(&h.knock_raw(6, 1, 6)), vec![(6, 4009)]);
+    // Revoked.
+    h.add_invite(1, 1, 7, None);
+    h.send(
+        1,
+        ClientMessage::RevokeInvite {
+            room: room(1),
+            token_hash: invite(7).hash(),
+        },
+    );
+    assert_eq!(closes(&h.knock_raw(7, 1, 7)), vec![(7, 4007)]);
+}
+
+#[test]
+fn invite_ttl_is_capped() {
+    let mut h = H::new(Limits {
+        invite_ttl_max: Duration::from_secs(5),
+        ..small()
+    });
+    h.create(1, 1);
+    let out = h.send(
+        1,
+        ClientMessage::AddInvite {
+            room: room(1),
+            token_hash: invite(2).hash(),
+            ttl_secs: Some(3600),
+        },
+    );
+    assert!(matches!(
+        sent_to(&out, 1).as_slice(),
+        [ServerMessage::InviteAdded { ttl_secs: 5, .. }]
+    ));
+    h.advance(Duration::from_secs(6));
+    assert_eq!(closes(&h.knock_raw(2, 1, 2)), vec![(2, 4009)]);
+}
+
+#[test]
+fn reused_hash_stays_used() {
+    let mut h = H::new(small());
+    h.create(1, 1);
+    h.add_invite(1, 1, 2, None);
+    h.knock(2, 1, 2);
+    h.add_invite(1, 1, 2, None);
+    assert_eq!(closes(&h.knock_raw(3, 1, 2)), vec![(3, 4008)]);
+}
+
+#[test]
+fn reject_and_remove_close_the_guest() {
+    let mut h = H::new(small());
+    let (_, g) = h.pair(1, 2, 1);
+    h.add_invite(1, 1, 3, None);
+    let lobby = h.knock(3, 1, 3);
+    let out = h.send(
+        1,
+        ClientMessage::Reject {
+            room: room(1),
+            member: lobby,
+        },
+    );
+    assert_eq!(
+        sent_to(&out, 3),
+        vec![ServerMessage::Rejected { room: room(1) }]
+    );
+    assert_eq!(closes(&out), vec![(3, 4010)]);
+    // Rejecting an admitted member is not possible.
+    let out = h.send(
+        1,
+        ClientMessage::Reject {
+            room: room(1),
+            member: g,
+        },
+    );
+    assert!(closes(&out).is_empty());
+    let out = h.send(
+        1,
+        ClientMessage::Remove {
+            room: room(1),
+            member: g,
+        },
+    );
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![ServerMessage::Removed { room: room(1) }]
+    );
+    assert_eq!(closes(&out), vec![(2, 4011)]);
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::MemberLeft {
+            room: room(1),
+            member: g
+        }]
+    );
+    // The removed connection is forgotten: whatever it still sends goes nowhere.
+    assert!(h.send(2, send_all(1, "x")).is_empty());
+    // And it cannot come back with its resume secret.
+    h.connect(20);
+    let out = h.send(
+        20,
+        ClientMessage::Resume {
+            v: 1,
+            room: room(1),
+            member: g,
+            resume_secret: secret(2),
+        },
+    );
+    assert_eq!(closes(&out), vec![(20, 4017)]);
+}
+
+#[test]
+fn guests_cannot_do_host_things() {
+    let mut h = H::new(small());
+    let (hm, _) = h.pair(1, 2, 1);
+    let out = h.send(
+        2,
+        ClientMessage::Remove {
+            room: room(1),
+            member: hm,
+        },
+    );
+    assert_eq!(closes(&out), vec![(2, 4000)]);
+    let mut h = H::new(small());
+    h.pair(1, 2, 1);
+    let out = h.send(2, create(5, 5));
+    assert_eq!(closes(&out), vec![(2, 4000)]);
+    // A fresh connection must start with create_room, knock or resume.
+    h.connect(3);
+    assert_eq!(closes(&h.send(3, send_all(1, "x"))), vec![(3, 4000)]);
+}
+
+#[test]
+fn limits_close_with_their_codes() {
+    let mut h = H::new(Limits {
+        max_message_bytes: 200,
+        rate_per_sec: 1,
+        rate_burst: 3,
+        max_rooms_per_connection: 2,
+        max_participants: 2,
+        ..small()
+    });
+    h.connect(1);
+    assert_eq!(
+        closes(&h.relay.receive_text(1, &"x".repeat(201), h.now)),
+        vec![(1, 4001)]
+    );
+    h.connect(2);
+    assert_eq!(
+        closes(&h.relay.receive_text(2, "{nope", h.now)),
+        vec![(2, 4000)]
+    );
+    h.connect(3);
+    let out = h.send(
+        3,
+        ClientMessage::CreateRoom {
+            v: 2,
+            room: room(3),
+            host_token: host_token(3),
+        },
+    );
+    assert_eq!(closes(&out), vec![(3, 4015)]);
+
+    // Rate: burst 3, then closed.
+    let mut h2 = H::new(Limits {
+        rate_per_sec: 1,
+        rate_burst: 3,
+        ..small()
+    });
+    h2.pair(1, 2, 1);
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.extend(closes(&h2.send(2, send_all(1, "x"))));
+    }
+    assert_eq!(codes, vec![(2, 4002)]);
+
+    // Rooms per connection.
+    let mut h = H::new(Limits {
+        max_rooms_per_connection: 2,
+        max_participants: 2,
+        ..small()
+    });
+    h.create(10, 1);
+    h.send(10, create(2, 2));
+    assert_eq!(closes(&h.send(10, create(3, 3))), vec![(10, 4003)]);
+
+    // Room full (host + 1); the invite is not consumed by the refusal.
+    let (_, g) = h.pair(20, 21, 5);
+    h.add_invite(20, 5, 22, None);
+    assert_eq!(closes(&h.knock_raw(22, 5, 22)), vec![(22, 4004)]);
+    h.send(
+        20,
+        ClientMessage::Remove {
+            room: room(5),
+            member: g,
+        },
+    );
+    h.knock(23, 5, 22);
+}
+
+#[test]
+fn rate_refills_over_time() {
+    let mut h = H::new(Limits {
+        rate_per_sec: 10,
+        rate_burst: 2,
+        ..small()
+    });
+    h.pair(1, 2, 1);
+    for _ in 0..20 {
+        h.now += Duration::from_millis(100);
+        assert!(closes(&h.send(2, send_all(1, "x"))).is_empty());
+    }
+}
+
+#[test]
+fn host_resumes_with_its_token_and_replaces_the_old_connection() {
+    let mut h = H::new(small());
+    let (hm, g) = h.pair(1, 2, 1);
+    // Another token: refused.
+    h.connect(3);
+    assert_eq!(closes(&h.send(3, create(1, 99))), vec![(3, 4016)]);
+    // Same token while the old tab is still connected: the old one is replaced.
+    h.connect(4);
+    let out = h.send(4, create(1, 1));
+    assert_eq!(closes(&out), vec![(1, 4018)]);
+    assert_eq!(
+        sent_to(&out, 4),
+        vec![ServerMessage::RoomCreated {
+            room: room(1),
+            member: hm,
+            resumed: true,
+            members: vec![g],
+            lobby: vec![]
+        }]
+    );
+    assert_eq!(
+        sent_to(&out, 2),
+        vec![
+            ServerMessage::MemberAway {
+                room: room(1),
+                member: hm
+            },
+            ServerMessage::MemberJoined {
+                room: room(1),
+                member: hm
+            }
+        ]
+    );
+}
+
+#[test]
+fn reload_within_grace_keeps_the_room_and_after_grace_it_is_gone() {
+    let mut h = H::new(small());
+    let (hm, g) = h.pair(1, 2, 1);
+    let out = h.disconnect(2);
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::MemberAway {
+            room: room(1),
+            member: g
+        }]
+    );
+    h.disconnect(1);
+    h.advance(Duration::from_secs(9));
+    assert_eq!(h.relay.room_count(), 1);
+    // Guest resumes first (host still away), then host.
+    h.connect(3);
+    let out = h.send(
+        3,
+        ClientMessage::Resume {
+            v: 1,
+            room: room(1),
+            member: g,
+            resume_secret: secret(2),
+        },
+    );
+    assert_eq!(
+        sent_to(&out, 3),
+        vec![ServerMessage::Admitted {
+            room: room(1),
+            member: g,
+            host: hm,
+            members: vec![]
+        }]
+    );
+    h.connect(4);
+    let out = h.send(4, create(1, 1));
+    assert_eq!(
+        sent_to(&out, 3),
+        vec![ServerMessage::MemberJoined {
+            room: room(1),
+            member: hm
+        }]
+    );
+    assert!(recipients(&h.send(4, send_all(1, "x"))) == vec![3]);
+    // Wrong secret.
+    h.connect(5);
+    let out = h.send(
+        5,
+        ClientMessage::Resume {
+            v: 1,
+            room: room(1),
+            member: g,
+            resume_secret: secret(9),
+        },
+    );
+    assert_eq!(closes(&out), vec![(5, 4017)]);
+    // Everyone leaves; after the grace period the room is gone.
+    h.disconnect(3);
+    h.disconnect(4);
+    h.advance(Duration::from_secs(5));
+    assert_eq!(h.relay.room_count(), 1);
+    h.advance(Duration::from_secs(6));
+    assert_eq!(h.relay.room_count(), 0);
+    h.connect(6);
+    let out = h.send(
+        6,
+        ClientMessage::Resume {
+            v: 1,
+            room: room(1),
+            member: g,
+            resume_secret: secret(2),
+        },
+    );
+    assert_eq!(closes(&out), vec![(6, 4013)]);
+}
+
+#[test]
+fn away_guest_expires_while_the_room_lives_on() {
+    let mut h = H::new(small());
+    let (_, g) = h.pair(1, 2, 1);
+    h.disconnect(2);
+    let out = h.advance(Duration::from_secs(11));
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::MemberLeft {
+            room: room(1),
+            member: g
+        }]
+    );
+    assert_eq!(h.relay.room_count(), 1);
+}
+
+#[test]
+fn guest_leave_is_final_and_host_leave_is_not() {
+    let mut h = H::new(small());
+    let (hm, g) = h.pair(1, 2, 1);
+    let out = h.send(2, ClientMessage::Leave { room: room(1) });
+    assert_eq!(closes(&out), vec![(2, 1000)]);
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::MemberLeft {
+            room: room(1),
+            member: g
+        }]
+    );
+    h.add_invite(1, 1, 3, None);
+    let g3 = h.knock(3, 1, 3);
+    h.admit(1, 1, g3);
+    let out = h.send(1, ClientMessage::Leave { room: room(1) });
+    assert!(closes(&out).is_empty());
+    assert_eq!(
+        sent_to(&out, 3),
+        vec![ServerMessage::MemberAway {
+            room: room(1),
+            member: hm
+        }]
+    );
+    assert_eq!(h.relay.room_count(), 1);
+}
+
+#[test]
+fn end_session_tells_everyone_and_deletes_the_room() {
+    let mut h = H::new(small());
+    h.pair(1, 2, 1);
+    h.add_invite(1, 1, 3, None);
+    h.knock(3, 1, 3);
+    let out = h.send(1, ClientMessage::EndSession { room: room(1) });
+    for guest in [2, 3] {
+        assert_eq!(
+            sent_to(&out, guest),
+            vec![ServerMessage::SessionEnded { room: room(1) }]
+        );
+    }
+    assert_eq!(closes(&out), vec![(2, 4012), (3, 4012)]);
+    assert_eq!(
+        sent_to(&out, 1),
+        vec![ServerMessage::SessionEnded { room: room(1) }]
+    );
+    assert_eq!(h.relay.room_count(), 0);
+    // The host connection stays usable.
+    assert_eq!(closes(&h.send(1, create(2, 2))), vec![]);
+}
+
+#[test]
+fn lobby_guest_away_can_be_admitted_and_learns_it_on_resume() {
+    let mut h = H::new(small());
+    let hm = h.create(1, 1);
+    h.add_invite(1, 1, 2, None);
+    let g = h.knock(2, 1, 2);
+    h.disconnect(2);
+    h.admit(1, 1, g);
+    h.connect(3);
+    let out = h.send(
+        3,
+        ClientMessage::Resume {
+            v: 1,
+            room: room(1),
+            member: g,
+            resume_secret: secret(2),
+        },
+    );
+    assert_eq!(
+        sent_to(&out, 3),
+        vec![ServerMessage::Admitted {
+            room: room(1),
+            member: g,
+            host: hm,
+            members: vec![hm]
+        }]
+    );
+}
+
+#[test]
+fn too_many_invites_is_not_fatal() {
+    let mut h = H::new(Limits {
+        max_invites_per_room: 2,
+        ..small()
+    });
+    h.create(1, 1);
+    h.add_invite(1, 1, 2, None);
+    h.add_invite(1, 1, 3, None);
+    let out = h.send(
+        1,
+        ClientMessage::AddInvite {
+            room: room(1),
+            token_hash: invite(4).hash(),
+            ttl_secs: None,
+        },
+    );
+    assert!(matches!(
+        sent_to(&out, 1).as_slice(),
+        [ServerMessage::Error {
+            code: ErrorCode::TooManyInvites,
+            ..
+        }]
+    ));
+    assert!(closes(&out).is_empty());
+    // A used invite makes room.
+    h.knock(2, 1, 2);
+    h.add_invite(1, 1, 4, None);
+}
+
+#[test]
+fn server_room_limit() {
+    let mut h = H::new(Limits {
+        max_rooms: 1,
+        ..small()
+    });
+    h.create(1, 1);
+    h.connect(2);
+    assert_eq!(closes(&h.send(2, create(2, 2))), vec![(2, 4005)]);
+}

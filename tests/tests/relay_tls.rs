@@ -1,0 +1,106 @@
+//! HTTPS and WSS straight from certificate files, with a self-signed certificate.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use confide_relay::config::Config;
+use confide_shared::wire::ServerMessage;
+use confide_tests::relay::TestRelay;
+use confide_tests::ws::*;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+
+struct Pki {
+    dir: std::path::PathBuf,
+    cert_der: rustls::pki_types::CertificateDer<'static>,
+}
+
+fn self_signed() -> Pki {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("confide-relay-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    Pki {
+        dir,
+        cert_der: certified.cert.der().clone(),
+    }
+}
+
+async fn tls_connect(relay: &TestRelay, pki: &Pki) -> TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.cert_der.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(relay.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn https_and_wss_with_a_self_signed_certificate() {
+    let pki = self_signed();
+    let mut config = Config::for_tests();
+    config.tls_cert = Some(pki.dir.join("cert.pem"));
+    config.tls_key = Some(pki.dir.join("key.pem"));
+    let relay = TestRelay::start_with(config).await;
+    assert!(relay.http_url().starts_with("https://"));
+
+    // https:// /healthz, with HSTS.
+    let mut tls = tls_connect(&relay, &pki).await;
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    let _ = tls.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(response.starts_with("http/1.1 200"), "{response}");
+    assert!(response.contains("strict-transport-security: max-age="));
+    assert!(response.ends_with("ok"));
+
+    // wss:// : a host creates a room, a guest knocks over a second TLS connection.
+    let url = format!("wss://localhost:{}/ws", relay.addr.port());
+    let (ws, _) = tokio_tungstenite::client_async(&url, tls_connect(&relay, &pki).await)
+        .await
+        .unwrap();
+    let mut host = WsClient::new(ws);
+    host.send(&create_msg(1, 1)).await;
+    let host_id = match host.recv().await {
+        ServerMessage::RoomCreated { member, .. } => member,
+        other => panic!("{other:?}"),
+    };
+    add_invite(&mut host, 1, 2, None).await;
+    let (ws, _) = tokio_tungstenite::client_async(&url, tls_connect(&relay, &pki).await)
+        .await
+        .unwrap();
+    let mut guest = WsClient::new(ws);
+    guest.send(&knock_msg(1, 2, b"hi")).await;
+    assert!(matches!(guest.recv().await, ServerMessage::Waiting { host, .. } if host == host_id));
+    assert!(matches!(host.recv().await, ServerMessage::Knocked { .. }));
+
+    // Plain HTTP on the TLS port does not work.
+    let mut plain = TcpStream::connect(relay.addr).await.unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        plain.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    let _ = std::fs::remove_dir_all(&pki.dir);
+}
