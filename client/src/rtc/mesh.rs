@@ -681,12 +681,37 @@ impl Inner {
                     false
                 }
             };
+            // Script path: Chromium 156 never runs a receiver transform
+            // set in the offerer's `track` event (frames bypass it and
+            // reach the decoder; measured), so attach it up front.
+            let receiver_transform = path == TransformPath::Script
+                && match attach_transform(
+                    &crypto,
+                    path,
+                    &transceiver.receiver(),
+                    StreamOptions {
+                        peer: peer.tag.clone(),
+                        direction: Direction::Recv,
+                        kind,
+                    },
+                ) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        events.push(RtcEvent::TransformFailed {
+                            peer: id,
+                            direction: Direction::Recv,
+                            kind,
+                            reason: e.to_string(),
+                        });
+                        false
+                    }
+                };
             peer.slots.push(Slot {
                 kind,
                 transceiver,
                 sender_transform,
                 remote_track: false,
-                receiver_transform: false,
+                receiver_transform,
             });
         }
         events
