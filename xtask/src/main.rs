@@ -8,6 +8,7 @@
 //!
 //! Tools are installed once and reused: each is checked by version first.
 
+mod bench;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("build") => build(&args[1..]).map(|_| ()),
         Some("install") => Toolbox::install_all(true).map(|_| ()),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
