@@ -49,6 +49,10 @@ const FRESH_MS: f64 = 3000.0;
 const RESTART_INTERVAL_MS: f64 = 5000.0;
 
 const KINDS: [MediaKind; 2] = [MediaKind::Audio, MediaKind::Video];
+/// RTP packets that must flow past a transform that saw no frame at all
+/// before it is suspected bypassed (send, recv). A suspicion must hold on
+/// two polls in a row (~1 s apart): the worker's stats lag a little.
+const BYPASS_PACKETS: [f64; 2] = [50.0, 250.0];
 
 #[wasm_bindgen]
 extern "C" {
@@ -199,7 +203,25 @@ struct Peer {
     restart_wanted: bool,
     last_restart_ms: f64,
     fingerprint: FingerprintStatus,
+    rtp: RtpWatch,
     handlers: Vec<Handler>,
+}
+
+/// What `getStats()` says about the peer's RTP, by kind (audio, video):
+/// independent of the worker, so a transform that frames bypass, or a
+/// stalled worker, cannot make the call look encrypted.
+#[derive(Debug, Default)]
+struct RtpWatch {
+    /// First and last `packetsReceived` / `packetsSent` seen.
+    first_in: [Option<f64>; 2],
+    last_in: [f64; 2],
+    first_out: [Option<f64>; 2],
+    last_out: [f64; 2],
+    /// When the counters last grew.
+    in_grew_ms: [Option<f64>; 2],
+    /// Consecutive polls with a suspected bypass, by (send, recv) and kind;
+    /// `u8::MAX` once reported.
+    suspect: [[u8; 2]; 2],
 }
 
 impl Peer {
@@ -239,6 +261,9 @@ struct Inner {
     stats: WorkerStats,
     last_all_encrypted: Option<bool>,
     rotation_reported: bool,
+    /// Test hook: reproduce the Chromium bug (receiver transforms of the
+    /// offerer set in `track`) to exercise the bypass detection.
+    late_receiver_transforms: bool,
 }
 
 fn kind_index(kind: MediaKind) -> usize {
@@ -292,12 +317,17 @@ impl Mesh {
             stats: WorkerStats::default(),
             last_all_encrypted: None,
             rotation_reported: false,
+            late_receiver_transforms: false,
         }));
         let weak = Rc::downgrade(&inner);
         crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
             if let Some(inner) = weak.upgrade() {
+                let is_stats = matches!(message, FromWorker::Stats(_));
                 let events = inner.borrow_mut().on_worker(message);
                 emit(&inner, events);
+                if is_stats {
+                    poll_rtp(&inner);
+                }
             }
         })));
         Mesh { inner }
@@ -432,6 +462,14 @@ impl Mesh {
     /// The connection to `peer` (e.g. for `getStats()`).
     pub fn peer_connection(&self, peer: &ParticipantId) -> Option<RtcPeerConnection> {
         self.inner.borrow().peers.get(peer).map(|p| p.pc.clone())
+    }
+
+    /// TEST ONLY: attach the offerer's receiver transforms in the `track`
+    /// event on the script path too (Chromium then bypasses them), so tests
+    /// can prove the bypass is detected.
+    #[cfg(feature = "test-hooks")]
+    pub fn set_late_receiver_transforms(&self, on: bool) {
+        self.inner.borrow_mut().late_receiver_transforms = on;
     }
 
     /// The peers in the mesh.
@@ -633,6 +671,7 @@ impl Inner {
             restart_wanted: false,
             last_restart_ms: f64::NEG_INFINITY,
             fingerprint: FingerprintStatus::Pending,
+            rtp: RtpWatch::default(),
             handlers,
         })
     }
@@ -685,6 +724,7 @@ impl Inner {
             // set in the offerer's `track` event (frames bypass it and
             // reach the decoder; measured), so attach it up front.
             let receiver_transform = path == TransformPath::Script
+                && !self.late_receiver_transforms
                 && match attach_transform(
                     &crypto,
                     path,
@@ -982,7 +1022,8 @@ impl Inner {
                         sender_transform: slot.sender_transform,
                         remote_track: slot.remote_track,
                         receiver_transform: slot.receiver_transform,
-                        receiving: recv.is_some_and(|s| fresh(s.last_frame_ms)),
+                        receiving: fresh(peer.rtp.in_grew_ms[kind_index(kind)])
+                            || recv.is_some_and(|s| fresh(s.last_frame_ms)),
                         decrypting: recv.is_some_and(|s| fresh(s.last_ok_ms)),
                     }
                 };
@@ -1250,4 +1291,147 @@ fn accept_answer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
             start_offer(&inner, id, true);
         }
     });
+}
+
+/// `packetsReceived` (inbound) and `packetsSent` (outbound) by kind.
+fn rtp_counters(report: &JsValue) -> ([f64; 2], [f64; 2]) {
+    let mut inbound = [0.0; 2];
+    let mut outbound = [0.0; 2];
+    let values = Reflect::get(report, &"values".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok())
+        .and_then(|f| f.call0(report).ok());
+    let Some(Ok(Some(iter))) = values.map(|v| js_sys::try_iter(&v)) else {
+        return (inbound, outbound);
+    };
+    for stat in iter.flatten() {
+        let text = |name: &str| {
+            Reflect::get(&stat, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+        };
+        let num = |name: &str| {
+            Reflect::get(&stat, &name.into())
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        };
+        let Some(kind) = text("kind").as_deref().and_then(MediaKind::parse) else {
+            continue;
+        };
+        match text("type").as_deref() {
+            Some("inbound-rtp") => inbound[kind_index(kind)] += num("packetsReceived"),
+            Some("outbound-rtp") => outbound[kind_index(kind)] += num("packetsSent"),
+            _ => {}
+        }
+    }
+    (inbound, outbound)
+}
+
+/// Polls `getStats()` of every connected peer and checks the transforms
+/// against it (about once per second, driven by the worker's stats).
+fn poll_rtp(inner: &Rc<RefCell<Inner>>) {
+    let connections: Vec<(ParticipantId, RtcPeerConnection)> = inner
+        .borrow()
+        .peers
+        .values()
+        .filter(|p| p.connected)
+        .map(|p| (p.id, p.pc.clone()))
+        .collect();
+    for (id, pc) in connections {
+        let weak = Rc::downgrade(inner);
+        spawn_local(async move {
+            let Ok(report) = JsFuture::from(pc.get_stats()).await else {
+                return;
+            };
+            let (inbound, outbound) = rtp_counters(&report);
+            let Some(inner) = weak.upgrade() else { return };
+            let (events, cut) = inner.borrow_mut().on_rtp(id, inbound, outbound);
+            for sender in cut {
+                set_track(&sender, None);
+            }
+            emit(&inner, events);
+        });
+    }
+}
+
+impl Inner {
+    /// Updates the RTP watch; a transform that saw no frame while RTP
+    /// flowed is bypassed: a bypassed sender loses its track at once
+    /// (plaintext could leave), a bypassed receiver is reported.
+    fn on_rtp(
+        &mut self,
+        id: ParticipantId,
+        inbound: [f64; 2],
+        outbound: [f64; 2],
+    ) -> (Vec<RtcEvent>, Vec<RtcRtpSender>) {
+        let mut events = Vec::new();
+        let mut cut = Vec::new();
+        let now = Date::now();
+        let stats = &self.stats;
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return (events, cut);
+        };
+        for kind in KINDS {
+            let k = kind_index(kind);
+            let watch = &mut peer.rtp;
+            if inbound[k] > watch.last_in[k] {
+                watch.in_grew_ms[k] = Some(now);
+            }
+            watch.last_in[k] = inbound[k];
+            watch.last_out[k] = outbound[k];
+            let first_in = *watch.first_in[k].get_or_insert(inbound[k]);
+            let first_out = *watch.first_out[k].get_or_insert(outbound[k]);
+            let saw_frames = |direction: Direction| {
+                stats.streams.iter().any(|s| {
+                    s.peer == peer.tag
+                        && s.direction == direction
+                        && s.kind == kind
+                        && s.last_frame_ms.is_some()
+                })
+            };
+            for (d, direction, grown) in [
+                (0, Direction::Send, outbound[k] - first_out),
+                (1, Direction::Recv, inbound[k] - first_in),
+            ] {
+                let suspect = &mut watch.suspect[d][k];
+                if *suspect == u8::MAX {
+                    continue;
+                }
+                if grown <= BYPASS_PACKETS[d] || saw_frames(direction) {
+                    *suspect = 0;
+                    continue;
+                }
+                *suspect += 1;
+                if *suspect < 2 {
+                    continue;
+                }
+                *suspect = u8::MAX;
+                let slot = peer.slots.iter_mut().find(|s| s.kind == kind);
+                let reason = match direction {
+                    Direction::Send => {
+                        if let Some(slot) = slot {
+                            slot.sender_transform = false;
+                            cut.push(slot.transceiver.sender());
+                        }
+                        "frames bypass the encrypting transform; stopped sending"
+                    }
+                    Direction::Recv => {
+                        if let Some(slot) = slot {
+                            slot.receiver_transform = false;
+                        }
+                        "frames bypass the decrypting transform"
+                    }
+                };
+                events.push(RtcEvent::TransformFailed {
+                    peer: id,
+                    direction,
+                    kind,
+                    reason: reason.into(),
+                });
+            }
+        }
+        events.extend(self.state_events());
+        (events, cut)
+    }
 }

@@ -9,6 +9,8 @@
 //!   directly. `receiver_key: false` keeps A's key from B; `skip_decrypt:
 //!   true` makes B's worker pass A's frames undecrypted. Resolves to the
 //!   transform path (`"script"` or `"legacy"`).
+//!   `late_receiver_transforms: true` reproduces the Chromium bug of
+//!   receiver transforms set in the offerer's `track` event.
 //! - `await confide_test_report()` gives B's inbound stats of A's media and
 //!   vice versa, both workers' stats, both encryption states and the event log.
 //! - `confide_test_hangup()` ends it.
@@ -158,6 +160,7 @@ pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue>
     LOG.with(|log| log.borrow_mut().clear());
     let skip = option_bool(&options, "skip_decrypt", false);
     let receiver_key = option_bool(&options, "receiver_key", true);
+    let late = option_bool(&options, "late_receiver_transforms", false);
     let path = detect_transform_support().ok_or_else(|| js_err(RtcError::Unsupported))?;
 
     let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
@@ -195,6 +198,7 @@ pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue>
 
     let a = Mesh::new(crypto_a, path, &local, Vec::new(), handler("a"));
     let b = Mesh::new(crypto_b, path, &local, Vec::new(), handler("b"));
+    a.set_late_receiver_transforms(late);
     let videos = vec![video_element("loopback-a")?, video_element("loopback-b")?];
     LOOPBACK.with(|lb| {
         *lb.borrow_mut() = Some(Loopback {
