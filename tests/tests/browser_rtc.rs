@@ -39,6 +39,14 @@ async fn start_call(path: &str, options: &str) -> Call {
             "return !!(window.wasmBindings && window.wasmBindings.confide_test_loopback)",
         )
         .await;
+    // The app's own worker still answers "ping" (the app shows `ready`).
+    browser
+        .wait_until(
+            "the app's frame-crypto worker to answer ping",
+            Duration::from_secs(30),
+            "const m = document.getElementById('confide-app'); return m && m.dataset.worker === 'ready'",
+        )
+        .await;
     let started = browser
         .eval_async(&format!(
             "const done = arguments[arguments.length - 1];

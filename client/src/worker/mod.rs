@@ -25,7 +25,7 @@ use protocol::{FromWorker, StreamOptions, ToWorker};
 use streams::State;
 
 /// Called once the worker's WASM is instantiated: installs the handlers,
-/// then posts `"ready"`.
+/// then posts `"ready"` and `"pong"`.
 pub fn start() {
     let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
         return;
@@ -62,6 +62,11 @@ pub fn start() {
     gloo::timers::callback::Interval::new(1000, move || streams::report(&stats_state)).forget();
 
     post(&scope, &FromWorker::Ready);
+    // A "ping" posted right after `new Worker(...)` arrives while the WASM
+    // is still loading and is dropped (Trunk's loader shim has no handler
+    // yet; measured: the app stayed at "started"). Answer it here; pings
+    // from now on are answered by the handler above.
+    post(&scope, &FromWorker::Pong);
 }
 
 fn handle_message(state: &Rc<RefCell<State>>, data: &JsValue) {

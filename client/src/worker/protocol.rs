@@ -16,7 +16,8 @@
 //! needs no message: `new RTCRtpScriptTransform(worker, {peer, direction, kind})`
 //! fires `rtctransform` in the worker.
 //!
-//! Worker → main thread: `"ready"` (handlers installed; sent once at start),
+//! Worker → main thread: `"ready"` (handlers installed; sent once at start,
+//! followed by a `"pong"` for a ping lost while the WASM loaded),
 //! `"pong"`, and objects:
 //! `{type:"stats", stats: {streams:[{peer, direction, kind, ok, dropped:{reason:n}, last_kid, last_ok_ms, last_frame_ms}], sender_kid, needs_rotation}}`
 //! every second; `{type:"keyframe_needed", peer, kind}` (legacy path: the
