@@ -254,16 +254,15 @@ impl Relay {
         *self.stats.errors.entry(code).or_default() += 1;
     }
 
-    /// A new connection was accepted.
+    /// A new connection was accepted. An id already in use is left alone
+    /// (the shell never reuses ids; the fuzz target does).
     pub fn connect(&mut self, conn: ConnId, now: Instant) {
-        self.conns.insert(
-            conn,
-            Conn {
-                kind: Kind::Fresh,
-                rooms: Vec::new(),
-                bucket: Bucket::new(&self.limits, now),
-            },
-        );
+        let bucket = Bucket::new(&self.limits, now);
+        self.conns.entry(conn).or_insert(Conn {
+            kind: Kind::Fresh,
+            rooms: Vec::new(),
+            bucket,
+        });
     }
 
     /// The connection is gone (closed by the peer, or after a close we asked for).

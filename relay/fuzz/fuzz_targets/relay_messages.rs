@@ -101,13 +101,20 @@ fuzz_target!(|data: &[u8]| {
                 let member = members[usize::from(b) % members.len()];
                 let v = if a == 255 { 2 } else { 1 };
                 let msg = match kind % 11 {
-                    0 => ClientMessage::CreateRoom { v, room: room(a), host_token: HostToken([b % 2; 32]) },
+                    0 => ClientMessage::CreateRoom {
+                        v,
+                        room: room(a),
+                        host_token: HostToken([b % 2; 32]),
+                    },
                     1 => ClientMessage::AddInvite {
                         room: room(a),
                         token_hash: InviteToken([b % 4; 32]).hash(),
                         ttl_secs: (a & 4 == 0).then_some(u32::from(b % 8)),
                     },
-                    2 => ClientMessage::RevokeInvite { room: room(a), token_hash: InviteToken([b % 4; 32]).hash() },
+                    2 => ClientMessage::RevokeInvite {
+                        room: room(a),
+                        token_hash: InviteToken([b % 4; 32]).hash(),
+                    },
                     3 => ClientMessage::Knock {
                         v,
                         room: room(a),
@@ -115,10 +122,24 @@ fuzz_target!(|data: &[u8]| {
                         resume_hash: ResumeSecret([b % 4; 32]).hash(),
                         payload: Blob(vec![a; usize::from(b)]),
                     },
-                    4 => ClientMessage::Resume { v, room: room(a), member, resume_secret: ResumeSecret([a % 4; 32]) },
-                    5 => ClientMessage::Admit { room: room(a), member },
-                    6 => ClientMessage::Reject { room: room(a), member },
-                    7 => ClientMessage::Remove { room: room(a), member },
+                    4 => ClientMessage::Resume {
+                        v,
+                        room: room(a),
+                        member,
+                        resume_secret: ResumeSecret([a % 4; 32]),
+                    },
+                    5 => ClientMessage::Admit {
+                        room: room(a),
+                        member,
+                    },
+                    6 => ClientMessage::Reject {
+                        room: room(a),
+                        member,
+                    },
+                    7 => ClientMessage::Remove {
+                        room: room(a),
+                        member,
+                    },
                     8 => ClientMessage::Send {
                         room: room(a),
                         to: (a & 8 == 0).then_some(member),

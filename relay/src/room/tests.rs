@@ -730,3 +730,14 @@ fn server_room_limit() {
     h.connect(2);
     assert_eq!(closes(&h.send(2, create(2, 2))), vec![(2, 4005)]);
 }
+
+/// Found by the fuzz target: `connect` with an id in use must not orphan its memberships.
+#[test]
+fn connect_with_an_id_in_use_is_ignored() {
+    let mut h = H::new(small());
+    h.pair(1, 2, 1);
+    h.connect(1);
+    h.connect(2);
+    h.relay.check_invariants();
+    assert_eq!(recipients(&h.send(1, send_all(1, "x"))), vec![2]);
+}
