@@ -11,7 +11,6 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 fn main() {
@@ -51,22 +50,6 @@ fn main() {
     }
     table.push_str("];\n");
 
-    // Trunk injects one inline module script that starts the app. The CSP
-    // allows exactly that script by hash instead of 'unsafe-inline'.
-    let index = fs::read_to_string(dist.join("index.html")).unwrap_or_default();
-    table.push_str("pub static INLINE_SCRIPT_HASHES: &[&str] = &[\n");
-    for script in inline_scripts(&index) {
-        let digest = Sha256::digest(script.as_bytes());
-        let _ = writeln!(
-            table,
-            "    {:?},",
-            format!(
-                "sha256-{}",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            )
-        );
-    }
-    table.push_str("];\n");
     let _ =
         fs::File::create(out_dir.join("assets.rs")).and_then(|mut f| f.write_all(table.as_bytes()));
 }
@@ -83,26 +66,6 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
             out.push(rel.to_string_lossy().into_owned());
         }
     }
-}
-
-/// Contents of `<script>` elements without a `src` attribute.
-fn inline_scripts(html: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find("<script") {
-        rest = &rest[start..];
-        let Some(tag_end) = rest.find('>') else { break };
-        let tag = &rest[..tag_end];
-        let body_start = tag_end + 1;
-        let Some(close) = rest[body_start..].find("</script>") else {
-            break;
-        };
-        if !tag.contains(" src=") {
-            found.push(rest[body_start..body_start + close].to_string());
-        }
-        rest = &rest[body_start + close..];
-    }
-    found
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

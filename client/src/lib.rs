@@ -9,4 +9,6 @@ pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod rtc;
 #[cfg(target_arch = "wasm32")]
+pub mod session;
+#[cfg(target_arch = "wasm32")]
 pub mod worker;

@@ -37,6 +37,19 @@ impl AssetSource {
         }
     }
 
+    /// CSP hashes of the inline scripts of the index.html this source serves.
+    pub fn script_hashes(&self) -> Vec<String> {
+        let html = match self {
+            AssetSource::Embedded => ASSETS
+                .iter()
+                .find(|a| a.path == "/index.html")
+                .map(|a| String::from_utf8_lossy(a.raw).into_owned()),
+            AssetSource::Directory(dir) => std::fs::read_to_string(dir.join("index.html")).ok(),
+        };
+        html.map(|html| crate::inline_scripts::script_hashes(&html))
+            .unwrap_or_default()
+    }
+
     /// Answers a GET for `path` (already percent-decoded by the router).
     pub async fn respond(&self, path: &str, request_headers: &HeaderMap) -> Response {
         let path = if path == "/" || path.is_empty() {

@@ -12,7 +12,7 @@ use axum::routing::get;
 use confide_shared::wire::{ErrorCode, WS_PATH};
 
 use crate::AppState;
-use crate::assets::{self, INLINE_SCRIPT_HASHES};
+use crate::assets;
 
 /// Builds the router for the whole relay.
 pub fn router(state: AppState) -> Router {
@@ -96,9 +96,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
 
 /// The Content-Security-Policy: only our own scripts (plus Trunk's inline
 /// starter, by hash), WASM compilation, and connections to this origin.
-pub fn content_security_policy() -> String {
+pub fn content_security_policy(script_hashes: &[String]) -> String {
     let mut script_src = String::from("'self' 'wasm-unsafe-eval'");
-    for hash in INLINE_SCRIPT_HASHES {
+    for hash in script_hashes {
         script_src.push_str(&format!(" '{hash}'"));
     }
     format!(

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod config;
 pub mod http;
 pub mod hub;
+mod inline_scripts;
 pub mod limits;
 pub mod room;
 pub mod tls;
@@ -38,8 +39,8 @@ impl AppState {
             None => AssetSource::Embedded,
         };
         AppState {
+            csp: http::content_security_policy(&assets.script_hashes()).into(),
             assets: Arc::new(assets),
-            csp: http::content_security_policy().into(),
             tls: config.tls(),
             metrics: config.metrics,
             hub: Hub::new(config.limits()),

@@ -2,6 +2,7 @@
 //! Each [`Browser`] is a separate person: its own Chromium process and its own
 //! empty profile, with a fake camera and microphone.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -63,7 +64,10 @@ pub struct Driver {
 impl Driver {
     pub async fn start(env: &BrowserEnv) -> Driver {
         let port = free_port();
+        // Its own process group, so that dropping the driver also ends every
+        // Chromium it started, even when a test panicked before closing them.
         let child = Command::new(&env.chromedriver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
@@ -88,6 +92,8 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -138,6 +144,8 @@ impl Browser {
             json!({ "binary": env.chromium, "args": args }),
         );
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+        // Two rustls backends are linked in the tests; pick one for the WebDriver client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .unwrap_or_else(|e| panic!("no TLS backend for the WebDriver client: {e}"))
             .capabilities(caps)

@@ -2,5 +2,6 @@
 //! relay on a free loopback port, start headless Chromium sessions.
 
 pub mod browser;
+pub mod call;
 pub mod relay;
 pub mod ws;

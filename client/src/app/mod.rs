@@ -47,7 +47,7 @@ fn default_controller() -> Box<dyn Controller> {
     if let Some(gallery) = gallery::from_url() {
         return Box::new(gallery);
     }
-    Box::new(stub::StubController::new())
+    Box::new(crate::session::SessionController::new())
 }
 
 #[derive(Properties, PartialEq)]

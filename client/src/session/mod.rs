@@ -14,11 +14,11 @@ use std::rc::{Rc, Weak};
 use confide_shared::envelope::ParticipantId;
 use confide_shared::link::Invite;
 use confide_shared::session::{Effect, EndReason, Event, Session};
-use confide_shared::signal::Signal;
+use confide_shared::sframe::CipherSuite;
 use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
 use rand_core::OsRng;
 use wasm_bindgen::JsCast;
-use web_sys::MediaStream;
+use web_sys::{MediaStream, Worker};
 
 use crate::app::controller::{Controller, UiHandle};
 use crate::app::model::{
@@ -51,7 +51,8 @@ struct PeerInfo {
     participant: ParticipantId,
     name: Option<String>,
     is_host: bool,
-    sas: String,
+    /// The safety code, for counsellor–guest pairs.
+    sas: Option<String>,
     stream: Option<MediaStream>,
 }
 
@@ -72,6 +73,8 @@ struct Inner {
     /// Messages waiting for the socket to open.
     outbox: Vec<ClientMessage>,
     local: Option<LocalMedia>,
+    /// The frame-crypto worker the app started at page load.
+    worker: Option<Worker>,
     crypto: Option<FrameCrypto>,
     mesh: Option<Mesh>,
     pending_keys: PendingKeys,
@@ -106,10 +109,10 @@ fn invite_from_url() -> Option<Result<Invite, ()>> {
 
 /// Removes the secret from the address bar and the history entry.
 fn scrub_fragment() {
-    if let Some(window) = web_sys::window() {
-        if let Ok(history) = window.history() {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
-        }
+    if let Some(window) = web_sys::window()
+        && let Ok(history) = window.history()
+    {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/"));
     }
 }
 
@@ -143,6 +146,7 @@ impl Inner {
             relay: None,
             outbox: Vec::new(),
             local: None,
+            worker: None,
             crypto: None,
             mesh: None,
             pending_keys: PendingKeys::default(),
@@ -274,19 +278,21 @@ impl Inner {
                 name,
                 is_offerer,
             } => {
-                let is_host = !self.session.as_ref().is_some_and(Session::is_host);
+                // The counsellor is the one peer a guest shares a safety code with.
+                let is_host = !self.session.as_ref().is_some_and(Session::is_host) && sas.is_some();
                 self.peers.insert(
                     member,
                     PeerInfo {
                         participant,
                         name,
                         is_host,
-                        sas: sas.to_string(),
+                        // The UI groups the digits itself.
+                        sas: sas.map(|s| s.to_string().replace(' ', "")),
                         stream: None,
                     },
                 );
-                if let Some(mesh) = self.mesh.as_mut() {
-                    mesh.add_peer(participant, is_offerer);
+                if let Some(mesh) = self.mesh.as_ref() {
+                    let _ = mesh.add_peer(participant, is_offerer);
                 }
                 if !self.session.as_ref().is_some_and(Session::is_host) {
                     // A guest enters the call as soon as the counsellor is verified.
@@ -296,25 +302,25 @@ impl Inner {
                 self.refresh();
             }
             Event::Rtc { member, signal } => {
-                if let (Some(mesh), Some(peer)) = (self.mesh.as_mut(), self.peers.get(&member)) {
+                if let (Some(mesh), Some(peer)) = (self.mesh.as_ref(), self.peers.get(&member)) {
                     mesh.on_signal(peer.participant, signal);
                 }
             }
-            Event::Chat {
-                member, id, text, ..
-            } => {
+            // The sender's line id is its own numbering; lines are keyed locally.
+            Event::Chat { member, text, .. } => {
                 let sender = self.peers.get(&member).and_then(|p| p.name.clone());
                 self.chat.push(ChatLine {
-                    id,
+                    id: self.chat.len() as u64 + 1,
                     mine: false,
                     sender,
+                    from_host: self.peers.get(&member).is_some_and(|p| p.is_host),
                     at_ms: now_ms(),
                     text,
                 });
                 self.refresh();
             }
             Event::LocalSenderKey { kid, key, suite } => match &self.crypto {
-                Some(crypto) => crypto.set_sender_key(kid, &key, suite),
+                Some(crypto) => install_sender_key(crypto, kid, &key, suite),
                 None => self.pending_keys.local = Some((kid, key, suite)),
             },
             Event::PeerSenderKey {
@@ -325,7 +331,9 @@ impl Inner {
             } => {
                 if let Some(peer) = self.peers.get(&member) {
                     match &self.crypto {
-                        Some(crypto) => crypto.set_receiver_key(peer.participant, kid, &key, suite),
+                        Some(crypto) => {
+                            install_receiver_key(crypto, &peer.participant, kid, &key, suite)
+                        }
                         None => self
                             .pending_keys
                             .peers
@@ -336,11 +344,11 @@ impl Inner {
             Event::PeerAway { .. } => {}
             Event::PeerLeft { member } => {
                 if let Some(peer) = self.peers.remove(&member) {
-                    if let Some(mesh) = self.mesh.as_mut() {
+                    if let Some(mesh) = self.mesh.as_ref() {
                         mesh.remove_peer(peer.participant);
                     }
                     if let Some(crypto) = &self.crypto {
-                        crypto.forget_peer(peer.participant);
+                        let _ = crypto.forget_peer(&peer.participant);
                     }
                 }
                 self.invites.knocks.retain(|k| k.id != member.0);
@@ -356,9 +364,8 @@ impl Inner {
 
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
-        if let Some(mesh) = self.mesh.take() {
-            mesh.close();
-        }
+        // Dropping the mesh closes every peer connection.
+        self.mesh = None;
         self.crypto = None;
         if let Some(relay) = self.relay.take() {
             relay.close();
@@ -396,11 +403,7 @@ impl Inner {
             })
             .collect();
         // With one peer there is one code; in a group each guest compares with the counsellor.
-        let sas = self
-            .peers
-            .values()
-            .find(|p| p.is_host || is_host)
-            .map(|p| p.sas.clone());
+        let sas = self.peers.values().find_map(|p| p.sas.clone());
         CallView {
             is_host,
             participants,
@@ -432,8 +435,12 @@ impl Inner {
             return;
         };
         let me = self.me.clone();
+        let worker = self.worker.take();
         wasm_bindgen_futures::spawn_local(async move {
-            let crypto = FrameCrypto::start().await;
+            let crypto = match worker {
+                Some(worker) => FrameCrypto::adopt(worker).await,
+                None => FrameCrypto::start().await,
+            };
             Inner::later(&me, move |inner| inner.media_ready(crypto, path, stream));
         });
     }
@@ -449,20 +456,20 @@ impl Inner {
             return;
         };
         if let Some((kid, key, suite)) = self.pending_keys.local.take() {
-            crypto.set_sender_key(kid, &key, suite);
+            install_sender_key(&crypto, kid, &key, suite);
         }
         for (peer, kid, key, suite) in std::mem::take(&mut self.pending_keys.peers) {
-            crypto.set_receiver_key(peer, kid, &key, suite);
+            install_receiver_key(&crypto, &peer, kid, &key, suite);
         }
         let me = self.me.clone();
         let on_event: Rc<dyn Fn(RtcEvent)> = Rc::new(move |event| {
             Inner::later(&me, move |inner| inner.on_rtc(event));
         });
-        let mut mesh = Mesh::new(crypto.clone(), path, stream, Vec::new(), on_event);
+        let mesh = Mesh::new(crypto.clone(), path, &stream, Vec::new(), on_event);
         let is_host = self.session.as_ref().is_some_and(Session::is_host);
         for peer in self.peers.values() {
             // The counsellor offers to every guest.
-            mesh.add_peer(peer.participant, is_host);
+            let _ = mesh.add_peer(peer.participant, is_host);
         }
         self.crypto = Some(crypto);
         self.mesh = Some(mesh);
@@ -485,18 +492,16 @@ impl Inner {
                 }
             }
             RtcEvent::RemoteStream { peer, stream } => {
-                if let Some(member) = self.member_of(peer) {
-                    if let Some(info) = self.peers.get_mut(&member) {
-                        info.stream = Some(stream);
-                    }
+                if let Some(member) = self.member_of(peer)
+                    && let Some(info) = self.peers.get_mut(&member)
+                {
+                    info.stream = Some(stream);
                 }
                 self.refresh();
             }
-            RtcEvent::EncryptionState { all_encrypted } => {
-                if self.all_encrypted != all_encrypted {
-                    self.all_encrypted = all_encrypted;
-                    self.refresh();
-                }
+            RtcEvent::EncryptionState { all_encrypted } if self.all_encrypted != all_encrypted => {
+                self.all_encrypted = all_encrypted;
+                self.refresh();
             }
             RtcEvent::FingerprintMismatch { .. } => {
                 let effects = self
@@ -607,11 +612,12 @@ impl Inner {
                 let Some(session) = self.session.as_mut() else {
                     return;
                 };
-                if let Ok((effects, id)) = session.chat(&text, now_ms() as u64) {
+                if let Ok((effects, _)) = session.chat(&text, now_ms() as u64) {
                     self.chat.push(ChatLine {
-                        id,
+                        id: self.chat.len() as u64 + 1,
                         mine: true,
                         sender: None,
+                        from_host: false,
                         at_ms: now_ms(),
                         text,
                     });
@@ -682,6 +688,25 @@ impl Inner {
     }
 }
 
+/// Keys with a suite we do not speak are ignored: those frames never decode (fail closed).
+fn install_sender_key(crypto: &FrameCrypto, kid: u64, key: &[u8; 32], suite: u16) {
+    if let Some(suite) = CipherSuite::from_id(suite) {
+        let _ = crypto.set_sender_key(kid, key, suite);
+    }
+}
+
+fn install_receiver_key(
+    crypto: &FrameCrypto,
+    peer: &ParticipantId,
+    kid: u64,
+    key: &[u8; 32],
+    suite: u16,
+) {
+    if let Some(suite) = CipherSuite::from_id(suite) {
+        let _ = crypto.set_receiver_key(peer, kid, key, suite);
+    }
+}
+
 fn stop_stream(stream: &MediaStream) {
     for track in stream.get_tracks().iter() {
         if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
@@ -723,5 +748,9 @@ impl Controller for SessionController {
 
     fn handle(&mut self, action: UiAction) {
         self.inner.borrow_mut().handle(action);
+    }
+
+    fn worker_ready(&mut self, worker: Worker) {
+        self.inner.borrow_mut().worker = Some(worker);
     }
 }
