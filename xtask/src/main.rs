@@ -30,6 +30,7 @@ fn main() -> ExitCode {
                  serve [relay options]  build the app and run the relay on http://127.0.0.1:8080/\n\
                  test                   run every check and test (installs missing tools)\n\
                  build                  build the app (dist/) and the relay in release mode\n\
+                 bench [crypto|relay-mem|relay-fwd]  benchmarks (see docs/BENCHMARKS.md)\n\
                  install                install the build and test tools only"
             );
             return ExitCode::from(2);
