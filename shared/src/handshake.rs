@@ -12,7 +12,7 @@
 //! I commits to its key before it sees R's; R reveals before it sees I's.
 //! A man in the middle therefore has to fix his own keys before the
 //! honest party's fresh values are known, and gets a random SAS on each
-//! side (see `docs/protocol/signaling.md`). Keys come from
+//! side (see `docs/PROTOCOL.md (section 1)`). Keys come from
 //! `HKDF-SHA256(salt = psk, ikm = X25519, info = label || TH)`, so without
 //! the PSK nobody, the relay included, can produce a valid confirmation.
 //! Each message is also sealed under a PSK-only key so the relay does not

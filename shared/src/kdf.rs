@@ -1,7 +1,7 @@
 //! Hashing and key-derivation helpers shared by the signaling modules.
 //!
 //! One place for the primitives so every derivation in
-//! `docs/protocol/signaling.md` maps to exactly one call shape:
+//! `docs/PROTOCOL.md (section 1)` maps to exactly one call shape:
 //! `HKDF-SHA256(salt, ikm, info = label || context...)`, and
 //! `SHA-256(label || parts...)`.
 

@@ -16,7 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::kdf;
 
-/// HKDF info labels; see `docs/protocol/signaling.md` §Derivations.
+/// HKDF info labels; see `docs/PROTOCOL.md (section 1)` §Derivations.
 pub(crate) mod label {
     pub const ROOM_ID: &[u8] = b"confide v1 room id";
     pub const HOST_TOKEN: &[u8] = b"confide v1 host token";

@@ -4,7 +4,7 @@
 //! inside [`Blob`]s, which the relay forwards without looking. Binary values
 //! are base64url strings without padding; fixed-length values validate their
 //! length when decoded, so a malformed message never reaches the room logic.
-//! `docs/protocol/relay.md` is the spec of these messages.
+//! `docs/PROTOCOL.md (section 3)` is the spec of these messages.
 
 use std::fmt;
 

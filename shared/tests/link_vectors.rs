@@ -71,7 +71,7 @@ fn computed() -> Value {
     let mut m = Map::new();
     m.insert(
         "description".into(),
-        "confide v1 link derivations; see docs/protocol/signaling.md".into(),
+        "confide v1 link derivations; see docs/PROTOCOL.md (section 1)".into(),
     );
     m.insert("cases".into(), Value::Array(cases));
     m.insert(

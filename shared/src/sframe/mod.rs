@@ -8,7 +8,7 @@
 //! for every incoming frame. Any error means: drop the frame.
 //!
 //! Pure: no clocks, no randomness. Callers pass base keys and `now_ms`.
-//! Spec: `docs/protocol/sframe.md`.
+//! Spec: `docs/PROTOCOL.md (section 4)`.
 
 mod codec;
 mod error;
