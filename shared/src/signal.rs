@@ -385,7 +385,10 @@ impl Knock {
         m1: Vec<u8>,
         name: &str,
     ) -> Result<Self, SignalError> {
-        check_name(name)?;
+        // The name is optional: a guest may knock without one.
+        if !name.is_empty() {
+            check_name(name)?;
+        }
         if m1.len() > MAX_M1 {
             return Err(SignalError::TooLong {
                 field: "m1",
@@ -442,7 +445,10 @@ impl Knock {
             return Err(SignalError::KnockName);
         }
         let name = std::str::from_utf8(&pt[2..2 + len]).map_err(|_| SignalError::KnockName)?;
-        check_name(name)?;
+        // Empty means the guest chose not to give a name.
+        if !name.is_empty() {
+            check_name(name)?;
+        }
         Ok(name.to_owned())
     }
 

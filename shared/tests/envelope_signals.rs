@@ -249,8 +249,11 @@ fn knock_name_sealed_for_link_holders() {
         cut.open_name(&psk, &room).unwrap_err(),
         SignalError::KnockName
     );
-    // Names are checked before sealing.
-    assert!(Knock::new(&mut rng, &psk, &room, m1.clone(), "").is_err());
+    // Names are checked before sealing; no name at all is allowed (it is optional).
+    assert!(Knock::new(&mut rng, &psk, &room, m1.clone(), "   ").is_err());
+    assert!(Knock::new(&mut rng, &psk, &room, m1.clone(), "bad\u{7}name").is_err());
+    let anonymous = Knock::new(&mut rng, &psk, &room, m1.clone(), "").unwrap();
+    assert_eq!(anonymous.open_name(&psk, &room).unwrap(), "");
     assert!(Knock::new(&mut rng, &psk, &room, vec![0; 200], "Ann").is_err());
     assert!(Knock::from_json(br#"{"m1":"AA","sealed_name":"AA","x":1}"#).is_err());
     assert!(Knock::from_json(&vec![b' '; 10_000]).is_err());

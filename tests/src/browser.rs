@@ -240,6 +240,36 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
     }
 
+    /// Sends a Chrome DevTools Protocol command through ChromeDriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let body = json!({ "cmd": cmd, "params": params });
+        self.client
+            .issue_cmd(Extension {
+                path: "goog/cdp/execute",
+                body,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("CDP {cmd} failed: {e}"))
+    }
+
+    /// Runs `script` in every document this browser opens from now on, before the page's own scripts.
+    pub async fn before_every_page(&self, script: &str) {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": script }),
+        )
+        .await;
+    }
+
+    /// Sets a permission (`camera`, `microphone`, ...) for all origins, as a user's choice would.
+    pub async fn set_permission(&self, name: &str, setting: &str) {
+        self.cdp(
+            "Browser.setPermission",
+            json!({ "permission": { "name": name }, "setting": setting }),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the viewport to `docs/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self
@@ -254,6 +284,31 @@ impl Browser {
 
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// A ChromeDriver extension command (`POST /session/{id}/<path>`).
+#[derive(Debug)]
+struct Extension {
+    path: &'static str,
+    body: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Extension {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 

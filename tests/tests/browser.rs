@@ -154,3 +154,169 @@ async fn one_to_one_call_with_rtc_rtp_script_transform() {
 async fn one_to_one_call_with_create_encoded_streams() {
     one_to_one_call("legacy", false).await;
 }
+
+/// Waits for the failure page of `kind` and returns nothing; fails naming the page shown instead.
+async fn sees_failure(browser: &Browser, kind: &str) {
+    let script = format!(
+        "const e = document.querySelector('[data-testid=failure]'); return e && e.dataset.kind === '{kind}'"
+    );
+    browser
+        .wait_until(
+            &format!("the {kind} page"),
+            confide_tests::call::STEP,
+            &script,
+        )
+        .await;
+}
+
+/// A used link, a forged link, quick exit and hang-up, in one session (browsers are expensive).
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn links_work_once_and_leaving_is_immediate() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    guest
+        .wait_until(
+            "the call",
+            STEP,
+            "return document.querySelector('[data-testid=call]') !== null",
+        )
+        .await;
+
+    // A third person opens the same link: refused with its own page.
+    let third = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    guest_knocks_expecting_refusal(&third, &link).await;
+    sees_failure(&third, "link-used").await;
+    third.screenshot("07-link-used").await;
+    // The right room with a wrong secret: cannot even knock.
+    let (base, fragment) = link.split_once('#').unwrap_or_default();
+    let mut forged: Vec<char> = fragment.chars().collect();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == 'A' { 'B' } else { 'A' };
+    let forged = format!("{base}#{}", forged.into_iter().collect::<String>());
+    guest_knocks_expecting_refusal(&third, &forged).await;
+    sees_failure(&third, "invalid-link").await;
+    third.close().await;
+
+    // Quick exit: the guest's tab leaves confide at once, without a new history entry.
+    let history_before = guest.eval("return history.length").await;
+    guest.click("[data-testid=quick-exit]").await;
+    let relay_origin = relay.http_url();
+    guest
+        .wait_until(
+            "the tab to leave confide",
+            STEP,
+            &format!(
+                "return !location.href.startsWith({})",
+                serde_json::Value::from(relay_origin.clone())
+            ),
+        )
+        .await;
+    assert_eq!(
+        guest.eval("return history.length").await,
+        history_before,
+        "quick exit replaces the history entry"
+    );
+    // The counsellor sees the guest gone, then hangs up.
+    host.wait_until(
+        "the guest to disappear",
+        STEP,
+        "return document.querySelectorAll('[data-testid=participant]').length === 0",
+    )
+    .await;
+    host.click("[data-testid=hang-up]").await;
+    sees_failure(&host, "left").await;
+    host.close().await;
+    guest.close().await;
+}
+
+/// Opens `link` and knocks, for links the relay will refuse.
+async fn guest_knocks_expecting_refusal(browser: &Browser, link: &str) {
+    use confide_tests::call::STEP;
+    browser.goto("about:blank").await;
+    browser.goto(link).await;
+    browser.click("[data-testid=continue]").await;
+    browser
+        .wait_until(
+            "the camera preview",
+            STEP,
+            "const b = document.querySelector('[data-testid=knock]'); return b && !b.disabled",
+        )
+        .await;
+    browser.click("[data-testid=knock]").await;
+}
+
+/// Camera refused (microphone allowed): the page offers to take part with sound only.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_refused_camera_offers_sound_only() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    let guest = Browser::launch(
+        &env,
+        &driver,
+        BrowserOptions {
+            deny_media: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    guest.set_permission("camera", "denied").await;
+    guest.set_permission("microphone", "granted").await;
+    guest.goto(&link).await;
+    guest.click("[data-testid=continue]").await;
+    guest
+        .wait_until(
+            "the sound-only offer",
+            STEP,
+            "return document.querySelector('[data-testid=audio-only]') !== null",
+        )
+        .await;
+    guest.screenshot("08-camera-denied").await;
+    host.close().await;
+    guest.close().await;
+}
+
+/// A browser without encoded transforms: confide refuses to start and sends no media.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn without_encoded_transforms_nothing_is_sent() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    guest
+        .before_every_page(
+            "delete window.RTCRtpScriptTransform; \
+             delete RTCRtpSender.prototype.createEncodedStreams; \
+             delete RTCRtpReceiver.prototype.createEncodedStreams; \
+             window.__peerConnections = 0; \
+             const Original = window.RTCPeerConnection; \
+             window.RTCPeerConnection = function (...a) { window.__peerConnections++; return new Original(...a); };",
+        )
+        .await;
+    guest.goto(&link).await;
+    sees_failure(&guest, "unsupported-browser").await;
+    guest.screenshot("09-unsupported-browser").await;
+    assert_eq!(
+        guest.eval("return window.__peerConnections").await,
+        0,
+        "no peer connection, so no media, was created"
+    );
+    host.close().await;
+    guest.close().await;
+}

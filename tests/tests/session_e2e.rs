@@ -484,3 +484,15 @@ async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
             .any(|e| matches!(e, Event::PeerSenderKey { kid, .. } if Some(*kid) == new_host_kid))
     );
 }
+
+#[tokio::test]
+async fn a_guest_may_knock_without_a_name() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, url) = host_with_invite(&relay).await;
+    let mut guest = guest_knocks(&relay, &url, "").await;
+    guest
+        .until("waiting", |e| matches!(e, Event::Waiting))
+        .await;
+    host.until("knock", |e| matches!(e, Event::Knocked { name: None, .. }))
+        .await;
+}

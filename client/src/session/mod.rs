@@ -654,7 +654,21 @@ impl Inner {
                     .unwrap_or_default();
                 self.apply(effects);
             }
-            UiAction::QuickExit => quick_exit(),
+            UiAction::QuickExit => {
+                // Say goodbye first (queued on the socket before the page goes),
+                // so the others see the guest leave instead of waiting for a timeout.
+                let effects = self
+                    .session
+                    .as_mut()
+                    .map(Session::leave)
+                    .unwrap_or_default();
+                for effect in effects {
+                    if let Effect::Send(message) = effect {
+                        self.send(message);
+                    }
+                }
+                quick_exit();
+            }
             UiAction::Retry => {
                 if let Some(window) = web_sys::window() {
                     let _ = window.location().reload();
