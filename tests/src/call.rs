@@ -87,21 +87,32 @@ pub async fn remote_frames(browser: &Browser) -> u64 {
         .unwrap_or(0)
 }
 
-/// Mean brightness (0–255) of the remote video's current picture; 0 when there is none.
-pub async fn remote_brightness(browser: &Browser) -> f64 {
-    browser
+/// Mean red, green and blue (0–255) of the remote video's current picture; zeros when there is none.
+pub async fn remote_rgb(browser: &Browser) -> [f64; 3] {
+    let value = browser
         .eval(
             "const v = document.querySelector('[data-testid=remote-video]'); \
-             if (!v || !v.videoWidth) return 0; \
+             if (!v || !v.videoWidth) return [0, 0, 0]; \
              const c = document.createElement('canvas'); c.width = 64; c.height = 48; \
              const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48); \
-             const d = g.getImageData(0, 0, 64, 48).data; let s = 0; \
-             for (let i = 0; i < d.length; i += 4) s += (d[i] + d[i+1] + d[i+2]) / 3; \
-             return s / (d.length / 4);",
+             const d = g.getImageData(0, 0, 64, 48).data; const s = [0, 0, 0]; \
+             for (let i = 0; i < d.length; i += 4) { s[0] += d[i]; s[1] += d[i+1]; s[2] += d[i+2]; } \
+             return s.map(x => x / (d.length / 4));",
         )
-        .await
-        .as_f64()
-        .unwrap_or(0.0)
+        .await;
+    let channel = |i: usize| {
+        value
+            .get(i)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    [channel(0), channel(1), channel(2)]
+}
+
+/// Whether a picture has the look of Chromium's fake camera (mostly green).
+/// Decoded ciphertext is black or grey noise, never this.
+pub fn looks_like_fake_camera([r, g, b]: [f64; 3]) -> bool {
+    g > 100.0 && g > r + 50.0 && g > b + 50.0
 }
 
 /// The safety code shown on the call screen.
@@ -146,4 +157,16 @@ pub async fn sees_chat(browser: &Browser, text: &str) {
     browser
         .wait_until(&format!("the chat line {text:?}"), STEP, &script)
         .await;
+}
+
+/// Sums a numeric inbound/outbound stat over all peers of the live call
+/// (e.g. `("in_audio", "packetsReceived")`), through the test build's hook.
+pub async fn call_stat(browser: &Browser, group: &str, name: &str) -> f64 {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; \
+         window.wasmBindings.confide_call_report().then(r => {{ \
+           let sum = 0; for (const p of Object.values(r.peers)) {{ const g = p && p['{group}']; if (g && g['{name}']) sum += g['{name}']; }} \
+           done(sum); }}).catch(() => done(-1));"
+    );
+    browser.eval_async(&script).await.as_f64().unwrap_or(-1.0)
 }

@@ -117,10 +117,10 @@ async fn one_to_one_call(transform: &str, screenshots: bool) {
             after > before,
             "the {who}'s remote video keeps decoding ({before} → {after})"
         );
-        let brightness = remote_brightness(browser).await;
+        let picture = remote_rgb(browser).await;
         assert!(
-            brightness > 10.0,
-            "the {who}'s remote picture is not black (mean {brightness:.1})"
+            looks_like_fake_camera(picture),
+            "the {who} sees the other camera's real picture, not black or noise: {picture:?}"
         );
         browser
             .wait_until(
@@ -129,6 +129,15 @@ async fn one_to_one_call(transform: &str, screenshots: bool) {
                 "return document.querySelector('[data-testid=encrypted-indicator]') !== null",
             )
             .await;
+    }
+
+    // Remote audio arrives in both directions.
+    for (who, browser) in [("counsellor", &host), ("guest", &guest)] {
+        let packets = call_stat(browser, "in_audio", "packetsReceived").await;
+        assert!(
+            packets > 20.0,
+            "the {who} receives audio packets ({packets})"
+        );
     }
 
     send_chat(&guest, "Hallo, ich bin da.").await;
@@ -316,6 +325,57 @@ async fn without_encoded_transforms_nothing_is_sent() {
         guest.eval("return window.__peerConnections").await,
         0,
         "no peer connection, so no media, was created"
+    );
+    host.close().await;
+    guest.close().await;
+}
+
+/// Encryption is really on: a receiver that skips decryption (test builds
+/// only) decodes no video, while the other direction works normally.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn without_decryption_nothing_decodes() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link =
+        counsellor_starts_session(&host, &format!("{}?transform=script", relay.http_url())).await;
+    let guest_link = link.replacen("/#", "/?transform=script&skip_decrypt=1#", 1);
+    assert!(guest_link.contains("skip_decrypt=1"), "{guest_link}");
+    guest_knocks(&guest, &guest_link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    // The counsellor's side decrypts and decodes plenty of the guest's video...
+    host.wait_until(
+        "decoded video at the counsellor",
+        STEP,
+        "const v = document.querySelector('[data-testid=remote-video]'); \
+         return v && v.getVideoPlaybackQuality && v.getVideoPlaybackQuality().totalVideoFrames > 60",
+    )
+    .await;
+    // ...while the guest, handing ciphertext to its decoder, gets (almost) nothing.
+    let received = call_stat(&guest, "in_video", "framesReceived").await;
+    let decoded = call_stat(&guest, "in_video", "framesDecoded").await;
+    assert!(
+        received > 30.0,
+        "the guest did receive video frames ({received})"
+    );
+    assert!(
+        decoded <= 3.0,
+        "ciphertext must not decode: {decoded} of {received} frames decoded"
+    );
+    // A garbage key frame may decode as noise; never as the counsellor's picture.
+    let counsellor_sees = remote_rgb(&host).await;
+    let guest_sees = remote_rgb(&guest).await;
+    assert!(
+        looks_like_fake_camera(counsellor_sees),
+        "the counsellor sees the real picture: {counsellor_sees:?}"
+    );
+    assert!(
+        !looks_like_fake_camera(guest_sees),
+        "the guest must not see the counsellor's picture: {guest_sees:?}"
     );
     host.close().await;
     guest.close().await;

@@ -221,7 +221,7 @@ pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue>
 }
 
 /// Inbound RTP and codec stats of `pc`, by kind.
-async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
+pub(crate) async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
     let Some(pc) = pc else { return Value::Null };
     let Ok(report) = JsFuture::from(pc.get_stats()).await else {
         return Value::Null;

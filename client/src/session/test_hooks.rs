@@ -1,0 +1,79 @@
+//! TEST ONLY (cargo feature `test-hooks`): lets browser tests look into the
+//! live call and switch decryption off on this receiver, to prove that the
+//! media is really encrypted. Absent from release builds.
+//!
+//! From JavaScript (`window.wasmBindings`):
+//! - `await confide_call_report()`: per peer, inbound/outbound RTP stats.
+//! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
+//!   frames to the decoder undecrypted.
+
+use std::cell::RefCell;
+use std::rc::Weak;
+
+use serde_json::{Value, json};
+use wasm_bindgen::prelude::*;
+
+use confide_shared::envelope::ParticipantId;
+
+use super::Inner;
+use crate::rtc::peer_tag;
+
+thread_local! {
+    static CURRENT: RefCell<Weak<RefCell<Inner>>> = const { RefCell::new(Weak::new()) };
+}
+
+/// With `?skip_decrypt=1` in the page's URL, this receiver never decrypts
+/// `peer`'s frames, from the first frame on.
+pub(super) fn skip_decrypt_if_asked(crypto: &crate::rtc::FrameCrypto, peer: &ParticipantId) {
+    let asked = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|query| query.contains("skip_decrypt=1"));
+    if asked {
+        let _ = crypto.skip_decrypt(peer, true);
+    }
+}
+
+/// Remembers the page's controller for the hooks below.
+pub(super) fn register(inner: Weak<RefCell<Inner>>) {
+    CURRENT.with(|current| *current.borrow_mut() = inner);
+}
+
+/// Inbound and outbound RTP stats of every peer connection of the call.
+#[wasm_bindgen]
+pub async fn confide_call_report() -> Result<JsValue, JsValue> {
+    let connections = CURRENT.with(|current| {
+        let inner = current.borrow().upgrade()?;
+        let inner = inner.try_borrow().ok()?;
+        let mesh = inner.mesh.as_ref()?;
+        Some(
+            mesh.peers()
+                .into_iter()
+                .map(|peer| (peer_tag(&peer), mesh.peer_connection(&peer)))
+                .collect::<Vec<_>>(),
+        )
+    });
+    let Some(connections) = connections else {
+        return Err(JsValue::from_str("no call"));
+    };
+    let mut peers = serde_json::Map::new();
+    for (tag, pc) in connections {
+        peers.insert(tag, crate::rtc::test_hooks::inbound(pc).await);
+    }
+    js_sys::JSON::parse(&json!({ "peers": Value::Object(peers) }).to_string())
+}
+
+/// Switches decryption of every received frame off (`true`) or on again.
+#[wasm_bindgen]
+pub fn confide_call_skip_decrypt(on: bool) -> Result<(), JsValue> {
+    CURRENT.with(|current| {
+        let inner = current.borrow().upgrade().ok_or("no call")?;
+        let inner = inner.try_borrow().map_err(|_| "busy")?;
+        let crypto = inner.crypto.as_ref().ok_or("no call")?;
+        for peer in inner.peers.values() {
+            crypto
+                .skip_decrypt(&peer.participant, on)
+                .map_err(|e| JsValue::from_str(&e.to_string()))?;
+        }
+        Ok(())
+    })
+}
