@@ -170,3 +170,14 @@ pub async fn call_stat(browser: &Browser, group: &str, name: &str) -> f64 {
     );
     browser.eval_async(&script).await.as_f64().unwrap_or(-1.0)
 }
+
+/// The key id this browser encrypts its frames with now (test build hook); `None` before the first key.
+pub async fn sender_kid(browser: &Browser) -> Option<u64> {
+    browser
+        .eval_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.wasmBindings.confide_call_report().then(r => done(r.sender_kid)).catch(() => done(null));",
+        )
+        .await
+        .as_u64()
+}

@@ -380,3 +380,94 @@ async fn without_decryption_nothing_decodes() {
     host.close().await;
     guest.close().await;
 }
+
+/// Three people: each sees the other two; when one leaves, the others' media
+/// keys rotate (the key id changes) and their call goes on.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let first = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let second = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link_one = counsellor_starts_session(&host, &relay.http_url()).await;
+    host.click("[data-testid=invite-more]").await;
+    let link_two = host
+        .wait_until(
+            "a second invite link",
+            STEP,
+            "const l = document.querySelectorAll('[data-testid=invite-link]'); return l.length > 1 ? l[1].value : null",
+        )
+        .await;
+    let link_two = link_two.as_str().unwrap_or_default().to_string();
+    assert_ne!(link_one, link_two, "each guest gets a link of their own");
+
+    guest_knocks(&first, &link_one, "Alex", None).await;
+    host.wait_until(
+        "the first knock",
+        STEP,
+        "return document.querySelector('[data-testid=admit]') !== null",
+    )
+    .await;
+    host.click("[data-testid=admit]").await;
+    guest_knocks(&second, &link_two, "Sam", None).await;
+    counsellor_admits_and_enters(&host, "Sam").await;
+
+    let long = STEP * 3;
+    for (who, browser) in [("counsellor", &host), ("Alex", &first), ("Sam", &second)] {
+        browser
+            .wait_until(
+                &format!("two decoding remote videos at {who}"),
+                long,
+                "return [...document.querySelectorAll('[data-testid=remote-video]')] \
+                   .filter(v => v.getVideoPlaybackQuality && v.getVideoPlaybackQuality().totalVideoFrames > 5).length >= 2",
+            )
+            .await;
+    }
+    host.screenshot("10-call-three-people").await;
+
+    let host_kid = sender_kid(&host).await;
+    let first_kid = sender_kid(&first).await;
+    assert!(
+        host_kid.is_some() && first_kid.is_some(),
+        "both encrypt with a key ({host_kid:?}, {first_kid:?})"
+    );
+    // Sam hangs up.
+    second.click("[data-testid=hang-up]").await;
+    second.close().await;
+    for (who, browser) in [("counsellor", &host), ("Alex", &first)] {
+        browser
+            .wait_until(
+                &format!("Sam to be gone at {who}"),
+                long,
+                "return document.querySelectorAll('[data-testid=participant]').length === 1",
+            )
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let host_kid_after = sender_kid(&host).await;
+    let first_kid_after = sender_kid(&first).await;
+    assert!(
+        host_kid_after > host_kid,
+        "the counsellor's key id changed: {host_kid:?} → {host_kid_after:?}"
+    );
+    assert!(
+        first_kid_after > first_kid,
+        "Alex's key id changed: {first_kid:?} → {first_kid_after:?}"
+    );
+    // The remaining two keep decoding each other under the new keys.
+    for (who, browser) in [("counsellor", &host), ("Alex", &first)] {
+        let before = remote_frames(browser).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = remote_frames(browser).await;
+        assert!(
+            after > before,
+            "{who}'s remote video keeps decoding after the rotation ({before} → {after})"
+        );
+    }
+    host.close().await;
+    first.close().await;
+}

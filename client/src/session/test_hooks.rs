@@ -3,7 +3,8 @@
 //! media is really encrypted. Absent from release builds.
 //!
 //! From JavaScript (`window.wasmBindings`):
-//! - `await confide_call_report()`: per peer, inbound/outbound RTP stats.
+//! - `await confide_call_report()`: per peer, inbound/outbound RTP stats;
+//!   `sender_kid`, the key id our frames are encrypted with now.
 //! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
 //!   frames to the decoder undecrypted.
 
@@ -45,21 +46,23 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
         let inner = current.borrow().upgrade()?;
         let inner = inner.try_borrow().ok()?;
         let mesh = inner.mesh.as_ref()?;
-        Some(
-            mesh.peers()
-                .into_iter()
-                .map(|peer| (peer_tag(&peer), mesh.peer_connection(&peer)))
-                .collect::<Vec<_>>(),
-        )
+        let peers = mesh
+            .peers()
+            .into_iter()
+            .map(|peer| (peer_tag(&peer), mesh.peer_connection(&peer)))
+            .collect::<Vec<_>>();
+        Some((peers, mesh.worker_stats().sender_kid))
     });
-    let Some(connections) = connections else {
+    let Some((connections, sender_kid)) = connections else {
         return Err(JsValue::from_str("no call"));
     };
     let mut peers = serde_json::Map::new();
     for (tag, pc) in connections {
         peers.insert(tag, crate::rtc::test_hooks::inbound(pc).await);
     }
-    js_sys::JSON::parse(&json!({ "peers": Value::Object(peers) }).to_string())
+    js_sys::JSON::parse(
+        &json!({ "peers": Value::Object(peers), "sender_kid": sender_kid }).to_string(),
+    )
 }
 
 /// Switches decryption of every received frame off (`true`) or on again.
