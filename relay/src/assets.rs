@@ -155,14 +155,15 @@ fn accepts(accept_encoding: &str, coding: &str) -> bool {
     })
 }
 
-/// Trunk puts a 16-hex-digit content hash into the names of files whose
+/// Trunk puts a content hash (a u64 in hex, so up to 16 digits) into the names of files whose
 /// content changes with every build; those may be cached for a year.
 fn is_content_hashed(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let stem = name.split('.').next().unwrap_or(name);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
 }
 
 fn set_cache_headers(headers: &mut HeaderMap, path: &str, etag: &str) {
@@ -204,6 +205,8 @@ mod tests {
             "/confide-client-1a2b3c4d5e6f7a8b_bg.wasm"
         ));
         assert!(is_content_hashed("/style-0123456789abcdef.css"));
+        // A hash with a leading zero digit is printed one digit shorter.
+        assert!(is_content_hashed("/confide-client-c65f6601003ab70_bg.wasm"));
         assert!(!is_content_hashed("/confide-worker_bg.wasm"));
         assert!(!is_content_hashed("/index.html"));
     }
