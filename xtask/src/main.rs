@@ -180,6 +180,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "confide-tests",
             "--test",
             "browser",
+            "--test",
+            "browser_rtc",
             "--",
             "--ignored",
             "--test-threads",

@@ -246,6 +246,12 @@ impl Inner {
 
     // ----- effects of the session -----
 
+    /// Runs a command on the session (if there is one) and carries out its effects.
+    fn run(&mut self, command: impl FnOnce(&mut Session) -> Vec<Effect>) {
+        let effects = self.session.as_mut().map(command).unwrap_or_default();
+        self.apply(effects);
+    }
+
     fn apply(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
@@ -512,12 +518,7 @@ impl Inner {
                 self.refresh();
             }
             RtcEvent::FingerprintMismatch { .. } => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(Session::leave)
-                    .unwrap_or_default();
-                self.apply(effects);
+                self.run(Session::leave);
                 self.finish(FailureKind::SecurityWarning);
             }
             _ => {}
@@ -553,36 +554,19 @@ impl Inner {
             UiAction::CreateInvite => self.create_invite(),
             UiAction::CopyLink(_) => {}
             UiAction::Admit(id) => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(|s| s.admit(MemberId(id)))
-                    .unwrap_or_default();
                 if let Some(pos) = self.invites.knocks.iter().position(|k| k.id == id) {
                     let knock = self.invites.knocks.remove(pos);
                     self.invites.admitted.push(knock);
                 }
-                self.apply(effects);
+                self.run(|s| s.admit(MemberId(id)));
                 self.refresh();
             }
             UiAction::Reject(id) => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(|s| s.reject(MemberId(id)))
-                    .unwrap_or_default();
                 self.invites.knocks.retain(|k| k.id != id);
-                self.apply(effects);
+                self.run(|s| s.reject(MemberId(id)));
                 self.refresh();
             }
-            UiAction::Remove(id) => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(|s| s.remove(&mut OsRng, MemberId(id)))
-                    .unwrap_or_default();
-                self.apply(effects);
-            }
+            UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),
             UiAction::EnterCall(media) => {
                 self.in_call = true;
                 let stream = media.stream.clone();
@@ -638,43 +622,19 @@ impl Inner {
                 self.refresh();
             }
             UiAction::DenySas => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(Session::leave)
-                    .unwrap_or_default();
-                self.apply(effects);
+                self.run(Session::leave);
                 self.finish(FailureKind::SecurityWarning);
             }
             UiAction::HangUp => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(Session::leave)
-                    .unwrap_or_default();
-                self.apply(effects);
+                self.run(Session::leave);
             }
             UiAction::EndForAll => {
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(Session::end_session)
-                    .unwrap_or_default();
-                self.apply(effects);
+                self.run(Session::end_session);
             }
             UiAction::QuickExit => {
                 // Say goodbye first (queued on the socket before the page goes),
                 // so the others see the guest leave instead of waiting for a timeout.
-                let effects = self
-                    .session
-                    .as_mut()
-                    .map(Session::leave)
-                    .unwrap_or_default();
-                for effect in effects {
-                    if let Effect::Send(message) = effect {
-                        self.send(message);
-                    }
-                }
+                self.run(Session::leave);
                 quick_exit();
             }
             UiAction::Retry => {
