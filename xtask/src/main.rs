@@ -76,12 +76,13 @@ fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), Strin
         trunk.args(["--features", &features.join(",")]);
     }
     run(&mut trunk)?;
-    report_download_size(&root().join(dist))
+    // The budget is about what guests download: the build without test hooks.
+    report_download_size(&root().join(dist), features.is_empty())
 }
 
 /// Prints the gzip size of everything a guest downloads: the page, its
 /// scripts, styles and all WASM (app and frame-crypto worker).
-fn report_download_size(dist: &Path) -> Result<(), String> {
+fn report_download_size(dist: &Path, enforce_budget: bool) -> Result<(), String> {
     use std::io::Write as _;
     let mut entries: Vec<_> = std::fs::read_dir(dist)
         .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
@@ -91,7 +92,11 @@ fn report_download_size(dist: &Path) -> Result<(), String> {
         .collect();
     entries.sort();
     let mut total = 0usize;
-    println!("\nWhat a guest downloads (gzip -9):");
+    if enforce_budget {
+        println!("\nWhat a guest downloads (gzip -9):");
+    } else {
+        println!("\nTest build with test hooks (not served to guests; no budget), gzip -9:");
+    }
     for path in entries {
         let raw =
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -112,7 +117,7 @@ fn report_download_size(dist: &Path) -> Result<(), String> {
         total,
         total / 1000
     );
-    if total > 400_000 {
+    if enforce_budget && total > 400_000 {
         return Err(format!("the app is {total} B gzip, over the 400 KB budget"));
     }
     Ok(())
