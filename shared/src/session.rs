@@ -131,8 +131,6 @@ pub enum EndReason {
 struct Peer {
     participant: ParticipantId,
     channel: Channel,
-    /// The safety code, for the counsellor–guest channels.
-    sas: Option<Sas>,
     name: Option<String>,
     keys: PeerKeyIds,
 }
@@ -208,10 +206,6 @@ fn wire_room(invite_or_secret_room: crate::link::RoomId) -> wire::RoomId {
     wire::RoomId(*invite_or_secret_room.as_bytes())
 }
 
-fn blob(bytes: Vec<u8>) -> Blob {
-    Blob(bytes)
-}
-
 impl Session {
     /// The counsellor starts a new session. Returns the session and the
     /// message that creates the room on the relay.
@@ -270,7 +264,7 @@ impl Session {
             room,
             invite_token: wire::InviteToken(*invite.token().as_bytes()),
             resume_hash: resume.hash(),
-            payload: blob(knock.to_json()?),
+            payload: Blob(knock.to_json()?),
         };
         let sender_keys = SenderKeySchedule::new(rng, keypair.id(), DEFAULT_SUITE);
         let guest = GuestState {
@@ -313,32 +307,6 @@ impl Session {
     /// Whether we are the counsellor.
     pub fn is_host(&self) -> bool {
         matches!(self.role, Role::Host(_))
-    }
-
-    /// Our relay member id, once the relay has told us.
-    pub fn me(&self) -> Option<MemberId> {
-        self.me
-    }
-
-    /// Our participant id (derived from our session public key).
-    pub fn participant(&self) -> ParticipantId {
-        self.keypair.id()
-    }
-
-    /// The authenticated peers and their safety codes.
-    pub fn secured_peers(&self) -> Vec<(MemberId, Option<Sas>, Option<String>)> {
-        self.peers
-            .iter()
-            .map(|(m, p)| (*m, p.sas, p.name.clone()))
-            .collect()
-    }
-
-    /// The host's session secret, to keep in the browser for a reload.
-    pub fn host_secret(&self) -> Option<&SessionSecret> {
-        match &self.role {
-            Role::Host(host) => Some(&host.secret),
-            Role::Guest(_) => None,
-        }
     }
 
     /// Host: make a new one-time invite. Returns its id (named again in
@@ -397,7 +365,7 @@ impl Session {
             Effect::Send(ClientMessage::Send {
                 room,
                 to: Some(member),
-                payload: blob(guest.reveal),
+                payload: Blob(guest.reveal),
             }),
         ]
     }
@@ -425,7 +393,7 @@ impl Session {
             effects.push(Effect::Send(ClientMessage::Send {
                 room,
                 to: Some(member),
-                payload: blob(sealed),
+                payload: Blob(sealed),
             }));
         }
         effects.push(Effect::Send(ClientMessage::Remove { room, member }));
@@ -476,7 +444,7 @@ impl Session {
             Ok(sealed) => vec![Effect::Send(ClientMessage::Send {
                 room,
                 to: Some(member),
-                payload: blob(sealed),
+                payload: Blob(sealed),
             })],
             Err(_) => Vec::new(),
         }
@@ -490,7 +458,7 @@ impl Session {
                 effects.push(Effect::Send(ClientMessage::Send {
                     room,
                     to: Some(*member),
-                    payload: blob(sealed),
+                    payload: Blob(sealed),
                 }));
             }
         }
@@ -673,7 +641,7 @@ impl Session {
                     vec![Effect::Send(ClientMessage::Send {
                         room,
                         to: Some(from),
-                        payload: blob(m3),
+                        payload: Blob(m3),
                     })]
                 }
                 Err(error) => {
@@ -741,7 +709,7 @@ impl Session {
                 let mut effects = vec![Effect::Send(ClientMessage::Send {
                     room,
                     to: Some(from),
-                    payload: blob(m4),
+                    payload: Blob(m4),
                 })];
                 effects.extend(self.peer_secured(rng, from, established, admitting.name, true));
                 effects
@@ -813,7 +781,6 @@ impl Session {
             Peer {
                 participant,
                 channel,
-                sas,
                 name: name.clone(),
                 keys: PeerKeyIds::default(),
             },
@@ -995,7 +962,7 @@ impl Session {
         let mut effects = vec![Effect::Send(ClientMessage::Send {
             room,
             to: Some(peer_member),
-            payload: blob(confirm),
+            payload: Blob(confirm),
         })];
         let Role::Guest(guest) = &mut self.role else {
             return effects;

@@ -210,15 +210,19 @@ impl Browser {
         }
     }
 
-    /// Waits for an element matching `css` and clicks it.
-    pub async fn click(&self, css: &str) {
-        let element = self
-            .client
+    /// Waits (up to 20 s) for an element matching `css`.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
             .wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Waits for an element matching `css` and clicks it.
+    pub async fn click(&self, css: &str) {
+        let element = self.element(css).await;
         element
             .click()
             .await
@@ -227,13 +231,7 @@ impl Browser {
 
     /// Waits for an input matching `css` and types `text` into it, as a person would.
     pub async fn type_into(&self, css: &str, text: &str) {
-        let element = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no element {css}: {e}"));
+        let element = self.element(css).await;
         element
             .send_keys(text)
             .await
