@@ -10,7 +10,7 @@
 //!
 //! Spec: docs/PROTOCOL.md, "Session".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRngCore;
 
@@ -24,6 +24,7 @@ use crate::handshake::{
     ResponderAwaitReveal, SessionKeypair, msg_type,
 };
 use crate::link::{Invite, Psk, SessionSecret};
+use crate::resume::{GuestResume, HostResume, Resume, StoredInvite};
 use crate::sas::Sas;
 use crate::signal::{Knock, Signal, SignalError};
 use crate::wire::{self, Blob, ClientMessage, ErrorCode, MemberId, ServerMessage, TokenHash};
@@ -33,6 +34,19 @@ pub const DEFAULT_SUITE: u16 = crate::sframe::CipherSuite::ChaCha20Poly1305Sha25
 
 /// At most this many invites may be open at once (host plus three guests).
 pub const MAX_GUESTS: usize = 3;
+
+/// First byte of a knock a guest sends with `send` instead of `knock`:
+/// `0x15 || knock JSON`. Used when the host did not get the original knock
+/// (it was away) or lost it (it reloaded), and when a reloaded or asked guest
+/// runs the handshake again.
+pub const KNOCK_AGAIN: u8 = 0x15;
+
+/// The host's plaintext request "run the handshake with me again", exactly
+/// this one byte. The host sends it after a reload, having lost every key.
+/// Unauthenticated on purpose (there is no key left to authenticate it
+/// with): a forged one only makes the guest run a PSK-bound handshake with
+/// the real host, which shows a new safety code.
+pub const REJOIN_REQUEST: u8 = 0x16;
 
 /// What the driver must do.
 #[derive(Debug)]
@@ -68,6 +82,9 @@ pub enum Event {
         name: Option<String>,
         /// Whether this side creates the WebRTC offer for this peer.
         is_offerer: bool,
+        /// This replaces an earlier channel with the same member (a reload on
+        /// either side): the safety code is new and must be compared again.
+        renewed: bool,
     },
     /// A WebRTC signal (offer, answer, ICE) from `member`, authenticated and decrypted.
     Rtc { member: MemberId, signal: Signal },
@@ -146,6 +163,8 @@ struct LobbyGuest {
 struct Admitting {
     name: Option<String>,
     responder: ResponderAwaitReveal,
+    /// A handshake again after a reload (not the first admission).
+    renewed: bool,
 }
 
 // One per session, never copied around: the size difference does not matter.
@@ -159,6 +178,11 @@ struct HostState {
     secret: SessionSecret,
     /// Open invites with the id `create_invite` returned for them.
     invites: Vec<(u32, Invite)>,
+    /// Invites already knocked with, by the seat that used them: their PSK
+    /// binds every later handshake with that guest (after a reload).
+    used: BTreeMap<MemberId, (u32, Invite)>,
+    /// Seats the relay knows as admitted (from `admit` or `room_created`).
+    admitted: BTreeSet<MemberId>,
     next_invite: u32,
     lobby: BTreeMap<MemberId, LobbyGuest>,
     admitting: BTreeMap<MemberId, Admitting>,
@@ -173,6 +197,16 @@ enum GuestHandshake {
 }
 
 struct GuestState {
+    /// The link this guest came with: its PSK binds every handshake with the host.
+    invite: Invite,
+    name: String,
+    resume_secret: wire::ResumeSecret,
+    /// The current handshake's knock, `KNOCK_AGAIN`-framed, for re-sending.
+    knock: Vec<u8>,
+    /// After a reload: send `knock` once the relay gave the seat back.
+    knock_on_seat: bool,
+    /// This session replaced one lost in a reload.
+    rejoined: bool,
     handshake: Option<GuestHandshake>,
     host: Option<MemberId>,
     view: Option<GuestView>,
@@ -214,8 +248,93 @@ impl Session {
         Self::resume_host(rng, secret)
     }
 
-    /// The counsellor's session with a known secret (e.g. after a page reload).
-    pub fn resume_host(
+    /// The counsellor's session after a page reload: same room, same invites,
+    /// new keys. Every guest is asked to run the handshake again once the
+    /// relay confirms the room (`room_created`).
+    pub fn restore_host(
+        rng: &mut impl CryptoRngCore,
+        stored: HostResume,
+    ) -> (Session, ClientMessage) {
+        let HostResume {
+            secret,
+            next_invite,
+            invites,
+        } = stored;
+        let (mut session, create) = Self::resume_host(rng, secret);
+        if let Role::Host(host) = &mut session.role {
+            host.next_invite = next_invite.max(1);
+            for stored in invites {
+                match stored.member {
+                    Some(member) => {
+                        host.used.insert(member, (stored.id, stored.invite));
+                    }
+                    None => host.invites.push((stored.id, stored.invite)),
+                }
+            }
+        }
+        (session, create)
+    }
+
+    /// What this tab keeps to rejoin after a reload (`None` for a guest that
+    /// has no seat yet, or once the session ended).
+    pub fn resume_state(&self) -> Option<Resume> {
+        if self.ended {
+            return None;
+        }
+        match &self.role {
+            Role::Host(host) => {
+                let mut invites: Vec<StoredInvite> = host
+                    .invites
+                    .iter()
+                    .map(|(id, invite)| StoredInvite {
+                        id: *id,
+                        invite: invite.clone(),
+                        member: None,
+                    })
+                    .collect();
+                invites.extend(host.used.iter().map(|(member, (id, invite))| StoredInvite {
+                    id: *id,
+                    invite: invite.clone(),
+                    member: Some(*member),
+                }));
+                Some(Resume::Host(HostResume {
+                    secret: host.secret.clone(),
+                    next_invite: host.next_invite,
+                    invites,
+                }))
+            }
+            Role::Guest(guest) => Some(Resume::Guest(GuestResume {
+                invite: guest.invite.clone(),
+                name: guest.name.clone(),
+                member: self.me?,
+                resume_secret: guest.resume_secret.clone(),
+            })),
+        }
+    }
+
+    /// The message that takes our seat again on a new relay connection (the
+    /// socket dropped; the session and its keys are intact).
+    pub fn reconnect(&self) -> Option<ClientMessage> {
+        if self.ended {
+            return None;
+        }
+        match &self.role {
+            Role::Host(host) => Some(ClientMessage::CreateRoom {
+                v: wire::PROTOCOL_VERSION,
+                room: self.room,
+                host_token: wire::HostToken(*host.secret.host_token().as_bytes()),
+            }),
+            Role::Guest(guest) => Some(ClientMessage::Resume {
+                v: wire::PROTOCOL_VERSION,
+                room: self.room,
+                member: self.me?,
+                resume_secret: guest.resume_secret.clone(),
+            }),
+        }
+    }
+
+    /// The counsellor's session with a known secret and no invites yet.
+    fn resume_host(
         rng: &mut impl CryptoRngCore,
         secret: SessionSecret,
     ) -> (Session, ClientMessage) {
@@ -231,6 +350,8 @@ impl Session {
         let host = HostState {
             secret,
             invites: Vec::new(),
+            used: BTreeMap::new(),
+            admitted: BTreeSet::new(),
             next_invite: 1,
             lobby: BTreeMap::new(),
             admitting: BTreeMap::new(),
@@ -250,35 +371,90 @@ impl Session {
         invite: Invite,
         name: &str,
     ) -> Result<(Session, ClientMessage, wire::ResumeSecret), SignalError> {
-        let keypair = SessionKeypair::generate(rng);
-        let link_room = invite.room_id();
-        let room = wire_room(link_room);
-        let psk = invite.psk();
-        let (initiator, m1) = Initiator::start(rng, &keypair, &psk, &link_room);
-        let knock = Knock::new(rng, &psk, &link_room, m1, name)?;
         let mut resume = [0u8; 32];
         rng.fill_bytes(&mut resume);
         let resume = wire::ResumeSecret(resume);
+        let invite_token = wire::InviteToken(*invite.token().as_bytes());
+        let session = Self::guest(rng, invite, name, resume.clone(), false)?;
+        let Role::Guest(guest) = &session.role else {
+            return Err(SignalError::KnockName);
+        };
         let message = ClientMessage::Knock {
             v: wire::PROTOCOL_VERSION,
-            room,
-            invite_token: wire::InviteToken(*invite.token().as_bytes()),
+            room: session.room,
+            invite_token,
             resume_hash: resume.hash(),
-            payload: Blob(knock.to_json()?),
+            payload: Blob(guest.knock[1..].to_vec()),
         };
+        Ok((session, message, resume))
+    }
+
+    /// A guest after a page reload: takes its seat again with the resume
+    /// secret and runs a new handshake with the host (new keys, new safety
+    /// code), bound to the same invite's PSK.
+    pub fn rejoin_guest(
+        rng: &mut impl CryptoRngCore,
+        stored: GuestResume,
+    ) -> Result<(Session, ClientMessage), SignalError> {
+        let GuestResume {
+            invite,
+            name,
+            member,
+            resume_secret,
+        } = stored;
+        let mut session = Self::guest(rng, invite, &name, resume_secret, true)?;
+        session.me = Some(member);
+        let message = session.reconnect().ok_or(SignalError::KnockName)?;
+        Ok((session, message))
+    }
+
+    fn guest(
+        rng: &mut impl CryptoRngCore,
+        invite: Invite,
+        name: &str,
+        resume_secret: wire::ResumeSecret,
+        rejoined: bool,
+    ) -> Result<Session, SignalError> {
+        let keypair = SessionKeypair::generate(rng);
+        let room = wire_room(invite.room_id());
+        let (initiator, knock) = Self::start_knock(rng, &keypair, &invite, name)?;
         let sender_keys = SenderKeySchedule::new(rng, keypair.id(), DEFAULT_SUITE);
         let guest = GuestState {
+            invite,
+            name: name.to_string(),
+            resume_secret,
+            knock,
+            knock_on_seat: rejoined,
+            rejoined,
             handshake: Some(GuestHandshake::NotStarted(initiator)),
             host: None,
             view: None,
             links: BTreeMap::new(),
             early_confirms: BTreeMap::new(),
         };
-        Ok((
-            Self::with_role(room, keypair, Role::Guest(guest), sender_keys),
-            message,
-            resume,
+        Ok(Self::with_role(
+            room,
+            keypair,
+            Role::Guest(guest),
+            sender_keys,
         ))
+    }
+
+    /// A new handshake's first message inside a knock, `KNOCK_AGAIN`-framed.
+    fn start_knock(
+        rng: &mut impl CryptoRngCore,
+        keypair: &SessionKeypair,
+        invite: &Invite,
+        name: &str,
+    ) -> Result<(InitiatorAwaitReveal, Vec<u8>), SignalError> {
+        let link_room = invite.room_id();
+        let psk = invite.psk();
+        let (initiator, m1) = Initiator::start(rng, keypair, &psk, &link_room);
+        let knock = Knock::new(rng, &psk, &link_room, m1, name)?.to_json()?;
+        let mut framed = Vec::with_capacity(1 + knock.len());
+        framed.push(KNOCK_AGAIN);
+        framed.extend_from_slice(&knock);
+        Ok((initiator, framed))
     }
 
     fn with_role(
@@ -353,11 +529,13 @@ impl Session {
         let Some(guest) = host.lobby.remove(&member) else {
             return Vec::new();
         };
+        host.admitted.insert(member);
         host.admitting.insert(
             member,
             Admitting {
                 name: guest.name,
                 responder: guest.responder,
+                renewed: false,
             },
         );
         vec![
@@ -471,32 +649,40 @@ impl Session {
             return Vec::new();
         }
         match message {
-            ServerMessage::RoomCreated { member, .. } => {
+            ServerMessage::RoomCreated {
+                member,
+                members,
+                lobby,
+                ..
+            } => {
                 self.me = Some(member);
-                vec![Effect::Event(Event::RoomReady)]
+                let mut effects = vec![Effect::Event(Event::RoomReady)];
+                if let Role::Host(host) = &mut self.role {
+                    host.admitted.extend(members.iter().copied());
+                }
+                for guest in members.iter().chain(lobby.iter()) {
+                    effects.extend(self.ask_to_rejoin(*guest));
+                }
+                effects
             }
             ServerMessage::InviteAdded { .. } => Vec::new(),
             ServerMessage::Waiting { member, host, .. } => {
                 self.me = Some(member);
-                if let Role::Guest(guest) = &mut self.role {
-                    guest.host = Some(host);
-                }
-                vec![Effect::Event(Event::Waiting)]
+                let mut effects = self.seat_taken(host);
+                effects.push(Effect::Event(Event::Waiting));
+                effects
             }
             ServerMessage::Knocked {
                 member, payload, ..
             } => self.on_knock(rng, member, &payload.0),
             ServerMessage::Admitted { member, host, .. } => {
                 self.me = Some(member);
-                if let Role::Guest(guest) = &mut self.role {
-                    guest.host = Some(host);
-                }
-                Vec::new()
+                self.seat_taken(host)
             }
             ServerMessage::Rejected { .. } => self.end(EndReason::Rejected),
             ServerMessage::Removed { .. } => self.end(EndReason::Removed),
             ServerMessage::SessionEnded { .. } => self.end(EndReason::EndedByHost),
-            ServerMessage::MemberJoined { .. } => Vec::new(),
+            ServerMessage::MemberJoined { member, .. } => self.on_member_joined(member),
             ServerMessage::MemberAway { member, .. } => {
                 vec![Effect::Event(Event::PeerAway { member })]
             }
@@ -504,6 +690,8 @@ impl Session {
                 if let Role::Host(host) = &mut self.role {
                     host.lobby.remove(&member);
                     host.admitting.remove(&member);
+                    host.used.remove(&member);
+                    host.admitted.remove(&member);
                 }
                 self.forget_peer(rng, member)
             }
@@ -575,7 +763,9 @@ impl Session {
             .open_name(&psk, &invite.room_id())
             .ok()
             .filter(|n| !n.is_empty());
-        match Responder::accept(rng, keypair, &psk, &invite.room_id(), &knock.m1) {
+        let link_room = invite.room_id();
+        host.used.insert(member, (invite_id, invite));
+        match Responder::accept(rng, keypair, &psk, &link_room, &knock.m1) {
             Ok((responder, reveal)) => {
                 host.lobby.insert(
                     member,
@@ -607,11 +797,183 @@ impl Session {
             Some(msg_type::CONFIRM_R) => self.guest_on_confirm(rng, from, payload),
             Some(crate::envelope::ENVELOPE_FORMAT) => self.on_envelope(rng, from, payload),
             Some(PEER_CONFIRM_FORMAT) => self.on_peer_confirm(rng, from, payload.to_vec()),
+            Some(KNOCK_AGAIN) => self.host_on_knock_again(rng, from, &payload[1..]),
+            Some(REJOIN_REQUEST) if payload.len() == 1 => self.guest_on_rejoin_request(rng, from),
             _ => vec![Effect::Event(Event::Rejected {
                 member: Some(from),
                 reason: RejectReason::Unexpected("unknown message type"),
             })],
         }
+    }
+
+    /// Guest: the relay gave us our seat (first admission, lobby, or again
+    /// after a reload or a dropped socket).
+    fn seat_taken(&mut self, host: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Guest(guest) = &mut self.role else {
+            return Vec::new();
+        };
+        guest.host = Some(host);
+        if !std::mem::take(&mut guest.knock_on_seat) {
+            return Vec::new();
+        }
+        vec![Effect::Send(ClientMessage::Send {
+            room,
+            to: Some(host),
+            payload: Blob(guest.knock.clone()),
+        })]
+    }
+
+    /// Someone's connection came (back). A guest whose knock is unanswered
+    /// re-sends it to a returning host (the relay drops knocks while the
+    /// host is away); a host asks a returning guest it has no keys with to
+    /// run the handshake again.
+    fn on_member_joined(&mut self, member: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        match &mut self.role {
+            Role::Guest(guest) => {
+                let waiting = matches!(guest.handshake, Some(GuestHandshake::NotStarted(_)));
+                if guest.host == Some(member) && waiting {
+                    return vec![Effect::Send(ClientMessage::Send {
+                        room,
+                        to: Some(member),
+                        payload: Blob(guest.knock.clone()),
+                    })];
+                }
+                Vec::new()
+            }
+            Role::Host(_) => self.ask_to_rejoin(member),
+        }
+    }
+
+    /// Host: send [`REJOIN_REQUEST`] to a guest whose invite we know but with
+    /// whom we hold no keys and no handshake in progress (we reloaded).
+    fn ask_to_rejoin(&mut self, member: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Host(host) = &self.role else {
+            return Vec::new();
+        };
+        let known = host.used.contains_key(&member);
+        let busy = self.peers.contains_key(&member)
+            || host.lobby.contains_key(&member)
+            || host.admitting.contains_key(&member);
+        if !known || busy {
+            return Vec::new();
+        }
+        vec![Effect::Send(ClientMessage::Send {
+            room,
+            to: Some(member),
+            payload: Blob(vec![REJOIN_REQUEST]),
+        })]
+    }
+
+    /// Host: a knock that came with `send`. From a seat whose invite we know,
+    /// it is bound to that invite's PSK (an admitted guest rejoining after a
+    /// reload on either side, or a lobby guest knocking again); from an
+    /// unknown seat it must open with one of the open invites, exactly as a
+    /// first knock.
+    fn host_on_knock_again(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        payload: &[u8],
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let keypair = &self.keypair;
+        let Role::Host(host) = &mut self.role else {
+            return Self::tampered(from, "knock to a guest");
+        };
+        let knock = match Knock::from_json(payload) {
+            Ok(knock) => knock,
+            Err(error) => return Self::tampered(from, error),
+        };
+        let (invite_id, invite) = match host.used.get(&from) {
+            Some((id, invite)) => (*id, invite.clone()),
+            None => {
+                let found = host.invites.iter().position(|(_, invite)| {
+                    knock.open_name(&invite.psk(), &invite.room_id()).is_ok()
+                });
+                let Some(index) = found else {
+                    return Self::tampered(from, "knock that no invite of this session opens");
+                };
+                let (id, invite) = host.invites.remove(index);
+                host.used.insert(from, (id, invite.clone()));
+                (id, invite)
+            }
+        };
+        let psk = invite.psk();
+        let name = match knock.open_name(&psk, &invite.room_id()) {
+            Ok(name) => Some(name).filter(|n| !n.is_empty()),
+            Err(error) => return Self::tampered(from, error),
+        };
+        let (responder, reveal) =
+            match Responder::accept(rng, keypair, &psk, &invite.room_id(), &knock.m1) {
+                Ok(accepted) => accepted,
+                Err(error) => return Self::tampered(from, error),
+            };
+        if host.admitted.contains(&from) {
+            // Already admitted once: the counsellor's decision stands; the
+            // new safety code is what they compare.
+            host.admitting.insert(
+                from,
+                Admitting {
+                    name,
+                    responder,
+                    renewed: true,
+                },
+            );
+            return vec![Effect::Send(ClientMessage::Send {
+                room,
+                to: Some(from),
+                payload: Blob(reveal),
+            })];
+        }
+        host.lobby.insert(
+            from,
+            LobbyGuest {
+                name: name.clone(),
+                responder,
+                reveal,
+            },
+        );
+        vec![Effect::Event(Event::Knocked {
+            member: from,
+            name,
+            invite: invite_id,
+        })]
+    }
+
+    /// Guest: the host lost its keys (a reload) and asks for a new handshake.
+    /// An unanswered knock is simply sent again; otherwise a new handshake
+    /// starts with the same invite's PSK. Our channel to the host stays until
+    /// the new one is confirmed.
+    fn guest_on_rejoin_request(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let keypair = &self.keypair;
+        let Role::Guest(guest) = &mut self.role else {
+            return Self::tampered(from, "rejoin request to the host");
+        };
+        if guest.host != Some(from) {
+            return Self::tampered(from, "rejoin request from someone other than the host");
+        }
+        if !matches!(guest.handshake, Some(GuestHandshake::NotStarted(_))) {
+            match Self::start_knock(rng, keypair, &guest.invite, &guest.name) {
+                Ok((initiator, knock)) => {
+                    guest.handshake = Some(GuestHandshake::NotStarted(initiator));
+                    guest.knock = knock;
+                }
+                Err(error) => return Self::tampered(from, error),
+            }
+        }
+        vec![Effect::Send(ClientMessage::Send {
+            room,
+            to: Some(from),
+            payload: Blob(guest.knock.clone()),
+        })]
     }
 
     fn tampered(member: MemberId, what: impl std::fmt::Display) -> Vec<Effect> {
@@ -677,7 +1039,8 @@ impl Session {
                     guest.handshake = Some(GuestHandshake::Done);
                     let participant = ParticipantId::from_public(&established.peer_public());
                     guest.view = Some(GuestView::new(participant, self.keypair.id()));
-                    self.peer_secured(rng, from, established, None, false)
+                    let renewed = guest.rejoined;
+                    self.peer_secured(rng, from, established, None, false, renewed)
                 }
                 Err(error) => {
                     guest.handshake = Some(GuestHandshake::Failed);
@@ -711,7 +1074,14 @@ impl Session {
                     to: Some(from),
                     payload: Blob(m4),
                 })];
-                effects.extend(self.peer_secured(rng, from, established, admitting.name, true));
+                effects.extend(self.peer_secured(
+                    rng,
+                    from,
+                    established,
+                    admitting.name,
+                    true,
+                    admitting.renewed,
+                ));
                 effects
             }
             Err(error) => {
@@ -738,11 +1108,14 @@ impl Session {
         established: Established,
         name: Option<String>,
         is_offerer: bool,
+        renewed: bool,
     ) -> Vec<Effect> {
         let sas = established.sas();
         let peer_public = established.peer_public();
         let channel = established.into_channel();
-        let mut effects = Vec::new();
+        // A new handshake with a seat we already had keys with replaces them.
+        let mut effects = self.forget_peer(rng, member);
+        let renewed = renewed || !effects.is_empty();
         if let Role::Host(host) = &mut self.role {
             match host.roster.admit(rng, peer_public, name.clone()) {
                 Ok(outgoing) => {
@@ -752,7 +1125,7 @@ impl Session {
                         channel,
                         Some(sas),
                         name,
-                        is_offerer,
+                        (is_offerer, renewed),
                     ));
                     for out in outgoing {
                         effects.extend(self.send_to_participant(out.to, &out.signal));
@@ -762,7 +1135,8 @@ impl Session {
             }
             return effects;
         }
-        self.add_peer(rng, member, channel, Some(sas), name, is_offerer)
+        effects.extend(self.add_peer(rng, member, channel, Some(sas), name, (is_offerer, renewed)));
+        effects
     }
 
     /// Adds an authenticated channel and rotates our media key to include the new peer.
@@ -773,7 +1147,7 @@ impl Session {
         channel: Channel,
         sas: Option<Sas>,
         name: Option<String>,
-        is_offerer: bool,
+        (is_offerer, renewed): (bool, bool),
     ) -> Vec<Effect> {
         let participant = channel.peer_id();
         self.peers.insert(
@@ -791,6 +1165,7 @@ impl Session {
             sas,
             name,
             is_offerer,
+            renewed,
         })];
         let members: Vec<ParticipantId> = self.peers.values().map(|p| p.participant).collect();
         effects.extend(self.distribute_sender_key(rng, &members));
@@ -954,6 +1329,15 @@ impl Session {
         let Some(peer_member) = intro.peer.relay else {
             return Self::tampered(from, "introduction without the peer's relay address");
         };
+        // The host reloaded and introduces again a pair that still holds a
+        // working channel: keep it (the peer does the same).
+        if self
+            .peers
+            .get(&peer_member)
+            .is_some_and(|p| p.participant == intro.peer.id)
+        {
+            return Vec::new();
+        }
         let link_room = crate::link::RoomId::from_bytes(*room.as_bytes());
         let (link, confirm) = match PeerLink::start(&self.keypair, &link_room, &intro) {
             Ok(started) => started,
@@ -995,14 +1379,18 @@ impl Session {
         match link.on_confirm(&message) {
             Ok(channel) => {
                 let is_offerer = own.as_bytes() < intro.peer.id.as_bytes();
-                self.add_peer(
+                // A stale channel with this seat (the peer reloaded) goes first.
+                let mut effects = self.forget_peer(rng, from);
+                let renewed = !effects.is_empty();
+                effects.extend(self.add_peer(
                     rng,
                     from,
                     channel,
                     None,
                     intro.peer.name.clone(),
-                    is_offerer,
-                )
+                    (is_offerer, renewed),
+                ));
+                effects
             }
             Err(error) => Self::tampered(from, error),
         }

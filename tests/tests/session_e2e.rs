@@ -9,8 +9,9 @@
 
 use std::time::Duration;
 
-use confide_shared::link::Invite;
-use confide_shared::session::{Effect, EndReason, Event, Session};
+use confide_shared::link::{Invite, InviteSecret};
+use confide_shared::resume::Resume;
+use confide_shared::session::{Effect, EndReason, Event, RejectReason, Session};
 use confide_shared::signal::Signal;
 use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
 use confide_tests::relay::TestRelay;
@@ -495,4 +496,178 @@ async fn a_guest_may_knock_without_a_name() {
         .await;
     host.until("knock", |e| matches!(e, Event::Knocked { name: None, .. }))
         .await;
+}
+
+/// The safety codes of every `PeerSecured` event with a code, oldest first.
+fn codes(party: &Party) -> Vec<(MemberId, String, bool)> {
+    party
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerSecured {
+                member,
+                sas: Some(sas),
+                renewed,
+                ..
+            } => Some((*member, sas.to_string(), *renewed)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a reload leaves of a party: its stored snapshot (the socket goes).
+fn reload(party: Party) -> Resume {
+    let stored = party.session.resume_state().expect("a snapshot to keep");
+    // Through the JSON the tab keeps in sessionStorage, exactly as the browser does.
+    let json = stored.to_json();
+    drop(party);
+    Resume::from_json(&json).expect("the snapshot reads back")
+}
+
+async fn chat_arrives(from: &mut Party, to: &mut Party, text: &str) {
+    let (effects, _) = from.session.chat(text, 9).expect("chat");
+    from.apply(effects).await;
+    to.until(
+        "chat",
+        |e| matches!(e, Event::Chat { text: t, .. } if t == text),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_guest_who_reloads_rejoins_with_a_new_safety_code() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, guest, _) = connected_pair(&relay).await;
+    let (_, first_code, _) = codes(&host)[0].clone();
+    let Resume::Guest(stored) = reload(guest) else {
+        panic!("a guest keeps a guest snapshot");
+    };
+    let (session, resume) = Session::rejoin_guest(&mut OsRng, stored).expect("rejoin");
+    let mut guest = Party::new(&relay, session, resume).await;
+    let (guest, host) = tokio::join!(
+        async {
+            guest
+                .until("the new channel to the counsellor", |e| {
+                    matches!(e, Event::PeerSecured { .. })
+                })
+                .await;
+            guest
+        },
+        async {
+            host.until("the rejoined guest", |e| {
+                matches!(e, Event::PeerSecured { renewed: true, .. })
+            })
+            .await;
+            host
+        },
+    );
+    let (mut host, mut guest) = (host, guest);
+    let host_codes = codes(&host);
+    let guest_codes = codes(&guest);
+    assert_eq!(host_codes.len(), 2, "one handshake, then one more");
+    assert!(host_codes[1].2, "the counsellor is told the code is new");
+    assert!(guest_codes[0].2, "the guest is told the code is new");
+    assert_eq!(
+        host_codes[1].1, guest_codes[0].1,
+        "both show the same new code"
+    );
+    assert_ne!(host_codes[1].1, first_code, "new keys, new code");
+    assert!(
+        host.events
+            .iter()
+            .any(|e| matches!(e, Event::PeerLeft { .. })),
+        "the old channel (and its peer connection) is dropped first"
+    );
+    chat_arrives(&mut guest, &mut host, "wieder da").await;
+    chat_arrives(&mut host, &mut guest, "willkommen zurück").await;
+}
+
+#[tokio::test]
+async fn a_counsellor_who_reloads_gets_the_guest_back() {
+    let relay = TestRelay::start(None).await;
+    let (host, mut guest, _) = connected_pair(&relay).await;
+    let (_, first_code, _) = codes(&guest)[0].clone();
+    let Resume::Host(stored) = reload(host) else {
+        panic!("a counsellor keeps a host snapshot");
+    };
+    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let mut host = Party::new(&relay, session, create).await;
+    let (guest, host) = tokio::join!(
+        async {
+            guest
+                .until("the renewed channel", |e| {
+                    matches!(e, Event::PeerSecured { renewed: true, .. })
+                })
+                .await;
+            guest
+        },
+        async {
+            host.until("the guest back", |e| {
+                matches!(e, Event::PeerSecured { renewed: true, .. })
+            })
+            .await;
+            host
+        },
+    );
+    let (mut host, mut guest) = (host, guest);
+    let guest_codes = codes(&guest);
+    assert_eq!(codes(&host)[0].1, guest_codes[1].1, "the same new code");
+    assert_ne!(guest_codes[1].1, first_code);
+    chat_arrives(&mut host, &mut guest, "Entschuldigung, die Seite war weg").await;
+    chat_arrives(&mut guest, &mut host, "kein Problem").await;
+    // The invite used before the reload is still used; a new one can be made.
+    assert!(
+        host.session
+            .create_invite(&mut OsRng, "https://beratung.example")
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_socket_resumes_without_a_new_handshake() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, guest, _) = connected_pair(&relay).await;
+    let Party {
+        session, events, ..
+    } = guest;
+    let message = session.reconnect().expect("a seat to take again");
+    let mut guest = Party::new(&relay, session, message).await;
+    guest.events = events;
+    chat_arrives(&mut host, &mut guest, "noch da?").await;
+    chat_arrives(&mut guest, &mut host, "ja").await;
+    assert_eq!(codes(&host).len(), 1, "no second handshake");
+    assert_eq!(codes(&guest).len(), 1);
+}
+
+#[tokio::test]
+async fn a_rejoin_without_the_links_key_is_refused() {
+    // The relay (or whoever holds the resume secret) takes the guest's seat
+    // but does not know the link: its handshake cannot pass the PSK check.
+    let relay = TestRelay::start(None).await;
+    let (mut host, guest, _) = connected_pair(&relay).await;
+    let Resume::Guest(mut stored) = reload(guest) else {
+        panic!("guest snapshot");
+    };
+    stored.invite = Invite::new(stored.invite.room_id(), InviteSecret::generate(&mut OsRng));
+    let (session, resume) = Session::rejoin_guest(&mut OsRng, stored).expect("rejoin");
+    let mut impostor = Party::new(&relay, session, resume).await;
+    // The relay gives the seat back; the impostor then sends its knock.
+    let seat = impostor.ws.recv().await;
+    let effects = impostor.session.handle(&mut OsRng, seat);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Send(_))),
+        "the impostor's knock goes out"
+    );
+    impostor.apply(effects).await;
+    host.until("the refusal", |e| {
+        matches!(
+            e,
+            Event::Rejected {
+                reason: RejectReason::Tampered(_),
+                ..
+            }
+        )
+    })
+    .await;
+    assert_eq!(codes(&host).len(), 1, "no new channel");
 }

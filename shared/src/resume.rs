@@ -1,0 +1,249 @@
+//! What a browser tab keeps so that a page reload rejoins the same session.
+//!
+//! A reload loses every key in memory. The tab keeps just enough in
+//! `sessionStorage` (per tab, gone when the tab closes, cleared on hang-up and
+//! quick exit) to take its seat at the relay again and to run a fresh,
+//! PSK-bound handshake with the same counsellor: a new safety code follows.
+//! No channel key, media key or private key is ever stored.
+//!
+//! Spec: docs/PROTOCOL.md, "Rejoining after a reload".
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::link::{Invite, SessionSecret};
+use crate::wire::{MemberId, ResumeSecret};
+
+/// Why a stored snapshot was not usable (then the tab starts afresh).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeError {
+    #[error("stored session is not valid JSON: {0}")]
+    Json(String),
+    #[error("stored session has a malformed {0}")]
+    Field(&'static str),
+}
+
+/// A guest's snapshot: the invite (its PSK binds the new handshake), the
+/// name it knocked with, its seat and the secret that proves the seat.
+#[derive(Clone)]
+pub struct GuestResume {
+    pub invite: Invite,
+    pub name: String,
+    pub member: MemberId,
+    pub resume_secret: ResumeSecret,
+}
+
+/// The counsellor's snapshot: the session secret (room and host token follow
+/// from it) and every invite, with the seat that used it, if any.
+pub struct HostResume {
+    pub secret: SessionSecret,
+    pub next_invite: u32,
+    pub invites: Vec<StoredInvite>,
+}
+
+/// One invite the counsellor made.
+#[derive(Clone)]
+pub struct StoredInvite {
+    pub id: u32,
+    pub invite: Invite,
+    /// The seat of the guest who knocked with it; `None` while unused.
+    pub member: Option<MemberId>,
+}
+
+/// What either role keeps.
+pub enum Resume {
+    Guest(GuestResume),
+    Host(HostResume),
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(tag = "role", rename_all = "snake_case")]
+enum Stored {
+    Guest {
+        invite: String,
+        name: String,
+        member: u32,
+        resume_secret: String,
+    },
+    Host {
+        secret: String,
+        next_invite: u32,
+        invites: Vec<StoredInviteJson>,
+    },
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+struct StoredInviteJson {
+    id: u32,
+    invite: String,
+    member: Option<u32>,
+}
+
+impl Resume {
+    /// The JSON kept in `sessionStorage` (as secret as the link itself).
+    pub fn to_json(&self) -> Zeroizing<String> {
+        let stored = match self {
+            Resume::Guest(g) => Stored::Guest {
+                invite: g.invite.fragment().to_string(),
+                name: g.name.clone(),
+                member: g.member.0,
+                resume_secret: g.resume_secret.to_base64(),
+            },
+            Resume::Host(h) => Stored::Host {
+                secret: URL_SAFE_NO_PAD.encode(h.secret.as_bytes()),
+                next_invite: h.next_invite,
+                invites: h
+                    .invites
+                    .iter()
+                    .map(|i| StoredInviteJson {
+                        id: i.id,
+                        invite: i.invite.fragment().to_string(),
+                        member: i.member.map(|m| m.0),
+                    })
+                    .collect(),
+            },
+        };
+        // Serializing plain strings and numbers cannot fail.
+        Zeroizing::new(serde_json::to_string(&stored).unwrap_or_default())
+    }
+
+    /// Reads what [`Resume::to_json`] wrote.
+    pub fn from_json(json: &str) -> Result<Resume, ResumeError> {
+        let stored: Stored =
+            serde_json::from_str(json).map_err(|e| ResumeError::Json(e.to_string()))?;
+        match &stored {
+            Stored::Guest {
+                invite,
+                name,
+                member,
+                resume_secret,
+            } => Ok(Resume::Guest(GuestResume {
+                invite: Invite::parse(invite).map_err(|_| ResumeError::Field("invite"))?,
+                name: name.clone(),
+                member: MemberId(*member),
+                resume_secret: ResumeSecret::from_base64(resume_secret)
+                    .map_err(|_| ResumeError::Field("resume secret"))?,
+            })),
+            Stored::Host {
+                secret,
+                next_invite,
+                invites,
+            } => {
+                let bytes = Zeroizing::new(
+                    URL_SAFE_NO_PAD
+                        .decode(secret)
+                        .map_err(|_| ResumeError::Field("session secret"))?,
+                );
+                let bytes: [u8; 32] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| ResumeError::Field("session secret"))?;
+                let secret = SessionSecret::from_bytes(bytes);
+                let mut out = Vec::with_capacity(invites.len());
+                for stored in invites {
+                    let invite =
+                        Invite::parse(&stored.invite).map_err(|_| ResumeError::Field("invite"))?;
+                    if invite.room_id() != secret.room_id() {
+                        return Err(ResumeError::Field("invite room"));
+                    }
+                    out.push(StoredInvite {
+                        id: stored.id,
+                        invite,
+                        member: stored.member.map(MemberId),
+                    });
+                }
+                Ok(Resume::Host(HostResume {
+                    secret,
+                    next_invite: *next_invite,
+                    invites: out,
+                }))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    fn host() -> HostResume {
+        let secret = SessionSecret::generate(&mut OsRng);
+        let used = secret.new_invite(&mut OsRng);
+        let open = secret.new_invite(&mut OsRng);
+        HostResume {
+            secret,
+            next_invite: 3,
+            invites: vec![
+                StoredInvite {
+                    id: 1,
+                    invite: used,
+                    member: Some(MemberId(7)),
+                },
+                StoredInvite {
+                    id: 2,
+                    invite: open,
+                    member: None,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_host_snapshot_reads_back_unchanged() {
+        let stored = host();
+        let json = Resume::Host(stored).to_json();
+        let Ok(Resume::Host(back)) = Resume::from_json(&json) else {
+            panic!("reads back as a host snapshot");
+        };
+        assert_eq!(back.next_invite, 3);
+        assert_eq!(back.invites.len(), 2);
+        assert_eq!(back.invites[0].member, Some(MemberId(7)));
+        assert_eq!(back.invites[1].member, None);
+        assert_eq!(*Resume::Host(back).to_json(), *json);
+    }
+
+    #[test]
+    fn a_guest_snapshot_reads_back_unchanged() {
+        let invite = SessionSecret::generate(&mut OsRng).new_invite(&mut OsRng);
+        let stored = GuestResume {
+            invite,
+            name: "Mira".into(),
+            member: MemberId(9),
+            resume_secret: ResumeSecret([5; 32]),
+        };
+        let json = Resume::Guest(stored).to_json();
+        let Ok(Resume::Guest(back)) = Resume::from_json(&json) else {
+            panic!("reads back as a guest snapshot");
+        };
+        assert_eq!(back.name, "Mira");
+        assert_eq!(back.member, MemberId(9));
+        assert_eq!(back.resume_secret.as_bytes(), &[5; 32]);
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_refused() {
+        let json = Resume::Host(host()).to_json();
+        assert!(matches!(Resume::from_json("{}"), Err(ResumeError::Json(_))));
+        let cut = &json[..json.len() / 2];
+        assert!(Resume::from_json(cut).is_err());
+        let bad_secret = json.replacen("\"secret\":\"", "\"secret\":\"!", 1);
+        assert_eq!(
+            Resume::from_json(&bad_secret).err(),
+            Some(ResumeError::Field("session secret"))
+        );
+    }
+
+    #[test]
+    fn an_invite_of_another_room_is_refused() {
+        let mut stored = host();
+        stored.invites[1].invite = SessionSecret::generate(&mut OsRng).new_invite(&mut OsRng);
+        let json = Resume::Host(stored).to_json();
+        assert_eq!(
+            Resume::from_json(&json).err(),
+            Some(ResumeError::Field("invite room"))
+        );
+    }
+}
