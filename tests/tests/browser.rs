@@ -429,6 +429,24 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
     }
     host.screenshot("10-call-three-people").await;
 
+    // The counsellor compares one safety code with each guest; each guest sees
+    // exactly the code the counsellor shows for them.
+    let host_codes = all_codes(&host).await;
+    let alex_codes = all_codes(&first).await;
+    let sam_codes = all_codes(&second).await;
+    assert_eq!(host_codes.len(), 2, "one code per guest: {host_codes:?}");
+    assert_eq!(
+        alex_codes.len(),
+        1,
+        "a guest compares with the counsellor only"
+    );
+    assert_eq!(sam_codes.len(), 1);
+    let mut guests = vec![alex_codes[0].clone(), sam_codes[0].clone()];
+    let mut shown = host_codes.clone();
+    guests.sort();
+    shown.sort();
+    assert_eq!(shown, guests, "each pair shows the same code on both sides");
+
     let host_kid = sender_kid(&host).await;
     let first_kid = sender_kid(&first).await;
     assert!(
@@ -470,4 +488,101 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
     }
     host.close().await;
     first.close().await;
+}
+
+/// Every safety code the call screen shows.
+async fn all_codes(browser: &Browser) -> Vec<String> {
+    let codes = browser
+        .wait_until(
+            "the safety codes",
+            confide_tests::call::STEP,
+            "const c = [...document.querySelectorAll('[data-testid=sas]')].map(e => e.dataset.code); \
+             return c.length ? c : null",
+        )
+        .await;
+    codes
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_guest_who_reloads_the_page_rejoins_the_call() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    let before = shown_sas(&guest).await;
+    assert_eq!(shown_sas(&host).await, before);
+    for browser in [&host, &guest] {
+        browser.click("[data-testid=sas-confirm]").await;
+    }
+    guest
+        .wait_until(
+            "decoded video before the reload",
+            STEP,
+            "const v = document.querySelector('[data-testid=remote-video]'); \
+             return v && v.getVideoPlaybackQuality().totalVideoFrames > 10",
+        )
+        .await;
+
+    // The guest's page reloads (F5, a crash of the tab's renderer, a phone
+    // putting the tab away): the same tab comes back without the link.
+    guest.eval("location.reload(); return true").await;
+    for (who, browser) in [("guest", &guest), ("counsellor", &host)] {
+        browser
+            .wait_until(
+                &format!("the renewed safety code at the {who}"),
+                STEP * 2,
+                "return document.querySelector('[data-testid=sas-renewed]') !== null",
+            )
+            .await;
+    }
+    let after = shown_sas(&guest).await;
+    assert_eq!(shown_sas(&host).await, after, "both show the same new code");
+    assert_ne!(after, before, "new keys after the reload, so a new code");
+    assert_eq!(
+        guest.eval("return location.hash").await,
+        "",
+        "the link's secret is not back in the address bar"
+    );
+    for (who, browser) in [("guest", &guest), ("counsellor", &host)] {
+        browser
+            .wait_until(
+                &format!("decoding remote video at the {who} after the reload"),
+                STEP * 2,
+                "const v = [...document.querySelectorAll('[data-testid=remote-video]')]; \
+                 return v.length === 1 && v[0].getVideoPlaybackQuality().totalVideoFrames > 10",
+            )
+            .await;
+        let picture = remote_rgb(browser).await;
+        assert!(
+            looks_like_fake_camera(picture),
+            "the {who} sees the real picture again: {picture:?}"
+        );
+        browser
+            .wait_until(
+                &format!("the encrypted indicator at the {who}"),
+                STEP,
+                "return document.querySelector('[data-testid=encrypted-indicator]') !== null",
+            )
+            .await;
+    }
+    guest.screenshot("11-rejoined-after-reload").await;
+    send_chat(&guest, "Bin wieder da.").await;
+    sees_chat(&host, "Bin wieder da.").await;
+    send_chat(&host, "Gut, dann machen wir weiter.").await;
+    sees_chat(&guest, "Gut, dann machen wir weiter.").await;
+    host.close().await;
+    guest.close().await;
 }

@@ -11,7 +11,7 @@ use super::controller::{Controller, UiHandle};
 use super::devices;
 use super::model::{
     CallView, ChatLine, FailureKind, GuestView, InviteLink, InviteView, KnockView, ParticipantView,
-    Screen, UiAction,
+    SafetyCode, Screen, UiAction,
 };
 use super::stub::StubController;
 
@@ -127,17 +127,23 @@ fn sample(name: &str) -> Option<Screen> {
         "device-check" => Screen::DeviceCheck(GuestView::default()),
         "device-check-audio" => Screen::DeviceCheck(GuestView { audio_only: true }),
         "waiting" => Screen::Waiting,
+        "call-refused" => Screen::Call(CallView {
+            participants: vec![host()],
+            codes: vec![code(1, None, true, true)],
+            all_encrypted: true,
+            refused: 1,
+            ..CallView::default()
+        }),
         "call" | "call-chat" => Screen::Call(CallView {
             participants: vec![host()],
-            sas: Some("482916".into()),
+            codes: vec![code(1, None, true, false)],
             all_encrypted: true,
             chat: chat(),
             ..CallView::default()
         }),
         "call-confirmed" => Screen::Call(CallView {
             participants: vec![host()],
-            sas: Some("482916".into()),
-            sas_confirmed: true,
+            codes: vec![code(1, None, true, true)],
             all_encrypted: true,
             ..CallView::default()
         }),
@@ -151,7 +157,7 @@ fn sample(name: &str) -> Option<Screen> {
         "call-host" => Screen::Call(CallView {
             is_host: true,
             participants: vec![peer(7, Some("Alex"), false)],
-            sas: Some("482916".into()),
+            codes: vec![code(7, Some("Alex"), false, false)],
             all_encrypted: true,
             knocks: vec![KnockView { id: 8, name: None }],
             ..CallView::default()
@@ -167,20 +173,21 @@ fn sample(name: &str) -> Option<Screen> {
                 },
                 peer(8, None, false),
             ],
-            sas: Some("482916".into()),
-            sas_confirmed: true,
+            codes: vec![
+                code(6, Some("Sam"), false, true),
+                code(7, Some("Alex"), false, false),
+                code(8, None, false, false),
+            ],
             all_encrypted: true,
             ..CallView::default()
         }),
         "call-alone" => Screen::Call(CallView {
             is_host: true,
-            sas: None,
             ..CallView::default()
         }),
         "call-reconnecting" => Screen::Call(CallView {
             participants: vec![host()],
-            sas: Some("482916".into()),
-            sas_confirmed: true,
+            codes: vec![code(1, None, true, true)],
             all_encrypted: true,
             reconnecting: true,
             muted: true,
@@ -260,5 +267,17 @@ impl Controller for GalleryController {
 
     fn check_browser_support(&self) -> bool {
         false
+    }
+}
+
+/// A sample safety code shared with `peer`.
+fn code(peer: u32, name: Option<&str>, with_host: bool, confirmed: bool) -> SafetyCode {
+    SafetyCode {
+        peer,
+        name: name.map(str::to_string),
+        with_host,
+        code: format!("48291{}", peer % 10),
+        confirmed,
+        renewed: false,
     }
 }

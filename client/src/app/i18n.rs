@@ -162,6 +162,12 @@ pub struct Strings {
     pub sas_confirm: &'static str,
     pub sas_deny: &'static str,
     pub sas_confirmed: &'static str,
+    pub sas_with: fn(&str) -> String,
+    pub sas_code_label: fn(&str, &str) -> String,
+    pub sas_confirm_label: fn(&str) -> String,
+    pub sas_deny_label: fn(&str) -> String,
+    pub sas_renewed: &'static str,
+    pub refused_notice: &'static str,
     pub you: &'static str,
     pub counsellor: &'static str,
     pub alone: &'static str,
@@ -321,6 +327,12 @@ static DE: Strings = Strings {
     sas_confirm: "Code stimmt überein",
     sas_deny: "Stimmt nicht überein",
     sas_confirmed: "Code bestätigt",
+    sas_with: |name| format!("Mit {name}:"),
+    sas_code_label: |name, code| format!("Sicherheitscode mit {name}: {}", spaced(code)),
+    sas_confirm_label: |name| format!("Der Code mit {name} stimmt überein"),
+    sas_deny_label: |name| format!("Der Code mit {name} stimmt nicht überein"),
+    sas_renewed: "Die Verbindung wurde neu aufgebaut. Bitte vergleichen Sie den neuen Sicherheitscode.",
+    refused_notice: "Eine veränderte oder wiederholte Nachricht wurde erkannt und verworfen. Das Gespräch bleibt geschützt.",
     you: "Sie",
     counsellor: "Beratung",
     alone: "Noch ist niemand im Gespräch. Sobald jemand hereinkommt, erscheint das Bild hier.",
@@ -554,6 +566,12 @@ static EN: Strings = Strings {
     sas_confirm: "Code matches",
     sas_deny: "Does not match",
     sas_confirmed: "Code confirmed",
+    sas_with: |name| format!("With {name}:"),
+    sas_code_label: |name, code| format!("Safety code with {name}: {}", spaced(code)),
+    sas_confirm_label: |name| format!("The code with {name} matches"),
+    sas_deny_label: |name| format!("The code with {name} does not match"),
+    sas_renewed: "The connection was re-established. Please compare the new safety code.",
+    refused_notice: "An altered or repeated message was detected and discarded. The call stays protected.",
     you: "You",
     counsellor: "Counsellor",
     alone: "Nobody else is in the call yet. As soon as someone joins, their video appears here.",
@@ -697,3 +715,11 @@ static EN: Strings = Strings {
         steps: &[],
     },
 };
+
+/// Digits separated by spaces, so screen readers read them one by one.
+fn spaced(code: &str) -> String {
+    code.chars()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -95,10 +95,9 @@ pub struct CallView {
     pub participants: Vec<ParticipantView>,
     /// Our own camera/microphone stream for the self-view (never played with sound).
     pub local_stream: Option<MediaStream>,
-    /// The safety code (6 digits, e.g. "123456"); `None` while it is being computed.
-    pub sas: Option<String>,
-    /// Both sides confirmed the safety code.
-    pub sas_confirmed: bool,
+    /// The safety codes to compare: a guest has one (with the counsellor); the
+    /// counsellor has one per guest. Empty while they are being computed.
+    pub codes: Vec<SafetyCode>,
     /// Every sent and received track is end-to-end encrypted. Only then does the UI
     /// claim so; otherwise it says "securing the connection…".
     pub all_encrypted: bool,
@@ -116,6 +115,33 @@ pub struct CallView {
     pub knocks: Vec<KnockView>,
     /// The connection dropped and the controller is reconnecting.
     pub reconnecting: bool,
+    /// Messages that arrived altered, replayed or forged and were thrown away
+    /// (the call goes on; the user is told calmly).
+    pub refused: u32,
+}
+
+/// The safety code shared with one participant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SafetyCode {
+    /// The participant this code is shared with.
+    pub peer: PeerId,
+    /// Their display name (for the counsellor's list), `None` = no name.
+    pub name: Option<String>,
+    /// Whether the code is shared with the counsellor (the guest's one code).
+    pub with_host: bool,
+    /// Six digits, e.g. "123456".
+    pub code: String,
+    /// "We compared it, it matches" was clicked.
+    pub confirmed: bool,
+    /// It replaced an earlier code (someone reloaded): compare it again.
+    pub renewed: bool,
+}
+
+impl CallView {
+    /// Every safety code was compared and confirmed.
+    pub fn all_codes_confirmed(&self) -> bool {
+        !self.codes.is_empty() && self.codes.iter().all(|c| c.confirmed)
+    }
 }
 
 /// One remote participant in the call.
@@ -264,10 +290,11 @@ pub enum UiAction {
     /// Start or stop screen sharing (emitted from a click: user activation is live).
     ShareScreen,
     SendChat(String),
-    /// "The code matches."
-    ConfirmSas,
-    /// "The code does not match": end the call with a warning.
-    DenySas,
+    /// "The code shared with this participant matches."
+    ConfirmSas(PeerId),
+    /// "The code does not match": a guest leaves with a warning; the counsellor
+    /// removes that participant and sees the warning.
+    DenySas(PeerId),
     /// Leave the call (counsellor: the session continues for nobody else only if
     /// the controller says so; use `EndForAll` to end it explicitly).
     HangUp,

@@ -9,7 +9,7 @@ use super::controller::{Controller, UiHandle};
 use super::devices;
 use super::model::{
     CallView, ChatLine, DeviceKind, FailureKind, GuestView, InviteLink, InviteView, KnockView,
-    MAX_GUESTS, ParticipantView, Screen, UiAction,
+    MAX_GUESTS, ParticipantView, SafetyCode, Screen, UiAction,
 };
 
 #[derive(Default)]
@@ -197,7 +197,14 @@ impl Controller for StubController {
                                 .collect(),
                             local_stream: Some(media.stream),
                             audio_only: media.audio_only,
-                            sas: Some("482916".into()),
+                            codes: vec![SafetyCode {
+                                peer: 2,
+                                name: None,
+                                with_host: false,
+                                code: "482916".into(),
+                                confirmed: false,
+                                renewed: false,
+                            }],
                             ..CallView::default()
                         });
                     });
@@ -229,7 +236,14 @@ impl Controller for StubController {
                         }],
                         local_stream: Some(stream),
                         audio_only,
-                        sas: Some("482916".into()),
+                        codes: vec![SafetyCode {
+                            peer: 1,
+                            name: None,
+                            with_host: true,
+                            code: "482916".into(),
+                            confirmed: false,
+                            renewed: false,
+                        }],
                         ..CallView::default()
                     });
                 });
@@ -282,8 +296,12 @@ impl Controller for StubController {
                     text,
                 });
             }),
-            UiAction::ConfirmSas => self.update_call(|call| call.sas_confirmed = true),
-            UiAction::DenySas => {
+            UiAction::ConfirmSas(peer) => self.update_call(move |call| {
+                for code in call.codes.iter_mut().filter(|c| c.peer == peer) {
+                    code.confirmed = true;
+                }
+            }),
+            UiAction::DenySas(_) => {
                 self.stop_local();
                 self.set(Screen::Failure(FailureKind::SecurityWarning));
             }

@@ -429,10 +429,34 @@ impl Mesh {
         emit(&self.inner, events);
     }
 
-    /// Sends `track` (or nothing) as this kind to every peer: camera
-    /// switch, screen share, mute by removing the track. Only senders with
-    /// a transform get the track.
-    pub fn replace_track(&self, kind: MediaKind, track: Option<MediaStreamTrack>) {
+    /// Sends `track` (or nothing) as this kind to every peer, and to every
+    /// peer that joins later: camera or microphone switch, screen share and
+    /// back, mute by removing the track.
+    ///
+    /// Encryption does not depend on the track: the transform belongs to
+    /// the sender (`RTCRtpSender.transform`, or its encoded streams on the
+    /// legacy path) and stays when `replaceTrack` swaps the source, so a
+    /// screen track is encrypted exactly like the camera (proven on both
+    /// paths by `tests/tests/browser_rtc.rs`). Only senders whose transform
+    /// is attached get the track; no renegotiation happens.
+    ///
+    /// The caller keeps ownership of the old track (stop it once it is no
+    /// longer shown locally). Fails, sending nothing new, if `track` is not
+    /// of `kind`.
+    pub fn replace_track(
+        &self,
+        kind: MediaKind,
+        track: Option<MediaStreamTrack>,
+    ) -> Result<(), RtcError> {
+        if let Some(track) = &track
+            && MediaKind::parse(&track.kind()) != Some(kind)
+        {
+            return Err(RtcError::Js(format!(
+                "a {} track cannot be sent as {}",
+                track.kind(),
+                kind.as_str()
+            )));
+        }
         let senders: Vec<RtcRtpSender> = {
             let mut inner = self.inner.borrow_mut();
             inner.tracks[kind_index(kind)] = track.clone();
@@ -447,6 +471,7 @@ impl Mesh {
         for sender in senders {
             set_track(&sender, track.as_ref());
         }
+        Ok(())
     }
 
     /// Per-peer and overall encryption state.
@@ -470,6 +495,15 @@ impl Mesh {
     #[cfg(feature = "test-hooks")]
     pub fn set_late_receiver_transforms(&self, on: bool) {
         self.inner.borrow_mut().late_receiver_transforms = on;
+    }
+
+    /// TEST ONLY: runs the mesh's reaction to `iceConnectionState ==
+    /// state` towards `peer` as if the browser had reported it (ICE cannot
+    /// be broken on purpose inside one page): `Disconnected` or `Failed`
+    /// starts the same ICE restart a real failure would.
+    #[cfg(feature = "test-hooks")]
+    pub fn simulate_ice_state(&self, peer: ParticipantId, state: RtcIceConnectionState) {
+        ice_state_changed(&self.inner, peer, state);
     }
 
     /// The peers in the mesh.
@@ -923,12 +957,17 @@ impl Inner {
         (events, closed)
     }
 
-    fn on_ice_state(&mut self, id: ParticipantId) -> (Vec<RtcEvent>, Option<Action>) {
+    /// `state` is the connection's `iceConnectionState` (a test hook passes
+    /// a pretended one).
+    fn on_ice_state(
+        &mut self,
+        id: ParticipantId,
+        state: RtcIceConnectionState,
+    ) -> (Vec<RtcEvent>, Option<Action>) {
         let mut events = Vec::new();
         let Some(peer) = self.peers.get_mut(&id) else {
             return (events, None);
         };
-        let state = peer.pc.ice_connection_state();
         if !matches!(
             state,
             RtcIceConnectionState::Disconnected | RtcIceConnectionState::Failed
@@ -1119,16 +1158,27 @@ fn install_handlers(
     let w = weak.clone();
     let on_ice_state = Handler::new(move |_: JsValue| {
         let Some(inner) = w.upgrade() else { return };
-        let (events, action) = inner.borrow_mut().on_ice_state(id);
-        emit(&inner, events);
-        if let Some(Action::Restart(peer)) = action {
-            start_offer(&inner, peer, true);
-        }
+        let state = {
+            let i = inner.borrow();
+            let Some(peer) = i.peers.get(&id) else { return };
+            peer.pc.ice_connection_state()
+        };
+        ice_state_changed(&inner, id, state);
     });
     pc.set_oniceconnectionstatechange(Some(on_ice_state.as_ref().unchecked_ref()));
     handlers.push(on_ice_state);
 
     handlers
+}
+
+/// Reacts to an ICE connection state: a broken connection is restarted
+/// (offerer) or a restart is asked for (the other side).
+fn ice_state_changed(inner: &Rc<RefCell<Inner>>, id: ParticipantId, state: RtcIceConnectionState) {
+    let (events, action) = inner.borrow_mut().on_ice_state(id, state);
+    emit(inner, events);
+    if let Some(Action::Restart(peer)) = action {
+        start_offer(inner, peer, true);
+    }
 }
 
 fn error_event(peer: ParticipantId, what: &str, e: RtcError) -> RtcEvent {

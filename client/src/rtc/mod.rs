@@ -6,12 +6,16 @@
 //!   mesh, up to 3 peers), attaches an encrypting transform to every sender
 //!   and a decrypting transform to every receiver, and reports what the
 //!   session controller must send or show as [`RtcEvent`]s.
+//! - [`share_screen`] and [`device_track`] obtain the tracks that
+//!   [`Mesh::replace_track`] sends in their place (screen share, device
+//!   switch).
 //!
 //! Media is never sent without a transform: if one cannot be attached the
 //! sender gets no track. Which transform API is used is a [`TransformPath`],
 //! chosen by [`detect_transform_support`].
 
 mod crypto;
+mod media;
 mod mesh;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
@@ -20,6 +24,7 @@ use wasm_bindgen::JsValue;
 
 pub use crate::worker::protocol::{Direction, MediaKind, StreamStats, WorkerStats, peer_tag};
 pub use crypto::FrameCrypto;
+pub use media::{ScreenShare, device_track, share_screen};
 pub use mesh::{
     EncryptionState, FingerprintStatus, IceServer, Mesh, PeerEncryption, RtcEvent, SlotState,
 };
@@ -45,6 +50,12 @@ pub enum RtcError {
     /// The participant is already part of the mesh.
     #[error("peer already added")]
     PeerExists,
+    /// `getUserMedia` or `getDisplayMedia` refused. `name` is the
+    /// `DOMException` name the caller decides on: `NotAllowedError` (access
+    /// refused, or the screen picker cancelled), `OverconstrainedError`
+    /// (that device is gone), `NotFoundError`, `NotReadableError` (busy).
+    #[error("media device: {name}: {message}")]
+    Media { name: String, message: String },
 }
 
 impl From<JsValue> for RtcError {

@@ -13,6 +13,20 @@
 //!   receiver transforms set in the offerer's `track` event.
 //! - `await confide_test_report()` gives B's inbound stats of A's media and
 //!   vice versa, both workers' stats, both encryption states and the event log.
+//! - `confide_test_replace_track(side, kind, track)` makes side `"a"` or
+//!   `"b"` send `track` (any `MediaStreamTrack`, e.g. a canvas capture
+//!   standing in for a screen, or `null`) through `Mesh::replace_track`;
+//!   `confide_test_camera(side)` sends the call's camera again.
+//! - `await confide_test_device_track(side, kind, device_id)` switches to
+//!   a device with `rtc::device_track`; resolves to the new track's
+//!   `{label, deviceId}`.
+//! - `await confide_test_share_screen(side)` shares the screen with
+//!   `rtc::share_screen` (call it in a click handler); when the capture
+//!   ends from outside, the side goes back to the camera and the log gets
+//!   `"<side>:screen_ended"`. `confide_test_screen_track()` gives the
+//!   screen track (to fire `ended` on it).
+//! - `confide_test_ice(side, state)` makes a side's mesh react to ICE
+//!   state `"disconnected"` or `"failed"` as if the browser reported it.
 //! - `confide_test_hangup()` ends it.
 
 use std::cell::RefCell;
@@ -23,13 +37,17 @@ use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
-use web_sys::{HtmlVideoElement, MediaStream, MediaStreamConstraints, RtcPeerConnection};
+use web_sys::{
+    HtmlVideoElement, MediaStream, MediaStreamConstraints, MediaStreamTrack, RtcIceConnectionState,
+    RtcPeerConnection,
+};
 
 use confide_shared::envelope::ParticipantId;
 use confide_shared::sframe::CipherSuite;
 
 use super::{
-    EncryptionState, FrameCrypto, Mesh, RtcError, RtcEvent, detect_transform_support, peer_tag,
+    EncryptionState, FrameCrypto, MediaKind, Mesh, RtcError, RtcEvent, ScreenShare,
+    detect_transform_support, device_track, peer_tag, share_screen,
 };
 
 struct Loopback {
@@ -39,6 +57,37 @@ struct Loopback {
     b_id: ParticipantId,
     local: MediaStream,
     videos: Vec<HtmlVideoElement>,
+    /// Tracks the test switched to (stopped at hang-up).
+    extra: RefCell<Vec<MediaStreamTrack>>,
+    screen: RefCell<Option<ScreenShare>>,
+}
+
+impl Loopback {
+    /// Side `"a"` or `"b"`: its mesh and the id of its peer.
+    fn side(&self, side: &str) -> Result<(&Mesh, ParticipantId), JsValue> {
+        match side {
+            "a" => Ok((&self.a, self.b_id)),
+            "b" => Ok((&self.b, self.a_id)),
+            _ => Err(JsValue::from_str("side must be \"a\" or \"b\"")),
+        }
+    }
+}
+
+/// Runs `f` on the running loopback call (shared: mesh events may look
+/// at the call while `f` runs).
+fn with_loopback<T>(f: impl FnOnce(&Loopback) -> Result<T, JsValue>) -> Result<T, JsValue> {
+    LOOPBACK.with(|lb| match lb.borrow().as_ref() {
+        Some(lb) => f(lb),
+        None => Err(JsValue::from_str("no loopback call")),
+    })
+}
+
+fn log(line: String) {
+    LOG.with(|log| log.borrow_mut().push(line));
+}
+
+fn parse_kind(kind: &str) -> Result<MediaKind, JsValue> {
+    MediaKind::parse(kind).ok_or_else(|| JsValue::from_str("kind must be audio or video"))
 }
 
 thread_local! {
@@ -208,6 +257,8 @@ pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue>
             b_id,
             local,
             videos,
+            extra: RefCell::new(Vec::new()),
+            screen: RefCell::new(None),
         });
     });
     LOOPBACK.with(|lb| -> Result<(), JsValue> {
@@ -317,11 +368,210 @@ pub async fn confide_test_report() -> Result<JsValue, JsValue> {
     let report = json!({
         "path": path,
         "a_tag": a_tag,
-        "a": { "rtp": inbound(pc_a).await, "worker": worker_a, "state": state_a },
-        "b": { "rtp": inbound(pc_b).await, "worker": worker_b, "state": state_b },
+        "a": {
+            "rtp": inbound(pc_a.clone()).await,
+            "worker": worker_a,
+            "state": state_a,
+            "ice": ice(pc_a).await,
+        },
+        "b": {
+            "rtp": inbound(pc_b.clone()).await,
+            "worker": worker_b,
+            "state": state_b,
+            "ice": ice(pc_b).await,
+        },
         "log": log,
     });
     js_sys::JSON::parse(&report.to_string())
+}
+
+/// `a=ice-ufrag` of an SDP (bundled: the same on every m-line).
+fn ufrag(sdp: Option<String>) -> Value {
+    sdp.as_deref()
+        .and_then(|sdp| {
+            sdp.lines()
+                .find_map(|line| line.trim().strip_prefix("a=ice-ufrag:"))
+        })
+        .map_or(Value::Null, |u| Value::from(u.to_string()))
+}
+
+/// ICE credentials, states and the transport's stats of `pc`.
+async fn ice(pc: Option<RtcPeerConnection>) -> Value {
+    let Some(pc) = pc else { return Value::Null };
+    let text = |name: &str| {
+        Reflect::get(&pc, &name.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .map_or(Value::Null, Value::from)
+    };
+    let mut out = json!({
+        "local_ufrag": ufrag(pc.local_description().map(|d| d.sdp())),
+        "remote_ufrag": ufrag(pc.remote_description().map(|d| d.sdp())),
+        "connection": text("connectionState"),
+        "ice": text("iceConnectionState"),
+        "signaling": text("signalingState"),
+    });
+    if let Ok(report) = JsFuture::from(pc.get_stats()).await
+        && let Ok(values) = Reflect::get(&report, &"values".into())
+        && let Ok(values) = values.dyn_into::<js_sys::Function>()
+        && let Ok(iterator) = values.call0(&report)
+        && let Ok(Some(iter)) = js_sys::try_iter(&iterator)
+    {
+        for stat in iter.flatten() {
+            let get = |name: &str| Reflect::get(&stat, &name.into()).ok();
+            if get("type").and_then(|t| t.as_string()).as_deref() != Some("transport") {
+                continue;
+            }
+            let field = |name: &str| {
+                get(name).map_or(Value::Null, |v| {
+                    v.as_string()
+                        .map(Value::from)
+                        .or_else(|| v.as_f64().map(Value::from))
+                        .unwrap_or(Value::Null)
+                })
+            };
+            out["transport"] = json!({
+                "iceLocalUsernameFragment": field("iceLocalUsernameFragment"),
+                "iceState": field("iceState"),
+                "dtlsState": field("dtlsState"),
+                "selectedCandidatePairChanges": field("selectedCandidatePairChanges"),
+                "bytesReceived": field("bytesReceived"),
+            });
+        }
+    }
+    out
+}
+
+/// Makes `side` send `track` (a `MediaStreamTrack` or `null`) as `kind`.
+#[wasm_bindgen]
+pub fn confide_test_replace_track(side: &str, kind: &str, track: JsValue) -> Result<(), JsValue> {
+    let kind = parse_kind(kind)?;
+    let track = if track.is_null() || track.is_undefined() {
+        None
+    } else {
+        Some(
+            track
+                .dyn_into::<MediaStreamTrack>()
+                .map_err(|_| JsValue::from_str("not a MediaStreamTrack"))?,
+        )
+    };
+    with_loopback(|lb| {
+        let (mesh, _) = lb.side(side)?;
+        mesh.replace_track(kind, track).map_err(js_err)
+    })?;
+    log(format!("{side}:replaced:{}", kind.as_str()));
+    Ok(())
+}
+
+/// Makes `side` send the call's camera again.
+#[wasm_bindgen]
+pub fn confide_test_camera(side: &str) -> Result<(), JsValue> {
+    with_loopback(|lb| {
+        let camera = lb
+            .local
+            .get_video_tracks()
+            .get(0)
+            .dyn_into::<MediaStreamTrack>()
+            .ok();
+        let (mesh, _) = lb.side(side)?;
+        mesh.replace_track(MediaKind::Video, camera).map_err(js_err)
+    })?;
+    log(format!("{side}:camera"));
+    Ok(())
+}
+
+/// Switches `side` to the device `device_id` with `rtc::device_track`.
+#[wasm_bindgen]
+pub async fn confide_test_device_track(
+    side: String,
+    kind: String,
+    device_id: String,
+) -> Result<JsValue, JsValue> {
+    let kind = parse_kind(&kind)?;
+    let track = device_track(kind, &device_id).await.map_err(js_err)?;
+    let settings = track.get_settings();
+    let result = json!({
+        "label": track.label(),
+        "deviceId": settings.get_device_id(),
+    });
+    with_loopback(|lb| {
+        lb.extra.borrow_mut().push(track.clone());
+        let (mesh, _) = lb.side(&side)?;
+        mesh.replace_track(kind, Some(track)).map_err(js_err)
+    })?;
+    log(format!("{side}:device:{}", kind.as_str()));
+    js_sys::JSON::parse(&result.to_string())
+}
+
+/// Shares the screen from `side` with `rtc::share_screen` (needs user
+/// activation: call it in a click handler). When the capture ends from
+/// outside, the side sends its camera again, as the session controller
+/// would. Resolves to the track's `{label, displaySurface}`.
+#[wasm_bindgen]
+pub async fn confide_test_share_screen(side: String) -> Result<JsValue, JsValue> {
+    let (mesh_side, on_end_side) = (side.clone(), side.clone());
+    with_loopback(|lb| lb.side(&side).map(|_| ()))?;
+    let screen = share_screen(move || {
+        log(format!("{on_end_side}:screen_ended"));
+        let _ = confide_test_camera(&on_end_side);
+        let old = LOOPBACK.with(|lb| lb.borrow().as_ref().and_then(|lb| lb.screen.take()));
+        drop(old);
+    })
+    .await
+    .map_err(js_err)?;
+    let settings = screen.track().get_settings();
+    let surface = Reflect::get(&settings, &"displaySurface".into())
+        .ok()
+        .and_then(|v| v.as_string());
+    let result = json!({
+        "label": screen.track().label(),
+        "displaySurface": surface,
+        "contentHint": Reflect::get(screen.track(), &"contentHint".into())
+            .ok()
+            .and_then(|v| v.as_string()),
+    });
+    with_loopback(|lb| {
+        let (mesh, _) = lb.side(&mesh_side)?;
+        mesh.replace_track(MediaKind::Video, Some(screen.track().clone()))
+            .map_err(js_err)?;
+        *lb.screen.borrow_mut() = Some(screen);
+        Ok(())
+    })?;
+    log(format!("{side}:screen"));
+    js_sys::JSON::parse(&result.to_string())
+}
+
+/// The track of the running screen share, or `null`.
+#[wasm_bindgen]
+pub fn confide_test_screen_track() -> JsValue {
+    LOOPBACK.with(|lb| {
+        lb.borrow()
+            .as_ref()
+            .and_then(|lb| {
+                lb.screen
+                    .borrow()
+                    .as_ref()
+                    .map(|s| s.track().clone().into())
+            })
+            .unwrap_or(JsValue::NULL)
+    })
+}
+
+/// Makes `side`'s mesh react to ICE state `"disconnected"` or `"failed"`
+/// towards its peer as if the browser had reported it.
+#[wasm_bindgen]
+pub fn confide_test_ice(side: &str, state: &str) -> Result<(), JsValue> {
+    let state = match state {
+        "disconnected" => RtcIceConnectionState::Disconnected,
+        "failed" => RtcIceConnectionState::Failed,
+        _ => return Err(JsValue::from_str("state must be disconnected or failed")),
+    };
+    log(format!("{side}:simulated_ice:{state:?}"));
+    with_loopback(|lb| {
+        let (mesh, peer) = lb.side(side)?;
+        mesh.simulate_ice_state(peer, state);
+        Ok(())
+    })
 }
 
 /// Ends the loopback call (closes both meshes, stops the camera).
@@ -333,6 +583,9 @@ pub fn confide_test_hangup() {
             if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
                 track.stop();
             }
+        }
+        for track in old.extra.borrow().iter() {
+            track.stop();
         }
         for video in &old.videos {
             video.remove();

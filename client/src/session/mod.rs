@@ -6,6 +6,7 @@
 //! [`Screen`] up to date. All protocol decisions live in `shared`.
 
 mod relay;
+mod storage;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 
@@ -15,6 +16,7 @@ use std::rc::{Rc, Weak};
 
 use confide_shared::envelope::ParticipantId;
 use confide_shared::link::Invite;
+use confide_shared::resume::Resume;
 use confide_shared::session::{Effect, EndReason, Event, Session};
 use confide_shared::sframe::CipherSuite;
 use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
@@ -23,12 +25,20 @@ use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, Worker};
 
 use crate::app::controller::{Controller, UiHandle};
+use crate::app::devices;
 use crate::app::model::{
-    CallView, ChatLine, FailureKind, GuestView, InviteLink, InviteView, KnockView, LocalMedia,
-    ParticipantView, Screen, UiAction,
+    CallView, ChatLine, DeviceKind, FailureKind, GuestView, InviteLink, InviteView, KnockView,
+    LocalMedia, ParticipantView, SafetyCode, Screen, UiAction,
 };
 use crate::rtc::{self, FrameCrypto, Mesh, RtcEvent, TransformPath};
 use relay::{RelayConnection, RelayEvent};
+use storage::MediaChoice;
+
+/// First wait before reconnecting a dropped socket; doubles up to [`RECONNECT_MAX_MS`].
+const RECONNECT_FIRST_MS: u32 = 500;
+const RECONNECT_MAX_MS: u32 = 8_000;
+/// Give up after the relay's grace period (2 min): by then our seat is gone.
+const RECONNECT_GIVE_UP_MS: f64 = 120_000.0;
 
 /// The controller the app runs with.
 pub struct SessionController {
@@ -57,6 +67,11 @@ struct PeerInfo {
     is_host: bool,
     /// The safety code, for counsellor–guest pairs.
     sas: Option<String>,
+    sas_confirmed: bool,
+    /// The code replaced an earlier one (a reload on either side).
+    renewed: bool,
+    /// We create the WebRTC offer for this peer.
+    is_offerer: bool,
     stream: Option<MediaStream>,
 }
 
@@ -72,6 +87,8 @@ struct Inner {
     ui: Option<UiHandle>,
     /// The guest's parsed invite (from the URL fragment).
     invite: Option<Invite>,
+    /// A session this tab kept before a reload, to rejoin once the UI is attached.
+    pending_rejoin: Option<(Resume, MediaChoice)>,
     session: Option<Session>,
     relay: Option<RelayConnection>,
     /// Messages waiting for the socket to open.
@@ -82,12 +99,20 @@ struct Inner {
     crypto: Option<FrameCrypto>,
     mesh: Option<Mesh>,
     pending_keys: PendingKeys,
+    /// WebRTC signals that arrived before the mesh existed (after a reload the
+    /// counsellor's offer can beat our camera).
+    pending_signals: Vec<(ParticipantId, confide_shared::signal::Signal)>,
     peers: BTreeMap<MemberId, PeerInfo>,
     invites: InviteView,
     in_call: bool,
     chat: Vec<ChatLine>,
-    sas_confirmed: bool,
     all_encrypted: bool,
+    /// Messages refused as altered, replayed or forged.
+    refused: u32,
+    /// The socket dropped; since when (ms) and how many attempts so far.
+    reconnecting: Option<(f64, u32)>,
+    /// This tab rejoins a session after a reload.
+    rejoining: bool,
     muted: bool,
     camera_off: bool,
 }
@@ -146,6 +171,7 @@ impl Inner {
             me,
             ui: None,
             invite: None,
+            pending_rejoin: None,
             session: None,
             relay: None,
             outbox: Vec::new(),
@@ -154,12 +180,15 @@ impl Inner {
             crypto: None,
             mesh: None,
             pending_keys: PendingKeys::default(),
+            pending_signals: Vec::new(),
             peers: BTreeMap::new(),
             invites: InviteView::default(),
             in_call: false,
             chat: Vec::new(),
-            sas_confirmed: false,
             all_encrypted: false,
+            refused: 0,
+            reconnecting: None,
+            rejoining: false,
             muted: false,
             camera_off: false,
         }
@@ -219,13 +248,16 @@ impl Inner {
                 }
             }
             RelayEvent::Message(message) => {
+                if self.reconnecting.take().is_some() {
+                    self.refresh();
+                }
                 let effects = match self.session.as_mut() {
                     Some(session) => session.handle(&mut OsRng, message),
                     None => Vec::new(),
                 };
                 self.apply(effects);
             }
-            RelayEvent::Garbled => {}
+            RelayEvent::Garbled => self.refused += 1,
             RelayEvent::Closed { code } => {
                 let effects = match self.session.as_mut() {
                     Some(session) => session.connection_closed(code),
@@ -236,12 +268,57 @@ impl Inner {
                     .any(|e| matches!(e, Effect::Event(Event::Ended(_))));
                 self.apply(effects);
                 if !ended && self.session.is_some() {
-                    self.show(Screen::Failure(FailureKind::ConnectionLost {
-                        retrying: false,
-                    }));
+                    self.reconnect_later();
                 }
             }
         }
+    }
+
+    /// The socket dropped but the session did not end: try again with
+    /// backoff, showing "reconnecting"; give up after the grace period.
+    fn reconnect_later(&mut self) {
+        self.relay = None;
+        let (since, attempts) = self.reconnecting.unwrap_or((now_ms(), 0));
+        if now_ms() - since > RECONNECT_GIVE_UP_MS {
+            self.finish(FailureKind::ConnectionLost { retrying: false });
+            return;
+        }
+        self.reconnecting = Some((since, attempts + 1));
+        if self.in_call {
+            self.refresh();
+        }
+        let delay = RECONNECT_FIRST_MS
+            .saturating_mul(1 << attempts.min(5))
+            .min(RECONNECT_MAX_MS);
+        let me = self.me.clone();
+        gloo::timers::callback::Timeout::new(delay, move || {
+            Inner::later(&me, Inner::reconnect);
+        })
+        .forget();
+    }
+
+    fn reconnect(&mut self) {
+        let Some(message) = self.session.as_ref().and_then(Session::reconnect) else {
+            return;
+        };
+        self.outbox.clear();
+        self.connect();
+        self.send(message);
+    }
+
+    /// Keeps what a reload needs to rejoin (see `storage`).
+    fn persist(&self) {
+        let Some(resume) = self.session.as_ref().and_then(Session::resume_state) else {
+            return;
+        };
+        let local = self.local.as_ref();
+        let media = MediaChoice {
+            in_call: self.in_call,
+            audio_only: local.is_some_and(|l| l.audio_only),
+            camera_id: local.and_then(|l| l.camera_id.clone()),
+            microphone_id: local.and_then(|l| l.microphone_id.clone()),
+        };
+        storage::save(&resume, &media);
     }
 
     // ----- effects of the session -----
@@ -253,11 +330,15 @@ impl Inner {
     }
 
     fn apply(&mut self, effects: Vec<Effect>) {
+        let changed = !effects.is_empty();
         for effect in effects {
             match effect {
                 Effect::Send(message) => self.send(message),
                 Effect::Event(event) => self.on_session_event(event),
             }
+        }
+        if changed {
+            self.persist();
         }
     }
 
@@ -267,12 +348,17 @@ impl Inner {
                 if self.invites.invites.is_empty() {
                     self.create_invite();
                 }
+                // A restored counsellor has the room back; guests rejoin one by one.
+                self.rejoining = false;
+                self.refresh();
             }
             Event::Knocked {
                 member,
                 name,
                 invite,
             } => {
+                // A guest may knock again (reload, or we reloaded): one entry per seat.
+                self.invites.knocks.retain(|k| k.id != member.0);
                 self.invites.knocks.push(KnockView { id: member.0, name });
                 if let Some(used) = self.invites.invites.iter_mut().find(|i| i.id == invite) {
                     used.used = true;
@@ -287,6 +373,7 @@ impl Inner {
                 sas,
                 name,
                 is_offerer,
+                renewed,
             } => {
                 // The counsellor is the one peer a guest shares a safety code with.
                 let is_host = !self.session.as_ref().is_some_and(Session::is_host) && sas.is_some();
@@ -298,6 +385,9 @@ impl Inner {
                         is_host,
                         // The UI groups the digits itself.
                         sas: sas.map(|s| s.to_string().replace(' ', "")),
+                        sas_confirmed: false,
+                        renewed,
+                        is_offerer,
                         stream: None,
                     },
                 );
@@ -309,13 +399,17 @@ impl Inner {
                 if !self.session.as_ref().is_some_and(Session::is_host) {
                     // A guest enters the call as soon as the counsellor is verified.
                     self.in_call = true;
+                    self.rejoining = false;
                     scrub_fragment();
                 }
                 self.refresh();
             }
             Event::Rtc { member, signal } => {
-                if let (Some(mesh), Some(peer)) = (self.mesh.as_ref(), self.peers.get(&member)) {
-                    mesh.on_signal(peer.participant, signal);
+                if let Some(peer) = self.peers.get(&member) {
+                    match self.mesh.as_ref() {
+                        Some(mesh) => mesh.on_signal(peer.participant, signal),
+                        None => self.pending_signals.push((peer.participant, signal)),
+                    }
                 }
             }
             // The sender's line id is its own numbering; lines are keyed locally.
@@ -369,6 +463,8 @@ impl Inner {
             }
             Event::Rejected { reason, .. } => {
                 web_sys::console::warn_1(&format!("confide: refused a message: {reason:?}").into());
+                self.refused += 1;
+                self.refresh();
             }
             Event::Ended(reason) => self.finish(failure_for(reason)),
         }
@@ -376,6 +472,8 @@ impl Inner {
 
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
+        storage::clear();
+        self.reconnecting = None;
         // Dropping the mesh closes every peer connection.
         self.mesh = None;
         self.crypto = None;
@@ -395,7 +493,7 @@ impl Inner {
         let Some(session) = &self.session else { return };
         if self.in_call {
             self.show(Screen::Call(self.call_view(session.is_host())));
-        } else if session.is_host() {
+        } else if session.is_host() && !self.rejoining {
             self.show(Screen::Invite(self.invites.clone()));
         }
     }
@@ -414,14 +512,26 @@ impl Inner {
                 encrypted: self.all_encrypted,
             })
             .collect();
-        // With one peer there is one code; in a group each guest compares with the counsellor.
-        let sas = self.peers.values().find_map(|p| p.sas.clone());
+        // A guest compares one code (with the counsellor); the counsellor one per guest.
+        let codes = self
+            .peers
+            .iter()
+            .filter_map(|(member, peer)| {
+                Some(SafetyCode {
+                    peer: member.0,
+                    name: peer.name.clone(),
+                    with_host: peer.is_host,
+                    code: peer.sas.clone()?,
+                    confirmed: peer.sas_confirmed,
+                    renewed: peer.renewed,
+                })
+            })
+            .collect();
         CallView {
             is_host,
             participants,
             local_stream: self.local.as_ref().map(|l| l.stream.clone()),
-            sas,
-            sas_confirmed: self.sas_confirmed,
+            codes,
             all_encrypted: self.all_encrypted,
             chat: self.chat.clone(),
             muted: self.muted,
@@ -433,7 +543,9 @@ impl Inner {
             } else {
                 Vec::new()
             },
-            reconnecting: false,
+            // A rejoin after a reload is a reconnection too, until the code is back.
+            reconnecting: self.reconnecting.is_some() || self.rejoining,
+            refused: self.refused,
         }
     }
 
@@ -478,12 +590,15 @@ impl Inner {
             Inner::later(&me, move |inner| inner.on_rtc(event));
         });
         let mesh = Mesh::new(crypto.clone(), path, &stream, Vec::new(), on_event);
-        let is_host = self.session.as_ref().is_some_and(Session::is_host);
         for peer in self.peers.values() {
-            // The counsellor offers to every guest.
-            let _ = mesh.add_peer(peer.participant, is_host);
+            let _ = mesh.add_peer(peer.participant, peer.is_offerer);
             #[cfg(feature = "test-hooks")]
             test_hooks::skip_decrypt_if_asked(&crypto, &peer.participant);
+        }
+        for (peer, signal) in std::mem::take(&mut self.pending_signals) {
+            if self.peers.values().any(|p| p.participant == peer) {
+                mesh.on_signal(peer, signal);
+            }
         }
         self.crypto = Some(crypto);
         self.mesh = Some(mesh);
@@ -567,13 +682,7 @@ impl Inner {
                 self.refresh();
             }
             UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),
-            UiAction::EnterCall(media) => {
-                self.in_call = true;
-                let stream = media.stream.clone();
-                self.local = Some(media);
-                self.start_media(stream);
-                self.refresh();
-            }
+            UiAction::EnterCall(media) => self.enter_call(media, true),
             UiAction::ContinueToDeviceCheck => self.show(Screen::DeviceCheck(GuestView::default())),
             UiAction::AudioOnly => self.show(Screen::DeviceCheck(GuestView { audio_only: true })),
             UiAction::Knock { name, media } => self.knock(name.unwrap_or_default(), media),
@@ -617,13 +726,22 @@ impl Inner {
                     self.refresh();
                 }
             }
-            UiAction::ConfirmSas => {
-                self.sas_confirmed = true;
+            UiAction::ConfirmSas(peer) => {
+                if let Some(info) = self.peers.get_mut(&MemberId(peer)) {
+                    info.sas_confirmed = true;
+                    info.renewed = false;
+                }
                 self.refresh();
             }
-            UiAction::DenySas => {
-                self.run(Session::leave);
-                self.finish(FailureKind::SecurityWarning);
+            UiAction::DenySas(peer) => {
+                let is_host = self.session.as_ref().is_some_and(Session::is_host);
+                if is_host && self.peers.len() > 1 {
+                    // Only this guest's connection is in doubt: remove them, keep the others.
+                    self.run(|s| s.remove(&mut OsRng, MemberId(peer)));
+                } else {
+                    self.run(Session::leave);
+                    self.finish(FailureKind::SecurityWarning);
+                }
             }
             UiAction::HangUp => {
                 self.run(Session::leave);
@@ -644,6 +762,103 @@ impl Inner {
             }
             UiAction::SetLanguage(_) => {}
         }
+    }
+
+    /// Takes `media` as ours and starts encryption and the mesh.
+    fn enter_call(&mut self, media: LocalMedia, in_call: bool) {
+        self.in_call = in_call;
+        let stream = media.stream.clone();
+        self.local = Some(media);
+        self.start_media(stream);
+        self.persist();
+        self.refresh();
+    }
+
+    /// After a reload: the same session again, without a new link.
+    fn rejoin(&mut self, resume: Resume, media: MediaChoice) {
+        if rtc::detect_transform_support().is_none() {
+            self.finish(FailureKind::UnsupportedBrowser);
+            return;
+        }
+        self.rejoining = true;
+        match resume {
+            Resume::Guest(stored) => {
+                let Ok((session, resume)) = Session::rejoin_guest(&mut OsRng, stored) else {
+                    self.finish(FailureKind::InvalidLink);
+                    return;
+                };
+                self.session = Some(session);
+                self.in_call = media.in_call;
+                self.connect();
+                self.send(resume);
+                if media.in_call {
+                    self.refresh();
+                } else {
+                    self.show(Screen::Waiting);
+                }
+                self.acquire_media(media);
+            }
+            Resume::Host(stored) => {
+                self.invites.invites = stored
+                    .invites
+                    .iter()
+                    .map(|i| InviteLink {
+                        id: i.id,
+                        url: i.invite.to_url(&origin()).to_string(),
+                        used: i.member.is_some(),
+                    })
+                    .collect();
+                let (session, create) = Session::restore_host(&mut OsRng, stored);
+                self.session = Some(session);
+                self.connect();
+                self.send(create);
+                if media.in_call {
+                    self.in_call = true;
+                    self.refresh();
+                    self.acquire_media(media);
+                } else {
+                    self.show(Screen::Loading);
+                }
+            }
+        }
+    }
+
+    /// Gets the camera and microphone chosen before the reload (the default
+    /// ones if those are gone; sound only if the camera is gone) and enters.
+    fn acquire_media(&mut self, choice: MediaChoice) {
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let microphone = Some(choice.microphone_id.as_deref());
+            let mut result = if choice.audio_only {
+                Err(devices::MediaError::Missing)
+            } else {
+                devices::get_user_media_or_default(Some(choice.camera_id.as_deref()), microphone)
+                    .await
+                    .map(|stream| (stream, false))
+            };
+            if result.is_err() {
+                result = devices::get_user_media_or_default(None, microphone)
+                    .await
+                    .map(|stream| (stream, true));
+            }
+            Inner::later(&me, move |inner| match result {
+                Ok((stream, audio_only)) => {
+                    let media = LocalMedia {
+                        camera_id: devices::device_id(&stream, DeviceKind::Camera),
+                        microphone_id: devices::device_id(&stream, DeviceKind::Microphone),
+                        stream,
+                        audio_only,
+                    };
+                    inner.enter_call(media, choice.in_call);
+                }
+                Err(error) => {
+                    inner.run(Session::leave);
+                    inner.finish(FailureKind::MicrophoneUnavailable {
+                        denied: error == devices::MediaError::Denied,
+                    });
+                }
+            });
+        });
     }
 
     fn knock(&mut self, name: String, media: LocalMedia) {
@@ -714,7 +929,24 @@ fn quick_exit() {
 impl Controller for SessionController {
     fn initial_screen(&self) -> Screen {
         let mut inner = self.inner.borrow_mut();
-        match invite_from_url() {
+        let from_url = invite_from_url();
+        if let Some((resume, media)) = storage::load() {
+            // A reload (the link's fragment is gone from the address bar once
+            // in the call, or still the same link): rejoin. Another link: start afresh.
+            let same = match (&from_url, &resume) {
+                (None, _) => true,
+                (Some(Ok(invite)), Resume::Guest(stored)) => {
+                    *invite.fragment() == *stored.invite.fragment()
+                }
+                _ => false,
+            };
+            if same {
+                inner.pending_rejoin = Some((resume, media));
+                return Screen::Loading;
+            }
+            storage::clear();
+        }
+        match from_url {
             None => Screen::Start,
             Some(Ok(invite)) => {
                 inner.invite = Some(invite);
@@ -725,7 +957,11 @@ impl Controller for SessionController {
     }
 
     fn attach(&mut self, ui: UiHandle) {
-        self.inner.borrow_mut().ui = Some(ui);
+        let mut inner = self.inner.borrow_mut();
+        inner.ui = Some(ui);
+        if let Some((resume, media)) = inner.pending_rejoin.take() {
+            inner.rejoin(resume, media);
+        }
     }
 
     fn handle(&mut self, action: UiAction) {

@@ -4,7 +4,8 @@
 //!
 //! From JavaScript (`window.wasmBindings`):
 //! - `await confide_call_report()`: per peer, inbound/outbound RTP stats;
-//!   `sender_kid`, the key id our frames are encrypted with now.
+//!   `sender_kid`, the key id our frames are encrypted with now; `refused`,
+//!   how many relay messages this browser refused (altered, replayed, forged).
 //! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
 //!   frames to the decoder undecrypted.
 
@@ -51,9 +52,9 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
             .into_iter()
             .map(|peer| (peer_tag(&peer), mesh.peer_connection(&peer)))
             .collect::<Vec<_>>();
-        Some((peers, mesh.worker_stats().sender_kid))
+        Some((peers, mesh.worker_stats().sender_kid, inner.refused))
     });
-    let Some((connections, sender_kid)) = connections else {
+    let Some((connections, sender_kid, refused)) = connections else {
         return Err(JsValue::from_str("no call"));
     };
     let mut peers = serde_json::Map::new();
@@ -61,7 +62,8 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
         peers.insert(tag, crate::rtc::test_hooks::inbound(pc).await);
     }
     js_sys::JSON::parse(
-        &json!({ "peers": Value::Object(peers), "sender_kid": sender_kid }).to_string(),
+        &json!({ "peers": Value::Object(peers), "sender_kid": sender_kid, "refused": refused })
+            .to_string(),
     )
 }
 

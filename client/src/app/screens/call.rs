@@ -8,7 +8,9 @@ use crate::app::components::icons::{Icon, icon};
 use crate::app::components::video::Video;
 use crate::app::devices::{self, Device};
 use crate::app::i18n::{Strings, use_strings};
-use crate::app::model::{CallView, DeviceKind, DeviceSwitch, ParticipantView, UiAction};
+use crate::app::model::{
+    CallView, DeviceKind, DeviceSwitch, ParticipantView, SafetyCode, UiAction,
+};
 use crate::app::screens::chat::ChatPanel;
 use crate::app::screens::invite::knock_name;
 
@@ -304,10 +306,6 @@ struct SecurityProps {
 fn security_status(props: &SecurityProps) -> Html {
     let strings = use_strings();
     let view = &props.view;
-    let emit = |action: UiAction| {
-        let on_action = props.on_action.clone();
-        Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
-    };
     html! {
         <div class="security">
             if view.all_encrypted {
@@ -320,34 +318,88 @@ fn security_status(props: &SecurityProps) -> Html {
                     <span class="spinner" aria-hidden="true"></span><span>{ strings.securing }</span>
                 </div>
             }
-            <div class={classes!("sas", view.sas_confirmed.then_some("confirmed"))}
+            <div class={classes!("sas", view.all_codes_confirmed().then_some("confirmed"))}
                 data-testid="sas-panel">
-                if let Some(sas) = &view.sas {
-                    <span class="sas-title">{ strings.sas_title }</span>
-                    <span class="sas-code" data-testid="sas" data-code={sas.clone()}>
-                        { format_sas(sas) }
-                    </span>
-                    if view.sas_confirmed {
-                        <span class="sas-ok" data-testid="sas-confirmed">
-                            { icon(Icon::Check) }{ strings.sas_confirmed }
-                        </span>
-                    } else {
-                        <span class="sas-explain">{ strings.sas_explain }</span>
-                        <span class="sas-actions">
-                            <button type="button" class="btn btn-small btn-confirm"
-                                onclick={emit(UiAction::ConfirmSas)} data-testid="sas-confirm">
-                                { icon(Icon::Check) }{ strings.sas_confirm }
-                            </button>
-                            <button type="button" class="btn btn-small btn-quiet"
-                                onclick={emit(UiAction::DenySas)} data-testid="sas-deny">
-                                { strings.sas_deny }
-                            </button>
-                        </span>
-                    }
-                } else {
+                if view.codes.is_empty() {
                     <span class="sas-explain">{ strings.sas_pending }</span>
+                } else {
+                    <span class="sas-title">{ strings.sas_title }</span>
+                    if !view.all_codes_confirmed() {
+                        <span class="sas-explain">{ strings.sas_explain }</span>
+                    }
+                    { for view.codes.iter().map(|code| html! {
+                        <SafetyCodeRow code={code.clone()} labelled={view.codes.len() > 1}
+                            on_action={props.on_action.clone()} />
+                    }) }
                 }
             </div>
+            if view.refused > 0 {
+                <div class="status refused" role="status" data-testid="refused-notice"
+                    data-count={view.refused.to_string()}>
+                    { icon(Icon::Lock) }<span>{ strings.refused_notice }</span>
+                </div>
+            }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SafetyCodeProps {
+    code: SafetyCode,
+    /// Several codes are shown (counsellor in a group): name whom each is shared with.
+    labelled: bool,
+    on_action: Callback<UiAction>,
+}
+
+/// One safety code with "it matches" / "it does not match".
+#[component(SafetyCodeRow)]
+fn safety_code_row(props: &SafetyCodeProps) -> Html {
+    let strings = use_strings();
+    let code = &props.code;
+    let peer = code.peer;
+    let emit = |action: UiAction| {
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
+    };
+    let name = match &code.name {
+        Some(name) => name.clone(),
+        None if code.with_host => strings.counsellor.to_string(),
+        None => strings.unnamed.to_string(),
+    };
+    let peer_attr = peer.to_string();
+    html! {
+        <div class={classes!("sas-row", code.confirmed.then_some("confirmed"))}
+            data-testid="sas-row" data-peer={peer_attr.clone()}>
+            if props.labelled {
+                <span class="sas-with">{ (strings.sas_with)(&name) }</span>
+            }
+            if code.renewed && !code.confirmed {
+                <span class="sas-renewed" role="status" data-testid="sas-renewed">
+                    { strings.sas_renewed }
+                </span>
+            }
+            <span class="sas-code" data-testid="sas" data-code={code.code.clone()}
+                data-peer={peer_attr.clone()} aria-label={(strings.sas_code_label)(&name, &code.code)}>
+                { format_sas(&code.code) }
+            </span>
+            if code.confirmed {
+                <span class="sas-ok" data-testid="sas-confirmed" data-peer={peer_attr.clone()}>
+                    { icon(Icon::Check) }{ strings.sas_confirmed }
+                </span>
+            } else {
+                <span class="sas-actions">
+                    <button type="button" class="btn btn-small btn-confirm"
+                        onclick={emit(UiAction::ConfirmSas(peer))} data-testid="sas-confirm"
+                        data-peer={peer_attr.clone()} aria-label={(strings.sas_confirm_label)(&name)}>
+                        { icon(Icon::Check) }{ strings.sas_confirm }
+                    </button>
+                    <button type="button" class="btn btn-small btn-quiet"
+                        onclick={emit(UiAction::DenySas(peer))} data-testid="sas-deny"
+                        data-peer={peer_attr} aria-label={(strings.sas_deny_label)(&name)}>
+                        { strings.sas_deny }
+                    </button>
+                </span>
+            }
         </div>
     }
 }
