@@ -394,27 +394,39 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
     let first = Browser::launch(&env, &driver, BrowserOptions::default()).await;
     let second = Browser::launch(&env, &driver, BrowserOptions::default()).await;
     let link_one = counsellor_starts_session(&host, &relay.http_url()).await;
-    host.click("[data-testid=invite-more]").await;
+    guest_knocks(&first, &link_one, "Alex", None).await;
+    counsellor_admits_and_enters(&host, "Alex").await;
+
+    // From inside the call, the counsellor makes a second link and lets Sam in.
+    host.click("[data-testid=invite-in-call]").await;
+    host.click("[data-testid=invite-panel] [data-testid=invite-more]")
+        .await;
     let link_two = host
         .wait_until(
-            "a second invite link",
+            "a new link in the call's invite panel",
             STEP,
-            "const l = document.querySelectorAll('[data-testid=invite-link]'); return l.length > 1 ? l[1].value : null",
+            "const l = document.querySelector('[data-testid=invite-panel] [data-testid=invite-link]'); \
+             return l ? l.value : null",
         )
         .await;
     let link_two = link_two.as_str().unwrap_or_default().to_string();
     assert_ne!(link_one, link_two, "each guest gets a link of their own");
-
-    guest_knocks(&first, &link_one, "Alex", None).await;
-    host.wait_until(
-        "the first knock",
-        STEP,
-        "return document.querySelector('[data-testid=admit]') !== null",
-    )
-    .await;
-    host.click("[data-testid=admit]").await;
+    host.screenshot("12-invite-from-the-call").await;
+    host.click("[data-testid=invite-close]").await;
     guest_knocks(&second, &link_two, "Sam", None).await;
-    counsellor_admits_and_enters(&host, "Sam").await;
+    let knock = host
+        .wait_until(
+            "Sam's knock inside the call",
+            STEP,
+            "const e = document.querySelector('[data-testid=call] [data-testid=knock-entry]'); \
+             return e ? e.innerText : null",
+        )
+        .await;
+    assert!(
+        knock.as_str().unwrap_or_default().contains("Sam"),
+        "{knock}"
+    );
+    host.click("[data-testid=call] [data-testid=admit]").await;
 
     let long = STEP * 3;
     for (who, browser) in [("counsellor", &host), ("Alex", &first), ("Sam", &second)] {

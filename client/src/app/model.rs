@@ -113,6 +113,8 @@ pub struct CallView {
     pub sharing_screen: bool,
     /// Counsellor: guests knocking while the call runs.
     pub knocks: Vec<KnockView>,
+    /// Counsellor: the invite links, to invite someone from inside the call.
+    pub invites: Vec<InviteLink>,
     /// The connection dropped and the controller is reconnecting.
     pub reconnecting: bool,
     /// Messages that arrived altered, replayed or forged and were thrown away

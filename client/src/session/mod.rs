@@ -543,6 +543,11 @@ impl Inner {
             } else {
                 Vec::new()
             },
+            invites: if is_host {
+                self.invites.invites.clone()
+            } else {
+                Vec::new()
+            },
             // A rejoin after a reload is a reconnection too, until the code is back.
             reconnecting: self.reconnecting.is_some() || self.rejoining,
             refused: self.refused,

@@ -12,7 +12,7 @@ use crate::app::model::{
     CallView, DeviceKind, DeviceSwitch, ParticipantView, SafetyCode, UiAction,
 };
 use crate::app::screens::chat::ChatPanel;
-use crate::app::screens::invite::knock_name;
+use crate::app::screens::invite::{InviteLinks, knock_name};
 
 #[derive(Properties, PartialEq)]
 pub struct CallProps {
@@ -48,6 +48,7 @@ pub fn call_screen(props: &CallProps) -> Html {
     let chat_open = use_state_eq(|| props.chat_open);
     let seen = use_state_eq(|| 0usize);
     let devices_open = use_state_eq(|| false);
+    let invite_open = use_state_eq(|| false);
     let confirm_end = use_state_eq(|| false);
 
     // Messages are "read" while the panel is open.
@@ -90,6 +91,26 @@ pub fn call_screen(props: &CallProps) -> Html {
         Callback::from(move |()| {
             devices_open.set(false);
             focus_testid("devices");
+        })
+    };
+    let toggle_invite = {
+        let invite_open = invite_open.clone();
+        Callback::from(move |_: MouseEvent| invite_open.set(!*invite_open))
+    };
+    let close_invite = {
+        let invite_open = invite_open.clone();
+        Callback::from(move |_: MouseEvent| {
+            invite_open.set(false);
+            focus_testid("invite-in-call");
+        })
+    };
+    let invite_keydown = {
+        let invite_open = invite_open.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                invite_open.set(false);
+                focus_testid("invite-in-call");
+            }
         })
     };
     let end_for_all = {
@@ -211,6 +232,19 @@ pub fn call_screen(props: &CallProps) -> Html {
                 <DeviceMenu on_action={props.on_action.clone()} on_close={close_devices}
                     audio_only={view.audio_only} stream={view.local_stream.clone()} />
             }
+            if *invite_open && view.is_host {
+                <div id="invite-panel" class="device-menu invite-panel" role="dialog"
+                    aria-labelledby="invite-panel-title" onkeydown={invite_keydown}
+                    data-testid="invite-panel">
+                    <h2 id="invite-panel-title">{ strings.invite_in_call_title }</h2>
+                    <InviteLinks invites={view.invites.iter().filter(|i| !i.used).cloned().collect::<Vec<_>>()}
+                        on_action={props.on_action.clone()} />
+                    <button type="button" class="btn btn-secondary" onclick={close_invite}
+                        data-testid="invite-close">
+                        { strings.close }
+                    </button>
+                </div>
+            }
             <nav class="controls" aria-label={strings.controls_label}>
                 <button type="button" class={classes!("ctl", view.muted.then_some("off"))}
                     aria-pressed={bool_attr(view.muted)} onclick={emit(UiAction::ToggleMute)}
@@ -251,6 +285,14 @@ pub fn call_screen(props: &CallProps) -> Html {
                         </span>
                     }
                 </button>
+                if view.is_host {
+                    <button type="button" class={classes!("ctl", invite_open.then_some("on"))}
+                        aria-expanded={bool_attr(*invite_open)} aria-controls="invite-panel"
+                        onclick={toggle_invite} data-testid="invite-in-call">
+                        { icon(Icon::Plus) }
+                        <span class="btn-label">{ strings.invite_in_call }</span>
+                    </button>
+                }
                 <button type="button" class="ctl ctl-hangup" onclick={emit(UiAction::HangUp)}
                     data-testid="hang-up">
                     { icon(Icon::HangUp) }

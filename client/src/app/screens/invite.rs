@@ -48,8 +48,6 @@ async fn copy_to_clipboard(text: &str) -> bool {
 #[component(InviteScreen)]
 pub fn invite_screen(props: &InviteProps) -> Html {
     let strings = use_strings();
-    let copied = use_state_eq(|| None::<Copied>);
-    let reset = use_mut_ref(|| None::<Timeout>);
 
     // A knock changes the tab title so it is noticed in another tab.
     {
@@ -70,6 +68,43 @@ pub fn invite_screen(props: &InviteProps) -> Html {
             }
         });
     }
+
+    let on_enter = {
+        let on_action = props.on_action.clone();
+        Callback::from(move |media: LocalMedia| on_action.emit(UiAction::EnterCall(media)))
+    };
+
+    html! {
+        <div class="invite-layout">
+            <section class="card invite" aria-labelledby="invite-title">
+                <h1 id="invite-title" tabindex="-1">{ strings.invite_title }</h1>
+                <p class="lead">{ strings.invite_lead }</p>
+                <InviteLinks invites={props.view.invites.clone()} on_action={props.on_action.clone()} />
+            </section>
+            <div class="invite-side">
+                <WaitingRoom knocks={props.view.knocks.clone()} admitted={props.view.admitted.clone()}
+                    on_action={props.on_action.clone()} />
+                <DeviceCheck compact=true title={strings.own_devices}
+                    lead={Some(AttrValue::from(strings.enter_call_hint))}
+                    action_label={strings.enter_call} action_testid="enter-call" on_go={on_enter} />
+            </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct InviteLinksProps {
+    pub invites: Vec<InviteLink>,
+    pub on_action: Callback<UiAction>,
+}
+
+/// The one-time links with copy button and QR code, and "invite one more
+/// person" (on the invite page and inside the call).
+#[component(InviteLinks)]
+pub fn invite_links(props: &InviteLinksProps) -> Html {
+    let strings = use_strings();
+    let copied = use_state_eq(|| None::<Copied>);
+    let reset = use_mut_ref(|| None::<Timeout>);
 
     let on_copy = {
         let copied = copied.clone();
@@ -94,17 +129,12 @@ pub fn invite_screen(props: &InviteProps) -> Html {
             });
         })
     };
-
-    let emit = |action: UiAction| {
+    let create = {
         let on_action = props.on_action.clone();
-        Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
-    };
-    let on_enter = {
-        let on_action = props.on_action.clone();
-        Callback::from(move |media: LocalMedia| on_action.emit(UiAction::EnterCall(media)))
+        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::CreateInvite))
     };
 
-    let invites = &props.view.invites;
+    let invites = &props.invites;
     let count = invites.len();
     let links = invites.iter().enumerate().map(|(i, link)| {
         let label = if count > 1 {
@@ -155,27 +185,16 @@ pub fn invite_screen(props: &InviteProps) -> Html {
     });
 
     html! {
-        <div class="invite-layout">
-            <section class="card invite" aria-labelledby="invite-title">
-                <h1 id="invite-title" tabindex="-1">{ strings.invite_title }</h1>
-                <p class="lead">{ strings.invite_lead }</p>
-                { for links }
-                if count < MAX_GUESTS {
-                    <button type="button" class="btn btn-secondary" onclick={emit(UiAction::CreateInvite)}
-                        data-testid="invite-more">
-                        { icon(Icon::Plus) }{ strings.invite_more }
-                    </button>
-                }
-                <p class="hint small">{ strings.invite_limit }</p>
-            </section>
-            <div class="invite-side">
-                <WaitingRoom knocks={props.view.knocks.clone()} admitted={props.view.admitted.clone()}
-                    on_action={props.on_action.clone()} />
-                <DeviceCheck compact=true title={strings.own_devices}
-                    lead={Some(AttrValue::from(strings.enter_call_hint))}
-                    action_label={strings.enter_call} action_testid="enter-call" on_go={on_enter} />
-            </div>
-        </div>
+        <>
+            { for links }
+            if count < MAX_GUESTS {
+                <button type="button" class="btn btn-secondary" onclick={create}
+                    data-testid="invite-more">
+                    { icon(Icon::Plus) }{ strings.invite_more }
+                </button>
+            }
+            <p class="hint small">{ strings.invite_limit }</p>
+        </>
     }
 }
 
