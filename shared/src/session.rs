@@ -1445,3 +1445,91 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    fn waiting_guest() -> Session {
+        let (mut host, _) = Session::new_host(&mut OsRng);
+        let Some((_, url, _)) = host.create_invite(&mut OsRng, "https://b.example") else {
+            panic!("an invite");
+        };
+        let Ok(invite) = Invite::parse(&url) else {
+            panic!("the link parses");
+        };
+        let Ok((mut guest, _, _)) = Session::new_guest(&mut OsRng, invite, "") else {
+            panic!("a knock");
+        };
+        let room = guest.room();
+        guest.handle(
+            &mut OsRng,
+            ServerMessage::Waiting {
+                room,
+                member: MemberId(2),
+                host: MemberId(1),
+            },
+        );
+        guest
+    }
+
+    #[test]
+    fn early_peer_confirmations_are_buffered_only_up_to_the_group_size() {
+        let mut guest = waiting_guest();
+        let room = guest.room();
+        for from in 10..30 {
+            let effects = guest.handle(
+                &mut OsRng,
+                ServerMessage::Deliver {
+                    room,
+                    from: MemberId(from),
+                    payload: Blob(vec![PEER_CONFIRM_FORMAT; 40]),
+                },
+            );
+            assert!(effects.is_empty(), "kept quietly until an introduction");
+        }
+        let Role::Guest(state) = &guest.role else {
+            panic!("a guest");
+        };
+        assert_eq!(state.early_confirms.len(), crate::signal::MAX_MEMBERS);
+    }
+
+    #[test]
+    fn a_rejoin_request_from_anyone_but_the_host_is_refused() {
+        let mut guest = waiting_guest();
+        let room = guest.room();
+        let effects = guest.handle(
+            &mut OsRng,
+            ServerMessage::Deliver {
+                room,
+                from: MemberId(5),
+                payload: Blob(vec![REJOIN_REQUEST]),
+            },
+        );
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::Event(Event::Rejected {
+                reason: RejectReason::Tampered(_),
+                ..
+            })]
+        ));
+        // From the host: the unanswered knock goes out again, unchanged.
+        let Role::Guest(state) = &guest.role else {
+            panic!("a guest");
+        };
+        let knock = state.knock.clone();
+        let effects = guest.handle(
+            &mut OsRng,
+            ServerMessage::Deliver {
+                room,
+                from: MemberId(1),
+                payload: Blob(vec![REJOIN_REQUEST]),
+            },
+        );
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::Send(ClientMessage::Send { to: Some(MemberId(1)), payload, .. })] if payload.0 == knock
+        ));
+    }
+}

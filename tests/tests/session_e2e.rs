@@ -89,6 +89,25 @@ impl Party {
         }
     }
 
+    /// Like [`Party::until`], until `done` holds for `count` recorded events.
+    async fn until_count(&mut self, what: &str, count: usize, done: impl Fn(&Event) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.events.iter().filter(|e| done(e)).count() < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; events: {:?}",
+                self.events
+            );
+            match self.ws.next_event().await {
+                WsEvent::Message(message) => {
+                    let effects = self.session.handle(&mut OsRng, message);
+                    self.apply(effects).await;
+                }
+                WsEvent::Closed(close) => panic!("connection closed ({close:?}) before {what}"),
+            }
+        }
+    }
+
     fn secured(&self) -> Option<(MemberId, String)> {
         self.events.iter().find_map(|e| match e {
             Event::PeerSecured {
@@ -362,10 +381,10 @@ fn latest_local_kid(party: &Party) -> Option<u64> {
     })
 }
 
-#[tokio::test]
-async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
-    let relay = TestRelay::start(None).await;
-    let (mut host, mut first, _) = connected_pair(&relay).await;
+/// A counsellor and two guests, everyone secured with everyone. Returns them
+/// and the second guest's seat.
+async fn group_of_three(relay: &TestRelay) -> (Party, Party, Party, MemberId) {
+    let (mut host, mut first, _) = connected_pair(relay).await;
     let (_, url) = {
         let (_, url, add) = host
             .session
@@ -374,7 +393,7 @@ async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
         host.send(add).await;
         ((), url)
     };
-    let mut second = guest_knocks(&relay, &url, "Zweite Person").await;
+    let mut second = guest_knocks(relay, &url, "Zweite Person").await;
     second
         .until("waiting", |e| matches!(e, Event::Waiting))
         .await;
@@ -397,12 +416,6 @@ async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
         .expect("knock");
     let effects = host.session.admit(member);
     host.apply(effects).await;
-    let count_secured = |p: &Party| {
-        p.events
-            .iter()
-            .filter(|e| matches!(e, Event::PeerSecured { .. }))
-            .count()
-    };
     // Everyone ends up with a channel to both others: the guests' one is vouched for by the host.
     let (first, second, host) = tokio::join!(
         async {
@@ -435,6 +448,19 @@ async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
             host
         },
     );
+    (host, first, second, member)
+}
+
+#[tokio::test]
+async fn three_people_secure_each_other_and_a_departure_rotates_the_keys() {
+    let relay = TestRelay::start(None).await;
+    let (host, first, second, member) = group_of_three(&relay).await;
+    let count_secured = |p: &Party| {
+        p.events
+            .iter()
+            .filter(|e| matches!(e, Event::PeerSecured { .. }))
+            .count()
+    };
     let (mut first, mut second, mut host) = (first, second, host);
     assert_eq!(count_secured(&first), 2);
     assert_eq!(count_secured(&second), 2);
@@ -670,4 +696,152 @@ async fn a_rejoin_without_the_links_key_is_refused() {
     })
     .await;
     assert_eq!(codes(&host).len(), 1, "no new channel");
+}
+
+#[tokio::test]
+async fn in_a_group_a_reloading_guest_comes_back_to_both_others() {
+    let relay = TestRelay::start(None).await;
+    let (host, mut first, second, second_member) = group_of_three(&relay).await;
+    let Resume::Guest(stored) = reload(second) else {
+        panic!("guest snapshot");
+    };
+    let (session, resume) = Session::rejoin_guest(&mut OsRng, stored).expect("rejoin");
+    let mut second = Party::new(&relay, session, resume).await;
+    let first_secured_before = first
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::PeerSecured { .. }))
+        .count();
+    let (host, first, second) = tokio::join!(
+        async {
+            let mut host = host;
+            host.until("the second guest renewed", |e| {
+                matches!(e, Event::PeerSecured { member, renewed: true, .. } if *member == second_member)
+            })
+            .await;
+            host
+        },
+        async {
+            first
+                .until_count("a new pair channel to the reloaded guest", 2, |e| {
+                    matches!(e, Event::PeerSecured { member, sas: None, .. } if *member == second_member)
+                })
+                .await;
+            first
+        },
+        async {
+            second
+                .until("the counsellor", |e| {
+                    matches!(e, Event::PeerSecured { sas: Some(_), .. })
+                })
+                .await;
+            second
+                .until("the first guest", |e| {
+                    matches!(e, Event::PeerSecured { sas: None, .. })
+                })
+                .await;
+            second
+        },
+    );
+    let (mut host, mut first, mut second) = (host, first, second);
+    assert_eq!(
+        first
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::PeerSecured { .. }))
+            .count(),
+        first_secured_before + 1,
+        "only the pair with the reloaded guest is renewed"
+    );
+    chat_arrives(&mut second, &mut first, "wieder im Kreis").await;
+    chat_arrives(&mut first, &mut second, "hallo").await;
+    chat_arrives(&mut second, &mut host, "auch an die Beratung").await;
+}
+
+#[tokio::test]
+async fn in_a_group_a_reloading_counsellor_gets_everyone_back() {
+    let relay = TestRelay::start(None).await;
+    let (host, first, second, _) = group_of_three(&relay).await;
+    let Resume::Host(stored) = reload(host) else {
+        panic!("host snapshot");
+    };
+    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let host = Party::new(&relay, session, create).await;
+    let renewed_code = |e: &Event| {
+        matches!(
+            e,
+            Event::PeerSecured {
+                sas: Some(_),
+                renewed: true,
+                ..
+            }
+        )
+    };
+    let (host, first, second) = tokio::join!(
+        async {
+            let mut host = host;
+            host.until_count("both guests back", 2, renewed_code).await;
+            host
+        },
+        async {
+            let mut first = first;
+            first.until("the counsellor again", renewed_code).await;
+            first
+        },
+        async {
+            let mut second = second;
+            second.until("the counsellor again", renewed_code).await;
+            second
+        },
+    );
+    let (mut host, mut first, mut second) = (host, first, second);
+    // The two guests' own channel still works and was not renewed.
+    for guest in [&first, &second] {
+        assert!(
+            !guest.events.iter().any(|e| matches!(
+                e,
+                Event::PeerSecured {
+                    sas: None,
+                    renewed: true,
+                    ..
+                }
+            )),
+            "the guests keep their pair channel"
+        );
+    }
+    chat_arrives(&mut host, &mut first, "bin wieder da").await;
+    chat_arrives(&mut host, &mut second, "bin wieder da").await;
+    chat_arrives(&mut first, &mut second, "wir auch").await;
+    chat_arrives(&mut second, &mut host, "gut").await;
+}
+
+#[tokio::test]
+async fn an_introduction_without_the_peers_relay_address_is_refused() {
+    use confide_shared::envelope::ParticipantId;
+    use confide_shared::signal::{Member, PublicBytes, SecretBytes};
+    let relay = TestRelay::start(None).await;
+    let (mut host, mut guest, _) = connected_pair(&relay).await;
+    let (guest_member, _) = host.secured().expect("secured");
+    // Authentic (sealed by the real host) but without the routing address:
+    // the guest could not send its confirmation anywhere.
+    let intro = Signal::Introduce {
+        peer: Member {
+            id: ParticipantId::from_public(&[9; 32]),
+            name: None,
+            relay: None,
+        },
+        peer_public: PublicBytes([9; 32]),
+        group_secret: SecretBytes::new([3; 32]),
+        intro_nonce: PublicBytes([4; 32]),
+    };
+    let effects = host.session.send_rtc(guest_member, &intro);
+    host.apply(effects).await;
+    guest
+        .until("the refusal", |e| {
+            matches!(e, Event::Rejected { reason: RejectReason::Tampered(why), .. }
+                if why.contains("relay address"))
+        })
+        .await;
+    // Nothing was sent in answer, and the call goes on.
+    chat_arrives(&mut host, &mut guest, "weiter").await;
 }
