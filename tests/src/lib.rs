@@ -1,7 +1,10 @@
 //! Helpers shared by confide's integration and browser tests: start a real
-//! relay on a free loopback port, start headless Chromium sessions.
+//! relay on a free loopback port, start headless Chromium sessions, put an
+//! attacking proxy in front of the relay.
 
+pub mod attacker;
 pub mod browser;
 pub mod call;
+pub mod mitm;
 pub mod relay;
 pub mod ws;

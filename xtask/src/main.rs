@@ -187,6 +187,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser",
             "--test",
             "browser_rtc",
+            "--test",
+            "browser_attack",
             "--",
             "--ignored",
             "--test-threads",

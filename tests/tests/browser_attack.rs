@@ -1,0 +1,492 @@
+//! The relay as attacker, in real browsers: an attacking proxy
+//! (tests/src/attacker.rs) sits in front of the real relay and tampers with
+//! what it forwards, while headless Chromium runs the real app through it.
+//!
+//! - A flipped bit in a chat envelope: the receiver refuses it, says so, and
+//!   the call goes on (later chat arrives, video keeps decoding).
+//! - A replayed envelope: the same.
+//! - The handshake reveals of two concurrent sessions swapped (a man in the
+//!   middle between two counsellors and their guests): both guests stop with
+//!   the security warning, and no counsellor shows a safety code.
+//!
+//! Each test also asserts that the proxy really carried out its attack, so
+//! a proxy that touched nothing fails the test.
+//!
+//! Like tests/tests/browser.rs they need Chromium and the app built with
+//! test hooks, so they are `#[ignore]`d in a plain `cargo test`; run them
+//! with `--ignored --test-threads 1`. Missing tools make them fail, never pass.
+
+#![allow(clippy::expect_used)] // test helpers: a failed expectation is a failed test
+
+use std::time::{Duration, Instant};
+
+use confide_tests::attacker::{AttackKind, AttackerProxy, Role, Rule, Target};
+use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
+use confide_tests::call::*;
+use confide_tests::relay::TestRelay;
+
+/// Chat lines the attacks aim at are long, so that their envelopes (text +
+/// about 80 bytes of JSON and envelope framing) fall in a size window no
+/// other signaling message of a running 1:1 call has: ICE candidates, sender
+/// keys and membership lists are far smaller, SDP offers and answers larger.
+const ATTACKED_MIN: usize = 450;
+const ATTACKED_MAX: usize = 1500;
+
+/// A chat line of about 500 characters that starts with `marker`.
+fn long_line(marker: &str) -> String {
+    let mut line = format!("{marker}: ");
+    while line.chars().count() < 500 {
+        line.push_str("Das ist ein längerer Satz, damit die Nachricht groß genug ist. ");
+    }
+    line
+}
+
+/// A 1:1 call, counsellor and guest, with every byte passing through the attacker.
+struct Call {
+    host: Browser,
+    guest: Browser,
+    proxy: AttackerProxy,
+    // Dropped last: the proxy forwards to the relay, the driver owns the browsers.
+    _driver: Driver,
+    _relay: TestRelay,
+}
+
+impl Call {
+    async fn start() -> Call {
+        let env = BrowserEnv::from_env();
+        let relay = TestRelay::start(Some(env.dist.clone())).await;
+        let proxy = AttackerProxy::start(&relay).await;
+        let driver = Driver::start(&env).await;
+        let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+        let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+        let link = counsellor_starts_session(&host, &proxy.http_url()).await;
+        assert!(
+            link.starts_with(&proxy.http_url()),
+            "the link points at the proxy, the only server the browsers know: {link}"
+        );
+        guest_knocks(&guest, &link, "Mira", None).await;
+        counsellor_admits_and_enters(&host, "Mira").await;
+        guest
+            .wait_until(
+                "the call screen",
+                STEP,
+                "return document.querySelector('[data-testid=call]') !== null",
+            )
+            .await;
+        assert_eq!(
+            shown_sas(&host).await,
+            shown_sas(&guest).await,
+            "an untouched handshake through the proxy gives both the same safety code"
+        );
+        for (who, browser) in [("counsellor", &host), ("guest", &guest)] {
+            browser
+                .wait_until(
+                    &format!("decoded remote video at the {who}"),
+                    STEP,
+                    "const v = document.querySelector('[data-testid=remote-video]'); \
+                     return v && v.getVideoPlaybackQuality && v.getVideoPlaybackQuality().totalVideoFrames > 10",
+                )
+                .await;
+        }
+        assert!(
+            proxy.attacks().is_empty(),
+            "nothing armed, nothing done: {:?}",
+            proxy.attacks()
+        );
+        Call {
+            host,
+            guest,
+            proxy,
+            _driver: driver,
+            _relay: relay,
+        }
+    }
+
+    async fn close(self) {
+        self.host.close().await;
+        self.guest.close().await;
+    }
+}
+
+/// How many relay messages this browser refused (test hook `confide_call_report().refused`).
+async fn refused(browser: &Browser) -> u64 {
+    let value = browser
+        .eval_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.wasmBindings.confide_call_report() \
+               .then(r => done(typeof r.refused === 'number' ? r.refused : 'missing')) \
+               .catch(e => done('no report: ' + e));",
+        )
+        .await;
+    value.as_u64().unwrap_or_else(|| {
+        panic!(
+            "confide_call_report() must include `refused`, the number of relay messages \
+             this browser refused; got {value}"
+        )
+    })
+}
+
+/// Waits until `who` has refused more than `before` messages and shows the
+/// notice; returns the new count once it has been stable for a second.
+async fn sees_refusal(browser: &Browser, who: &str, before: u64) -> u64 {
+    let deadline = Instant::now() + STEP;
+    while refused(browser).await <= before {
+        assert!(
+            Instant::now() < deadline,
+            "the {who} never counted the tampered message as refused"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let notice = browser
+        .wait_until(
+            &format!("the refused-message notice at the {who}"),
+            STEP,
+            "const e = document.querySelector('[data-testid=refused-notice]'); \
+             return e && e.getAttribute('role') === 'status' && e.innerText.trim() ? e.innerText : null",
+        )
+        .await;
+    println!("the {who} says: {notice}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    refused(browser).await
+}
+
+/// How many chat lines on `browser` contain `marker`.
+async fn chat_lines_with(browser: &Browser, marker: &str) -> u64 {
+    let script = format!(
+        "return [...document.querySelectorAll('[data-testid=chat-line]')] \
+           .filter(l => l.innerText.includes({})).length",
+        serde_json::Value::from(marker)
+    );
+    browser.eval(&script).await.as_u64().unwrap_or(0)
+}
+
+/// The call still works both ways: chat in both directions, video keeps decoding.
+async fn call_goes_on(call: &Call, tag: &str) {
+    let from_guest = format!("{tag}: noch da?");
+    send_chat(&call.guest, &from_guest).await;
+    sees_chat(&call.host, &from_guest).await;
+    let from_host = format!("{tag}: ja, alles gut.");
+    send_chat(&call.host, &from_host).await;
+    sees_chat(&call.guest, &from_host).await;
+    for (who, browser) in [("counsellor", &call.host), ("guest", &call.guest)] {
+        let before = remote_frames(browser).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let after = remote_frames(browser).await;
+        assert!(
+            after > before,
+            "the {who}'s remote video keeps decoding after the attack ({before} → {after})"
+        );
+        let picture = remote_rgb(browser).await;
+        assert!(
+            looks_like_fake_camera(picture),
+            "the {who} still sees the real picture: {picture:?}"
+        );
+    }
+}
+
+/// (a) The relay flips one bit of a chat message from the guest to the counsellor.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_flipped_bit_is_refused_shown_and_the_call_goes_on() {
+    let call = Call::start().await;
+    let before = refused(&call.host).await;
+    assert_eq!(before, 0, "an untouched call refuses nothing");
+
+    call.proxy.arm(Rule::FlipBit(
+        Target::to(Role::Host).sized(ATTACKED_MIN, ATTACKED_MAX),
+    ));
+    let tampered = long_line("Verändert");
+    send_chat(&call.guest, &tampered).await;
+    let attacks = call.proxy.wait_for_attacks("the bit flip", 1, STEP).await;
+    assert!(
+        matches!(attacks[0].kind, AttackKind::FlippedBit { .. }),
+        "{attacks:?}"
+    );
+    assert_eq!(attacks[0].to, Some(Role::Host));
+    assert_eq!(attacks[0].format, 0x20, "an envelope was hit");
+
+    let after = sees_refusal(&call.host, "counsellor", before).await;
+    assert_eq!(
+        after,
+        before + 1,
+        "exactly the one flipped message was refused"
+    );
+    assert_eq!(
+        chat_lines_with(&call.host, "Verändert").await,
+        0,
+        "the tampered chat line is never shown"
+    );
+    assert_eq!(refused(&call.guest).await, 0, "the guest refused nothing");
+
+    call_goes_on(&call, "Danach").await;
+    assert_eq!(
+        call.proxy.attacks().len(),
+        1,
+        "one attack, and nothing else touched"
+    );
+    call.close().await;
+}
+
+/// (b) The relay delivers a chat message from the counsellor to the guest a second time.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_replayed_message_is_refused_shown_and_the_call_goes_on() {
+    let call = Call::start().await;
+    let before = refused(&call.guest).await;
+    assert_eq!(before, 0, "an untouched call refuses nothing");
+
+    call.proxy.arm(Rule::Replay {
+        target: Target::to(Role::Guest).sized(ATTACKED_MIN, ATTACKED_MAX),
+        after: Duration::from_millis(1500),
+    });
+    let original = long_line("Einmal");
+    send_chat(&call.host, &original).await;
+    sees_chat(&call.guest, "Einmal").await;
+    let attacks = call.proxy.wait_for_attacks("the replay", 1, STEP).await;
+    assert_eq!(attacks[0].kind, AttackKind::Replayed, "{attacks:?}");
+    assert_eq!(attacks[0].to, Some(Role::Guest));
+    assert_eq!(attacks[0].format, 0x20, "an envelope was replayed");
+
+    let after = sees_refusal(&call.guest, "guest", before).await;
+    assert_eq!(after, before + 1, "exactly the one replay was refused");
+    assert_eq!(
+        chat_lines_with(&call.guest, "Einmal").await,
+        1,
+        "the chat line is shown once, not twice"
+    );
+    assert_eq!(
+        refused(&call.host).await,
+        0,
+        "the counsellor refused nothing"
+    );
+
+    call_goes_on(&call, "Danach").await;
+    assert_eq!(
+        call.proxy.attacks().len(),
+        1,
+        "one attack, nothing else touched"
+    );
+    call.close().await;
+}
+
+/// (c) Two counsellors each admit a guest at the same time; the relay hands
+/// each guest the other counsellor's half of the key exchange, i.e. sits in
+/// the middle with keys of its choosing. The guests' checks fail: each sees
+/// the security warning, and neither counsellor ever shows a safety code.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn swapped_key_exchanges_of_two_sessions_fail_visibly() {
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let proxy = AttackerProxy::start(&relay).await;
+    let driver = Driver::start(&env).await;
+    let mut people = Vec::new();
+    for _ in 0..4 {
+        people.push(Browser::launch(&env, &driver, BrowserOptions::default()).await);
+    }
+    let [host_a, host_b, guest_a, guest_b] =
+        <[Browser; 4]>::try_from(people).unwrap_or_else(|_| panic!("four browsers"));
+
+    let link_a = counsellor_starts_session(&host_a, &proxy.http_url()).await;
+    let link_b = counsellor_starts_session(&host_b, &proxy.http_url()).await;
+    assert_ne!(link_a, link_b);
+    guest_knocks(&guest_a, &link_a, "Alex", None).await;
+    guest_knocks(&guest_b, &link_b, "Sam", None).await;
+
+    // Both counsellors admit; the first reveal is held until the second comes.
+    proxy.arm(Rule::SwapReveals);
+    counsellor_admits_and_enters(&host_a, "Alex").await;
+    counsellor_admits_and_enters(&host_b, "Sam").await;
+    let attacks = proxy
+        .wait_for_attacks("the swap of the two reveals", 2, STEP)
+        .await;
+    assert_eq!(attacks.len(), 2, "{attacks:?}");
+    for attack in &attacks {
+        assert_eq!(attack.to, Some(Role::Guest), "{attack:?}");
+        assert_eq!(attack.format, 0x12, "a handshake reveal (m2): {attack:?}");
+        assert!(
+            matches!(&attack.kind, AttackKind::SwappedReveal { with_room } if *with_room != attack.room),
+            "each guest got the other room's reveal: {attack:?}"
+        );
+    }
+
+    for (who, guest) in [("Alex", &guest_a), ("Sam", &guest_b)] {
+        let page = guest
+            .wait_until(
+                &format!("the security warning at {who}"),
+                STEP,
+                "const e = document.querySelector('[data-testid=failure]'); return e ? e.dataset.kind : null",
+            )
+            .await;
+        assert_eq!(
+            page, "security-warning",
+            "{who} is told that the connection could not be secured"
+        );
+        assert_eq!(
+            guest
+                .eval("return document.querySelector('[data-testid=call]') === null")
+                .await,
+            true,
+            "{who} never reaches the call"
+        );
+    }
+    // The counsellors never get a secured peer: no safety code, nobody in the call.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (who, host) in [
+        ("Alex's counsellor", &host_a),
+        ("Sam's counsellor", &host_b),
+    ] {
+        let shown = host
+            .eval(
+                "return { sas: document.querySelectorAll('[data-testid=sas]').length, \
+                          people: document.querySelectorAll('[data-testid=participant]').length }",
+            )
+            .await;
+        assert_eq!(
+            shown,
+            serde_json::json!({ "sas": 0, "people": 0 }),
+            "{who} shows no safety code and nobody in the call"
+        );
+    }
+    for browser in [host_a, host_b, guest_a, guest_b] {
+        browser.close().await;
+    }
+}
+
+/// (d) The strongest attacker of the threat model: the relay operator holds
+/// the guest's link (it leaked). It takes over the guest's connection, runs
+/// its own handshake with each side and re-encrypts everything between them:
+/// both browsers complete their handshake and the call works, but the two
+/// safety codes differ, and when the counsellor says they do not match,
+/// confide stops with the security warning.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_man_in_the_middle_with_the_link_cannot_make_the_codes_match() {
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let proxy = AttackerProxy::start(&relay).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &proxy.http_url()).await;
+    proxy.arm(Rule::ManInTheMiddle { link: link.clone() });
+    guest_knocks(&guest, &link, "Mira", None).await;
+    let attacks = proxy
+        .wait_for_attacks("the knock's takeover", 1, STEP)
+        .await;
+    assert_eq!(attacks[0].kind, AttackKind::InterceptedKnock);
+    // The counsellor sees the guest's name (the attacker sealed it again) and admits.
+    counsellor_admits_and_enters(&host, "Mira").await;
+    guest
+        .wait_until(
+            "the call screen",
+            STEP,
+            "return document.querySelector('[data-testid=call]') !== null",
+        )
+        .await;
+
+    let host_sas = shown_sas(&host).await;
+    let guest_sas = shown_sas(&guest).await;
+    let report = proxy
+        .man_in_the_middle()
+        .expect("the man in the middle took over the guest's connection");
+    assert_eq!(
+        report.codes,
+        Some((guest_sas.clone(), host_sas.clone())),
+        "each browser completed a handshake with the attacker: {report:?}"
+    );
+    assert_ne!(
+        host_sas, guest_sas,
+        "the codes differ, so reading them out reveals the man in the middle"
+    );
+
+    // Everything else looks normal: the attacker re-encrypts every signaling
+    // message (so the browsers refuse nothing), video flows, chat arrives.
+    for (who, browser) in [("counsellor", &host), ("guest", &guest)] {
+        browser
+            .wait_until(
+                &format!("decoded remote video at the {who}"),
+                STEP,
+                "const v = document.querySelector('[data-testid=remote-video]'); \
+                 return v && v.getVideoPlaybackQuality && v.getVideoPlaybackQuality().totalVideoFrames > 10",
+            )
+            .await;
+    }
+    send_chat(&guest, "Können Sie mich hören?").await;
+    sees_chat(&host, "Können Sie mich hören?").await;
+    let report = proxy.man_in_the_middle().unwrap_or_default();
+    assert!(
+        report
+            .chat_read
+            .iter()
+            .any(|line| line == "Können Sie mich hören?"),
+        "the attacker in the middle reads the chat, which is why the codes must be compared: {report:?}"
+    );
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(
+        report.relayed > 3,
+        "signaling went through the attacker: {report:?}"
+    );
+    assert_eq!(refused(&host).await, 0, "the counsellor refused nothing");
+    assert_eq!(refused(&guest).await, 0, "the guest refused nothing");
+
+    // The guest reads out the code; the counsellor's differs: "does not match".
+    host.click("[data-testid=sas-deny]").await;
+    let page = host
+        .wait_until(
+            "the security warning at the counsellor",
+            STEP,
+            "const e = document.querySelector('[data-testid=failure]'); return e ? e.dataset.kind : null",
+        )
+        .await;
+    assert_eq!(page, "security-warning");
+    host.close().await;
+    guest.close().await;
+}
+
+/// Not an attack but the same position: the network between the browsers and
+/// the relay drops every connection. Both browsers show that they reconnect,
+/// take their seats back (no new handshake, the same safety code) and the
+/// call goes on; the peer-to-peer media never stopped.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_lost_relay_connection_comes_back_by_itself() {
+    let call = Call::start().await;
+    let code = shown_sas(&call.host).await;
+    let watch_banner = "window.__sawReconnecting = false; \
+         new MutationObserver(() => { \
+           if (document.querySelector('[data-testid=reconnecting]')) window.__sawReconnecting = true; \
+         }).observe(document.body, { childList: true, subtree: true }); return true";
+    for browser in [&call.host, &call.guest] {
+        browser.eval(watch_banner).await;
+    }
+    call.proxy.cut_connections();
+    for (who, browser) in [("counsellor", &call.host), ("guest", &call.guest)] {
+        browser
+            .wait_until(
+                &format!("the {who} to show the reconnection and then be back"),
+                STEP,
+                "return window.__sawReconnecting === true \
+                   && document.querySelector('[data-testid=reconnecting]') === null",
+            )
+            .await;
+    }
+    assert_eq!(
+        shown_sas(&call.host).await,
+        code,
+        "the same keys, the same code"
+    );
+    assert_eq!(shown_sas(&call.guest).await, code);
+    for browser in [&call.host, &call.guest] {
+        assert_eq!(
+            browser
+                .eval("return document.querySelector('[data-testid=sas-renewed]') === null")
+                .await,
+            true,
+            "no new handshake after a reconnection"
+        );
+    }
+    call_goes_on(&call, "nach der Unterbrechung").await;
+    assert!(call.proxy.attacks().is_empty());
+    call.close().await;
+}
