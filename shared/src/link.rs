@@ -14,6 +14,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand_core::CryptoRngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+/// The relay-visible values derived here are the very types the relay
+/// protocol carries: one definition, no conversions.
+pub use crate::wire::{HostToken, InviteToken, ResumeSecret, RoomId};
+
 use crate::kdf;
 
 /// HKDF info labels; see `docs/PROTOCOL.md (section 1)` §Derivations.
@@ -48,11 +52,6 @@ pub enum LinkError {
     TooLong,
 }
 
-/// SHA-256 of a relay-visible credential, the only form the relay stores.
-pub fn token_hash(token: &[u8]) -> [u8; 32] {
-    kdf::sha256(&[token])
-}
-
 fn random32(rng: &mut impl CryptoRngCore) -> [u8; 32] {
     let mut b = [0u8; 32];
     rng.fill_bytes(&mut b);
@@ -84,52 +83,21 @@ macro_rules! secret32 {
     };
 }
 
-macro_rules! token32 {
-    ($name:ident) => {
-        impl $name {
-            /// SHA-256 of the token: what the relay stores and compares.
-            pub fn token_hash(&self) -> [u8; 32] {
-                token_hash(&self.0)
-            }
-            /// Base64url (no padding), the form sent to the relay.
-            pub fn to_base64url(&self) -> String {
-                URL_SAFE_NO_PAD.encode(self.0)
-            }
-        }
-    };
-}
-
 secret32!(
     /// The host's root secret for one session. Never leaves the host browser.
     SessionSecret
 );
-secret32!(
-    /// Relay-visible credential with which the host creates or resumes its
-    /// room. The relay stores only [`HostToken::token_hash`].
-    HostToken
-);
+
 secret32!(
     /// Per-invitee secret carried in the link fragment.
     InviteSecret
 );
-secret32!(
-    /// Relay-visible one-time credential of an invite; the relay stores
-    /// only its hash and consumes it on first use.
-    InviteToken
-);
+
 secret32!(
     /// Pre-shared key of one invite: binds the handshake to link holders.
     /// Never leaves the browsers.
     Psk
 );
-secret32!(
-    /// A guest's rejoin credential, generated at knock time and kept in
-    /// sessionStorage; the relay stores only its hash.
-    ResumeSecret
-);
-token32!(HostToken);
-token32!(InviteToken);
-token32!(ResumeSecret);
 
 impl SessionSecret {
     /// A fresh session secret.
@@ -165,33 +133,6 @@ impl ResumeSecret {
     /// A fresh resume secret.
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
         Self(random32(rng))
-    }
-}
-
-/// 16-byte room identifier, visible to the relay.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RoomId([u8; 16]);
-
-impl RoomId {
-    /// Length in bytes.
-    pub const LEN: usize = 16;
-    /// Wraps raw bytes.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(bytes)
-    }
-    /// The raw bytes.
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-    /// Base64url (no padding), 22 characters.
-    pub fn to_base64url(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
-    }
-}
-
-impl fmt::Debug for RoomId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RoomId({})", self.to_base64url())
     }
 }
 

@@ -27,7 +27,7 @@ use crate::link::{Invite, Psk, SessionSecret};
 use crate::resume::{GuestResume, HostResume, Resume, StoredInvite};
 use crate::sas::Sas;
 use crate::signal::{Knock, Signal, SignalError};
-use crate::wire::{self, Blob, ClientMessage, ErrorCode, MemberId, ServerMessage, TokenHash};
+use crate::wire::{self, Blob, ClientMessage, ErrorCode, MemberId, ServerMessage};
 
 /// The media cipher suite confide uses by default (ChaCha20-Poly1305, private use id).
 pub const DEFAULT_SUITE: u16 = crate::sframe::CipherSuite::ChaCha20Poly1305Sha256Tag128.id();
@@ -236,10 +236,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-fn wire_room(invite_or_secret_room: crate::link::RoomId) -> wire::RoomId {
-    wire::RoomId(*invite_or_secret_room.as_bytes())
-}
-
 impl Session {
     /// The counsellor starts a new session. Returns the session and the
     /// message that creates the room on the relay.
@@ -322,7 +318,7 @@ impl Session {
             Role::Host(host) => Some(ClientMessage::CreateRoom {
                 v: wire::PROTOCOL_VERSION,
                 room: self.room,
-                host_token: wire::HostToken(*host.secret.host_token().as_bytes()),
+                host_token: host.secret.host_token(),
             }),
             Role::Guest(guest) => Some(ClientMessage::Resume {
                 v: wire::PROTOCOL_VERSION,
@@ -339,13 +335,13 @@ impl Session {
         secret: SessionSecret,
     ) -> (Session, ClientMessage) {
         let keypair = SessionKeypair::generate(rng);
-        let room = wire_room(secret.room_id());
+        let room = secret.room_id();
         let roster = HostRoster::new(rng, &keypair);
         let sender_keys = SenderKeySchedule::new(rng, keypair.id(), DEFAULT_SUITE);
         let create = ClientMessage::CreateRoom {
             v: wire::PROTOCOL_VERSION,
             room,
-            host_token: wire::HostToken(*secret.host_token().as_bytes()),
+            host_token: secret.host_token(),
         };
         let host = HostState {
             secret,
@@ -374,7 +370,7 @@ impl Session {
         let mut resume = [0u8; 32];
         rng.fill_bytes(&mut resume);
         let resume = wire::ResumeSecret(resume);
-        let invite_token = wire::InviteToken(*invite.token().as_bytes());
+        let invite_token = invite.token();
         let session = Self::guest(rng, invite, name, resume.clone(), false)?;
         let Role::Guest(guest) = &session.role else {
             return Err(SignalError::KnockName);
@@ -416,7 +412,7 @@ impl Session {
         rejoined: bool,
     ) -> Result<Session, SignalError> {
         let keypair = SessionKeypair::generate(rng);
-        let room = wire_room(invite.room_id());
+        let room = invite.room_id();
         let (initiator, knock) = Self::start_knock(rng, &keypair, &invite, name)?;
         let sender_keys = SenderKeySchedule::new(rng, keypair.id(), DEFAULT_SUITE);
         let guest = GuestState {
@@ -505,7 +501,7 @@ impl Session {
         }
         let invite = host.secret.new_invite(rng);
         let url = invite.to_url(origin).to_string();
-        let token_hash = TokenHash(invite.token().token_hash());
+        let token_hash = invite.token().hash();
         let id = host.next_invite;
         host.next_invite += 1;
         host.invites.push((id, invite));
@@ -1338,8 +1334,7 @@ impl Session {
         {
             return Vec::new();
         }
-        let link_room = crate::link::RoomId::from_bytes(*room.as_bytes());
-        let (link, confirm) = match PeerLink::start(&self.keypair, &link_room, &intro) {
+        let (link, confirm) = match PeerLink::start(&self.keypair, &room, &intro) {
             Ok(started) => started,
             Err(error) => return Self::tampered(from, error),
         };

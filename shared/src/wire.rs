@@ -77,6 +77,11 @@ macro_rules! fixed_bytes {
             /// Length in bytes.
             pub const LEN: usize = $len;
 
+            /// Wraps raw bytes (e.g. derived from a link, or read back from storage).
+            pub fn from_bytes(bytes: [u8; $len]) -> Self {
+                Self(bytes)
+            }
+
             /// Parses the base64url (no padding) form.
             pub fn from_base64(text: &str) -> Result<Self, BytesError> {
                 decode_fixed::<$len>(text).map(Self)
