@@ -546,6 +546,13 @@ impl SenderKeySchedule {
         if next == self.members {
             return Ok(None);
         }
+        self.members = next;
+        self.rotate(rng).map(Some)
+    }
+
+    /// A fresh key (KID + 1) for the same members, e.g. when the frame
+    /// counter of the current one runs low. Returns it with its recipients.
+    pub fn rotate(&mut self, rng: &mut impl CryptoRngCore) -> Result<Distribution, GroupError> {
         let kid = self
             .current
             .kid
@@ -556,11 +563,10 @@ impl SenderKeySchedule {
             base_key: random32(rng),
             suite: self.current.suite,
         };
-        self.members = next;
-        Ok(Some(Distribution {
+        Ok(Distribution {
             key: self.current.clone(),
             to: self.members.iter().copied().collect(),
-        }))
+        })
     }
 }
 

@@ -1197,15 +1197,28 @@ impl Session {
         }
     }
 
+    /// A fresh media key for the same people (the frame-crypto worker says
+    /// the current key's counter runs low). Sent before it is used.
+    pub fn rotate_media_key(&mut self, rng: &mut impl CryptoRngCore) -> Vec<Effect> {
+        match self.sender_keys.rotate(rng) {
+            Ok(distribution) => self.send_sender_key(&distribution),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Rotates our sender key if membership changed, and sends it to exactly `members`.
     fn distribute_sender_key(
         &mut self,
         rng: &mut impl CryptoRngCore,
         members: &[ParticipantId],
     ) -> Vec<Effect> {
-        let Ok(Some(distribution)) = self.sender_keys.set_members(rng, members) else {
-            return Vec::new();
-        };
+        match self.sender_keys.set_members(rng, members) {
+            Ok(Some(distribution)) => self.send_sender_key(&distribution),
+            _ => Vec::new(),
+        }
+    }
+
+    fn send_sender_key(&mut self, distribution: &crate::group::Distribution) -> Vec<Effect> {
         let key: &SenderKey = &distribution.key;
         let mut effects = vec![Effect::Event(Event::LocalSenderKey {
             kid: key.kid(),

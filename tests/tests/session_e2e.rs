@@ -845,3 +845,25 @@ async fn an_introduction_without_the_peers_relay_address_is_refused() {
     // Nothing was sent in answer, and the call goes on.
     chat_arrives(&mut host, &mut guest, "weiter").await;
 }
+
+#[tokio::test]
+async fn a_fresh_media_key_for_the_same_people_reaches_them() {
+    let relay = TestRelay::start(None).await;
+    let (mut host, mut guest, _) = connected_pair(&relay).await;
+    guest
+        .until("the counsellor's first key", |e| {
+            matches!(e, Event::PeerSenderKey { .. })
+        })
+        .await;
+    let before = latest_local_kid(&host).expect("a key in use");
+    let effects = host.session.rotate_media_key(&mut OsRng);
+    host.apply(effects).await;
+    let after = latest_local_kid(&host).expect("a key in use");
+    assert_eq!(after, before + 1, "the key id goes up by one");
+    guest
+        .until(
+            "the new key",
+            |e| matches!(e, Event::PeerSenderKey { kid, .. } if *kid == after),
+        )
+        .await;
+}

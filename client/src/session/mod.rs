@@ -637,6 +637,8 @@ impl Inner {
                 self.all_encrypted = all_encrypted;
                 self.refresh();
             }
+            // Months of frames on one key: hand out a fresh one in time.
+            RtcEvent::SenderKeyRotationNeeded => self.run(|s| s.rotate_media_key(&mut OsRng)),
             RtcEvent::FingerprintMismatch { .. } => {
                 self.run(Session::leave);
                 self.finish(FailureKind::SecurityWarning);
