@@ -58,20 +58,35 @@ pub enum Resume {
     Host(HostResume),
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-#[serde(tag = "role", rename_all = "snake_case")]
-enum Stored {
-    Guest {
-        invite: String,
-        name: String,
-        member: u32,
-        resume_secret: String,
-    },
-    Host {
-        secret: String,
-        next_invite: u32,
-        invites: Vec<StoredInviteJson>,
-    },
+#[derive(Serialize, Deserialize, Zeroize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Role {
+    Guest,
+    Host,
+}
+
+/// One flat JSON object for both roles (a plain struct reads with far less
+/// WebAssembly than an internally tagged enum).
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    role: Option<Role>,
+    // Guest
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invite: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resume_secret: Option<String>,
+    // Host
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_invite: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invites: Option<Vec<StoredInviteJson>>,
 }
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -84,27 +99,31 @@ struct StoredInviteJson {
 impl Resume {
     /// The JSON kept in `sessionStorage` (as secret as the link itself).
     pub fn to_json(&self) -> Zeroizing<String> {
-        let stored = match self {
-            Resume::Guest(g) => Stored::Guest {
-                invite: g.invite.fragment().to_string(),
-                name: g.name.clone(),
-                member: g.member.0,
-                resume_secret: g.resume_secret.to_base64(),
-            },
-            Resume::Host(h) => Stored::Host {
-                secret: URL_SAFE_NO_PAD.encode(h.secret.as_bytes()),
-                next_invite: h.next_invite,
-                invites: h
-                    .invites
-                    .iter()
-                    .map(|i| StoredInviteJson {
-                        id: i.id,
-                        invite: i.invite.fragment().to_string(),
-                        member: i.member.map(|m| m.0),
-                    })
-                    .collect(),
-            },
-        };
+        let mut stored = Stored::default();
+        match self {
+            Resume::Guest(g) => {
+                stored.role = Some(Role::Guest);
+                stored.invite = Some(g.invite.fragment().to_string());
+                stored.name = Some(g.name.clone());
+                stored.member = Some(g.member.0);
+                stored.resume_secret = Some(g.resume_secret.to_base64());
+            }
+            Resume::Host(h) => {
+                stored.role = Some(Role::Host);
+                stored.secret = Some(URL_SAFE_NO_PAD.encode(h.secret.as_bytes()));
+                stored.next_invite = Some(h.next_invite);
+                stored.invites = Some(
+                    h.invites
+                        .iter()
+                        .map(|i| StoredInviteJson {
+                            id: i.id,
+                            invite: i.invite.fragment().to_string(),
+                            member: i.member.map(|m| m.0),
+                        })
+                        .collect(),
+                );
+            }
+        }
         // Serializing plain strings and numbers cannot fail.
         Zeroizing::new(serde_json::to_string(&stored).unwrap_or_default())
     }
@@ -113,34 +132,34 @@ impl Resume {
     pub fn from_json(json: &str) -> Result<Resume, ResumeError> {
         let stored: Stored =
             serde_json::from_str(json).map_err(|e| ResumeError::Json(e.to_string()))?;
-        match &stored {
-            Stored::Guest {
-                invite,
-                name,
-                member,
-                resume_secret,
-            } => Ok(Resume::Guest(GuestResume {
-                invite: Invite::parse(invite).map_err(|_| ResumeError::Field("invite"))?,
-                name: name.clone(),
-                member: MemberId(*member),
-                resume_secret: ResumeSecret::from_base64(resume_secret)
-                    .map_err(|_| ResumeError::Field("resume secret"))?,
+        let field = |name: &'static str| ResumeError::Field(name);
+        match stored.role {
+            Some(Role::Guest) => Ok(Resume::Guest(GuestResume {
+                invite: Invite::parse(stored.invite.as_deref().ok_or(field("invite"))?)
+                    .map_err(|_| field("invite"))?,
+                name: stored.name.clone().ok_or(field("name"))?,
+                member: MemberId(stored.member.ok_or(field("member"))?),
+                resume_secret: ResumeSecret::from_base64(
+                    stored
+                        .resume_secret
+                        .as_deref()
+                        .ok_or(field("resume secret"))?,
+                )
+                .map_err(|_| field("resume secret"))?,
             })),
-            Stored::Host {
-                secret,
-                next_invite,
-                invites,
-            } => {
+            Some(Role::Host) => {
+                let secret = stored.secret.as_deref().ok_or(field("session secret"))?;
                 let bytes = Zeroizing::new(
                     URL_SAFE_NO_PAD
                         .decode(secret)
-                        .map_err(|_| ResumeError::Field("session secret"))?,
+                        .map_err(|_| field("session secret"))?,
                 );
                 let bytes: [u8; 32] = bytes
                     .as_slice()
                     .try_into()
-                    .map_err(|_| ResumeError::Field("session secret"))?;
+                    .map_err(|_| field("session secret"))?;
                 let secret = SessionSecret::from_bytes(bytes);
+                let invites = stored.invites.as_deref().ok_or(field("invites"))?;
                 let mut out = Vec::with_capacity(invites.len());
                 for stored in invites {
                     let invite =
@@ -156,10 +175,11 @@ impl Resume {
                 }
                 Ok(Resume::Host(HostResume {
                     secret,
-                    next_invite: *next_invite,
+                    next_invite: stored.next_invite.ok_or(field("next invite"))?,
                     invites: out,
                 }))
             }
+            None => Err(field("role")),
         }
     }
 }
@@ -226,7 +246,18 @@ mod tests {
     #[test]
     fn a_damaged_snapshot_is_refused() {
         let json = Resume::Host(host()).to_json();
-        assert!(matches!(Resume::from_json("{}"), Err(ResumeError::Json(_))));
+        assert!(matches!(
+            Resume::from_json("not json"),
+            Err(ResumeError::Json(_))
+        ));
+        assert_eq!(
+            Resume::from_json("{}").err(),
+            Some(ResumeError::Field("role"))
+        );
+        assert!(matches!(
+            Resume::from_json(r#"{"role":"host","extra":1}"#),
+            Err(ResumeError::Json(_))
+        ));
         let cut = &json[..json.len() / 2];
         assert!(Resume::from_json(cut).is_err());
         let bad_secret = json.replacen("\"secret\":\"", "\"secret\":\"!", 1);

@@ -7,6 +7,8 @@
 //! checked on encode and on decode, so a peer cannot make us hold or render
 //! unbounded data. Binary fields are base64url without padding.
 
+mod flat;
+
 use std::borrow::Cow;
 use std::fmt;
 
@@ -157,9 +159,10 @@ pub struct Member {
     pub relay: Option<crate::wire::MemberId>,
 }
 
-/// A signaling message, the plaintext of one envelope.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "t", deny_unknown_fields)]
+/// A signaling message, the plaintext of one envelope. Read through
+/// [`flat`] (same JSON, smaller code).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "t")]
 pub enum Signal {
     /// First message on a new channel: who I am (as I call myself).
     Hello {
@@ -208,6 +211,14 @@ pub enum Signal {
     EndSession {},
     /// Host → guest: you have been removed from the call.
     Remove {},
+}
+
+impl<'de> Deserialize<'de> for Signal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        flat::FlatSignal::deserialize(deserializer)?
+            .into_signal()
+            .map_err(D::Error::custom)
+    }
 }
 
 fn check_text(

@@ -6,6 +6,8 @@
 //! length when decoded, so a malformed message never reaches the room logic.
 //! `docs/PROTOCOL.md (section 3)` is the spec of these messages.
 
+pub(crate) mod flat;
+
 use std::fmt;
 
 use base64::Engine as _;
@@ -270,9 +272,9 @@ pub enum ClientMessage {
     EndSession { room: RoomId },
 }
 
-/// Relay → client.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+/// Relay → client. Read through [`flat`] (same JSON, smaller code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// To the host: the room exists and the host is `member`. After a resume,
     /// `members` are the connected admitted members and `lobby` the connected lobby members.
@@ -475,6 +477,14 @@ impl ClientMessage {
     }
 }
 
+impl<'de> Deserialize<'de> for ServerMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        flat::FlatServerMessage::deserialize(deserializer)?
+            .into_message()
+            .map_err(de::Error::custom)
+    }
+}
+
 impl ServerMessage {
     pub fn from_json(text: &str) -> Result<ServerMessage, serde_json::Error> {
         serde_json::from_str(text)
@@ -611,5 +621,37 @@ mod tests {
             hex::encode(h.0),
             "66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925"
         );
+    }
+
+    #[test]
+    fn relay_messages_with_a_wrong_set_of_fields_are_refused() {
+        let room = room().to_base64();
+        let ok = format!(r#"{{"type":"member_joined","room":"{room}","member":1}}"#);
+        assert!(ServerMessage::from_json(&ok).is_ok());
+        for (why, text) in [
+            (
+                "a field of another type",
+                format!(r#"{{"type":"member_joined","room":"{room}","member":1,"payload":"AA"}}"#),
+            ),
+            (
+                "an unknown field",
+                format!(r#"{{"type":"member_joined","room":"{room}","member":1,"bogus":1}}"#),
+            ),
+            (
+                "a missing field",
+                format!(r#"{{"type":"member_joined","room":"{room}"}}"#),
+            ),
+            (
+                "an unknown type",
+                format!(r#"{{"type":"member_dances","room":"{room}","member":1}}"#),
+            ),
+            ("no type", format!(r#"{{"room":"{room}","member":1}}"#)),
+            (
+                "fields on a bare type",
+                r#"{"type":"shutting_down","room":"x"}"#.to_string(),
+            ),
+        ] {
+            assert!(ServerMessage::from_json(&text).is_err(), "{why}: {text}");
+        }
     }
 }

@@ -276,3 +276,21 @@ proptest! {
         prop_assert_eq!(Signal::decode(&s.encode().unwrap()).unwrap(), s);
     }
 }
+
+#[test]
+fn signals_with_a_wrong_set_of_fields_are_refused() {
+    assert!(Signal::decode(br#"{"t":"Offer","sdp":"v=0"}"#).is_ok());
+    for (why, text) in [
+        (
+            "a field of another kind",
+            r#"{"t":"Offer","sdp":"v=0","text":"hi"}"#,
+        ),
+        ("an unknown field", r#"{"t":"Offer","sdp":"v=0","bogus":1}"#),
+        ("a missing field", r#"{"t":"Chat","id":1,"text":"hi"}"#),
+        ("an unknown kind", r#"{"t":"Dance","sdp":"v=0"}"#),
+        ("no kind", r#"{"sdp":"v=0"}"#),
+        ("fields on a bare kind", r#"{"t":"Bye","sdp":"v=0"}"#),
+    ] {
+        assert!(Signal::decode(text.as_bytes()).is_err(), "{why}: {text}");
+    }
+}

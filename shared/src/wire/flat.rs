@@ -1,0 +1,171 @@
+//! Reading relay → client messages without serde's internally tagged enums.
+//!
+//! `#[serde(tag = "type")]` deserializes by buffering every message into an
+//! intermediate tree and replaying it per variant; for `ServerMessage` that
+//! machinery alone was about 40 KB of the WebAssembly every guest downloads.
+//! Here one flat struct holds every field any message may have; the `type`
+//! then decides which fields must be present, and any other field is refused
+//! exactly like `deny_unknown_fields` would (test `wire::tests`).
+
+use serde::Deserialize;
+
+use super::{Blob, ErrorCode, MemberId, RoomId, ServerMessage, TokenHash};
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    RoomCreated,
+    InviteAdded,
+    Waiting,
+    Knocked,
+    Admitted,
+    Rejected,
+    Removed,
+    MemberJoined,
+    MemberAway,
+    MemberLeft,
+    Deliver,
+    SessionEnded,
+    ShuttingDown,
+    Error,
+}
+
+/// Every field of every relay message; `None` = absent (or `null`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FlatServerMessage {
+    #[serde(rename = "type")]
+    kind: Kind,
+    room: Option<RoomId>,
+    member: Option<MemberId>,
+    resumed: Option<bool>,
+    members: Option<Vec<MemberId>>,
+    lobby: Option<Vec<MemberId>>,
+    token_hash: Option<TokenHash>,
+    ttl_secs: Option<u32>,
+    host: Option<MemberId>,
+    payload: Option<Blob>,
+    from: Option<MemberId>,
+    code: Option<ErrorCode>,
+}
+
+/// Why a flat message is not a valid message of its type.
+pub(crate) enum FlatError {
+    Missing(&'static str),
+    Unexpected(&'static str),
+}
+
+impl std::fmt::Display for FlatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlatError::Missing(field) => write!(f, "missing field `{field}`"),
+            FlatError::Unexpected(field) => write!(f, "unknown field `{field}`"),
+        }
+    }
+}
+
+pub(crate) fn need<T>(value: Option<T>, field: &'static str) -> Result<T, FlatError> {
+    value.ok_or(FlatError::Missing(field))
+}
+
+impl FlatServerMessage {
+    /// The names of the fields present.
+    fn present(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("room", self.room.is_some()),
+            ("member", self.member.is_some()),
+            ("resumed", self.resumed.is_some()),
+            ("members", self.members.is_some()),
+            ("lobby", self.lobby.is_some()),
+            ("token_hash", self.token_hash.is_some()),
+            ("ttl_secs", self.ttl_secs.is_some()),
+            ("host", self.host.is_some()),
+            ("payload", self.payload.is_some()),
+            ("from", self.from.is_some()),
+            ("code", self.code.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, some)| some.then_some(name))
+    }
+
+    /// The message, if exactly the fields of its type are present.
+    pub(super) fn into_message(self) -> Result<ServerMessage, FlatError> {
+        let allowed: &[&str] = match self.kind {
+            Kind::RoomCreated => &["room", "member", "resumed", "members", "lobby"],
+            Kind::InviteAdded => &["room", "token_hash", "ttl_secs"],
+            Kind::Waiting => &["room", "member", "host"],
+            Kind::Knocked => &["room", "member", "payload"],
+            Kind::Admitted => &["room", "member", "host", "members"],
+            Kind::Rejected | Kind::Removed | Kind::SessionEnded => &["room"],
+            Kind::MemberJoined | Kind::MemberAway | Kind::MemberLeft => &["room", "member"],
+            Kind::Deliver => &["room", "from", "payload"],
+            Kind::ShuttingDown => &[],
+            Kind::Error => &["code", "room"],
+        };
+        if let Some(extra) = self.present().find(|name| !allowed.contains(name)) {
+            return Err(FlatError::Unexpected(extra));
+        }
+        let room = self.room;
+        Ok(match self.kind {
+            Kind::RoomCreated => ServerMessage::RoomCreated {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+                resumed: need(self.resumed, "resumed")?,
+                members: need(self.members, "members")?,
+                lobby: need(self.lobby, "lobby")?,
+            },
+            Kind::InviteAdded => ServerMessage::InviteAdded {
+                room: need(room, "room")?,
+                token_hash: need(self.token_hash, "token_hash")?,
+                ttl_secs: need(self.ttl_secs, "ttl_secs")?,
+            },
+            Kind::Waiting => ServerMessage::Waiting {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+                host: need(self.host, "host")?,
+            },
+            Kind::Knocked => ServerMessage::Knocked {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+                payload: need(self.payload, "payload")?,
+            },
+            Kind::Admitted => ServerMessage::Admitted {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+                host: need(self.host, "host")?,
+                members: need(self.members, "members")?,
+            },
+            Kind::Rejected => ServerMessage::Rejected {
+                room: need(room, "room")?,
+            },
+            Kind::Removed => ServerMessage::Removed {
+                room: need(room, "room")?,
+            },
+            Kind::SessionEnded => ServerMessage::SessionEnded {
+                room: need(room, "room")?,
+            },
+            Kind::MemberJoined => ServerMessage::MemberJoined {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+            },
+            Kind::MemberAway => ServerMessage::MemberAway {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+            },
+            Kind::MemberLeft => ServerMessage::MemberLeft {
+                room: need(room, "room")?,
+                member: need(self.member, "member")?,
+            },
+            Kind::Deliver => ServerMessage::Deliver {
+                room: need(room, "room")?,
+                from: need(self.from, "from")?,
+                payload: need(self.payload, "payload")?,
+            },
+            Kind::ShuttingDown => ServerMessage::ShuttingDown,
+            Kind::Error => ServerMessage::Error {
+                code: need(self.code, "code")?,
+                room,
+            },
+        })
+    }
+}
