@@ -1,5 +1,6 @@
-//! Real headless Chromium, driven over WebDriver (ChromeDriver + fantoccini).
-//! Each [`Browser`] is a separate person: its own Chromium process and its own
+//! Real headless browsers, driven over WebDriver with fantoccini: Chromium
+//! through ChromeDriver, and Firefox (ESR) through geckodriver.
+//! Each [`Browser`] is a separate person: its own browser process and its own
 //! empty profile, with a fake camera and microphone.
 
 use std::os::unix::process::CommandExt as _;
@@ -10,10 +11,24 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+/// Which browser a [`Driver`] starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Headless Chromium through ChromeDriver (any number of sessions per driver).
+    #[default]
+    Chromium,
+    /// Headless Firefox through geckodriver (one session per driver).
+    Firefox,
+}
+
 /// Where the browser tests find their tools; set by `cargo xtask test`.
 pub struct BrowserEnv {
     pub chromium: PathBuf,
     pub chromedriver: PathBuf,
+    /// Firefox (ESR); only checked when a test starts Firefox.
+    pub firefox: PathBuf,
+    /// geckodriver; only checked when a test starts Firefox.
+    pub geckodriver: PathBuf,
     /// The app built with test hooks.
     pub dist: PathBuf,
 }
@@ -30,6 +45,10 @@ impl BrowserEnv {
         let env = BrowserEnv {
             chromium: get("CONFIDE_CHROMIUM", "/usr/bin/chromium"),
             chromedriver: get("CONFIDE_CHROMEDRIVER", "/usr/bin/chromedriver"),
+            firefox: get("CONFIDE_FIREFOX", "/usr/bin/firefox-esr"),
+            geckodriver: std::env::var_os("CONFIDE_GECKODRIVER")
+                .map(PathBuf::from)
+                .unwrap_or_else(default_geckodriver),
             dist: get(
                 "CONFIDE_TEST_DIST",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/../target/dist-test"),
@@ -53,12 +72,47 @@ impl BrowserEnv {
         );
         env
     }
+
+    /// Fails, naming what to install, unless Firefox and geckodriver are present.
+    pub fn require_firefox(&self) {
+        for (what, path) in [
+            ("Firefox", &self.firefox),
+            ("geckodriver", &self.geckodriver),
+        ] {
+            assert!(
+                path.is_file(),
+                "{what} is missing at {}: install the Debian package firefox-esr and \
+                 `cargo install geckodriver --locked`, or run `cargo xtask test`, which installs them",
+                path.display()
+            );
+        }
+    }
 }
 
-/// A running ChromeDriver on a free loopback port; killed on drop.
+/// geckodriver on PATH, else in cargo's bin folder (where `cargo install` puts it).
+fn default_geckodriver() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("geckodriver"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+            .unwrap_or_default()
+            .join("bin/geckodriver")
+    })
+}
+
+/// A running WebDriver server (ChromeDriver or geckodriver) on a free
+/// loopback port; killed on drop, with every browser it started.
 pub struct Driver {
     child: Child,
     pub url: String,
+    pub engine: Engine,
+    /// geckodriver's output, which includes Firefox's (and the page's console).
+    log: Option<TempDir>,
 }
 
 impl Driver {
@@ -75,18 +129,75 @@ impl Driver {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.chromedriver.display()));
         let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                Instant::now() < deadline,
-                "ChromeDriver did not start listening"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        wait_for_port(port, "ChromeDriver").await;
+        Driver {
+            child,
+            url,
+            engine: Engine::Chromium,
+            log: None,
         }
-        Driver { child, url }
+    }
+
+    /// Starts geckodriver. It serves one Firefox at a time: start one driver
+    /// per Firefox (or use [`Browser::launch_firefox`], which does).
+    pub async fn start_firefox(env: &BrowserEnv) -> Driver {
+        env.require_firefox();
+        let port = free_port();
+        let log = TempDir::new("confide-geckodriver");
+        let log_file = |what: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log.path.join("driver.log"))
+                .unwrap_or_else(|e| panic!("cannot open geckodriver's {what} log: {e}"))
+        };
+        // Its own process group, so that dropping the driver also ends Firefox
+        // and its content processes, even when a test panicked.
+        let child = Command::new(&env.geckodriver)
+            .process_group(0)
+            .arg("--port")
+            .arg(port.to_string())
+            .args(["--host", "127.0.0.1", "--allow-hosts", "127.0.0.1"])
+            .arg("--binary")
+            .arg(&env.firefox)
+            .stdout(Stdio::from(log_file("stdout")))
+            .stderr(Stdio::from(log_file("stderr")))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.geckodriver.display()));
+        let url = format!("http://127.0.0.1:{port}");
+        wait_for_port(port, "geckodriver").await;
+        Driver {
+            child,
+            url,
+            engine: Engine::Firefox,
+            log: Some(log),
+        }
+    }
+
+    /// The last `max_lines` lines geckodriver and Firefox printed (the page's
+    /// console included); empty for ChromeDriver.
+    pub fn log_tail(&self, max_lines: usize) -> String {
+        let Some(log) = &self.log else {
+            return String::new();
+        };
+        log_tail(&log.path.join("driver.log"), max_lines)
+    }
+}
+
+fn log_tail(path: &Path, max_lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(max_lines)..].join("\n")
+}
+
+async fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "{what} did not start listening");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -102,20 +213,151 @@ impl Drop for Driver {
 /// Options for one person's browser.
 #[derive(Clone, Debug, Default)]
 pub struct BrowserOptions {
-    /// Refuse camera and microphone (no fake UI that grants them).
+    /// Refuse camera and microphone (Chromium: no fake UI that grants them;
+    /// Firefox: both permissions blocked by default).
     pub deny_media: bool,
-    /// Extra Chromium flags.
+    /// Extra Chromium flags (Firefox: extra command-line arguments).
     pub extra_args: Vec<String>,
 }
 
-/// One person's headless Chromium.
+/// Firefox preferences for a person in a call: fake camera and microphone
+/// without a prompt, autoplay allowed, and ICE host candidates on loopback too
+/// (by default Firefox leaves out loopback and hides host addresses behind mDNS).
+fn firefox_prefs(options: &BrowserOptions) -> serde_json::Map<String, Value> {
+    let mut prefs = serde_json::Map::new();
+    let mut set = |name: &str, value: Value| {
+        prefs.insert(name.to_string(), value);
+    };
+    set("media.navigator.streams.fake", json!(true));
+    set("media.autoplay.default", json!(0));
+    set("media.autoplay.blocking_policy", json!(0));
+    set("media.peerconnection.ice.loopback", json!(true));
+    set(
+        "media.peerconnection.ice.obfuscate_host_addresses",
+        json!(false),
+    );
+    if options.deny_media {
+        // 2 = block, as if the person had said no.
+        set("permissions.default.camera", json!(2));
+        set("permissions.default.microphone", json!(2));
+    } else {
+        set("media.navigator.permission.disabled", json!(true));
+        // Granted, as if remembered: without a stored permission Firefox
+        // gathers ICE candidates on the default route's interface only and
+        // ignores `ice.loopback` (measured in ESR 153).
+        set("permissions.default.camera", json!(1));
+        set("permissions.default.microphone", json!(1));
+    }
+    // The page's (and its workers') console on Firefox's stdout, so that
+    // geckodriver's log shows it (Firefox has no WebDriver log endpoint).
+    set("devtools.console.stdout.content", json!(true));
+    // No first-run pages, updates or telemetry traffic.
+    set("browser.shell.checkDefaultBrowser", json!(false));
+    set("browser.startup.homepage_override.mstone", json!("ignore"));
+    set("app.update.disabledForTesting", json!(true));
+    set("datareporting.policy.dataSubmissionEnabled", json!(false));
+    set("toolkit.telemetry.reportingpolicy.firstRun", json!(false));
+    set("browser.safebrowsing.malware.enabled", json!(false));
+    set("browser.safebrowsing.phishing.enabled", json!(false));
+    set("network.captive-portal-service.enabled", json!(false));
+    set("network.connectivity-service.enabled", json!(false));
+    // Nothing leaves the machine: every host name resolves to loopback, no
+    // DNS over HTTPS, and any other address goes to a loopback proxy port
+    // nobody serves (port 9, discard). Loopback itself is never proxied.
+    set("network.dns.native-is-localhost", json!(true));
+    set("network.trr.mode", json!(5));
+    set("network.dns.disablePrefetch", json!(true));
+    set("network.prefetch-next", json!(false));
+    set("network.proxy.type", json!(1));
+    set("network.proxy.http", json!("127.0.0.1"));
+    set("network.proxy.http_port", json!(9));
+    set("network.proxy.ssl", json!("127.0.0.1"));
+    set("network.proxy.ssl_port", json!(9));
+    set("network.proxy.no_proxies_on", json!("localhost, 127.0.0.1"));
+    set("network.proxy.allow_hijacking_localhost", json!(false));
+    prefs
+}
+
+/// One person's headless browser.
 pub struct Browser {
     pub client: Client,
+    pub engine: Engine,
+    /// The geckodriver this Firefox belongs to, when the browser owns it.
+    own_driver: Option<Driver>,
+    /// geckodriver's log (Firefox only), for failure messages.
+    log: Option<PathBuf>,
     _profile: TempDir,
 }
 
 impl Browser {
+    /// Starts a browser of `driver`'s engine with a fresh profile.
+    /// A geckodriver serves one Firefox: use a driver per Firefox.
     pub async fn launch(env: &BrowserEnv, driver: &Driver, options: BrowserOptions) -> Browser {
+        match driver.engine {
+            Engine::Chromium => Browser::launch_chromium(env, driver, options).await,
+            Engine::Firefox => Browser::launch_on_geckodriver(env, driver, options).await,
+        }
+    }
+
+    /// Starts headless Firefox with a geckodriver of its own (one person).
+    pub async fn launch_firefox(env: &BrowserEnv, options: BrowserOptions) -> Browser {
+        let driver = Driver::start_firefox(env).await;
+        let mut browser = Browser::launch_on_geckodriver(env, &driver, options).await;
+        browser.own_driver = Some(driver);
+        browser
+    }
+
+    async fn launch_on_geckodriver(
+        env: &BrowserEnv,
+        driver: &Driver,
+        options: BrowserOptions,
+    ) -> Browser {
+        let profile = TempDir::new("confide-firefox");
+        let mut args: Vec<String> = vec!["-headless".into(), "-no-remote".into()];
+        args.push("-profile".into());
+        args.push(profile.path.display().to_string());
+        args.extend(options.extra_args.iter().cloned());
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("firefox"));
+        caps.insert(
+            "moz:firefoxOptions".into(),
+            json!({
+                "binary": env.firefox,
+                "args": args,
+                "prefs": firefox_prefs(&options),
+                "log": { "level": "info" },
+            }),
+        );
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = ClientBuilder::rustls()
+            .unwrap_or_else(|e| panic!("no TLS backend for the WebDriver client: {e}"))
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start Firefox through geckodriver: {e}\ngeckodriver log:\n{}",
+                    driver.log_tail(40)
+                )
+            });
+        client
+            .set_window_size(1280, 800)
+            .await
+            .unwrap_or_else(|e| panic!("cannot size Firefox's window: {e}"));
+        Browser {
+            client,
+            engine: Engine::Firefox,
+            own_driver: None,
+            log: driver.log.as_ref().map(|dir| dir.path.join("driver.log")),
+            _profile: profile,
+        }
+    }
+
+    async fn launch_chromium(
+        env: &BrowserEnv,
+        driver: &Driver,
+        options: BrowserOptions,
+    ) -> Browser {
         let profile = TempDir::new("confide-chromium");
         let mut args: Vec<String> = [
             "--headless=new",
@@ -154,8 +396,20 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot start Chromium through ChromeDriver: {e}"));
         Browser {
             client,
+            engine: Engine::Chromium,
+            own_driver: None,
+            log: None,
             _profile: profile,
         }
+    }
+
+    /// The last `max_lines` lines of the browser's own log (Firefox: geckodriver,
+    /// Firefox and the page's console); empty for Chromium.
+    pub fn log_tail(&self, max_lines: usize) -> String {
+        self.log
+            .as_deref()
+            .map(|path| log_tail(path, max_lines))
+            .unwrap_or_default()
     }
 
     pub async fn goto(&self, url: &str) {
@@ -204,6 +458,13 @@ impl Browser {
                 let body = self
                     .eval("return document.body ? document.body.innerText : ''")
                     .await;
+                if self.engine == Engine::Firefox {
+                    panic!(
+                        "timed out waiting for {what} in Firefox; page text: {body}\n\
+                         Firefox's log (last lines):\n{}",
+                        self.log_tail(60)
+                    );
+                }
                 panic!("timed out waiting for {what}; page text: {body}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -239,7 +500,13 @@ impl Browser {
     }
 
     /// Sends a Chrome DevTools Protocol command through ChromeDriver.
+    /// Chromium only: fails on Firefox, which has no CDP.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        assert!(
+            self.engine == Engine::Chromium,
+            "CDP command {cmd} needs Chromium: Firefox has no Chrome DevTools Protocol \
+             (before_every_page and set_permission are Chromium-only too)"
+        );
         let body = json!({ "cmd": cmd, "params": params });
         self.client
             .issue_cmd(Extension {
@@ -251,6 +518,7 @@ impl Browser {
     }
 
     /// Runs `script` in every document this browser opens from now on, before the page's own scripts.
+    /// Chromium only (through CDP).
     pub async fn before_every_page(&self, script: &str) {
         self.cdp(
             "Page.addScriptToEvaluateOnNewDocument",
@@ -260,6 +528,7 @@ impl Browser {
     }
 
     /// Sets a permission (`camera`, `microphone`, ...) for all origins, as a user's choice would.
+    /// Chromium only (through CDP); on Firefox use [`BrowserOptions::deny_media`].
     pub async fn set_permission(&self, name: &str, setting: &str) {
         self.cdp(
             "Browser.setPermission",
@@ -282,6 +551,7 @@ impl Browser {
 
     pub async fn close(self) {
         let _ = self.client.close().await;
+        drop(self.own_driver);
     }
 }
 

@@ -181,3 +181,111 @@ pub async fn sender_kid(browser: &Browser) -> Option<u64> {
         .await
         .as_u64()
 }
+
+/// JavaScript: the frames the `<video>` in `v` has shown. Chromium counts them
+/// in `getVideoPlaybackQuality()`; Firefox (ESR 153) leaves that at 0 for a
+/// `MediaStream` source and counts them in `mozPaintedFrames`.
+pub const SHOWN_FRAMES_JS: &str = "(v ? Math.max(\
+     (v.getVideoPlaybackQuality && v.getVideoPlaybackQuality().totalVideoFrames) || 0, \
+     v.mozPaintedFrames || 0) : 0)";
+
+/// Frames the first `<video>` matching `css` has shown (0 if none), in Chromium and Firefox.
+pub async fn shown_frames(browser: &Browser, css: &str) -> u64 {
+    let script = format!(
+        "const v = document.querySelector({}); return {SHOWN_FRAMES_JS};",
+        serde_json::to_string(css).unwrap_or_default()
+    );
+    browser.eval(&script).await.as_u64().unwrap_or(0)
+}
+
+/// Colour statistics of a video's current picture.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Picture {
+    /// Mean red, green and blue (0–255).
+    pub rgb: [f64; 3],
+    /// Mean absolute deviation of the pixels from that mean (0 = one uniform colour).
+    pub spread: f64,
+    /// The video's own width (0 when it has no picture yet).
+    pub width: u64,
+}
+
+impl Picture {
+    /// Euclidean distance of the mean colours.
+    pub fn colour_distance(&self, other: &Picture) -> f64 {
+        distance(self.rgb, other.rgb)
+    }
+}
+
+fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The current picture of the first `<video>` matching `css` (zeros when there is none).
+pub async fn picture(browser: &Browser, css: &str) -> Picture {
+    let script = format!(
+        "const v = document.querySelector({}); \
+         if (!v || !v.videoWidth) return null; \
+         const c = document.createElement('canvas'); c.width = 64; c.height = 48; \
+         const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48); \
+         const d = g.getImageData(0, 0, 64, 48).data; const n = d.length / 4; const m = [0, 0, 0]; \
+         for (let i = 0; i < d.length; i += 4) {{ m[0] += d[i]; m[1] += d[i+1]; m[2] += d[i+2]; }} \
+         for (let k = 0; k < 3; k++) m[k] /= n; \
+         let dev = 0; for (let i = 0; i < d.length; i += 4) \
+           dev += (Math.abs(d[i] - m[0]) + Math.abs(d[i+1] - m[1]) + Math.abs(d[i+2] - m[2])) / 3; \
+         return {{ rgb: m, spread: dev / n, width: v.videoWidth }};",
+        serde_json::to_string(css).unwrap_or_default()
+    );
+    let value = browser.eval(&script).await;
+    let channel = |i: usize| {
+        value
+            .pointer(&format!("/rgb/{i}"))
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+    };
+    Picture {
+        rgb: [channel(0), channel(1), channel(2)],
+        spread: value.get("spread").and_then(Value::as_f64).unwrap_or(0.0),
+        width: value.get("width").and_then(Value::as_u64).unwrap_or(0),
+    }
+}
+
+/// How far (Euclidean, RGB) a colour is from every colour Firefox's fake
+/// camera (`media.navigator.streams.fake`) shows. That camera paints one
+/// uniform colour with Y' = 128 whose Cb and Cr walk around the edge of the
+/// square 16..=240 one step per frame (green, cyan, blue, magenta, red, ...);
+/// measured here through BT.601 limited-range conversion, both in Firefox's
+/// own preview and in the decoded video Chromium and Firefox show.
+pub fn firefox_fake_camera_distance(rgb: [f64; 3]) -> f64 {
+    let colour = |cb: f64, cr: f64| {
+        let y = 1.164 * (128.0 - 16.0);
+        [
+            y + 1.596 * (cr - 128.0),
+            y - 0.392 * (cb - 128.0) - 0.813 * (cr - 128.0),
+            y + 2.017 * (cb - 128.0),
+        ]
+        .map(|c: f64| c.clamp(0.0, 255.0))
+    };
+    (16..=240)
+        .map(f64::from)
+        .flat_map(|t| {
+            [
+                colour(t, 16.0),
+                colour(240.0, t),
+                colour(t, 240.0),
+                colour(16.0, t),
+            ]
+        })
+        .map(|c| distance(c, rgb))
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Whether a picture has the look of Firefox's fake camera: one uniform
+/// colour on its colour path (see [`firefox_fake_camera_distance`]). Black is
+/// far from that path; decoded ciphertext is grey or blocky noise, not uniform.
+pub fn looks_like_firefox_fake_camera(picture: &Picture) -> bool {
+    picture.width > 0 && picture.spread < 12.0 && firefox_fake_camera_distance(picture.rgb) < 15.0
+}

@@ -189,6 +189,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_rtc",
             "--test",
             "browser_attack",
+            "--test",
+            "browser_firefox",
             "--",
             "--ignored",
             "--test-threads",
@@ -196,7 +198,9 @@ fn test(_args: &[String]) -> Result<(), String> {
         ])
         .env("CONFIDE_TEST_DIST", root().join("target/dist-test"))
         .env("CONFIDE_CHROMIUM", &tools.chromium)
-        .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver);
+        .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver)
+        .env("CONFIDE_FIREFOX", &tools.firefox)
+        .env("CONFIDE_GECKODRIVER", &tools.geckodriver);
     run(&mut browser)?;
     println!("\nxtask: every check and test passed.");
     Ok(())

@@ -12,6 +12,9 @@ const TRUNK_VERSION: &str = "0.21.14";
 /// binaryen's wasm-opt from npm (Debian's is too old for current wasm-bindgen output).
 const BINARYEN_VERSION: &str = "132";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// geckodriver (drives Firefox in the browser tests), installed with cargo
+/// when none is on PATH or in cargo's bin folder.
+const GECKODRIVER_VERSION: &str = "0.37.1";
 
 /// Paths and environment for the installed tools.
 pub struct Toolbox {
@@ -19,6 +22,8 @@ pub struct Toolbox {
     path_prefix: Vec<PathBuf>,
     pub chromium: PathBuf,
     pub chromedriver: PathBuf,
+    pub firefox: PathBuf,
+    pub geckodriver: PathBuf,
 }
 
 impl Toolbox {
@@ -39,9 +44,12 @@ impl Toolbox {
             path_prefix: vec![binaryen_bin, cargo_bin],
             chromium: PathBuf::from("/usr/bin/chromium"),
             chromedriver: PathBuf::from("/usr/bin/chromedriver"),
+            firefox: PathBuf::from("/usr/bin/firefox-esr"),
+            geckodriver: cargo_home().join("bin/geckodriver"),
         };
         if for_tests {
-            toolbox.ensure_browser()?;
+            toolbox.ensure_browsers()?;
+            toolbox.geckodriver = ensure_geckodriver(&cargo_home().join("bin"))?;
         }
         Ok(toolbox)
     }
@@ -76,40 +84,85 @@ impl Toolbox {
         command
     }
 
-    /// Chromium and ChromeDriver from Debian's packages; installed with apt when we are root.
-    fn ensure_browser(&mut self) -> Result<(), String> {
-        let chromium = find_program(&["chromium", "chromium-browser"]);
-        let driver = find_program(&["chromedriver"]);
-        if let (Some(chromium), Some(driver)) = (chromium, driver) {
-            self.chromium = chromium;
-            self.chromedriver = driver;
-            return Ok(());
+    /// Chromium, ChromeDriver and Firefox ESR from Debian's packages;
+    /// the missing ones are installed with apt when we are root.
+    fn ensure_browsers(&mut self) -> Result<(), String> {
+        // (what, the programs it may be called, its Debian package)
+        const BROWSERS: [(&str, &[&str], &str); 3] = [
+            ("Chromium", &["chromium", "chromium-browser"], "chromium"),
+            ("ChromeDriver", &["chromedriver"], "chromium-driver"),
+            ("Firefox ESR", &["firefox-esr", "firefox"], "firefox-esr"),
+        ];
+        let missing: Vec<(&str, &str)> = BROWSERS
+            .iter()
+            .filter(|(_, names, _)| find_program(names).is_none())
+            .map(|(what, _, package)| (*what, *package))
+            .collect();
+        if !missing.is_empty() {
+            let whats: Vec<&str> = missing.iter().map(|(what, _)| *what).collect();
+            let packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+            if !is_root() {
+                return Err(format!(
+                    "the browser tests need {}, which {} missing. Install the Debian \
+                     package(s) {} (sudo apt-get install {}) and run again.",
+                    whats.join(", "),
+                    if whats.len() == 1 { "is" } else { "are" },
+                    packages
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    packages.join(" ")
+                ));
+            }
+            eprintln!("xtask: installing {} with apt-get", whats.join(", "));
+            run(Command::new("apt-get").args(["update", "-q"]))?;
+            run(Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(&packages)
+                .env("DEBIAN_FRONTEND", "noninteractive"))?;
         }
-        if !is_root() {
-            return Err(
-                "the browser tests need Chromium and ChromeDriver, which are missing. \
-                 Install the Debian packages `chromium` and `chromium-driver` \
-                 (sudo apt-get install chromium chromium-driver) and run again."
-                    .into(),
-            );
-        }
-        eprintln!("xtask: installing Chromium and ChromeDriver with apt-get");
-        run(Command::new("apt-get").args(["update", "-q"]))?;
-        run(Command::new("apt-get")
-            .args([
-                "install",
-                "-y",
-                "-q",
-                "--no-install-recommends",
-                "chromium",
-                "chromium-driver",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
-        self.chromium = find_program(&["chromium"])
-            .ok_or("apt-get installed chromium, but it is not on PATH")?;
-        self.chromedriver = find_program(&["chromedriver"])
-            .ok_or("apt-get installed chromium-driver, but it is not on PATH")?;
+        let [chromium, chromedriver, firefox] = BROWSERS.map(|(_, names, package)| {
+            find_program(names).ok_or(format!(
+                "apt-get installed {package}, but it is not on PATH"
+            ))
+        });
+        self.chromium = chromium?;
+        self.chromedriver = chromedriver?;
+        self.firefox = firefox?;
         Ok(())
+    }
+}
+
+/// geckodriver from PATH or cargo's bin folder, else `cargo install`ed there
+/// (it is a Rust program on crates.io; no root needed).
+fn ensure_geckodriver(cargo_bin: &Path) -> Result<PathBuf, String> {
+    let works = |path: &Path| output_of(Command::new(path).arg("--version")).is_some();
+    let present = find_program(&["geckodriver"])
+        .into_iter()
+        .chain([cargo_bin.join("geckodriver")])
+        .find(|path| path.is_file() && works(path));
+    if let Some(path) = present {
+        return Ok(path);
+    }
+    eprintln!(
+        "xtask: installing geckodriver {GECKODRIVER_VERSION} (once; this takes a few minutes on two cores)"
+    );
+    run(Command::new("cargo").args([
+        "install",
+        "geckodriver",
+        "--version",
+        GECKODRIVER_VERSION,
+        "--locked",
+    ]))?;
+    let installed = cargo_bin.join("geckodriver");
+    if works(&installed) {
+        Ok(installed)
+    } else {
+        Err(format!(
+            "cargo installed geckodriver, but {} does not run",
+            installed.display()
+        ))
     }
 }
 
