@@ -9,9 +9,6 @@
 //!
 //! [`Mesh::replace_track`]: super::Mesh::replace_track
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -67,7 +64,10 @@ pub struct ScreenShare {
 
 impl ScreenShare {
     /// The video track, for [`Mesh::replace_track`](super::Mesh::replace_track)
-    /// and the local preview.
+    /// and the local preview. Do not call `.clone()` on it: web-sys's
+    /// `MediaStreamTrack::clone()` is JavaScript's `track.clone()`, a second
+    /// capture of the screen that dropping this handle would not stop
+    /// (`Clone::clone(track)` copies the handle).
     pub fn track(&self) -> &MediaStreamTrack {
         &self.track
     }
@@ -95,11 +95,14 @@ impl Drop for ScreenShare {
 /// track, with `contentHint = "detail"` so the encoder keeps text sharp
 /// rather than the frame rate high.
 ///
-/// Call it from a click handler: browsers refuse screen capture without a
-/// user gesture. `on_ended` runs once (after the current event) when the
-/// capture ends from outside — the browser's "Stop sharing" button, or
-/// the shared window closed — so the caller can switch back to the
-/// camera; it does not run for [`ScreenShare::stop`] or drop.
+/// Call it from a click handler: the specification requires a user
+/// gesture (Firefox and Safari enforce it; headless Chromium with its fake
+/// UI does not, so tests cannot prove it). `on_ended` runs once (after the
+/// current event) when the capture ends from outside — the browser's
+/// "Stop sharing" button, or the shared window closed — so the caller can
+/// switch back to the camera; it does not run for [`ScreenShare::stop`] or
+/// drop, except when the capture ended in the same moment (so make it
+/// harmless when no longer sharing).
 ///
 /// Errors: [`RtcError::Media`] with `NotAllowedError` when the user
 /// cancelled the picker or a policy forbids capture (not worth an error
@@ -126,11 +129,9 @@ pub async fn share_screen(on_ended: impl FnOnce() + 'static) -> Result<ScreenSha
     let track = take_track(&stream, MediaKind::Video)
         .ok_or_else(|| RtcError::Js("the screen capture has no video".into()))?;
     let _ = Reflect::set(&track, &"contentHint".into(), &"detail".into());
-    let on_ended: Rc<RefCell<Option<Box<dyn FnOnce()>>>> =
-        Rc::new(RefCell::new(Some(Box::new(on_ended))));
+    let mut on_ended = Some(on_ended);
     let on_ended = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
-        let callback = on_ended.borrow_mut().take();
-        if let Some(callback) = callback {
+        if let Some(callback) = on_ended.take() {
             // After this event: the callback may drop the `ScreenShare`
             // that owns this closure.
             spawn_local(async move { callback() });

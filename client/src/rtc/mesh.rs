@@ -6,6 +6,15 @@
 //! ICE restart with `Signal::IceRestart {}`. Remote ICE candidates are
 //! applied once `setRemoteDescription` was called (queued before).
 //!
+//! ICE restarts: when `iceConnectionState` becomes `disconnected` or
+//! `failed`, the offerer restarts ICE (an offer with new credentials) and
+//! the other side asks for it, at most once per `RESTART_INTERVAL_MS`.
+//! Signals get lost when the signaling channel breaks together with ICE
+//! (a network change), so a watchdog on the worker's stats tick (about
+//! once a second) repeats both while ICE stays broken, and the offerer
+//! offers again when an answer is `OFFER_TIMEOUT_MS` late (otherwise one
+//! lost offer would block every later restart).
+//!
 //! Transforms: sender transforms are attached as soon as the sender exists
 //! (offerer: right after `addTransceiver`, before any track is set;
 //! answerer: in the `track` event of `setRemoteDescription`), receiver
@@ -45,8 +54,14 @@ use crate::worker::protocol::{
 /// A receiving stream counts as decrypting if the worker passed a frame on
 /// within this time.
 const FRESH_MS: f64 = 3000.0;
+/// How much later than the last decrypted frame RTP may have been seen to
+/// grow when a stream goes quiet (the RTP poll runs about once a second).
+const QUIET_SLACK_MS: f64 = 2000.0;
 /// At most one ICE restart (or restart request) per peer in this interval.
 const RESTART_INTERVAL_MS: f64 = 5000.0;
+/// An offer not answered within this time is taken as lost and made again
+/// (with an ICE restart). Answers take well under a second.
+const OFFER_TIMEOUT_MS: f64 = 10_000.0;
 
 const KINDS: [MediaKind; 2] = [MediaKind::Audio, MediaKind::Video];
 /// RTP packets that must flow past a transform that saw no frame at all
@@ -143,9 +158,12 @@ pub struct SlotState {
     /// The peer's track arrived (`track` event).
     pub remote_track: bool,
     pub receiver_transform: bool,
-    /// The worker saw frames from this peer within ~3 s.
+    /// RTP (`getStats()`) or the worker saw frames from this peer within
+    /// ~3 s.
     pub receiving: bool,
-    /// The worker decrypted frames from this peer within ~3 s.
+    /// The worker decrypted frames from this peer within ~3 s, or the
+    /// stream went quiet right after a decrypted frame (a still picture
+    /// sends no frames).
     pub decrypting: bool,
 }
 
@@ -200,6 +218,8 @@ struct Peer {
     pending_ice: Vec<RtcIceCandidateInit>,
     connected: bool,
     negotiating: bool,
+    /// When the offer being negotiated was started.
+    offer_started_ms: f64,
     restart_wanted: bool,
     last_restart_ms: f64,
     fingerprint: FingerprintStatus,
@@ -277,6 +297,19 @@ fn first_track(tracks: &Array) -> Option<MediaStreamTrack> {
     tracks.get(0).dyn_into::<MediaStreamTrack>().ok()
 }
 
+/// A stream whose RTP stopped right after its last decrypted frame went
+/// quiet: a still picture (a static shared screen, a canvas) sends no
+/// frames at all. That is not a failure to decrypt, although RTP was seen
+/// growing (at the poll after that frame) more recently than the frame
+/// was decrypted. Frames that keep arriving undecrypted, or bypass the
+/// worker, keep RTP growing past the slack.
+fn went_quiet(last_ok_ms: Option<f64>, rtp_grew_ms: Option<f64>) -> bool {
+    match (last_ok_ms, rtp_grew_ms) {
+        (Some(ok), Some(grew)) => grew - ok <= QUIET_SLACK_MS,
+        _ => false,
+    }
+}
+
 /// Emits events with no state borrowed (handlers may call back into the mesh).
 fn emit(inner: &Rc<RefCell<Inner>>, events: Vec<RtcEvent>) {
     if events.is_empty() {
@@ -327,6 +360,7 @@ impl Mesh {
                 emit(&inner, events);
                 if is_stats {
                     poll_rtp(&inner);
+                    ice_watchdog(&inner);
                 }
             }
         })));
@@ -443,12 +477,16 @@ impl Mesh {
     /// The caller keeps ownership of the old track (stop it once it is no
     /// longer shown locally). Fails, sending nothing new, if `track` is not
     /// of `kind`.
+    ///
+    /// Takes a reference on purpose: web-sys's `MediaStreamTrack::clone()`
+    /// is JavaScript's `track.clone()`, a second capture of the source that
+    /// nobody would stop (`Clone::clone` is the cheap handle copy).
     pub fn replace_track(
         &self,
         kind: MediaKind,
-        track: Option<MediaStreamTrack>,
+        track: Option<&MediaStreamTrack>,
     ) -> Result<(), RtcError> {
-        if let Some(track) = &track
+        if let Some(track) = track
             && MediaKind::parse(&track.kind()) != Some(kind)
         {
             return Err(RtcError::Js(format!(
@@ -459,7 +497,7 @@ impl Mesh {
         }
         let senders: Vec<RtcRtpSender> = {
             let mut inner = self.inner.borrow_mut();
-            inner.tracks[kind_index(kind)] = track.clone();
+            inner.tracks[kind_index(kind)] = track.cloned();
             inner
                 .peers
                 .values()
@@ -469,7 +507,7 @@ impl Mesh {
                 .collect()
         };
         for sender in senders {
-            set_track(&sender, track.as_ref());
+            set_track(&sender, track);
         }
         Ok(())
     }
@@ -702,6 +740,7 @@ impl Inner {
             pending_ice: Vec::new(),
             connected: false,
             negotiating: false,
+            offer_started_ms: f64::NEG_INFINITY,
             restart_wanted: false,
             last_restart_ms: f64::NEG_INFINITY,
             fingerprint: FingerprintStatus::Pending,
@@ -994,6 +1033,43 @@ impl Inner {
         }
     }
 
+    /// Offerer: offers again when the answer is overdue, restarts ICE
+    /// while it stays broken. Other side: asks again while ICE stays
+    /// broken. Returns the restart requests to send and the peers to
+    /// restart.
+    fn ice_watchdog(&mut self) -> (Vec<RtcEvent>, Vec<ParticipantId>) {
+        let now = Date::now();
+        let mut events = Vec::new();
+        let mut restarts = Vec::new();
+        for peer in self.peers.values_mut() {
+            if peer.is_offerer && peer.negotiating {
+                if now - peer.offer_started_ms >= OFFER_TIMEOUT_MS {
+                    peer.restart_wanted = false;
+                    peer.last_restart_ms = now;
+                    restarts.push(peer.id);
+                }
+                continue;
+            }
+            let broken = matches!(
+                peer.pc.ice_connection_state(),
+                RtcIceConnectionState::Disconnected | RtcIceConnectionState::Failed
+            );
+            if !broken || now - peer.last_restart_ms < RESTART_INTERVAL_MS {
+                continue;
+            }
+            peer.last_restart_ms = now;
+            if peer.is_offerer {
+                restarts.push(peer.id);
+            } else {
+                events.push(RtcEvent::Signal {
+                    peer: peer.id,
+                    signal: Signal::IceRestart {},
+                });
+            }
+        }
+        (events, restarts)
+    }
+
     fn on_worker(&mut self, message: FromWorker) -> Vec<RtcEvent> {
         let mut events = Vec::new();
         match message {
@@ -1056,14 +1132,16 @@ impl Inner {
                     let recv = self.stats.streams.iter().find(|s| {
                         s.peer == peer.tag && s.direction == Direction::Recv && s.kind == kind
                     });
+                    let rtp_grew = peer.rtp.in_grew_ms[kind_index(kind)];
                     SlotState {
                         sending: slot.transceiver.sender().track().is_some(),
                         sender_transform: slot.sender_transform,
                         remote_track: slot.remote_track,
                         receiver_transform: slot.receiver_transform,
-                        receiving: fresh(peer.rtp.in_grew_ms[kind_index(kind)])
-                            || recv.is_some_and(|s| fresh(s.last_frame_ms)),
-                        decrypting: recv.is_some_and(|s| fresh(s.last_ok_ms)),
+                        receiving: fresh(rtp_grew) || recv.is_some_and(|s| fresh(s.last_frame_ms)),
+                        decrypting: recv.is_some_and(|s| {
+                            fresh(s.last_ok_ms) || went_quiet(s.last_ok_ms, rtp_grew)
+                        }),
                     }
                 };
                 PeerEncryption {
@@ -1181,6 +1259,15 @@ fn ice_state_changed(inner: &Rc<RefCell<Inner>>, id: ParticipantId, state: RtcIc
     }
 }
 
+/// Repeats what a lost signal would leave undone (see the module docs).
+fn ice_watchdog(inner: &Rc<RefCell<Inner>>) {
+    let (events, restarts) = inner.borrow_mut().ice_watchdog();
+    emit(inner, events);
+    for peer in restarts {
+        start_offer(inner, peer, true);
+    }
+}
+
 fn error_event(peer: ParticipantId, what: &str, e: RtcError) -> RtcEvent {
     RtcEvent::Error {
         peer: Some(peer),
@@ -1197,6 +1284,7 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
             return;
         };
         peer.negotiating = true;
+        peer.offer_started_ms = Date::now();
         peer.pc.clone()
     };
     let weak = Rc::downgrade(inner);

@@ -21,12 +21,16 @@
 //!   a device with `rtc::device_track`; resolves to the new track's
 //!   `{label, deviceId}`.
 //! - `await confide_test_share_screen(side)` shares the screen with
-//!   `rtc::share_screen` (call it in a click handler); when the capture
-//!   ends from outside, the side goes back to the camera and the log gets
-//!   `"<side>:screen_ended"`. `confide_test_screen_track()` gives the
-//!   screen track (to fire `ended` on it).
+//!   `rtc::share_screen` (call it in a click handler, as the app does);
+//!   when the capture ends from outside, the side goes back to the camera
+//!   and the log gets `"<side>:screen_ended"`.
+//!   `confide_test_screen_track()` gives the screen track (to fire `ended`
+//!   on it).
 //! - `confide_test_ice(side, state)` makes a side's mesh react to ICE
 //!   state `"disconnected"` or `"failed"` as if the browser reported it.
+//! - `confide_test_drop_signals(side, kind, count)` loses the next `count`
+//!   signals of `kind` (`"offer"`, `"answer"`, `"ice"`, `"ice_restart"`)
+//!   that side sends, as a broken signaling channel would.
 //! - `confide_test_hangup()` ends it.
 
 use std::cell::RefCell;
@@ -93,6 +97,8 @@ fn parse_kind(kind: &str) -> Result<MediaKind, JsValue> {
 thread_local! {
     static LOOPBACK: RefCell<Option<Loopback>> = const { RefCell::new(None) };
     static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Signals to lose: (side, kind, how many more).
+    static DROP: RefCell<Vec<(String, String, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 fn js_err(e: RtcError) -> JsValue {
@@ -112,18 +118,30 @@ fn option_bool(options: &JsValue, name: &str, default: bool) -> bool {
         .unwrap_or(default)
 }
 
+fn signal_kind(signal: &confide_shared::signal::Signal) -> &'static str {
+    match signal {
+        confide_shared::signal::Signal::Offer { .. } => "offer",
+        confide_shared::signal::Signal::Answer { .. } => "answer",
+        confide_shared::signal::Signal::Ice { .. } => "ice",
+        confide_shared::signal::Signal::IceRestart {} => "ice_restart",
+        _ => "other",
+    }
+}
+
+/// Whether the test asked to lose this signal (counts it down).
+fn lose(side: &str, kind: &str) -> bool {
+    DROP.with(|drop| {
+        let mut drop = drop.borrow_mut();
+        let rule = drop
+            .iter_mut()
+            .find(|(s, k, n)| s == side && k == kind && *n > 0);
+        rule.map(|(_, _, n)| *n -= 1).is_some()
+    })
+}
+
 fn describe(event: &RtcEvent) -> String {
     match event {
-        RtcEvent::Signal { signal, .. } => {
-            let kind = match signal {
-                confide_shared::signal::Signal::Offer { .. } => "offer",
-                confide_shared::signal::Signal::Answer { .. } => "answer",
-                confide_shared::signal::Signal::Ice { .. } => "ice",
-                confide_shared::signal::Signal::IceRestart {} => "ice_restart",
-                _ => "other",
-            };
-            format!("signal:{kind}")
-        }
+        RtcEvent::Signal { signal, .. } => format!("signal:{}", signal_kind(signal)),
         RtcEvent::RemoteStream { .. } => "remote_stream".into(),
         RtcEvent::Connected { .. } => "connected".into(),
         RtcEvent::Disconnected { .. } => "disconnected".into(),
@@ -162,6 +180,9 @@ fn handler(side: &'static str) -> Rc<dyn Fn(RtcEvent)> {
         let line = format!("{side}:{}", describe(&event));
         LOG.with(|log| log.borrow_mut().push(line));
         match event {
+            RtcEvent::Signal { signal, .. } if lose(side, signal_kind(&signal)) => {
+                log(format!("{side}:lost:{}", signal_kind(&signal)));
+            }
             RtcEvent::Signal { signal, .. } => spawn_local(async move {
                 LOOPBACK.with(|lb| {
                     if let Some(lb) = lb.borrow().as_ref() {
@@ -207,6 +228,7 @@ fn video_element(name: &str) -> Result<HtmlVideoElement, JsValue> {
 pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue> {
     confide_test_hangup();
     LOG.with(|log| log.borrow_mut().clear());
+    DROP.with(|drop| drop.borrow_mut().clear());
     let skip = option_bool(&options, "skip_decrypt", false);
     let receiver_key = option_bool(&options, "receiver_key", true);
     let late = option_bool(&options, "late_receiver_transforms", false);
@@ -364,22 +386,16 @@ pub async fn confide_test_report() -> Result<JsValue, JsValue> {
     let Some((pc_a, pc_b, worker_a, worker_b, state_a, state_b, path, a_tag)) = handles else {
         return Err(JsValue::from_str("no loopback call"));
     };
+    let (rtp_a, ice_a) = (inbound(pc_a.clone()).await, ice(pc_a).await);
+    let (rtp_b, ice_b) = (inbound(pc_b.clone()).await, ice(pc_b).await);
+    // The log last: it is at least as new as the states above (events
+    // arrive while the stats are awaited).
     let log: Vec<String> = LOG.with(|log| log.borrow().clone());
     let report = json!({
         "path": path,
         "a_tag": a_tag,
-        "a": {
-            "rtp": inbound(pc_a.clone()).await,
-            "worker": worker_a,
-            "state": state_a,
-            "ice": ice(pc_a).await,
-        },
-        "b": {
-            "rtp": inbound(pc_b.clone()).await,
-            "worker": worker_b,
-            "state": state_b,
-            "ice": ice(pc_b).await,
-        },
+        "a": { "rtp": rtp_a, "worker": worker_a, "state": state_a, "ice": ice_a },
+        "b": { "rtp": rtp_b, "worker": worker_b, "state": state_b, "ice": ice_b },
         "log": log,
     });
     js_sys::JSON::parse(&report.to_string())
@@ -457,7 +473,7 @@ pub fn confide_test_replace_track(side: &str, kind: &str, track: JsValue) -> Res
     };
     with_loopback(|lb| {
         let (mesh, _) = lb.side(side)?;
-        mesh.replace_track(kind, track).map_err(js_err)
+        mesh.replace_track(kind, track.as_ref()).map_err(js_err)
     })?;
     log(format!("{side}:replaced:{}", kind.as_str()));
     Ok(())
@@ -474,7 +490,8 @@ pub fn confide_test_camera(side: &str) -> Result<(), JsValue> {
             .dyn_into::<MediaStreamTrack>()
             .ok();
         let (mesh, _) = lb.side(side)?;
-        mesh.replace_track(MediaKind::Video, camera).map_err(js_err)
+        mesh.replace_track(MediaKind::Video, camera.as_ref())
+            .map_err(js_err)
     })?;
     log(format!("{side}:camera"));
     Ok(())
@@ -495,16 +512,17 @@ pub async fn confide_test_device_track(
         "deviceId": settings.get_device_id(),
     });
     with_loopback(|lb| {
-        lb.extra.borrow_mut().push(track.clone());
         let (mesh, _) = lb.side(&side)?;
-        mesh.replace_track(kind, Some(track)).map_err(js_err)
+        let sent = mesh.replace_track(kind, Some(&track)).map_err(js_err);
+        lb.extra.borrow_mut().push(track);
+        sent
     })?;
     log(format!("{side}:device:{}", kind.as_str()));
     js_sys::JSON::parse(&result.to_string())
 }
 
-/// Shares the screen from `side` with `rtc::share_screen` (needs user
-/// activation: call it in a click handler). When the capture ends from
+/// Shares the screen from `side` with `rtc::share_screen` (call it in a
+/// click handler, as the app does). When the capture ends from
 /// outside, the side sends its camera again, as the session controller
 /// would. Resolves to the track's `{label, displaySurface}`.
 #[wasm_bindgen]
@@ -532,7 +550,7 @@ pub async fn confide_test_share_screen(side: String) -> Result<JsValue, JsValue>
     });
     with_loopback(|lb| {
         let (mesh, _) = lb.side(&mesh_side)?;
-        mesh.replace_track(MediaKind::Video, Some(screen.track().clone()))
+        mesh.replace_track(MediaKind::Video, Some(screen.track()))
             .map_err(js_err)?;
         *lb.screen.borrow_mut() = Some(screen);
         Ok(())
@@ -551,7 +569,7 @@ pub fn confide_test_screen_track() -> JsValue {
                 lb.screen
                     .borrow()
                     .as_ref()
-                    .map(|s| s.track().clone().into())
+                    .map(|s| JsValue::from(s.track()))
             })
             .unwrap_or(JsValue::NULL)
     })
@@ -572,6 +590,15 @@ pub fn confide_test_ice(side: &str, state: &str) -> Result<(), JsValue> {
         mesh.simulate_ice_state(peer, state);
         Ok(())
     })
+}
+
+/// Loses the next `count` signals of `kind` that `side` sends.
+#[wasm_bindgen]
+pub fn confide_test_drop_signals(side: &str, kind: &str, count: u32) {
+    DROP.with(|drop| {
+        drop.borrow_mut()
+            .push((side.to_string(), kind.to_string(), count));
+    });
 }
 
 /// Ends the loopback call (closes both meshes, stops the camera).
