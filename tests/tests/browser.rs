@@ -598,3 +598,94 @@ async fn a_guest_who_reloads_the_page_rejoins_the_call() {
     host.close().await;
     guest.close().await;
 }
+
+/// The size of the remote picture (`videoWidth` × `videoHeight`).
+async fn remote_size(browser: &Browser) -> (u64, u64) {
+    let size = browser
+        .eval(
+            "const v = document.querySelector('[data-testid=remote-video]'); \
+             return v ? [v.videoWidth, v.videoHeight] : [0, 0]",
+        )
+        .await;
+    let at = |i: usize| size.get(i).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    (at(0), at(1))
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_shared_screen_reaches_the_other_side_encrypted() {
+    use confide_tests::call::*;
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    guest
+        .wait_until(
+            "the counsellor's camera at the guest",
+            STEP,
+            "const v = document.querySelector('[data-testid=remote-video]'); \
+             return v && v.getVideoPlaybackQuality().totalVideoFrames > 10",
+        )
+        .await;
+    let camera = remote_size(&guest).await;
+    assert!(looks_like_fake_camera(remote_rgb(&guest).await));
+
+    host.click("[data-testid=share-screen]").await;
+    host.wait_until(
+        "the share button to show sharing",
+        STEP,
+        "const b = document.querySelector('[data-testid=share-screen]'); \
+         return b && b.getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
+    let script = format!(
+        "const v = document.querySelector('[data-testid=remote-video]'); \
+         return v && (v.videoWidth !== {} || v.videoHeight !== {})",
+        camera.0, camera.1
+    );
+    guest
+        .wait_until("the shared screen at the guest", STEP, &script)
+        .await;
+    let before = remote_frames(&guest).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        remote_frames(&guest).await > before,
+        "the screen keeps decoding at the guest"
+    );
+    // Chromium's fake screen capture draws the same test pattern as its fake
+    // camera, at the screen's size: the size says which one arrives.
+    assert_ne!(
+        remote_size(&guest).await,
+        camera,
+        "the guest gets the screen"
+    );
+    assert_eq!(
+        guest
+            .eval("return document.querySelector('[data-testid=encrypted-indicator]') !== null")
+            .await,
+        true,
+        "the screen goes through the encrypting transform like the camera"
+    );
+    host.screenshot("13-screen-share-counsellor").await;
+
+    host.click("[data-testid=share-screen]").await;
+    guest
+        .wait_until(
+            "the camera again at the guest",
+            STEP,
+            &format!(
+                "const v = document.querySelector('[data-testid=remote-video]'); \
+                 return v && v.videoWidth === {} && v.videoHeight === {}",
+                camera.0, camera.1
+            ),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(looks_like_fake_camera(remote_rgb(&guest).await));
+    host.close().await;
+    guest.close().await;
+}

@@ -27,10 +27,10 @@ use web_sys::{MediaStream, Worker};
 use crate::app::controller::{Controller, UiHandle};
 use crate::app::devices;
 use crate::app::model::{
-    CallView, ChatLine, DeviceKind, FailureKind, GuestView, InviteLink, InviteView, KnockView,
-    LocalMedia, ParticipantView, SafetyCode, Screen, UiAction,
+    CallView, ChatLine, DeviceKind, DeviceSwitch, FailureKind, GuestView, InviteLink, InviteView,
+    KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, UiAction,
 };
-use crate::rtc::{self, FrameCrypto, Mesh, RtcEvent, TransformPath};
+use crate::rtc::{self, FrameCrypto, MediaKind, Mesh, RtcEvent, ScreenShare, TransformPath};
 use relay::{RelayConnection, RelayEvent};
 use storage::MediaChoice;
 
@@ -115,6 +115,8 @@ struct Inner {
     rejoining: bool,
     muted: bool,
     camera_off: bool,
+    /// The screen capture being sent instead of the camera, if any.
+    screen: Option<ScreenShare>,
 }
 
 fn origin() -> String {
@@ -191,6 +193,7 @@ impl Inner {
             rejoining: false,
             muted: false,
             camera_off: false,
+            screen: None,
         }
     }
 
@@ -463,17 +466,28 @@ impl Inner {
             }
             Event::Rejected { reason, .. } => {
                 web_sys::console::warn_1(&format!("confide: refused a message: {reason:?}").into());
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_reason(&format!("refused {reason:?}"));
                 self.refused += 1;
                 self.refresh();
             }
-            Event::Ended(reason) => self.finish(failure_for(reason)),
+            Event::Ended(reason) => {
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_reason(&format!("{reason:?}"));
+                self.finish(failure_for(reason))
+            }
         }
     }
 
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
+        #[cfg(feature = "test-hooks")]
+        test_hooks::record_end(&kind);
         storage::clear();
         self.reconnecting = None;
+        if let Some(screen) = self.screen.take() {
+            screen.stop();
+        }
         // Dropping the mesh closes every peer connection.
         self.mesh = None;
         self.crypto = None;
@@ -537,7 +551,7 @@ impl Inner {
             muted: self.muted,
             camera_off: self.camera_off,
             audio_only: self.local.as_ref().is_some_and(|l| l.audio_only),
-            sharing_screen: false,
+            sharing_screen: self.screen.is_some(),
             knocks: if is_host {
                 self.invites.knocks.clone()
             } else {
@@ -639,7 +653,12 @@ impl Inner {
             }
             // Months of frames on one key: hand out a fresh one in time.
             RtcEvent::SenderKeyRotationNeeded => self.run(|s| s.rotate_media_key(&mut OsRng)),
-            RtcEvent::FingerprintMismatch { .. } => {
+            RtcEvent::FingerprintMismatch { peer } => {
+                web_sys::console::error_1(
+                    &format!("confide: DTLS fingerprint mismatch with {peer:?}").into(),
+                );
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_reason("FingerprintMismatch");
                 self.run(Session::leave);
                 self.finish(FailureKind::SecurityWarning);
             }
@@ -715,7 +734,8 @@ impl Inner {
                 }
                 self.refresh();
             }
-            UiAction::SwitchDevice(_) | UiAction::ShareScreen => {}
+            UiAction::SwitchDevice(switch) => self.switch_device(switch),
+            UiAction::ShareScreen => self.toggle_screen_share(),
             UiAction::SendChat(text) => {
                 let Some(session) = self.session.as_mut() else {
                     return;
@@ -769,6 +789,91 @@ impl Inner {
             }
             UiAction::SetLanguage(_) => {}
         }
+    }
+
+    /// Sends the newly chosen camera or microphone instead of the old one
+    /// (through the same encrypting senders), keeping mute and camera-off.
+    fn switch_device(&mut self, switch: DeviceSwitch) {
+        let Some(track) = devices::first_track(&switch.stream, switch.kind) else {
+            return;
+        };
+        let Some(local) = self.local.as_mut() else {
+            devices::stop_all(&switch.stream);
+            return;
+        };
+        let (kind, enabled) = match switch.kind {
+            DeviceKind::Camera => (MediaKind::Video, !self.camera_off),
+            DeviceKind::Microphone => (MediaKind::Audio, !self.muted),
+        };
+        track.set_enabled(enabled);
+        // While the screen is shared, the camera waits in the local stream.
+        let sending = !(kind == MediaKind::Video && self.screen.is_some());
+        if sending
+            && let Some(mesh) = &self.mesh
+            && mesh.replace_track(kind, Some(&track)).is_err()
+        {
+            devices::stop_all(&switch.stream);
+            return;
+        }
+        if let Some(old) = devices::first_track(&local.stream, switch.kind) {
+            local.stream.remove_track(&old);
+            old.stop();
+        }
+        local.stream.add_track(&track);
+        match switch.kind {
+            DeviceKind::Camera => {
+                local.camera_id = Some(switch.device_id);
+                local.audio_only = false;
+            }
+            DeviceKind::Microphone => local.microphone_id = Some(switch.device_id),
+        }
+        self.persist();
+        self.refresh();
+    }
+
+    /// Shares the screen instead of the camera, or goes back to the camera.
+    /// The screen goes through the same encrypting senders as the camera.
+    fn toggle_screen_share(&mut self) {
+        if let Some(screen) = self.screen.take() {
+            screen.stop();
+            self.back_to_camera();
+            return;
+        }
+        let me = self.me.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let ended = me.clone();
+            // The browser's own "stop sharing" ends the capture from outside.
+            let shared = rtc::share_screen(move || {
+                Inner::later(&ended, |inner| {
+                    inner.screen = None;
+                    inner.back_to_camera();
+                });
+            })
+            .await;
+            Inner::later(&me, move |inner| {
+                // A cancelled picker is the user's choice, not an error.
+                let Ok(screen) = shared else { return };
+                let sent = inner.mesh.as_ref().is_some_and(|mesh| {
+                    mesh.replace_track(MediaKind::Video, Some(screen.track()))
+                        .is_ok()
+                });
+                if sent {
+                    inner.screen = Some(screen);
+                    inner.refresh();
+                }
+            });
+        });
+    }
+
+    fn back_to_camera(&mut self) {
+        let camera = self
+            .local
+            .as_ref()
+            .and_then(|l| devices::first_track(&l.stream, DeviceKind::Camera));
+        if let Some(mesh) = &self.mesh {
+            let _ = mesh.replace_track(MediaKind::Video, camera.as_ref());
+        }
+        self.refresh();
     }
 
     /// Takes `media` as ours and starts encryption and the mesh.

@@ -82,3 +82,29 @@ pub fn confide_call_skip_decrypt(on: bool) -> Result<(), JsValue> {
         Ok(())
     })
 }
+
+/// Why the last session ended, in the `data-confide-reason` attribute of `<body>`
+/// (and the page shown in `data-confide-end`), so a failed test can say what ended the call.
+pub(super) fn record_reason(reason: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Some(body) = document.body() {
+        let _ = body.set_attribute("data-confide-reason", reason);
+        // Also as (visually hidden) text: failed tests print the page's text.
+        if let Ok(note) = document.create_element("span") {
+            note.set_class_name("visually-hidden");
+            note.set_text_content(Some(&format!("[test build] ended because: {reason}")));
+            let _ = body.append_child(&note);
+        }
+    }
+}
+
+pub(super) fn record_end(kind: &crate::app::model::FailureKind) {
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-confide-end", kind.test_kind());
+    }
+}
