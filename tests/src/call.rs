@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::browser::Browser;
+use crate::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
+use crate::relay::TestRelay;
 
 /// How long a step of a call may take on a loaded 2-core machine.
 pub const STEP: Duration = Duration::from_secs(30);
@@ -288,4 +289,37 @@ pub fn firefox_fake_camera_distance(rgb: [f64; 3]) -> f64 {
 /// far from that path; decoded ciphertext is grey or blocky noise, not uniform.
 pub fn looks_like_firefox_fake_camera(picture: &Picture) -> bool {
     picture.width > 0 && picture.spread < 12.0 && firefox_fake_camera_distance(picture.rgb) < 15.0
+}
+
+/// Everything a 1:1 call test needs, started: the relay, one driver, and a
+/// counsellor and a guest (named `name`) who are in the call. Keep the relay
+/// and driver alive as long as the browsers.
+pub struct OneToOne {
+    pub host: Browser,
+    pub guest: Browser,
+    /// The invite link the guest used.
+    pub link: String,
+    pub env: BrowserEnv,
+    pub driver: Driver,
+    pub relay: TestRelay,
+}
+
+/// Starts a relay and two browsers and runs knock and admission as people do.
+pub async fn one_to_one(name: &str) -> OneToOne {
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    guest_knocks(&guest, &link, name, None).await;
+    counsellor_admits_and_enters(&host, name).await;
+    OneToOne {
+        host,
+        guest,
+        link,
+        env,
+        driver,
+        relay,
+    }
 }

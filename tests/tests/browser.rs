@@ -183,14 +183,14 @@ async fn sees_failure(browser: &Browser, kind: &str) {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn links_work_once_and_leaving_is_immediate() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
-    guest_knocks(&guest, &link, "Mira", None).await;
-    counsellor_admits_and_enters(&host, "Mira").await;
+    let OneToOne {
+        host,
+        guest,
+        link,
+        env,
+        driver,
+        relay,
+    } = one_to_one("Mira").await;
     guest
         .wait_until(
             "the call",
@@ -526,14 +526,13 @@ async fn all_codes(browser: &Browser) -> Vec<String> {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn a_guest_who_reloads_the_page_rejoins_the_call() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
-    guest_knocks(&guest, &link, "Mira", None).await;
-    counsellor_admits_and_enters(&host, "Mira").await;
+    let OneToOne {
+        host,
+        guest,
+        driver: _driver,
+        relay: _relay,
+        ..
+    } = one_to_one("Mira").await;
     let before = shown_sas(&guest).await;
     assert_eq!(shown_sas(&host).await, before);
     for browser in [&host, &guest] {
@@ -615,14 +614,13 @@ async fn remote_size(browser: &Browser) -> (u64, u64) {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn a_shared_screen_reaches_the_other_side_encrypted() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
-    guest_knocks(&guest, &link, "Mira", None).await;
-    counsellor_admits_and_enters(&host, "Mira").await;
+    let OneToOne {
+        host,
+        guest,
+        driver: _driver,
+        relay: _relay,
+        ..
+    } = one_to_one("Mira").await;
     guest
         .wait_until(
             "the counsellor's camera at the guest",
