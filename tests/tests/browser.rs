@@ -668,9 +668,15 @@ async fn a_shared_screen_reaches_the_other_side_encrypted() {
         true,
         "the screen goes through the encrypting transform like the camera"
     );
+    assert_eq!(
+        host.eval("return document.querySelector('[data-testid=sharing-banner]') !== null")
+            .await,
+        true,
+        "the counsellor is told the screen is being shared"
+    );
     host.screenshot("13-screen-share-counsellor").await;
 
-    host.click("[data-testid=share-screen]").await;
+    host.click("[data-testid=stop-sharing]").await;
     guest
         .wait_until(
             "the camera again at the guest",

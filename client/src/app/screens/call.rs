@@ -206,6 +206,15 @@ pub fn call_screen(props: &CallProps) -> Html {
                     <span class="spinner" aria-hidden="true"></span>{ strings.reconnecting }
                 </div>
             }
+            if view.sharing_screen {
+                <div class="banner" role="status" data-testid="sharing-banner">
+                    { icon(Icon::Screen) }<span>{ strings.sharing_now }</span>
+                    <button type="button" class="btn btn-secondary btn-small"
+                        onclick={emit(UiAction::ShareScreen)} data-testid="stop-sharing">
+                        { strings.stop_sharing }
+                    </button>
+                </div>
+            }
             { for knocks }
             <div class="call-body">
                 <div class={classes!("stage", format!("grid-{count}"))}>
