@@ -59,6 +59,10 @@ const FRESH_MS: f64 = 3000.0;
 const QUIET_SLACK_MS: f64 = 2000.0;
 /// At most one ICE restart (or restart request) per peer in this interval.
 const RESTART_INTERVAL_MS: f64 = 5000.0;
+/// A connected peer whose remote certificate the browser still does not
+/// show after this long is treated as a fingerprint mismatch.
+const FINGERPRINT_DEADLINE_MS: f64 = 5_000.0;
+
 /// An offer not answered within this time is taken as lost and made again
 /// (with an ICE restart). Answers take well under a second.
 const OFFER_TIMEOUT_MS: f64 = 10_000.0;
@@ -138,7 +142,8 @@ pub enum RtcEvent {
 /// Result of the DTLS fingerprint check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FingerprintStatus {
-    /// Not connected yet.
+    /// Not connected yet, or connected but the browser does not show the
+    /// remote certificate yet (checked again on every stats tick).
     Pending,
     /// Certificate matches the authenticated SDP.
     Verified,
@@ -217,6 +222,8 @@ struct Peer {
     remote_description_called: bool,
     pending_ice: Vec<RtcIceCandidateInit>,
     connected: bool,
+    /// When `connectionState` became `connected` (for the fingerprint deadline).
+    connected_ms: f64,
     negotiating: bool,
     /// When the offer being negotiated was started.
     offer_started_ms: f64,
@@ -360,6 +367,7 @@ impl Mesh {
                 emit(&inner, events);
                 if is_stats {
                     poll_rtp(&inner);
+                    recheck_fingerprints(&inner);
                     ice_watchdog(&inner);
                 }
             }
@@ -690,6 +698,12 @@ fn check_fingerprint(pc: &RtcPeerConnection, remote_sdp: Option<&str>) -> Finger
             .filter_map(|c| c.dyn_into::<ArrayBuffer>().ok())
             .map(|c| Uint8Array::new(&c).to_vec())
             .collect();
+        // `connectionstatechange` can run before the DTLS transport shows
+        // its remote certificate to script (seen under load): not a
+        // mismatch yet; the caller checks again, with a deadline.
+        if certificates.is_empty() {
+            return FingerprintStatus::Pending;
+        }
         match verify_remote_certificate(remote_sdp, &certificates) {
             Ok(()) => {}
             Err(DtlsError::NoCertificate) | Err(_) => return FingerprintStatus::Mismatch,
@@ -739,6 +753,7 @@ impl Inner {
             remote_description_called: false,
             pending_ice: Vec::new(),
             connected: false,
+            connected_ms: f64::NEG_INFINITY,
             negotiating: false,
             offer_started_ms: f64::NEG_INFINITY,
             restart_wanted: false,
@@ -973,13 +988,16 @@ impl Inner {
         match peer.pc.connection_state() {
             RtcPeerConnectionState::Connected if !peer.connected => {
                 peer.connected = true;
+                peer.connected_ms = Date::now();
                 peer.fingerprint = check_fingerprint(&peer.pc, peer.remote_sdp.as_deref());
-                if peer.fingerprint == FingerprintStatus::Mismatch {
-                    events.push(RtcEvent::FingerprintMismatch { peer: id });
-                    closed = self.peers.remove(&id);
-                    let _ = self.crypto.forget_peer(&id);
-                } else {
-                    events.push(RtcEvent::Connected { peer: id });
+                match peer.fingerprint {
+                    FingerprintStatus::Mismatch => {
+                        events.push(RtcEvent::FingerprintMismatch { peer: id });
+                        closed = self.peers.remove(&id);
+                        let _ = self.crypto.forget_peer(&id);
+                    }
+                    FingerprintStatus::Pending => {}
+                    _ => events.push(RtcEvent::Connected { peer: id }),
                 }
             }
             RtcPeerConnectionState::Disconnected
@@ -1037,6 +1055,38 @@ impl Inner {
     /// while it stays broken. Other side: asks again while ICE stays
     /// broken. Returns the restart requests to send and the peers to
     /// restart.
+    /// Checks again the fingerprints the browser did not show yet at
+    /// `connected`. Still none after [`FINGERPRINT_DEADLINE_MS`]: treated
+    /// as a mismatch (fail closed). Returns the events and the closed peers.
+    fn recheck_fingerprints(&mut self) -> (Vec<RtcEvent>, Vec<Peer>) {
+        let now = Date::now();
+        let mut events = Vec::new();
+        let mut mismatched = Vec::new();
+        for peer in self.peers.values_mut() {
+            if !peer.connected || peer.fingerprint != FingerprintStatus::Pending {
+                continue;
+            }
+            peer.fingerprint = check_fingerprint(&peer.pc, peer.remote_sdp.as_deref());
+            if peer.fingerprint == FingerprintStatus::Pending
+                && now - peer.connected_ms > FINGERPRINT_DEADLINE_MS
+            {
+                peer.fingerprint = FingerprintStatus::Mismatch;
+            }
+            match peer.fingerprint {
+                FingerprintStatus::Mismatch => mismatched.push(peer.id),
+                FingerprintStatus::Pending => {}
+                _ => events.push(RtcEvent::Connected { peer: peer.id }),
+            }
+        }
+        let mut closed = Vec::new();
+        for id in mismatched {
+            events.push(RtcEvent::FingerprintMismatch { peer: id });
+            closed.extend(self.peers.remove(&id));
+            let _ = self.crypto.forget_peer(&id);
+        }
+        (events, closed)
+    }
+
     fn ice_watchdog(&mut self) -> (Vec<RtcEvent>, Vec<ParticipantId>) {
         let now = Date::now();
         let mut events = Vec::new();
@@ -1257,6 +1307,16 @@ fn ice_state_changed(inner: &Rc<RefCell<Inner>>, id: ParticipantId, state: RtcIc
     if let Some(Action::Restart(peer)) = action {
         start_offer(inner, peer, true);
     }
+}
+
+/// The fingerprint checks that had to wait for the browser (see
+/// [`Inner::recheck_fingerprints`]).
+fn recheck_fingerprints(inner: &Rc<RefCell<Inner>>) {
+    let (events, closed) = inner.borrow_mut().recheck_fingerprints();
+    for peer in closed {
+        drop_later(peer.close());
+    }
+    emit(inner, events);
 }
 
 /// Repeats what a lost signal would leave undone (see the module docs).
