@@ -1540,4 +1540,46 @@ mod tests {
             [Effect::Send(ClientMessage::Send { to: Some(MemberId(1)), payload, .. })] if payload.0 == knock
         ));
     }
+
+    #[test]
+    fn a_knock_again_that_no_invite_opens_is_refused() {
+        let (mut host, _) = Session::new_host(&mut OsRng);
+        let room = host.room();
+        host.handle(
+            &mut OsRng,
+            ServerMessage::RoomCreated {
+                room,
+                member: MemberId(1),
+                resumed: false,
+                members: Vec::new(),
+                lobby: Vec::new(),
+            },
+        );
+        let _ = host.create_invite(&mut OsRng, "https://b.example");
+        // A knock made with another session's link, sent straight to the host.
+        let stranger = waiting_guest();
+        let Role::Guest(state) = &stranger.role else {
+            panic!("a guest");
+        };
+        let effects = host.handle(
+            &mut OsRng,
+            ServerMessage::Deliver {
+                room,
+                from: MemberId(9),
+                payload: Blob(state.knock.clone()),
+            },
+        );
+        assert!(matches!(
+            effects.as_slice(),
+            [Effect::Event(Event::Rejected {
+                reason: RejectReason::Tampered(_),
+                ..
+            })]
+        ));
+        let Role::Host(state) = &host.role else {
+            panic!("the host");
+        };
+        assert_eq!(state.invites.len(), 1, "the open invite is not used up");
+        assert!(state.lobby.is_empty() && state.used.is_empty());
+    }
 }

@@ -1207,8 +1207,11 @@ impl Inner {
         let connected: Vec<&PeerEncryption> = peers.iter().filter(|p| p.connected).collect();
         let all_encrypted = !connected.is_empty()
             && connected.iter().all(|p| {
-                p.fingerprint != FingerprintStatus::Mismatch
-                    && p.audio.encrypted()
+                // Claimed only once the DTLS check passed (or cannot run here).
+                matches!(
+                    p.fingerprint,
+                    FingerprintStatus::Verified | FingerprintStatus::Unavailable
+                ) && p.audio.encrypted()
                     && p.video.encrypted()
             });
         EncryptionState {

@@ -260,7 +260,10 @@ impl Inner {
                 };
                 self.apply(effects);
             }
-            RelayEvent::Garbled => self.refused += 1,
+            RelayEvent::Garbled => {
+                self.refused += 1;
+                self.refresh();
+            }
             RelayEvent::Closed { code } => {
                 let effects = match self.session.as_mut() {
                     Some(session) => session.connection_closed(code),
@@ -333,7 +336,20 @@ impl Inner {
     }
 
     fn apply(&mut self, effects: Vec<Effect>) {
-        let changed = !effects.is_empty();
+        // Only these change what a reload needs (seat, invites, members);
+        // WebRTC signals, chat and keys do not.
+        let changed = effects.iter().any(|e| {
+            matches!(
+                e,
+                Effect::Event(
+                    Event::RoomReady
+                        | Event::Knocked { .. }
+                        | Event::Waiting
+                        | Event::PeerSecured { .. }
+                        | Event::PeerLeft { .. }
+                )
+            )
+        });
         for effect in effects {
             match effect {
                 Effect::Send(message) => self.send(message),
@@ -481,8 +497,6 @@ impl Inner {
 
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
-        #[cfg(feature = "test-hooks")]
-        test_hooks::record_end(&kind);
         storage::clear();
         self.reconnecting = None;
         if let Some(screen) = self.screen.take() {
@@ -680,6 +694,7 @@ impl Inner {
                 used: false,
             });
         }
+        self.persist();
         self.refresh();
     }
 

@@ -83,8 +83,8 @@ pub fn confide_call_skip_decrypt(on: bool) -> Result<(), JsValue> {
     })
 }
 
-/// Why the last session ended, in the `data-confide-reason` attribute of `<body>`
-/// (and the page shown in `data-confide-end`), so a failed test can say what ended the call.
+/// Why the last session ended (or the last message was refused), in the
+/// `data-confide-reason` attribute of `<body>`, so a failed test can say why.
 pub(super) fn record_reason(reason: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
@@ -94,17 +94,8 @@ pub(super) fn record_reason(reason: &str) {
         // Also as (visually hidden) text: failed tests print the page's text.
         if let Ok(note) = document.create_element("span") {
             note.set_class_name("visually-hidden");
-            note.set_text_content(Some(&format!("[test build] ended because: {reason}")));
+            note.set_text_content(Some(&format!("[test build] {reason}")));
             let _ = body.append_child(&note);
         }
-    }
-}
-
-pub(super) fn record_end(kind: &crate::app::model::FailureKind) {
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-confide-end", kind.test_kind());
     }
 }
