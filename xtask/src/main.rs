@@ -68,6 +68,16 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// `cargo`, without incremental caches on CI: a clean clone builds once, and
+/// the caches would only cost disk (gigabytes for the test build).
+pub fn cargo() -> Command {
+    let mut command = Command::new("cargo");
+    if std::env::var_os("CI").is_some_and(|value| !value.is_empty()) {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
+    command
+}
+
 /// Builds the browser app with Trunk into `dist` (or another folder).
 fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), String> {
     let mut trunk = tools.trunk();
@@ -141,8 +151,8 @@ fn serve(args: &[String]) -> Result<(), String> {
 
 fn test(_args: &[String]) -> Result<(), String> {
     let tools = Toolbox::install_all(true)?;
-    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
-    run(Command::new("cargo").args([
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args([
         "clippy",
         "--workspace",
         "--all-targets",
@@ -150,7 +160,7 @@ fn test(_args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
-    run(Command::new("cargo").args([
+    run(cargo().args([
         "clippy",
         "--package",
         "confide-client",
@@ -167,7 +177,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     // tests use a build with test hooks, served from its own folder.
     build_app(&tools, "dist", &[])?;
     build_app(&tools, "target/dist-test", &["test-hooks"])?;
-    run(Command::new("cargo").args(["test", "--workspace"]))?;
+    run(cargo().args(["test", "--workspace"]))?;
     run(tools.wasm_test().args([
         "test",
         "--package",
@@ -177,12 +187,13 @@ fn test(_args: &[String]) -> Result<(), String> {
         "--test",
         "wasm",
     ]))?;
-    let mut browser = Command::new("cargo");
+    let mut browser = cargo();
     browser
         .args([
             "test",
-            "--package",
-            "confide-tests",
+            // The same package selection as the native tests above, so cargo
+            // reuses that build instead of compiling a second feature set.
+            "--workspace",
             "--test",
             "browser",
             "--test",

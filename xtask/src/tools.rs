@@ -76,7 +76,7 @@ impl Toolbox {
 
     /// `cargo` set up to run wasm32 test binaries in Node.js with wasm-bindgen's runner.
     pub fn wasm_test(&self) -> Command {
-        let mut command = Command::new("cargo");
+        let mut command = crate::cargo();
         command.env("PATH", self.path()).env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
             cargo_home().join("bin/wasm-bindgen-test-runner"),
