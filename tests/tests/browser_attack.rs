@@ -9,6 +9,11 @@
 //!   middle between two counsellors and their guests): both guests stop with
 //!   the security warning, and no counsellor shows a safety code.
 //!
+//! - A DTLS certificate other than the one the authenticated SDP names, and
+//!   one the browser never shows: the guest's check fails closed with the
+//!   security warning (the second only after its 5 s deadline), and the
+//!   encrypted indicator never comes on.
+//!
 //! Each test also asserts that the proxy really carried out its attack, so
 //! a proxy that touched nothing fails the test.
 //!
@@ -489,4 +494,107 @@ async fn a_lost_relay_connection_comes_back_by_itself() {
     call_goes_on(&call, "nach der Unterbrechung").await;
     assert!(call.proxy.attacks().is_empty());
     call.close().await;
+}
+
+/// What the guest's page shows, sampled until the security warning appears:
+/// how long after the call screen it came and whether the encrypted
+/// indicator was ever on in between.
+struct WarningWatch {
+    after_call: Duration,
+    indicator_seen: bool,
+}
+
+async fn watch_until_security_warning(guest: &Browser) -> WarningWatch {
+    let deadline = Instant::now() + STEP;
+    let mut call_since = None;
+    let mut indicator_seen = false;
+    loop {
+        let seen = guest
+            .eval(
+                "const f = document.querySelector('[data-testid=failure]'); \
+                 return { call: document.querySelector('[data-testid=call]') !== null, \
+                          indicator: document.querySelector('[data-testid=encrypted-indicator]') !== null, \
+                          failure: f ? f.dataset.kind : null, \
+                          reason: document.body.dataset.confideReason || null }",
+            )
+            .await;
+        if seen["call"] == true && call_since.is_none() {
+            call_since = Some(Instant::now());
+        }
+        indicator_seen |= seen["indicator"] == true;
+        if let Some(kind) = seen["failure"].as_str() {
+            assert_eq!(kind, "security-warning", "{seen}");
+            assert_eq!(
+                seen["reason"], "FingerprintMismatch",
+                "the call ended because of the DTLS check: {seen}"
+            );
+            let call_since = call_since.expect("the guest reached the call before the warning");
+            return WarningWatch {
+                after_call: call_since.elapsed(),
+                indicator_seen,
+            };
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no security warning at the guest: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A guest whose DTLS check sees `certificates` (the test build's
+/// `?certificates=` switch) joins a 1:1 call; returns what its page showed.
+async fn guest_with_certificates(certificates: &str) -> WarningWatch {
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    let guest_link = link.replacen("/#", &format!("/?certificates={certificates}#"), 1);
+    assert!(guest_link.contains("certificates="), "{guest_link}");
+    guest_knocks(&guest, &guest_link, "Noa", None).await;
+    counsellor_admits_and_enters(&host, "Noa").await;
+    let watch = watch_until_security_warning(&guest).await;
+    assert_eq!(
+        guest
+            .eval("return document.querySelector('[data-testid=call]') === null")
+            .await,
+        true,
+        "the guest has left the call"
+    );
+    host.close().await;
+    guest.close().await;
+    watch
+}
+
+/// The remote DTLS certificate is not the one the authenticated SDP names
+/// (a man in the middle of the media path): the guest hangs up at once
+/// with the security warning, before its indicator ever says "encrypted".
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_foreign_dtls_certificate_ends_the_call_with_the_warning() {
+    let watch = guest_with_certificates("foreign").await;
+    assert!(
+        !watch.indicator_seen,
+        "the encrypted indicator came on before the DTLS check failed"
+    );
+}
+
+/// The browser never shows the remote certificate to the page: the check
+/// waits (a late certificate is normal under load), then fails closed after
+/// its 5 s deadline, and the indicator stays off all the while.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_dtls_certificate_never_shown_ends_the_call_after_the_deadline() {
+    let watch = guest_with_certificates("hidden").await;
+    assert!(
+        !watch.indicator_seen,
+        "the encrypted indicator came on without a verified certificate"
+    );
+    assert!(
+        watch.after_call >= Duration::from_millis(4_500),
+        "the check waited for its deadline, not failing at once: {:?}",
+        watch.after_call
+    );
 }

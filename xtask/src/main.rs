@@ -149,7 +149,49 @@ fn serve(args: &[String]) -> Result<(), String> {
     run(Command::new(relay).args(args))
 }
 
+/// A clean clone's full test run grows `target/` to about 1.9 GB (measured
+/// with `du` after `CI=true cargo xtask test`); with some margin:
+const TEST_BUILD_BYTES: u64 = 2_500_000_000;
+
+/// Kilobytes from the first number in the second line of a command's output
+/// (`df -Pk` and `du -sk` both print that way, with a header line for df).
+fn kilobytes(command: &mut Command, line: usize, column: usize) -> Option<u64> {
+    let output = command.output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.lines()
+        .nth(line)?
+        .split_whitespace()
+        .nth(column)?
+        .parse()
+        .ok()
+}
+
+/// Says up front when the disk is too full for the test build, instead of
+/// letting the compiler stop half-way with "No space left on device".
+fn check_free_disk() -> Result<(), String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let existing = target.ancestors().find(|p| p.exists()).unwrap_or(&target);
+    let Some(free) = kilobytes(Command::new("df").arg("-Pk").arg(existing), 1, 3) else {
+        return Ok(()); // no df: nothing to say
+    };
+    let built = kilobytes(Command::new("du").arg("-sk").arg(&target), 0, 0).unwrap_or(0);
+    let needed = (TEST_BUILD_BYTES / 1024).saturating_sub(built);
+    if free < needed {
+        return Err(format!(
+            "only {} MB free on the disk of {}, and the test build needs about {} MB more. \
+             Free some space (or set CARGO_TARGET_DIR to a larger disk) and run again.",
+            free / 1024,
+            existing.display(),
+            needed / 1024
+        ));
+    }
+    Ok(())
+}
+
 fn test(_args: &[String]) -> Result<(), String> {
+    check_free_disk()?;
     let tools = Toolbox::install_all(true)?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([

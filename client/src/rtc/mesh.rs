@@ -698,6 +698,8 @@ fn check_fingerprint(pc: &RtcPeerConnection, remote_sdp: Option<&str>) -> Finger
             .filter_map(|c| c.dyn_into::<ArrayBuffer>().ok())
             .map(|c| Uint8Array::new(&c).to_vec())
             .collect();
+        #[cfg(feature = "test-hooks")]
+        let certificates = super::test_hooks::certificates_as_the_page_asks(certificates);
         // `connectionstatechange` can run before the DTLS transport shows
         // its remote certificate to script (seen under load): not a
         // mismatch yet; the caller checks again, with a deadline.

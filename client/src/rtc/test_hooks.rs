@@ -32,6 +32,11 @@
 //!   signals of `kind` (`"offer"`, `"answer"`, `"ice"`, `"ice_restart"`)
 //!   that side sends, as a broken signaling channel would.
 //! - `confide_test_hangup()` ends it.
+//!
+//! And for the app's own pages: `?certificates=hidden` in a page's URL makes
+//! its DTLS check see no remote certificate (as when the browser has not
+//! shown it yet), `?certificates=foreign` a different one than the
+//! authenticated SDP names, so tests can watch both fail closed.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -619,4 +624,44 @@ pub fn confide_test_hangup() {
         }
         drop(old);
     }
+}
+
+thread_local! {
+    /// The page's `?certificates=` switch, read when the page loaded (the
+    /// app takes the link out of the address bar before the call starts).
+    static CERTIFICATES_SWITCH: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Reads the `?certificates=` switch from the page's URL; the app calls this
+/// at start-up.
+pub fn remember_certificates_switch() {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let switch = ["hidden", "foreign"]
+        .into_iter()
+        .find(|view| query.contains(&format!("certificates={view}")))
+        .unwrap_or_default();
+    CERTIFICATES_SWITCH.with(|current| *current.borrow_mut() = switch.to_string());
+}
+
+/// The remote certificates the DTLS check gets to see: the real ones, none
+/// (`?certificates=hidden`) or each with one bit flipped, so its hash names
+/// another certificate (`?certificates=foreign`).
+pub fn certificates_as_the_page_asks(mut certificates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    match CERTIFICATES_SWITCH
+        .with(|current| current.borrow().clone())
+        .as_str()
+    {
+        "hidden" => certificates.clear(),
+        "foreign" => {
+            for certificate in &mut certificates {
+                if let Some(last) = certificate.last_mut() {
+                    *last ^= 1;
+                }
+            }
+        }
+        _ => {}
+    }
+    certificates
 }

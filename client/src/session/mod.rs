@@ -671,9 +671,10 @@ impl Inner {
                 web_sys::console::error_1(
                     &format!("confide: DTLS fingerprint mismatch with {peer:?}").into(),
                 );
+                self.run(Session::leave);
+                // After leaving, whose own reason ("Left") it replaces.
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason("FingerprintMismatch");
-                self.run(Session::leave);
                 self.finish(FailureKind::SecurityWarning);
             }
             _ => {}

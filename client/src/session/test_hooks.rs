@@ -35,8 +35,10 @@ pub(super) fn skip_decrypt_if_asked(crypto: &crate::rtc::FrameCrypto, peer: &Par
     }
 }
 
-/// Remembers the page's controller for the hooks below.
+/// Remembers the page's controller for the hooks below, and the page's
+/// `?certificates=` switch for the DTLS check.
 pub(super) fn register(inner: Weak<RefCell<Inner>>) {
+    crate::rtc::test_hooks::remember_certificates_switch();
     CURRENT.with(|current| *current.borrow_mut() = inner);
 }
 
