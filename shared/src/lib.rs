@@ -11,6 +11,7 @@ pub mod group;
 pub mod handshake;
 mod kdf;
 pub mod link;
+pub mod reconnect;
 pub mod resume;
 pub mod sas;
 pub mod session;

@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -190,6 +191,11 @@ struct Shared {
     /// Bumped by [`AttackerProxy::cut_connections`]: every open WebSocket
     /// connection is dropped without a closing handshake.
     cut: tokio::sync::watch::Sender<u64>,
+    /// Set by [`AttackerProxy::refuse_websockets`]: WebSocket upgrades are
+    /// dropped unanswered, as if the relay were unreachable.
+    refusing: AtomicBool,
+    /// WebSocket upgrades dropped that way.
+    refused: AtomicUsize,
 }
 
 impl Shared {
@@ -220,6 +226,8 @@ impl AttackerProxy {
             relay_ws: relay.ws_url(),
             state: Mutex::new(State::default()),
             cut: tokio::sync::watch::Sender::new(0),
+            refusing: AtomicBool::new(false),
+            refused: AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, shared.clone()));
         AttackerProxy { addr, shared, task }
@@ -240,6 +248,17 @@ impl AttackerProxy {
     /// browsers (close code 1006) and to the relay. New connections work.
     pub fn cut_connections(&self) {
         self.shared.cut.send_modify(|generation| *generation += 1);
+    }
+
+    /// While `on`, new WebSocket connections are dropped unanswered (the
+    /// page and its files still load): the relay looks unreachable.
+    pub fn refuse_websockets(&self, on: bool) {
+        self.shared.refusing.store(on, Ordering::SeqCst);
+    }
+
+    /// WebSocket connections dropped by [`AttackerProxy::refuse_websockets`].
+    pub fn refused_websockets(&self) -> usize {
+        self.shared.refused.load(Ordering::SeqCst)
     }
 
     /// Arms `rule`: it fires on the next message it matches.
@@ -346,6 +365,10 @@ async fn is_websocket(stream: &TcpStream) -> bool {
 
 async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     if is_websocket(&stream).await {
+        if shared.refusing.load(Ordering::SeqCst) {
+            shared.refused.fetch_add(1, Ordering::SeqCst);
+            return; // dropped: the browser sees the connection fail (1006)
+        }
         serve_websocket(stream, shared).await;
         return;
     }

@@ -9,6 +9,8 @@
 //!   middle between two counsellors and their guests): both guests stop with
 //!   the security warning, and no counsellor shows a safety code.
 //!
+//! - The relay out of reach for good: both pages try again until the grace
+//!   period is over, then stop with the "connection lost" page.
 //! - A DTLS certificate other than the one the authenticated SDP names, and
 //!   one the browser never shows: the guest's check fails closed with the
 //!   security warning (the second only after its 5 s deadline), and the
@@ -493,6 +495,68 @@ async fn a_lost_relay_connection_comes_back_by_itself() {
     }
     call_goes_on(&call, "nach der Unterbrechung").await;
     assert!(call.proxy.attacks().is_empty());
+    call.close().await;
+}
+
+/// The relay stays out of reach (the network is gone for good): both pages
+/// show that they are reconnecting, keep trying, and when the grace period
+/// is over (shortened by a test hook from 2 minutes to 4 s) stop with the
+/// "connection lost" page, the call closed and nothing left in the tab to
+/// rejoin with.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_relay_out_of_reach_for_good_ends_with_connection_lost() {
+    let call = Call::start().await;
+    for browser in [&call.host, &call.guest] {
+        assert_eq!(
+            browser
+                .eval("window.wasmBindings.confide_call_give_up_after(4000); return true")
+                .await,
+            true
+        );
+    }
+    call.proxy.refuse_websockets(true);
+    call.proxy.cut_connections();
+    let lost = Instant::now();
+    for (who, browser) in [("counsellor", &call.host), ("guest", &call.guest)] {
+        browser
+            .wait_until(
+                &format!("the {who} to show that it reconnects"),
+                STEP,
+                "return document.querySelector('[data-testid=reconnecting]') !== null",
+            )
+            .await;
+    }
+    for (who, browser) in [("counsellor", &call.host), ("guest", &call.guest)] {
+        let page = browser
+            .wait_until(
+                &format!("the connection-lost page at the {who}"),
+                STEP,
+                "const e = document.querySelector('[data-testid=failure]'); return e ? e.dataset.kind : null",
+            )
+            .await;
+        assert_eq!(page, "connection-lost", "the {who}'s page");
+        assert_eq!(
+            browser
+                .eval(
+                    "return document.querySelector('[data-testid=call]') === null \
+                       && sessionStorage.getItem('confide.session') === null"
+                )
+                .await,
+            true,
+            "the {who} left the call and keeps nothing to rejoin with"
+        );
+    }
+    assert!(
+        lost.elapsed() >= Duration::from_secs(4),
+        "gave up only after the grace period: {:?}",
+        lost.elapsed()
+    );
+    assert!(
+        call.proxy.refused_websockets() >= 4,
+        "both pages kept trying: {} attempts",
+        call.proxy.refused_websockets()
+    );
     call.close().await;
 }
 

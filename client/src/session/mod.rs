@@ -16,6 +16,7 @@ use std::rc::{Rc, Weak};
 
 use confide_shared::envelope::ParticipantId;
 use confide_shared::link::Invite;
+use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
 use confide_shared::resume::Resume;
 use confide_shared::session::{Effect, EndReason, Event, Session};
 use confide_shared::sframe::CipherSuite;
@@ -33,12 +34,6 @@ use crate::app::model::{
 use crate::rtc::{self, FrameCrypto, MediaKind, Mesh, RtcEvent, ScreenShare, TransformPath};
 use relay::{RelayConnection, RelayEvent};
 use storage::MediaChoice;
-
-/// First wait before reconnecting a dropped socket; doubles up to [`RECONNECT_MAX_MS`].
-const RECONNECT_FIRST_MS: u32 = 500;
-const RECONNECT_MAX_MS: u32 = 8_000;
-/// Give up after the relay's grace period (2 min): by then our seat is gone.
-const RECONNECT_GIVE_UP_MS: f64 = 120_000.0;
 
 /// The controller the app runs with.
 pub struct SessionController {
@@ -109,8 +104,8 @@ struct Inner {
     all_encrypted: bool,
     /// Messages refused as altered, replayed or forged.
     refused: u32,
-    /// The socket dropped; since when (ms) and how many attempts so far.
-    reconnecting: Option<(f64, u32)>,
+    /// When to try the relay again after the socket dropped.
+    reconnect: Reconnect,
     /// This tab rejoins a session after a reload.
     rejoining: bool,
     muted: bool,
@@ -189,7 +184,7 @@ impl Inner {
             chat: Vec::new(),
             all_encrypted: false,
             refused: 0,
-            reconnecting: None,
+            reconnect: Reconnect::new(ReconnectPolicy::DEFAULT),
             rejoining: false,
             muted: false,
             camera_off: false,
@@ -251,7 +246,7 @@ impl Inner {
                 }
             }
             RelayEvent::Message(message) => {
-                if self.reconnecting.take().is_some() {
+                if self.reconnect.reset() {
                     self.refresh();
                 }
                 let effects = match self.session.as_mut() {
@@ -284,20 +279,19 @@ impl Inner {
     /// backoff, showing "reconnecting"; give up after the grace period.
     fn reconnect_later(&mut self) {
         self.relay = None;
-        let (since, attempts) = self.reconnecting.unwrap_or((now_ms(), 0));
-        if now_ms() - since > RECONNECT_GIVE_UP_MS {
-            self.finish(FailureKind::ConnectionLost { retrying: false });
-            return;
-        }
-        self.reconnecting = Some((since, attempts + 1));
+        // Whole milliseconds since 1970 fit u64 for the next 500 million years.
+        let delay_ms = match self.reconnect.lost(now_ms().max(0.0) as u64) {
+            Retry::After { delay_ms } => delay_ms,
+            Retry::GiveUp => {
+                self.finish(FailureKind::ConnectionLost { retrying: false });
+                return;
+            }
+        };
         if self.in_call {
             self.refresh();
         }
-        let delay = RECONNECT_FIRST_MS
-            .saturating_mul(1 << attempts.min(5))
-            .min(RECONNECT_MAX_MS);
         let me = self.me.clone();
-        gloo::timers::callback::Timeout::new(delay, move || {
+        gloo::timers::callback::Timeout::new(delay_ms, move || {
             Inner::later(&me, Inner::reconnect);
         })
         .forget();
@@ -498,7 +492,7 @@ impl Inner {
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
         storage::clear();
-        self.reconnecting = None;
+        self.reconnect.reset();
         if let Some(screen) = self.screen.take() {
             screen.stop();
         }
@@ -577,7 +571,7 @@ impl Inner {
                 Vec::new()
             },
             // A rejoin after a reload is a reconnection too, until the code is back.
-            reconnecting: self.reconnecting.is_some() || self.rejoining,
+            reconnecting: self.reconnect.is_reconnecting() || self.rejoining,
             refused: self.refused,
         }
     }

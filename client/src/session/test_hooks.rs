@@ -8,6 +8,8 @@
 //!   how many relay messages this browser refused (altered, replayed, forged).
 //! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
 //!   frames to the decoder undecrypted.
+//! - `confide_call_give_up_after(ms)`: a lost relay connection is given up
+//!   after `ms` instead of the relay's 2-minute grace period.
 
 use std::cell::RefCell;
 use std::rc::Weak;
@@ -81,6 +83,23 @@ pub fn confide_call_skip_decrypt(on: bool) -> Result<(), JsValue> {
                 .skip_decrypt(&peer.participant, on)
                 .map_err(|e| JsValue::from_str(&e.to_string()))?;
         }
+        Ok(())
+    })
+}
+
+/// Gives up reconnecting to the relay after `ms` (tests cannot wait 2 minutes).
+#[wasm_bindgen]
+pub fn confide_call_give_up_after(ms: u32) -> Result<(), JsValue> {
+    CURRENT.with(|current| {
+        let inner = current.borrow().upgrade().ok_or("no call")?;
+        let mut inner = inner.try_borrow_mut().map_err(|_| "busy")?;
+        let policy = inner.reconnect.policy();
+        inner
+            .reconnect
+            .set_policy(confide_shared::reconnect::ReconnectPolicy {
+                give_up_after_ms: u64::from(ms),
+                ..policy
+            });
         Ok(())
     })
 }
