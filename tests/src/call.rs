@@ -291,35 +291,52 @@ pub fn looks_like_firefox_fake_camera(picture: &Picture) -> bool {
     picture.width > 0 && picture.spread < 12.0 && firefox_fake_camera_distance(picture.rgb) < 15.0
 }
 
-/// Everything a 1:1 call test needs, started: the relay, one driver, and a
-/// counsellor and a guest (named `name`) who are in the call. Keep the relay
-/// and driver alive as long as the browsers.
-pub struct OneToOne {
-    pub host: Browser,
-    pub guest: Browser,
-    /// The invite link the guest used.
-    pub link: String,
+/// What every browser test stands on: the real relay serving the test build
+/// on loopback, and one ChromeDriver for its browsers. Keep it alive as long
+/// as the browsers.
+pub struct Stage {
     pub env: BrowserEnv,
     pub driver: Driver,
     pub relay: TestRelay,
 }
 
+impl Stage {
+    pub async fn start() -> Stage {
+        let env = BrowserEnv::from_env();
+        let relay = TestRelay::start(Some(env.dist.clone())).await;
+        let driver = Driver::start(&env).await;
+        Stage { env, driver, relay }
+    }
+
+    /// Another person: a new headless Chromium with its own profile and a
+    /// fake camera and microphone.
+    pub async fn person(&self) -> Browser {
+        Browser::launch(&self.env, &self.driver, BrowserOptions::default()).await
+    }
+}
+
+/// Everything a 1:1 call test needs, started: the stage, and a counsellor
+/// and a guest (named `name`) who are in the call.
+pub struct OneToOne {
+    pub host: Browser,
+    pub guest: Browser,
+    /// The invite link the guest used.
+    pub link: String,
+    pub stage: Stage,
+}
+
 /// Starts a relay and two browsers and runs knock and admission as people do.
 pub async fn one_to_one(name: &str) -> OneToOne {
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
     guest_knocks(&guest, &link, name, None).await;
     counsellor_admits_and_enters(&host, name).await;
     OneToOne {
         host,
         guest,
         link,
-        env,
-        driver,
-        relay,
+        stage,
     }
 }

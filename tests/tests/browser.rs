@@ -7,17 +7,15 @@
 
 use std::time::Duration;
 
-use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
-use confide_tests::relay::TestRelay;
+use confide_tests::browser::{Browser, BrowserOptions};
+use confide_tests::call::Stage;
 
 #[tokio::test]
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn app_mounts_and_worker_answers_ping() {
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let browser = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    browser.goto(&relay.http_url()).await;
+    let stage = Stage::start().await;
+    let browser = stage.person().await;
+    browser.goto(&stage.relay.http_url()).await;
     browser
         .wait_until(
             "the Yew app to mount",
@@ -39,12 +37,10 @@ async fn app_mounts_and_worker_answers_ping() {
 /// The 1:1 call exactly as people do it, with the given transform path forced.
 async fn one_to_one_call(transform: &str, screenshots: bool) {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let base = format!("{}?transform={transform}", relay.http_url());
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let base = format!("{}?transform={transform}", stage.relay.http_url());
 
     if screenshots {
         host.goto(&base).await;
@@ -187,9 +183,7 @@ async fn links_work_once_and_leaving_is_immediate() {
         host,
         guest,
         link,
-        env,
-        driver,
-        relay,
+        stage,
     } = one_to_one("Mira").await;
     guest
         .wait_until(
@@ -200,7 +194,7 @@ async fn links_work_once_and_leaving_is_immediate() {
         .await;
 
     // A third person opens the same link: refused with its own page.
-    let third = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let third = stage.person().await;
     guest_knocks_expecting_refusal(&third, &link).await;
     sees_failure(&third, "link-used").await;
     third.screenshot("07-link-used").await;
@@ -217,7 +211,7 @@ async fn links_work_once_and_leaving_is_immediate() {
     // Quick exit: the guest's tab leaves confide at once, without a new history entry.
     let history_before = guest.eval("return history.length").await;
     guest.click("[data-testid=quick-exit]").await;
-    let relay_origin = relay.http_url();
+    let relay_origin = stage.relay.http_url();
     guest
         .wait_until(
             "the tab to leave confide",
@@ -267,14 +261,12 @@ async fn guest_knocks_expecting_refusal(browser: &Browser, link: &str) {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn a_refused_camera_offers_sound_only() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
     let guest = Browser::launch(
-        &env,
-        &driver,
+        &stage.env,
+        &stage.driver,
         BrowserOptions {
             deny_media: true,
             ..Default::default()
@@ -302,12 +294,10 @@ async fn a_refused_camera_offers_sound_only() {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn without_encoded_transforms_nothing_is_sent() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
+    let guest = stage.person().await;
     guest
         .before_every_page(
             "delete window.RTCRtpScriptTransform; \
@@ -336,13 +326,14 @@ async fn without_encoded_transforms_nothing_is_sent() {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn without_decryption_nothing_decodes() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link =
-        counsellor_starts_session(&host, &format!("{}?transform=script", relay.http_url())).await;
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let link = counsellor_starts_session(
+        &host,
+        &format!("{}?transform=script", stage.relay.http_url()),
+    )
+    .await;
     let guest_link = link.replacen("/#", "/?transform=script&skip_decrypt=1#", 1);
     assert!(guest_link.contains("skip_decrypt=1"), "{guest_link}");
     guest_knocks(&guest, &guest_link, "Mira", None).await;
@@ -387,13 +378,11 @@ async fn without_decryption_nothing_decodes() {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
     use confide_tests::call::*;
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let first = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let second = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link_one = counsellor_starts_session(&host, &relay.http_url()).await;
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let first = stage.person().await;
+    let second = stage.person().await;
+    let link_one = counsellor_starts_session(&host, &stage.relay.http_url()).await;
     guest_knocks(&first, &link_one, "Alex", None).await;
     counsellor_admits_and_enters(&host, "Alex").await;
 
@@ -529,8 +518,7 @@ async fn a_guest_who_reloads_the_page_rejoins_the_call() {
     let OneToOne {
         host,
         guest,
-        driver: _driver,
-        relay: _relay,
+        stage: _stage,
         ..
     } = one_to_one("Mira").await;
     let before = shown_sas(&guest).await;
@@ -617,8 +605,7 @@ async fn a_shared_screen_reaches_the_other_side_encrypted() {
     let OneToOne {
         host,
         guest,
-        driver: _driver,
-        relay: _relay,
+        stage: _stage,
         ..
     } = one_to_one("Mira").await;
     guest

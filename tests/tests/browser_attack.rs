@@ -28,9 +28,8 @@
 use std::time::{Duration, Instant};
 
 use confide_tests::attacker::{AttackKind, AttackerProxy, Role, Rule, Target};
-use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
+use confide_tests::browser::Browser;
 use confide_tests::call::*;
-use confide_tests::relay::TestRelay;
 
 /// Chat lines the attacks aim at are long, so that their envelopes (text +
 /// about 80 bytes of JSON and envelope framing) fall in a size window no
@@ -54,18 +53,15 @@ struct Call {
     guest: Browser,
     proxy: AttackerProxy,
     // Dropped last: the proxy forwards to the relay, the driver owns the browsers.
-    _driver: Driver,
-    _relay: TestRelay,
+    _stage: Stage,
 }
 
 impl Call {
     async fn start() -> Call {
-        let env = BrowserEnv::from_env();
-        let relay = TestRelay::start(Some(env.dist.clone())).await;
-        let proxy = AttackerProxy::start(&relay).await;
-        let driver = Driver::start(&env).await;
-        let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-        let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+        let stage = Stage::start().await;
+        let proxy = AttackerProxy::start(&stage.relay).await;
+        let host = stage.person().await;
+        let guest = stage.person().await;
         let link = counsellor_starts_session(&host, &proxy.http_url()).await;
         assert!(
             link.starts_with(&proxy.http_url()),
@@ -104,8 +100,7 @@ impl Call {
             host,
             guest,
             proxy,
-            _driver: driver,
-            _relay: relay,
+            _stage: stage,
         }
     }
 
@@ -283,13 +278,11 @@ async fn a_replayed_message_is_refused_shown_and_the_call_goes_on() {
 #[tokio::test]
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn swapped_key_exchanges_of_two_sessions_fail_visibly() {
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let proxy = AttackerProxy::start(&relay).await;
-    let driver = Driver::start(&env).await;
+    let stage = Stage::start().await;
+    let proxy = AttackerProxy::start(&stage.relay).await;
     let mut people = Vec::new();
     for _ in 0..4 {
-        people.push(Browser::launch(&env, &driver, BrowserOptions::default()).await);
+        people.push(stage.person().await);
     }
     let [host_a, host_b, guest_a, guest_b] =
         <[Browser; 4]>::try_from(people).unwrap_or_else(|_| panic!("four browsers"));
@@ -369,12 +362,10 @@ async fn swapped_key_exchanges_of_two_sessions_fail_visibly() {
 #[tokio::test]
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn a_man_in_the_middle_with_the_link_cannot_make_the_codes_match() {
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let proxy = AttackerProxy::start(&relay).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let stage = Stage::start().await;
+    let proxy = AttackerProxy::start(&stage.relay).await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
     let link = counsellor_starts_session(&host, &proxy.http_url()).await;
     proxy.arm(Rule::ManInTheMiddle { link: link.clone() });
     guest_knocks(&guest, &link, "Mira", None).await;
@@ -609,12 +600,10 @@ async fn watch_until_security_warning(guest: &Browser) -> WarningWatch {
 /// A guest whose DTLS check sees `certificates` (the test build's
 /// `?certificates=` switch) joins a 1:1 call; returns what its page showed.
 async fn guest_with_certificates(certificates: &str) -> WarningWatch {
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
     let guest_link = link.replacen("/#", &format!("/?certificates={certificates}#"), 1);
     assert!(guest_link.contains("certificates="), "{guest_link}");
     guest_knocks(&guest, &guest_link, "Noa", None).await;

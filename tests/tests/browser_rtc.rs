@@ -11,14 +11,13 @@
 
 use std::time::{Duration, Instant};
 
-use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
-use confide_tests::relay::TestRelay;
+use confide_tests::browser::Browser;
+use confide_tests::call::Stage;
 use serde_json::Value;
 
 struct Call {
     browser: Browser,
-    _driver: Driver,
-    _relay: TestRelay,
+    _stage: Stage,
 }
 
 /// Opens the app with `?transform=<path>` and starts a loopback call with
@@ -28,12 +27,10 @@ async fn start_call(path: &str, options: &str) -> Call {
     // (fantoccini's default): without a process default, the WebDriver
     // client panics. Harmless if someone installed one already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let env = BrowserEnv::from_env();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let driver = Driver::start(&env).await;
-    let browser = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let stage = Stage::start().await;
+    let browser = stage.person().await;
     browser
-        .goto(&format!("{}?transform={path}", relay.http_url()))
+        .goto(&format!("{}?transform={path}", stage.relay.http_url()))
         .await;
     browser
         .wait_until(
@@ -64,8 +61,7 @@ async fn start_call(path: &str, options: &str) -> Call {
     );
     Call {
         browser,
-        _driver: driver,
-        _relay: relay,
+        _stage: stage,
     }
 }
 
