@@ -68,13 +68,13 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// `cargo`, without incremental caches on CI: a clean clone builds once, and
-/// the caches would only cost disk (gigabytes for the test build).
+/// `cargo` without incremental caches: the full test run builds each crate
+/// once, and the caches would only cost disk (about a gigabyte more for the
+/// test build, enough to fill a small CI disk). Quick edit-and-test loops
+/// with plain `cargo test` keep them.
 pub fn cargo() -> Command {
     let mut command = Command::new("cargo");
-    if std::env::var_os("CI").is_some_and(|value| !value.is_empty()) {
-        command.env("CARGO_INCREMENTAL", "0");
-    }
+    command.env("CARGO_INCREMENTAL", "0");
     command
 }
 
