@@ -68,12 +68,18 @@ pub async fn counsellor_admits_and_enters(host: &Browser, expected_name: &str) {
     )
     .await;
     host.click("[data-testid=enter-call]").await;
-    host.wait_until(
-        "the call screen",
-        STEP,
-        "return document.querySelector('[data-testid=call]') !== null",
-    )
-    .await;
+    sees_the_call(host).await;
+}
+
+/// Waits until `browser` shows the call screen.
+pub async fn sees_the_call(browser: &Browser) {
+    browser
+        .wait_until(
+            "the call screen",
+            STEP,
+            "return document.querySelector('[data-testid=call]') !== null",
+        )
+        .await;
 }
 
 /// Frames the remote `<video>` has presented so far (0 if none).

@@ -79,13 +79,7 @@ async fn one_to_one_call(transform: &str, screenshots: bool) {
         host.screenshot("04-waiting-room-knock").await;
     }
     counsellor_admits_and_enters(&host, "Mira").await;
-    guest
-        .wait_until(
-            "the call screen",
-            STEP,
-            "return document.querySelector('[data-testid=call]') !== null",
-        )
-        .await;
+    sees_the_call(&guest).await;
 
     // Both show the same safety code.
     let host_sas = shown_sas(&host).await;
@@ -185,13 +179,7 @@ async fn links_work_once_and_leaving_is_immediate() {
         link,
         stage,
     } = one_to_one("Mira").await;
-    guest
-        .wait_until(
-            "the call",
-            STEP,
-            "return document.querySelector('[data-testid=call]') !== null",
-        )
-        .await;
+    sees_the_call(&guest).await;
 
     // A third person opens the same link: refused with its own page.
     let third = stage.person().await;

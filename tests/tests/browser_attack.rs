@@ -69,13 +69,7 @@ impl Call {
         );
         guest_knocks(&guest, &link, "Mira", None).await;
         counsellor_admits_and_enters(&host, "Mira").await;
-        guest
-            .wait_until(
-                "the call screen",
-                STEP,
-                "return document.querySelector('[data-testid=call]') !== null",
-            )
-            .await;
+        sees_the_call(&guest).await;
         assert_eq!(
             shown_sas(&host).await,
             shown_sas(&guest).await,
@@ -375,13 +369,7 @@ async fn a_man_in_the_middle_with_the_link_cannot_make_the_codes_match() {
     assert_eq!(attacks[0].kind, AttackKind::InterceptedKnock);
     // The counsellor sees the guest's name (the attacker sealed it again) and admits.
     counsellor_admits_and_enters(&host, "Mira").await;
-    guest
-        .wait_until(
-            "the call screen",
-            STEP,
-            "return document.querySelector('[data-testid=call]') !== null",
-        )
-        .await;
+    sees_the_call(&guest).await;
 
     let host_sas = shown_sas(&host).await;
     let guest_sas = shown_sas(&guest).await;

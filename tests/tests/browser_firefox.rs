@@ -163,13 +163,7 @@ async fn one_to_one_call(host_engine: Engine, guest_engine: Engine) {
     );
     guest_knocks(&guest, &link, "Mira", None).await;
     counsellor_admits_and_enters(&host, "Mira").await;
-    guest
-        .wait_until(
-            "the call screen",
-            STEP,
-            "return document.querySelector('[data-testid=call]') !== null",
-        )
-        .await;
+    sees_the_call(&guest).await;
     println!("in the call after {:?}", started.elapsed());
 
     // Both show the same safety code.

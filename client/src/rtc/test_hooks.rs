@@ -38,7 +38,7 @@
 //! shown it yet), `?certificates=foreign` a different one than the
 //! authenticated SDP names, so tests can watch both fail closed.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::Reflect;
@@ -629,7 +629,7 @@ pub fn confide_test_hangup() {
 thread_local! {
     /// The page's `?certificates=` switch, read when the page loaded (the
     /// app takes the link out of the address bar before the call starts).
-    static CERTIFICATES_SWITCH: RefCell<String> = const { RefCell::new(String::new()) };
+    static CERTIFICATES_SWITCH: Cell<&'static str> = const { Cell::new("") };
 }
 
 /// Reads the `?certificates=` switch from the page's URL; the app calls this
@@ -642,17 +642,14 @@ pub fn remember_certificates_switch() {
         .into_iter()
         .find(|view| query.contains(&format!("certificates={view}")))
         .unwrap_or_default();
-    CERTIFICATES_SWITCH.with(|current| *current.borrow_mut() = switch.to_string());
+    CERTIFICATES_SWITCH.with(|current| current.set(switch));
 }
 
 /// The remote certificates the DTLS check gets to see: the real ones, none
 /// (`?certificates=hidden`) or each with one bit flipped, so its hash names
 /// another certificate (`?certificates=foreign`).
 pub fn certificates_as_the_page_asks(mut certificates: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    match CERTIFICATES_SWITCH
-        .with(|current| current.borrow().clone())
-        .as_str()
-    {
+    match CERTIFICATES_SWITCH.with(Cell::get) {
         "hidden" => certificates.clear(),
         "foreign" => {
             for certificate in &mut certificates {
