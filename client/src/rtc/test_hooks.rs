@@ -627,22 +627,31 @@ pub fn confide_test_hangup() {
 }
 
 thread_local! {
-    /// The page's `?certificates=` switch, read when the page loaded (the
-    /// app takes the link out of the address bar before the call starts).
+    /// The page's `?certificates=` and `?skip_decrypt=1` switches, read when
+    /// the page loaded: the app takes the link, query included, out of the
+    /// address bar as soon as the guest enters the call, which can be
+    /// before the worker is ready and the mesh (which reads them) exists.
     static CERTIFICATES_SWITCH: Cell<&'static str> = const { Cell::new("") };
+    static SKIP_DECRYPT_SWITCH: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Reads the `?certificates=` switch from the page's URL; the app calls this
-/// at start-up.
-pub fn remember_certificates_switch() {
+/// Reads the test switches from the page's URL; the app calls this at
+/// start-up.
+pub fn remember_page_switches() {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    let switch = ["hidden", "foreign"]
+    let certificates = ["hidden", "foreign"]
         .into_iter()
         .find(|view| query.contains(&format!("certificates={view}")))
         .unwrap_or_default();
-    CERTIFICATES_SWITCH.with(|current| current.set(switch));
+    CERTIFICATES_SWITCH.with(|current| current.set(certificates));
+    SKIP_DECRYPT_SWITCH.with(|current| current.set(query.contains("skip_decrypt=1")));
+}
+
+/// Whether the page was opened with `?skip_decrypt=1`.
+pub fn skip_decrypt_asked() -> bool {
+    SKIP_DECRYPT_SWITCH.with(Cell::get)
 }
 
 /// The remote certificates the DTLS check gets to see: the real ones, none

@@ -29,18 +29,15 @@ thread_local! {
 /// With `?skip_decrypt=1` in the page's URL, this receiver never decrypts
 /// `peer`'s frames, from the first frame on.
 pub(super) fn skip_decrypt_if_asked(crypto: &crate::rtc::FrameCrypto, peer: &ParticipantId) {
-    let asked = web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .is_some_and(|query| query.contains("skip_decrypt=1"));
-    if asked {
+    if crate::rtc::test_hooks::skip_decrypt_asked() {
         let _ = crypto.skip_decrypt(peer, true);
     }
 }
 
 /// Remembers the page's controller for the hooks below, and the page's
-/// `?certificates=` switch for the DTLS check.
+/// test switches in its URL (`?certificates=`, `?skip_decrypt=1`).
 pub(super) fn register(inner: Weak<RefCell<Inner>>) {
-    crate::rtc::test_hooks::remember_certificates_switch();
+    crate::rtc::test_hooks::remember_page_switches();
     CURRENT.with(|current| *current.borrow_mut() = inner);
 }
 
