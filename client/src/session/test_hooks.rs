@@ -4,8 +4,9 @@
 //!
 //! From JavaScript (`window.wasmBindings`):
 //! - `await confide_call_report()`: per peer, inbound/outbound RTP stats;
-//!   `sender_kid`, the key id our frames are encrypted with now; `refused`,
-//!   how many relay messages this browser refused (altered, replayed, forged).
+//!   `sender_kid`, the key id our frames are encrypted with now; `worker`,
+//!   the frame-crypto worker's last per-stream counters; `refused`, how many
+//!   relay messages this browser refused (altered, replayed, forged).
 //! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
 //!   frames to the decoder undecrypted.
 //! - `confide_call_give_up_after(ms)`: a lost relay connection is given up
@@ -53,9 +54,9 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
             .into_iter()
             .map(|peer| (peer_tag(&peer), mesh.peer_connection(&peer)))
             .collect::<Vec<_>>();
-        Some((peers, mesh.worker_stats().sender_kid, inner.refused))
+        Some((peers, mesh.worker_stats(), inner.refused))
     });
-    let Some((connections, sender_kid, refused)) = connections else {
+    let Some((connections, worker, refused)) = connections else {
         return Err(JsValue::from_str("no call"));
     };
     let mut peers = serde_json::Map::new();
@@ -63,8 +64,13 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
         peers.insert(tag, crate::rtc::test_hooks::inbound(pc).await);
     }
     js_sys::JSON::parse(
-        &json!({ "peers": Value::Object(peers), "sender_kid": sender_kid, "refused": refused })
-            .to_string(),
+        &json!({
+            "peers": Value::Object(peers),
+            "sender_kid": worker.sender_kid,
+            "worker": worker,
+            "refused": refused,
+        })
+        .to_string(),
     )
 }
 

@@ -384,6 +384,10 @@ pub struct StreamStats {
     /// Frames passed through without decryption (test hook `skip_decrypt`).
     #[serde(default)]
     pub skipped: u64,
+    /// Of those, the frames that authenticated under the peer's key: proof
+    /// that what reached the decoder was ciphertext from the wire.
+    #[serde(default)]
+    pub skipped_authentic: u64,
 }
 
 /// The worker's periodic report.

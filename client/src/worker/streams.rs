@@ -81,6 +81,7 @@ impl From<SframeError> for DropReason {
 struct Counters {
     ok: u64,
     skipped: u64,
+    skipped_authentic: u64,
     dropped: BTreeMap<&'static str, u64>,
     last_kid: Option<u64>,
     last_ok_ms: Option<f64>,
@@ -238,6 +239,9 @@ impl State {
             && skip_decrypt.contains(&stream.options.peer)
         {
             stream.counters.skipped += 1;
+            if authenticates(frame, stream, peers, now) {
+                stream.counters.skipped_authentic += 1;
+            }
             return Outcome::Pass;
         }
 
@@ -289,6 +293,7 @@ impl State {
                         last_ok_ms: None,
                         last_frame_ms: None,
                         skipped: 0,
+                        skipped_authentic: 0,
                     });
                     let last = merged.len() - 1;
                     &mut merged[last]
@@ -296,6 +301,7 @@ impl State {
             };
             entry.ok += c.ok;
             entry.skipped += c.skipped;
+            entry.skipped_authentic += c.skipped_authentic;
             for (reason, n) in &c.dropped {
                 *entry.dropped.entry((*reason).to_string()).or_insert(0) += n;
             }
@@ -380,6 +386,34 @@ fn transform_frame(
         Ok(true) => Ok(kid),
         _ => Err(DropReason::WriteFailed),
     }
+}
+
+/// TEST ONLY: whether a received frame, left as it is, would decrypt: the
+/// `skip_decrypt` hook counts these to show that ciphertext reached the decoder.
+#[cfg(feature = "test-hooks")]
+fn authenticates(
+    frame: &JsValue,
+    stream: &mut Stream,
+    peers: &mut HashMap<String, ReceiverKeyStore>,
+    now: f64,
+) -> bool {
+    let Some(bytes) = Reflect::get(frame, &"data".into())
+        .ok()
+        .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
+        .map(|data| Uint8Array::new(&data).to_vec())
+    else {
+        return false;
+    };
+    let (Ok(codec), Some(store)) = (
+        codec_of(frame, stream.options.kind),
+        peers.get_mut(&stream.options.peer),
+    ) else {
+        return false;
+    };
+    stream
+        .receive
+        .decrypt_frame(store, codec, &bytes, now as u64)
+        .is_ok()
 }
 
 fn on_frame(
