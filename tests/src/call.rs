@@ -178,6 +178,33 @@ pub async fn call_stat(browser: &Browser, group: &str, name: &str) -> f64 {
     browser.eval_async(&script).await.as_f64().unwrap_or(-1.0)
 }
 
+/// The whole report of the test build's `confide_call_report()` hook
+/// (`Null` when there is no call).
+pub async fn call_report(browser: &Browser) -> Value {
+    browser
+        .eval_async(
+            "const done = arguments[arguments.length - 1]; \
+             window.wasmBindings.confide_call_report().then(done).catch(() => done(null));",
+        )
+        .await
+}
+
+/// Sums one counter (`ok`, `skipped`) of this browser's frame-crypto worker
+/// over every stream of `direction` (`send`/`recv`) and `kind` (`audio`/`video`).
+pub fn worker_frames(report: &Value, direction: &str, kind: &str, counter: &str) -> u64 {
+    report
+        .pointer("/worker/streams")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|s| {
+            s.get("direction").and_then(Value::as_str) == Some(direction)
+                && s.get("kind").and_then(Value::as_str) == Some(kind)
+        })
+        .filter_map(|s| s.get(counter).and_then(Value::as_u64))
+        .sum()
+}
+
 /// The key id this browser encrypts its frames with now (test build hook); `None` before the first key.
 pub async fn sender_kid(browser: &Browser) -> Option<u64> {
     browser

@@ -5,6 +5,7 @@
 pub mod attacker;
 pub mod browser;
 pub mod call;
+pub mod camera;
 pub mod mitm;
 pub mod relay;
 pub mod ws;
