@@ -236,6 +236,9 @@ fn test(_args: &[String]) -> Result<(), String> {
             // The same package selection as the native tests above, so cargo
             // reuses that build instead of compiling a second feature set.
             "--workspace",
+            // Every browser test file runs even after a failure, so one run
+            // reports every failing test.
+            "--no-fail-fast",
             "--test",
             "browser",
             "--test",
