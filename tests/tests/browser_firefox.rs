@@ -323,7 +323,8 @@ async fn one_to_one_call_both_in_firefox() {
 /// picture that noise does not make. What reaches the guest's decoder is
 /// shown to be ciphertext: the guest's worker checks that every frame it
 /// hands on undecrypted would have authenticated under the counsellor's
-/// key, and the counsellor's worker encrypted every frame its encoder made.
+/// key (or came just before it, at a key change), and the counsellor's
+/// worker encrypted every frame its encoder made.
 ///
 /// How many of those frames Firefox counts as decoded is printed, not
 /// asserted. SFrame keeps VP8's frame header in the clear (authenticated as
@@ -387,8 +388,6 @@ async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
     let deadline = start + STEP * 2;
     let mut timeline = String::new();
     let mut shown = Vec::new();
-    // (handed on undecrypted, of which authentic) at each look.
-    let mut worker_counts = Vec::new();
     let (received, guest_report) = loop {
         let received = call_stat(&guest, "in_video", "framesReceived").await;
         let decoded = call_stat(&guest, "in_video", "framesDecoded").await;
@@ -398,17 +397,14 @@ async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
         if shows_two_colours(guest_sees) {
             shown.push(guest_sees);
         }
-        worker_counts.push((
-            worker_frames(&guest_report, "recv", "video", "skipped"),
-            worker_frames(&guest_report, "recv", "video", "skipped_authentic"),
-        ));
         timeline.push_str(&format!(
             "{:>5} ms: guest received {received}, decoded {decoded}, shows {guest_sees:.0?}; \
-             guest worker passed {} undecrypted ({} authentic), decrypted {}; \
+             guest worker passed {} undecrypted ({} authentic, {} before their key), decrypted {}; \
              counsellor encoded {}, its worker encrypted {}\n",
             start.elapsed().as_millis(),
             worker_frames(&guest_report, "recv", "video", "skipped"),
             worker_frames(&guest_report, "recv", "video", "skipped_authentic"),
+            worker_frames(&guest_report, "recv", "video", "skipped_before_key"),
             worker_frames(&guest_report, "recv", "video", "ok"),
             call_stat(&host, "out_video", "framesEncoded").await,
             worker_frames(&host_report, "send", "video", "ok"),
@@ -423,7 +419,8 @@ async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
     let plis = call_stat(&guest, "in_video", "pliCount").await;
     println!(
         "{timeline}Firefox without decryption: {received} frames received, {decoded} decoded \
-         ({key_frames} key frames), {plis} PLIs sent"
+         ({key_frames} key frames), {plis} PLIs sent; frames the worker could not verify: {}",
+        unverified(&guest_report)
     );
     assert!(
         received >= 300.0,
@@ -435,12 +432,15 @@ async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
         shown.len(),
         shown.first()
     );
-    // The frames Firefox got were ciphertext: the worker decrypted none and
-    // handed on all of them (its counters lag up to a second). From the
-    // first frame that authenticated under the counsellor's key on, every
-    // one did. (A few frames before it may not: they can arrive before the
-    // key, as at every key change, when the worker would drop them.)
+    // The frames Firefox got were ciphertext: the worker decrypted none,
+    // handed on all of them (its counters lag up to a second), and each one
+    // authenticated under the counsellor's key, or came before that key
+    // (as around every key change, when the worker would drop it) and
+    // named the KID that was installed next. At most a few frames may still
+    // wait for their key at the last look.
     let skipped = worker_frames(&guest_report, "recv", "video", "skipped");
+    let authentic = worker_frames(&guest_report, "recv", "video", "skipped_authentic");
+    let before_key = worker_frames(&guest_report, "recv", "video", "skipped_before_key");
     assert_eq!(
         worker_frames(&guest_report, "recv", "video", "ok"),
         0,
@@ -450,21 +450,11 @@ async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
         skipped as f64 >= received - 60.0,
         "the guest's worker handed on every frame undecrypted: {skipped} of {received}\n{timeline}"
     );
-    let first = worker_counts.iter().find(|(_, authentic)| *authentic > 0);
-    let last = worker_counts.last();
-    let (Some(&(first_skipped, first_authentic)), Some(&(last_skipped, last_authentic))) =
-        (first, last)
-    else {
-        panic!("no frame authenticated under the counsellor's key\n{timeline}");
-    };
     assert!(
-        last_skipped - first_skipped >= 150,
-        "frames were looked at for long enough\n{timeline}"
-    );
-    assert_eq!(
-        last_skipped - first_skipped,
-        last_authentic - first_authentic,
-        "every frame Firefox got (once the key was there) was the counsellor's ciphertext\n{timeline}"
+        authentic >= 250 && authentic + before_key + 10 >= skipped,
+        "every frame Firefox got was the counsellor's ciphertext: of {skipped}, \
+         {authentic} authentic and {before_key} before their key; the others: {}\n{timeline}",
+        unverified(&guest_report)
     );
     // The counsellor's worker encrypted every frame its encoder made.
     let host_report = call_report(&host).await;
@@ -476,6 +466,21 @@ async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
     );
     host.close().await;
     guest.close().await;
+}
+
+/// Why the guest's worker could not verify some of the frames it handed on
+/// undecrypted (reason: frames), from its stats.
+fn unverified(report: &Value) -> String {
+    report
+        .pointer("/worker/streams")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|s| s.get("direction").and_then(Value::as_str) == Some("recv"))
+        .filter_map(|s| s.get("skipped_unverified"))
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The Firefox picture check against colours measured here: Firefox's fake

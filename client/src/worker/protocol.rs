@@ -388,6 +388,13 @@ pub struct StreamStats {
     /// that what reached the decoder was ciphertext from the wire.
     #[serde(default)]
     pub skipped_authentic: u64,
+    /// Of those, the frames that came before their key (as around every key
+    /// change) and named a KID whose key was installed afterwards.
+    #[serde(default)]
+    pub skipped_before_key: u64,
+    /// Of those, the frames that would not have decrypted, by reason.
+    #[serde(default)]
+    pub skipped_unverified: std::collections::BTreeMap<String, u64>,
 }
 
 /// The worker's periodic report.

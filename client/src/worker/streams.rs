@@ -82,6 +82,12 @@ struct Counters {
     ok: u64,
     skipped: u64,
     skipped_authentic: u64,
+    skipped_before_key: u64,
+    skipped_unverified: BTreeMap<&'static str, u64>,
+    /// Skipped frames that named a KID with no key yet, by KID: they count
+    /// as `skipped_before_key` once that key arrives.
+    #[cfg(feature = "test-hooks")]
+    skipped_waiting: HashMap<u64, u64>,
     dropped: BTreeMap<&'static str, u64>,
     last_kid: Option<u64>,
     last_ok_ms: Option<f64>,
@@ -177,6 +183,13 @@ impl State {
         let result = store.install(kid, &key);
         key.fill(0);
         result?;
+        #[cfg(feature = "test-hooks")]
+        for stream in self.streams.iter_mut().filter(|s| s.options.peer == peer) {
+            let counters = &mut stream.counters;
+            if let Some(frames) = counters.skipped_waiting.remove(&kid) {
+                counters.skipped_before_key += frames;
+            }
+        }
         let now = Date::now();
         Ok(self
             .streams
@@ -239,8 +252,18 @@ impl State {
             && skip_decrypt.contains(&stream.options.peer)
         {
             stream.counters.skipped += 1;
-            if authenticates(frame, stream, peers, now) {
-                stream.counters.skipped_authentic += 1;
+            match trial_decrypt(frame, stream, peers, now) {
+                Trial::Authentic => stream.counters.skipped_authentic += 1,
+                Trial::KeyNotYetThere(kid) => {
+                    *stream.counters.skipped_waiting.entry(kid).or_insert(0) += 1;
+                }
+                Trial::Failed(reason) => {
+                    *stream
+                        .counters
+                        .skipped_unverified
+                        .entry(reason.as_str())
+                        .or_insert(0) += 1;
+                }
             }
             return Outcome::Pass;
         }
@@ -294,6 +317,8 @@ impl State {
                         last_frame_ms: None,
                         skipped: 0,
                         skipped_authentic: 0,
+                        skipped_before_key: 0,
+                        skipped_unverified: BTreeMap::new(),
                     });
                     let last = merged.len() - 1;
                     &mut merged[last]
@@ -302,6 +327,13 @@ impl State {
             entry.ok += c.ok;
             entry.skipped += c.skipped;
             entry.skipped_authentic += c.skipped_authentic;
+            entry.skipped_before_key += c.skipped_before_key;
+            for (reason, n) in &c.skipped_unverified {
+                *entry
+                    .skipped_unverified
+                    .entry((*reason).to_string())
+                    .or_insert(0) += n;
+            }
             for (reason, n) in &c.dropped {
                 *entry.dropped.entry((*reason).to_string()).or_insert(0) += n;
             }
@@ -388,32 +420,50 @@ fn transform_frame(
     }
 }
 
-/// TEST ONLY: whether a received frame, left as it is, would decrypt: the
-/// `skip_decrypt` hook counts these to show that ciphertext reached the decoder.
+/// TEST ONLY: what decrypting a received frame would have given; the
+/// `skip_decrypt` hook counts this to show that ciphertext reached the decoder.
 #[cfg(feature = "test-hooks")]
-fn authenticates(
+enum Trial {
+    Authentic,
+    /// The frame names a KID whose key is not (yet) installed.
+    KeyNotYetThere(u64),
+    Failed(DropReason),
+}
+
+#[cfg(feature = "test-hooks")]
+fn trial_decrypt(
     frame: &JsValue,
     stream: &mut Stream,
     peers: &mut HashMap<String, ReceiverKeyStore>,
     now: f64,
-) -> bool {
+) -> Trial {
     let Some(bytes) = Reflect::get(frame, &"data".into())
         .ok()
         .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
         .map(|data| Uint8Array::new(&data).to_vec())
     else {
-        return false;
+        return Trial::Failed(DropReason::BadFrame);
     };
-    let (Ok(codec), Some(store)) = (
-        codec_of(frame, stream.options.kind),
-        peers.get_mut(&stream.options.peer),
-    ) else {
-        return false;
+    let codec = match codec_of(frame, stream.options.kind) {
+        Ok(codec) => codec,
+        Err(reason) => return Trial::Failed(reason),
     };
-    stream
-        .receive
-        .decrypt_frame(store, codec, &bytes, now as u64)
-        .is_ok()
+    let Some(store) = peers.get_mut(&stream.options.peer) else {
+        let kid = codec
+            .clear_prefix_len(&bytes)
+            .ok()
+            .and_then(|prefix| bytes.get(prefix..))
+            .and_then(|rest| SframeHeader::decode(rest).ok())
+            .map(|(header, _)| header.kid);
+        return kid.map_or(Trial::Failed(DropReason::NoPeerKeys), Trial::KeyNotYetThere);
+    };
+    // A fresh stream state: only the tag is asked about, not the replay
+    // window (frames the browser hands over twice would count as replays).
+    match ReceiveStream::new().decrypt_frame(store, codec, &bytes, now as u64) {
+        Ok(_) => Trial::Authentic,
+        Err(SframeError::UnknownKey { kid }) => Trial::KeyNotYetThere(kid),
+        Err(e) => Trial::Failed(DropReason::Sframe(e)),
+    }
 }
 
 fn on_frame(
