@@ -386,13 +386,16 @@ pub struct StreamStats {
     pub skipped: u64,
     /// Of those, the frames that authenticated under the peer's key: proof
     /// that what reached the decoder was ciphertext from the wire.
+    #[cfg(feature = "test-hooks")]
     #[serde(default)]
     pub skipped_authentic: u64,
     /// Of those, the frames that came before their key (as around every key
     /// change) and named a KID whose key was installed afterwards.
+    #[cfg(feature = "test-hooks")]
     #[serde(default)]
     pub skipped_before_key: u64,
     /// Of those, the frames that would not have decrypted, by reason.
+    #[cfg(feature = "test-hooks")]
     #[serde(default)]
     pub skipped_unverified: std::collections::BTreeMap<String, u64>,
 }

@@ -81,8 +81,11 @@ impl From<SframeError> for DropReason {
 struct Counters {
     ok: u64,
     skipped: u64,
+    #[cfg(feature = "test-hooks")]
     skipped_authentic: u64,
+    #[cfg(feature = "test-hooks")]
     skipped_before_key: u64,
+    #[cfg(feature = "test-hooks")]
     skipped_unverified: BTreeMap<&'static str, u64>,
     /// Skipped frames that named a KID with no key yet, by KID: they count
     /// as `skipped_before_key` once that key arrives.
@@ -316,8 +319,11 @@ impl State {
                         last_ok_ms: None,
                         last_frame_ms: None,
                         skipped: 0,
+                        #[cfg(feature = "test-hooks")]
                         skipped_authentic: 0,
+                        #[cfg(feature = "test-hooks")]
                         skipped_before_key: 0,
+                        #[cfg(feature = "test-hooks")]
                         skipped_unverified: BTreeMap::new(),
                     });
                     let last = merged.len() - 1;
@@ -326,13 +332,16 @@ impl State {
             };
             entry.ok += c.ok;
             entry.skipped += c.skipped;
-            entry.skipped_authentic += c.skipped_authentic;
-            entry.skipped_before_key += c.skipped_before_key;
-            for (reason, n) in &c.skipped_unverified {
-                *entry
-                    .skipped_unverified
-                    .entry((*reason).to_string())
-                    .or_insert(0) += n;
+            #[cfg(feature = "test-hooks")]
+            {
+                entry.skipped_authentic += c.skipped_authentic;
+                entry.skipped_before_key += c.skipped_before_key;
+                for (reason, n) in &c.skipped_unverified {
+                    *entry
+                        .skipped_unverified
+                        .entry((*reason).to_string())
+                        .or_insert(0) += n;
+                }
             }
             for (reason, n) in &c.dropped {
                 *entry.dropped.entry((*reason).to_string()).or_insert(0) += n;
