@@ -328,11 +328,12 @@ async fn one_to_one_call_both_in_firefox() {
 ///
 /// How many of those frames Firefox counts as decoded is printed, not
 /// asserted. SFrame keeps VP8's frame header in the clear (authenticated as
-/// AAD), so libvpx accepts the frames and turns the ciphertext into noise:
-/// in most runs here 2 to 10 of 300 frames, in some (after other browser
-/// tests, and twice in CI) 224 to 234 of 300, each of them authenticated
-/// ciphertext all the same. That is the decoder's tolerance of noise, not
-/// plaintext; the picture is what the person would see.
+/// AAD), so Firefox's VP8 decoder accepts the frames and decodes the
+/// ciphertext as noise: in most runs here 2 to 10 of 300 frames, in some
+/// (after other browser tests, and twice in CI) 224 to 234 of 300, while
+/// the guest's worker handed on every frame undecrypted and the counsellor's
+/// worker encrypted every frame. That is the decoder's tolerance of noise,
+/// not plaintext; the picture is what the person would see.
 #[tokio::test]
 #[ignore = "needs Firefox, geckodriver, Chromium and the built app: run `cargo xtask test`"]
 async fn a_firefox_guest_without_decryption_never_shows_the_picture() {
