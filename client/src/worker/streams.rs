@@ -255,7 +255,7 @@ impl State {
             && skip_decrypt.contains(&stream.options.peer)
         {
             stream.counters.skipped += 1;
-            match trial_decrypt(frame, stream, peers, now) {
+            match trial_decrypt(frame, &stream.options, peers, now) {
                 Trial::Authentic => stream.counters.skipped_authentic += 1,
                 Trial::KeyNotYetThere(kid) => {
                     *stream.counters.skipped_waiting.entry(kid).or_insert(0) += 1;
@@ -394,11 +394,7 @@ fn transform_frame(
     peers: &mut HashMap<String, ReceiverKeyStore>,
     now: f64,
 ) -> Result<u64, DropReason> {
-    let data = Reflect::get(frame, &"data".into())
-        .ok()
-        .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
-        .ok_or(DropReason::BadFrame)?;
-    let bytes = Uint8Array::new(&data).to_vec();
+    let bytes = frame_bytes(frame)?;
     let codec = codec_of(frame, stream.options.kind)?;
     let (out, kid) = match stream.options.direction {
         Direction::Send => {
@@ -414,12 +410,7 @@ fn transform_frame(
                 .receive
                 .decrypt_frame(store, codec, &bytes, now as u64)?;
             // Authenticated, so the header parses; the KID is for stats.
-            let prefix = codec.clear_prefix_len(&bytes)?;
-            let kid = bytes
-                .get(prefix..)
-                .and_then(|rest| SframeHeader::decode(rest).ok())
-                .map_or(0, |(header, _)| header.kid);
-            (plain, kid)
+            (plain, header_kid(codec, &bytes).unwrap_or(0))
         }
     };
     let buffer = Uint8Array::from(out.as_slice()).buffer();
@@ -427,6 +418,22 @@ fn transform_frame(
         Ok(true) => Ok(kid),
         _ => Err(DropReason::WriteFailed),
     }
+}
+
+/// The frame's bytes (a copy of its `data`).
+fn frame_bytes(frame: &JsValue) -> Result<Vec<u8>, DropReason> {
+    Reflect::get(frame, &"data".into())
+        .ok()
+        .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
+        .map(|data| Uint8Array::new(&data).to_vec())
+        .ok_or(DropReason::BadFrame)
+}
+
+/// The KID named by a protected frame's SFrame header, if it parses.
+fn header_kid(codec: Codec, protected: &[u8]) -> Option<u64> {
+    let prefix = codec.clear_prefix_len(protected).ok()?;
+    let (header, _) = SframeHeader::decode(protected.get(prefix..)?).ok()?;
+    Some(header.kid)
 }
 
 /// TEST ONLY: what decrypting a received frame would have given; the
@@ -442,29 +449,21 @@ enum Trial {
 #[cfg(feature = "test-hooks")]
 fn trial_decrypt(
     frame: &JsValue,
-    stream: &mut Stream,
+    options: &StreamOptions,
     peers: &mut HashMap<String, ReceiverKeyStore>,
     now: f64,
 ) -> Trial {
-    let Some(bytes) = Reflect::get(frame, &"data".into())
-        .ok()
-        .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
-        .map(|data| Uint8Array::new(&data).to_vec())
-    else {
-        return Trial::Failed(DropReason::BadFrame);
+    let bytes = match frame_bytes(frame) {
+        Ok(bytes) => bytes,
+        Err(reason) => return Trial::Failed(reason),
     };
-    let codec = match codec_of(frame, stream.options.kind) {
+    let codec = match codec_of(frame, options.kind) {
         Ok(codec) => codec,
         Err(reason) => return Trial::Failed(reason),
     };
-    let Some(store) = peers.get_mut(&stream.options.peer) else {
-        let kid = codec
-            .clear_prefix_len(&bytes)
-            .ok()
-            .and_then(|prefix| bytes.get(prefix..))
-            .and_then(|rest| SframeHeader::decode(rest).ok())
-            .map(|(header, _)| header.kid);
-        return kid.map_or(Trial::Failed(DropReason::NoPeerKeys), Trial::KeyNotYetThere);
+    let Some(store) = peers.get_mut(&options.peer) else {
+        return header_kid(codec, &bytes)
+            .map_or(Trial::Failed(DropReason::NoPeerKeys), Trial::KeyNotYetThere);
     };
     // A fresh stream state: only the tag is asked about, not the replay
     // window (frames the browser hands over twice would count as replays).
