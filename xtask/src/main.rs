@@ -9,6 +9,7 @@
 //! Tools are installed once and reused: each is checked by version first.
 
 mod bench;
+mod fresh;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
         Some("build") => build(&args[1..]).map(|_| ()),
         Some("install") => Toolbox::install_all(true).map(|_| ()),
         Some("bench") => bench::run(&args[1..]),
+        Some("fresh-check") => fresh::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -31,7 +33,8 @@ fn main() -> ExitCode {
                  test                   run every check and test (installs missing tools)\n\
                  build                  build the app (dist/) and the relay in release mode\n\
                  bench [crypto|relay-mem|relay-fwd]  benchmarks (see docs/BENCHMARKS.md)\n\
-                 install                install the build and test tools only"
+                 install                install the build and test tools only\n\
+                 fresh-check [DIR]      both commands above in a fresh clone with empty tool caches"
             );
             return ExitCode::from(2);
         }

@@ -148,13 +148,7 @@ fn ensure_geckodriver(cargo_bin: &Path) -> Result<PathBuf, String> {
     eprintln!(
         "xtask: installing geckodriver {GECKODRIVER_VERSION} (once; this takes a few minutes on two cores)"
     );
-    run(Command::new("cargo").args([
-        "install",
-        "geckodriver",
-        "--version",
-        GECKODRIVER_VERSION,
-        "--locked",
-    ]))?;
+    cargo_install("geckodriver", GECKODRIVER_VERSION)?;
     let installed = cargo_bin.join("geckodriver");
     if works(&installed) {
         Ok(installed)
@@ -234,7 +228,84 @@ fn ensure_cargo_tool(
     eprintln!(
         "xtask: installing {krate} {version} (once; this takes several minutes on two cores)"
     );
-    run(Command::new("cargo").args(["install", krate, "--version", version, "--locked"]))
+    cargo_install(krate, version)
+}
+
+/// What to do after `cargo install --locked` ended.
+#[derive(Debug, PartialEq, Eq)]
+enum LockedOutcome {
+    Installed,
+    /// cargo could not use the tool's own lock file (the registry this
+    /// machine reaches lacks a version it names): try once without it.
+    RetryUnlocked,
+    /// Any other failure (compile error, network, disk): stop with it.
+    Failed,
+}
+
+/// Decides from the exit status and what cargo printed on stderr. Only the
+/// lock file's own resolution errors justify an unlocked retry: those are
+/// the messages cargo prints when a locked version is missing or the lock
+/// file would have to change.
+fn locked_outcome(success: bool, stderr: &str) -> LockedOutcome {
+    const LOCK_ERRORS: [&str; 3] = [
+        "failed to select a version for",
+        "needs to be updated but --locked was passed",
+        "(locked to ",
+    ];
+    if success {
+        LockedOutcome::Installed
+    } else if LOCK_ERRORS.iter().any(|marker| stderr.contains(marker)) {
+        LockedOutcome::RetryUnlocked
+    } else {
+        LockedOutcome::Failed
+    }
+}
+
+/// `cargo install KRATE --version VERSION --locked`, and once more without
+/// `--locked` when only the tool's lock file stood in the way (issue 10:
+/// wasm-bindgen-cli 0.2.130 locks webpki-roots 1.0.11, which the registry
+/// here does not carry).
+fn cargo_install(krate: &str, version: &str) -> Result<(), String> {
+    let mut locked = Command::new("cargo");
+    locked.args(["install", krate, "--version", version, "--locked"]);
+    let description = format!("{locked:?}");
+    eprintln!("xtask: running {description}");
+    let output = locked
+        .current_dir(root())
+        .stdout(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(tee_stderr)
+        .map_err(|e| format!("could not start {description}: {e}"))?;
+    match locked_outcome(output.0.success(), &output.1) {
+        LockedOutcome::Installed => Ok(()),
+        LockedOutcome::Failed => Err(format!("{description} failed ({})", output.0)),
+        LockedOutcome::RetryUnlocked => {
+            eprintln!(
+                "xtask: {krate} {version}'s own lock file names a version this registry lacks; \
+                 installing it again without --locked"
+            );
+            run(Command::new("cargo").args(["install", krate, "--version", version]))
+        }
+    }
+}
+
+/// Waits for `child`, copying its stderr to ours line by line (the person
+/// sees cargo's progress as usual) and keeping it for `locked_outcome`.
+fn tee_stderr(
+    mut child: std::process::Child,
+) -> std::io::Result<(std::process::ExitStatus, String)> {
+    use std::io::BufRead as _;
+    let mut kept = String::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line?;
+            eprintln!("{line}");
+            kept.push_str(&line);
+            kept.push('\n');
+        }
+    }
+    Ok((child.wait()?, kept))
 }
 
 fn ensure_binaryen() -> Result<PathBuf, String> {
@@ -272,4 +343,53 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 
 fn is_root() -> bool {
     output_of(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LockedOutcome, locked_outcome};
+
+    /// What cargo printed on this machine for wasm-bindgen-cli 0.2.130 --locked.
+    const MISSING_LOCKED_VERSION: &str = "    Updating crates.io index\n\
+        error: failed to select a version for the requirement `webpki-roots = \"^1.0.10\"` (locked to 1.0.11)\n\
+        candidate versions found which didn't match: 1.0.10, 1.0.9, 1.0.8\n";
+
+    #[test]
+    fn a_locked_version_the_registry_lacks_retries_unlocked() {
+        assert_eq!(
+            locked_outcome(false, MISSING_LOCKED_VERSION),
+            LockedOutcome::RetryUnlocked
+        );
+        assert_eq!(
+            locked_outcome(
+                false,
+                "error: the lock file /x/Cargo.lock needs to be updated but --locked was passed to prevent this"
+            ),
+            LockedOutcome::RetryUnlocked
+        );
+    }
+
+    #[test]
+    fn other_failures_stop_with_the_error() {
+        for stderr in [
+            "error[E0308]: mismatched types\nerror: failed to compile `trunk v0.21.14`",
+            "error: could not find `trunk` in registry `crates-io` with version `=9.9.9`",
+            "error: failed to download from `https://…`: No space left on device",
+            "",
+        ] {
+            assert_eq!(
+                locked_outcome(false, stderr),
+                LockedOutcome::Failed,
+                "{stderr}"
+            );
+        }
+    }
+
+    #[test]
+    fn success_is_success_whatever_cargo_printed() {
+        assert_eq!(
+            locked_outcome(true, MISSING_LOCKED_VERSION),
+            LockedOutcome::Installed
+        );
+    }
 }
