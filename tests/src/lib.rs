@@ -7,5 +7,6 @@ pub mod browser;
 pub mod call;
 pub mod camera;
 pub mod mitm;
+pub mod pairing;
 pub mod relay;
 pub mod ws;

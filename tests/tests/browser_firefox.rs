@@ -4,15 +4,16 @@
 //! `RTCRtpScriptTransform` (no `createEncodedStreams`), so these calls run
 //! on the script-transform path, picked by the app itself (no `?transform=`).
 //!
-//! The realistic mix is a guest in Firefox and a counsellor in Chromium;
-//! both in Firefox is covered too. Like the other browser tests they need the
+//! Calls between the browsers, in every pairing, are in `browser_pairings.rs`;
+//! here are Firefox's own transform path and the proof that a Firefox
+//! receiver gets ciphertext. Like the other browser tests they need the
 //! built app and the browsers, so they are `#[ignore]`d in a plain
 //! `cargo test`; `cargo xtask test` installs Firefox ESR and geckodriver and
 //! runs them with `--ignored`. Missing tools make them fail, never pass.
 
 use std::time::Duration;
 
-use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine};
+use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
 use confide_tests::call::*;
 use confide_tests::camera::{TwoColourCamera, halves, shows_two_colours};
 use confide_tests::relay::TestRelay;
@@ -20,221 +21,6 @@ use serde_json::Value;
 
 const REMOTE_VIDEO: &str = "[data-testid=remote-video]";
 const LOCAL_VIDEO: &str = "[data-testid=local-video]";
-
-/// Starts one person's browser: Chromium on the shared ChromeDriver, Firefox
-/// with a geckodriver of its own (geckodriver serves one session).
-async fn launch(env: &BrowserEnv, engine: Engine, chromedriver: Option<&Driver>) -> Browser {
-    match engine {
-        Engine::Chromium => {
-            let driver = chromedriver.expect("a ChromeDriver for the Chromium person");
-            Browser::launch(env, driver, BrowserOptions::default()).await
-        }
-        Engine::Firefox => Browser::launch_firefox(env, BrowserOptions::default()).await,
-    }
-}
-
-fn name(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Chromium => "Chromium",
-        Engine::Firefox => "Firefox",
-    }
-}
-
-/// What the browser offers for frame encryption.
-async fn transform_apis(browser: &Browser) -> Value {
-    browser
-        .eval(
-            "return { script: typeof RTCRtpScriptTransform === 'function', \
-                      legacy: typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype, \
-                      ua: navigator.userAgent };",
-        )
-        .await
-}
-
-/// `viewer` sees `sender`'s camera live, sampled every 200 ms for 5 s: every
-/// remote picture has the look of the sender's fake camera.
-///
-/// From Chromium it must also have the colour the sender's own preview showed
-/// during the 2.5 s before. From Firefox that comparison is meaningless:
-/// Firefox's fake camera restarts its colour walk whenever the page asks for
-/// the camera again, and an older `<video>` of it can stop updating (measured
-/// in ESR 153: two `getUserMedia` calls 2 s apart, the first element stayed
-/// green while the second stream and a clone of the first moved on together),
-/// so the preview and the sent track need not be in step. Instead the picture
-/// must lie on the fake camera's colour path and keep moving along it (a
-/// frozen picture would not).
-async fn sees_the_live_picture(viewer: (&str, &Browser), sender: (&str, &Browser)) {
-    let (viewer_name, viewer) = viewer;
-    let (sender_name, sender) = sender;
-    let window = Duration::from_millis(2500);
-    let begin = std::time::Instant::now();
-    let mut previews: Vec<(Duration, Picture)> = Vec::new();
-    let mut remotes: Vec<(Duration, Picture)> = Vec::new();
-    while begin.elapsed() < window * 2 {
-        previews.push((begin.elapsed(), picture(sender, LOCAL_VIDEO).await));
-        remotes.push((begin.elapsed(), picture(viewer, REMOTE_VIDEO).await));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for (at, remote) in &remotes {
-        let looks_right = match sender.engine {
-            Engine::Chromium => looks_like_fake_camera(remote.rgb),
-            Engine::Firefox => looks_like_firefox_fake_camera(remote),
-        };
-        assert!(
-            looks_right,
-            "the {viewer_name} sees the {sender_name}'s camera ({} fake camera), \
-             not black or noise, at {at:?}: {remote:?} (distance to Firefox's fake colours {:.1})",
-            name(sender.engine),
-            firefox_fake_camera_distance(remote.rgb)
-        );
-    }
-    let moved = remotes
-        .iter()
-        .flat_map(|(_, a)| remotes.iter().map(move |(_, b)| a.colour_distance(b)))
-        .fold(0.0, f64::max);
-    println!(
-        "{viewer_name} sees {sender_name}: {} pictures, colour moved by up to {moved:.1}; last {:?}",
-        remotes.len(),
-        remotes.last().map(|(_, p)| p)
-    );
-    match sender.engine {
-        Engine::Chromium => {
-            for (at, remote) in remotes.iter().filter(|(at, _)| *at >= window) {
-                let (distance, seen) = previews
-                    .iter()
-                    .filter(|(when, _)| *when + window >= *at && *when <= *at)
-                    .map(|(when, preview)| (remote.colour_distance(preview), (when, preview)))
-                    .min_by(|a, b| a.0.total_cmp(&b.0))
-                    .expect("previews before each remote picture");
-                assert!(
-                    distance < 25.0,
-                    "the {viewer_name}'s picture at {at:?} ({remote:?}) has a colour the \
-                     {sender_name}'s own preview did not show shortly before \
-                     (nearest {distance:.1}: {seen:?})"
-                );
-            }
-        }
-        Engine::Firefox => assert!(
-            moved > 20.0,
-            "the {viewer_name}'s picture of the {sender_name} is live: its colour moved by {moved:.1}"
-        ),
-    }
-}
-
-/// A 1:1 call as people do it: the counsellor in `host_engine`, the guest in
-/// `guest_engine`, through the real relay serving the test build.
-async fn one_to_one_call(host_engine: Engine, guest_engine: Engine) {
-    let started = std::time::Instant::now();
-    let env = BrowserEnv::from_env();
-    env.require_firefox();
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
-    let chromedriver = if host_engine == Engine::Chromium || guest_engine == Engine::Chromium {
-        Some(Driver::start(&env).await)
-    } else {
-        None
-    };
-    let host = launch(&env, host_engine, chromedriver.as_ref()).await;
-    let guest = launch(&env, guest_engine, chromedriver.as_ref()).await;
-    let host_name = format!("counsellor ({})", name(host_engine));
-    let guest_name = format!("guest ({})", name(guest_engine));
-
-    // Firefox can only use the standard API; the app must pick it by itself.
-    for (who, browser) in [(&host_name, &host), (&guest_name, &guest)] {
-        browser.goto("about:blank").await;
-        let apis = transform_apis(browser).await;
-        println!("{who}: {apis}");
-        assert_eq!(
-            apis["script"],
-            Value::Bool(true),
-            "the {who} has RTCRtpScriptTransform"
-        );
-        if browser.engine == Engine::Firefox {
-            assert_eq!(
-                apis["legacy"],
-                Value::Bool(false),
-                "Firefox has no createEncodedStreams, so only the script path exists"
-            );
-        }
-    }
-
-    let link = counsellor_starts_session(&host, &relay.http_url()).await;
-    assert!(
-        link.contains("/#1") && !link.contains("transform="),
-        "an invite link with a secret fragment and no forced transform path: {link}"
-    );
-    guest_knocks(&guest, &link, "Mira", None).await;
-    counsellor_admits_and_enters(&host, "Mira").await;
-    sees_the_call(&guest).await;
-    println!("in the call after {:?}", started.elapsed());
-
-    // Both show the same safety code.
-    let host_sas = shown_sas(&host).await;
-    let guest_sas = shown_sas(&guest).await;
-    assert_eq!(
-        host_sas, guest_sas,
-        "both browsers show the same safety code"
-    );
-    assert_eq!(host_sas.chars().filter(char::is_ascii_digit).count(), 6);
-
-    // Video really decodes in both directions and shows the other camera.
-    for ((who, browser), other) in [
-        ((&host_name, &host), (&guest_name, &guest)),
-        ((&guest_name, &guest), (&host_name, &host)),
-    ] {
-        browser
-            .wait_until(
-                &format!("decoded remote video at the {who}"),
-                STEP * 2,
-                &format!(
-                    "const v = document.querySelector('{REMOTE_VIDEO}'); return {SHOWN_FRAMES_JS} > 10"
-                ),
-            )
-            .await;
-        let before = shown_frames(browser, REMOTE_VIDEO).await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let after = shown_frames(browser, REMOTE_VIDEO).await;
-        assert!(
-            after > before,
-            "the {who}'s remote video keeps decoding ({before} → {after})"
-        );
-        let decoded = call_stat(browser, "in_video", "framesDecoded").await;
-        println!("{who}: {after} frames shown, {decoded} decoded (RTP stats)");
-        assert!(
-            decoded > 10.0,
-            "the {who} decodes received video ({decoded})"
-        );
-        sees_the_live_picture((who.as_str(), browser), (other.0.as_str(), other.1)).await;
-        browser
-            .wait_until(
-                &format!("the encrypted indicator at the {who}"),
-                STEP,
-                "return document.querySelector('[data-testid=encrypted-indicator]') !== null",
-            )
-            .await;
-    }
-
-    // Audio arrives in both directions, and both encrypt with a media key in their worker.
-    for (who, browser) in [(&host_name, &host), (&guest_name, &guest)] {
-        let packets = call_stat(browser, "in_audio", "packetsReceived").await;
-        assert!(
-            packets > 20.0,
-            "the {who} receives audio packets ({packets})"
-        );
-        let kid = sender_kid(browser).await;
-        assert!(kid.is_some(), "the {who} encrypts its frames with a key");
-    }
-
-    send_chat(&guest, "Hallo, ich bin da.").await;
-    sees_chat(&host, "Hallo, ich bin da.").await;
-    send_chat(&host, "Schön, dass Sie da sind.").await;
-    sees_chat(&guest, "Schön, dass Sie da sind.").await;
-    println!(
-        "{host_name} with {guest_name}: done after {:?}",
-        started.elapsed()
-    );
-    host.close().await;
-    guest.close().await;
-}
 
 /// Firefox runs the app and its frame-crypto worker, and the app picks the
 /// standard `RTCRtpScriptTransform` path by itself: the test build's
@@ -298,20 +84,6 @@ async fn firefox_encrypts_frames_on_the_script_transform_path() {
         );
     }
     browser.close().await;
-}
-
-/// The realistic mix: the client opens the link in Firefox, the counsellor works in Chromium.
-#[tokio::test]
-#[ignore = "needs Firefox, geckodriver, Chromium and the built app: run `cargo xtask test`"]
-async fn one_to_one_call_guest_in_firefox_counsellor_in_chromium() {
-    one_to_one_call(Engine::Chromium, Engine::Firefox).await;
-}
-
-/// Both people in Firefox.
-#[tokio::test]
-#[ignore = "needs Firefox, geckodriver and the built app: run `cargo xtask test`"]
-async fn one_to_one_call_both_in_firefox() {
-    one_to_one_call(Engine::Firefox, Engine::Firefox).await;
 }
 
 /// Encryption is really on with Firefox as the receiver: a Firefox guest

@@ -250,6 +250,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_attack",
             "--test",
             "browser_firefox",
+            "--test",
+            "browser_pairings",
             "--",
             "--ignored",
             "--test-threads",

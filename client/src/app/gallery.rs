@@ -11,7 +11,7 @@ use super::controller::{Controller, UiHandle};
 use super::devices;
 use super::model::{
     CallView, ChatLine, FailureKind, GuestView, InviteLink, InviteView, KnockView, ParticipantView,
-    SafetyCode, Screen, UiAction,
+    SafetyCode, Screen, Trouble, UiAction,
 };
 use super::stub::StubController;
 
@@ -67,6 +67,7 @@ fn peer(id: u32, name: Option<&str>, is_host: bool) -> ParticipantView {
         audio_only: false,
         muted: false,
         encrypted: true,
+        trouble: None,
     }
 }
 
@@ -183,6 +184,16 @@ fn sample(name: &str) -> Option<Screen> {
         }),
         "call-alone" => Screen::Call(CallView {
             is_host: true,
+            ..CallView::default()
+        }),
+        "call-no-media" => Screen::Call(CallView {
+            is_host: true,
+            participants: vec![ParticipantView {
+                encrypted: false,
+                trouble: Some(Trouble::NoMedia),
+                ..peer(7, Some("Alex"), false)
+            }],
+            codes: vec![code(7, Some("Alex"), false, true)],
             ..CallView::default()
         }),
         "call-reconnecting" => Screen::Call(CallView {

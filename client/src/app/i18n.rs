@@ -189,6 +189,11 @@ pub struct Strings {
     pub remove_label: fn(&str) -> String,
     pub participant_muted: &'static str,
     pub reconnecting: &'static str,
+    /// Picture and sound from one participant do not get through.
+    pub media_trouble: &'static str,
+    /// What the person can do about it; the argument is the other's name.
+    pub media_trouble_hint: fn(&str) -> String,
+    pub media_retry: &'static str,
     pub knock_in_call: fn(&str) -> String,
     pub enable_sound: &'static str,
     pub controls_label: &'static str,
@@ -358,6 +363,13 @@ static DE: Strings = Strings {
     remove_label: |name| format!("{name} aus dem Gespräch entfernen"),
     participant_muted: "Mikrofon aus",
     reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
+    media_trouble: "Bild und Ton kommen nicht durch.",
+    media_trouble_hint: |name| {
+        format!(
+            "Die Verbindung zu {name} steht noch nicht. Versuchen Sie es noch einmal; der Chat funktioniert weiter."
+        )
+    },
+    media_retry: "Erneut versuchen",
     knock_in_call: |name| format!("{name} klopft an"),
     enable_sound: "Ton einschalten",
     controls_label: "Gesprächssteuerung",
@@ -601,6 +613,11 @@ static EN: Strings = Strings {
     remove_label: |name| format!("Remove {name} from the call"),
     participant_muted: "Microphone off",
     reconnecting: "Connection interrupted – reconnecting…",
+    media_trouble: "Picture and sound are not getting through.",
+    media_trouble_hint: |name| {
+        format!("The connection to {name} is not up yet. Please try again; the chat keeps working.")
+    },
+    media_retry: "Try again",
     knock_in_call: |name| format!("{name} is knocking"),
     enable_sound: "Turn on sound",
     controls_label: "Call controls",

@@ -7,6 +7,8 @@
 
 use web_sys::MediaStream;
 
+pub use confide_shared::media_watch::Trouble;
+
 use super::i18n::Lang;
 
 /// A participant's id as the controller numbers them (stable for one session).
@@ -162,6 +164,9 @@ pub struct ParticipantView {
     pub muted: bool,
     /// Every track from and to this participant is end-to-end encrypted.
     pub encrypted: bool,
+    /// Picture and sound from this participant do not come through; the
+    /// tile says so, with a way to try again.
+    pub trouble: Option<Trouble>,
 }
 
 /// One chat message.
@@ -306,6 +311,9 @@ pub enum UiAction {
     QuickExit,
     /// "Try again" on a failure page.
     Retry,
+    /// "Erneut versuchen" where picture and sound from this participant do
+    /// not come through (ICE restart / a new offer).
+    RetryMedia(PeerId),
     /// Continue without camera (from the camera failure page).
     AudioOnly,
     /// The user switched the language (already applied by the UI).

@@ -154,6 +154,7 @@ impl Controller for StubController {
                                     audio_only: true,
                                     muted: false,
                                     encrypted: true,
+                                    trouble: None,
                                 });
                             }
                         }
@@ -193,6 +194,7 @@ impl Controller for StubController {
                                     audio_only: true,
                                     muted: false,
                                     encrypted: true,
+                                    trouble: None,
                                 })
                                 .collect(),
                             local_stream: Some(media.stream),
@@ -233,6 +235,7 @@ impl Controller for StubController {
                             audio_only: true,
                             muted: false,
                             encrypted: true,
+                            trouble: None,
                         }],
                         local_stream: Some(stream),
                         audio_only,
@@ -321,7 +324,7 @@ impl Controller for StubController {
             }
             UiAction::Retry => self.set(self.initial_screen()),
             UiAction::AudioOnly => self.set(Screen::DeviceCheck(GuestView { audio_only: true })),
-            UiAction::CopyLink(_) | UiAction::SetLanguage(_) => {}
+            UiAction::CopyLink(_) | UiAction::SetLanguage(_) | UiAction::RetryMedia(_) => {}
         }
     }
 }

@@ -44,6 +44,8 @@ use web_sys::{
 
 use confide_shared::dtls::{DtlsError, verify_remote_certificate};
 use confide_shared::envelope::ParticipantId;
+use confide_shared::media_watch::{MediaHealth, MediaWatch};
+use confide_shared::sdp::without_orphan_payload_lines;
 use confide_shared::signal::Signal;
 
 use super::{FrameCrypto, RtcError, TransformPath};
@@ -131,6 +133,12 @@ pub enum RtcEvent {
     },
     /// The sender key used half its counters: install a new one soon.
     SenderKeyRotationNeeded,
+    /// Whether media from `peer` gets through changed (see
+    /// [`confide_shared::media_watch`]); emitted on change.
+    MediaHealth {
+        peer: ParticipantId,
+        health: MediaHealth,
+    },
     /// Something failed that the caller may log or show (negotiation,
     /// worker errors).
     Error {
@@ -231,6 +239,11 @@ struct Peer {
     last_restart_ms: f64,
     fingerprint: FingerprintStatus,
     rtp: RtpWatch,
+    /// Whether decrypted media arrives, and what the page last said about it.
+    media: MediaWatch,
+    health: MediaHealth,
+    /// Offer/answer exchanges completed (initial and renegotiations).
+    negotiations: u32,
     handlers: Vec<Handler>,
 }
 
@@ -455,6 +468,33 @@ impl Mesh {
         }
     }
 
+    /// The person asked to try again after [`RtcEvent::MediaHealth`]
+    /// reported trouble: the offerer offers again with an ICE restart, the
+    /// other side asks it to. The deadline starts again.
+    pub fn retry_media(&self, peer: ParticipantId) {
+        let (offer, events) = {
+            let mut inner = self.inner.borrow_mut();
+            let Some(p) = inner.peers.get_mut(&peer) else {
+                return;
+            };
+            p.media.retry(now_ms());
+            p.last_restart_ms = Date::now();
+            let offer = p.is_offerer;
+            let mut events = inner.health_events();
+            if !offer {
+                events.push(RtcEvent::Signal {
+                    peer,
+                    signal: Signal::IceRestart {},
+                });
+            }
+            (offer, events)
+        };
+        emit(&self.inner, events);
+        if offer {
+            start_offer(&self.inner, peer, true);
+        }
+    }
+
     /// Closes the connection to `peer` and forgets its keys in the worker.
     pub fn remove_peer(&self, peer: ParticipantId) {
         let (removed, events) = {
@@ -555,6 +595,17 @@ impl Mesh {
     /// The peers in the mesh.
     pub fn peers(&self) -> Vec<ParticipantId> {
         self.inner.borrow().peers.keys().copied().collect()
+    }
+
+    /// TEST ONLY: whether we offer to `peer`, and how many offer/answer
+    /// exchanges with it completed.
+    #[cfg(feature = "test-hooks")]
+    pub fn negotiations(&self, peer: &ParticipantId) -> Option<(bool, u32)> {
+        let inner = self.inner.borrow();
+        inner
+            .peers
+            .get(peer)
+            .map(|p| (p.is_offerer, p.negotiations))
     }
 }
 
@@ -762,6 +813,9 @@ impl Inner {
             last_restart_ms: f64::NEG_INFINITY,
             fingerprint: FingerprintStatus::Pending,
             rtp: RtpWatch::default(),
+            media: MediaWatch::new(now_ms()),
+            health: MediaHealth::Connecting,
+            negotiations: 0,
             handlers,
         })
     }
@@ -1133,9 +1187,14 @@ impl Inner {
                         .map(|s| ((s.peer.clone(), s.direction, s.kind), &s.dropped))
                         .collect();
                 for stream in &stats.streams {
-                    let Some(peer) = self.peers.values().find(|p| p.tag == stream.peer) else {
+                    let Some(peer) = self.peers.values_mut().find(|p| p.tag == stream.peer) else {
                         continue;
                     };
+                    if stream.direction == Direction::Recv
+                        && let Some(at) = stream.last_ok_ms
+                    {
+                        peer.media.media_arrived(at as u64);
+                    }
                     let before =
                         previous.get(&(stream.peer.clone(), stream.direction, stream.kind));
                     for (reason, count) in &stream.dropped {
@@ -1157,6 +1216,7 @@ impl Inner {
                 self.rotation_reported = stats.needs_rotation;
                 self.stats = stats;
                 events.extend(self.state_events());
+                events.extend(self.health_events());
             }
             // Legacy path: the receiving decoder sends PLIs by itself once
             // frames decrypt again; nothing to do here.
@@ -1220,6 +1280,23 @@ impl Inner {
             all_encrypted,
             peers,
         }
+    }
+
+    /// A `MediaHealth` event for each peer whose verdict changed.
+    fn health_events(&mut self) -> Vec<RtcEvent> {
+        let now = now_ms();
+        let mut events = Vec::new();
+        for peer in self.peers.values_mut() {
+            let health = peer.media.health(now);
+            if health != peer.health {
+                peer.health = health;
+                events.push(RtcEvent::MediaHealth {
+                    peer: peer.id,
+                    health,
+                });
+            }
+        }
+        events
     }
 
     /// An `EncryptionState` event if the overall verdict changed.
@@ -1340,6 +1417,27 @@ fn error_event(peer: ParticipantId, what: &str, e: RtcError) -> RtcEvent {
     }
 }
 
+/// A session description was refused or could not be made: reported as an
+/// error and, at once, as trouble the person sees (never a silent spinner).
+fn negotiation_failed(
+    inner: &Rc<RefCell<Inner>>,
+    peer: ParticipantId,
+    what: &str,
+    e: RtcError,
+) -> Vec<RtcEvent> {
+    let mut i = inner.borrow_mut();
+    if let Some(p) = i.peers.get_mut(&peer) {
+        p.media.negotiation_failed();
+    }
+    let mut events = vec![error_event(peer, what, e)];
+    events.extend(i.health_events());
+    events
+}
+
+fn now_ms() -> u64 {
+    Date::now() as u64
+}
+
 /// Offerer: createOffer (optionally with ICE restart), setLocalDescription,
 /// emit the offer.
 fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool) {
@@ -1368,19 +1466,19 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
         }
         .await;
         let Some(inner) = weak.upgrade() else { return };
-        let event = match result {
-            Ok(sdp) => RtcEvent::Signal {
+        let events = match result {
+            Ok(sdp) => vec![RtcEvent::Signal {
                 peer: id,
                 signal: Signal::Offer { sdp },
-            },
+            }],
             Err(e) => {
                 if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
                     peer.negotiating = false;
                 }
-                error_event(id, "offer", e)
+                negotiation_failed(&inner, id, "offer", e)
             }
         };
-        emit(&inner, vec![event]);
+        emit(&inner, events);
     });
 }
 
@@ -1398,10 +1496,17 @@ fn set_remote(
     if peer.is_offerer != must_be_offerer {
         return None; // only the offerer receives answers, only the other side offers
     }
+    // Firefox leaves attribute lines for the codecs that codec preferences
+    // removed, and Chromium refuses the whole SDP for them (issue 11).
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::record_remote_sdp(kind, sdp);
+    let sdp = without_orphan_payload_lines(sdp);
+    #[cfg(feature = "test-hooks")]
+    let sdp = super::test_hooks::remote_sdp_as_the_page_asks(sdp);
     let description = RtcSessionDescriptionInit::new(kind);
-    description.set_sdp(sdp);
+    description.set_sdp(&sdp);
     let promise = peer.pc.set_remote_description(&description);
-    peer.remote_sdp = Some(sdp.to_string());
+    peer.remote_sdp = Some(sdp);
     peer.remote_description_called = true;
     for candidate in std::mem::take(&mut peer.pending_ice) {
         add_candidate(&peer.pc, &candidate);
@@ -1426,7 +1531,8 @@ fn accept_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
         let applied = JsFuture::from(applied).await;
         let Some(inner) = weak.upgrade() else { return };
         if let Err(e) = applied {
-            emit(&inner, vec![error_event(id, "remote offer", e.into())]);
+            let events = negotiation_failed(&inner, id, "remote offer", e.into());
+            emit(&inner, events);
             return;
         }
         let (senders, events) = inner.borrow_mut().after_remote_offer(id);
@@ -1445,14 +1551,19 @@ fn accept_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
             Ok::<String, RtcError>(pc.local_description().map_or(sdp, |d| d.sdp()))
         }
         .await;
-        let event = match result {
-            Ok(sdp) => RtcEvent::Signal {
-                peer: id,
-                signal: Signal::Answer { sdp },
-            },
-            Err(e) => error_event(id, "answer", e),
+        let events = match result {
+            Ok(sdp) => {
+                if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
+                    peer.negotiations += 1;
+                }
+                vec![RtcEvent::Signal {
+                    peer: id,
+                    signal: Signal::Answer { sdp },
+                }]
+            }
+            Err(e) => negotiation_failed(&inner, id, "answer", e),
         };
-        emit(&inner, vec![event]);
+        emit(&inner, events);
     });
 }
 
@@ -1477,6 +1588,9 @@ fn accept_answer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
             match i.peers.get_mut(&id) {
                 Some(peer) => {
                     peer.negotiating = false;
+                    if applied.is_ok() {
+                        peer.negotiations += 1;
+                    }
                     let restart = peer.restart_wanted;
                     peer.restart_wanted = false;
                     if restart {
@@ -1488,7 +1602,8 @@ fn accept_answer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
             }
         };
         if let Err(e) = applied {
-            emit(&inner, vec![error_event(id, "remote answer", e.into())]);
+            let events = negotiation_failed(&inner, id, "remote answer", e.into());
+            emit(&inner, events);
         }
         if restart {
             start_offer(&inner, id, true);

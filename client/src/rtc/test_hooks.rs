@@ -41,7 +41,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use js_sys::Reflect;
+use js_sys::{Array, Object, Reflect};
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -174,6 +174,7 @@ fn describe(event: &RtcEvent) -> String {
             kind.as_str()
         ),
         RtcEvent::SenderKeyRotationNeeded => "rotation_needed".into(),
+        RtcEvent::MediaHealth { health, .. } => format!("media_health:{health:?}"),
         RtcEvent::Error { message, .. } => format!("error:{message}"),
     }
 }
@@ -633,6 +634,36 @@ thread_local! {
     /// before the worker is ready and the mesh (which reads them) exists.
     static CERTIFICATES_SWITCH: Cell<&'static str> = const { Cell::new("") };
     static SKIP_DECRYPT_SWITCH: Cell<bool> = const { Cell::new(false) };
+    static REFUSE_SDP_SWITCH: Cell<bool> = const { Cell::new(false) };
+    /// Every remote description as it arrived, before any cleaning.
+    static REMOTE_SDPS: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Keeps a remote description as the other browser wrote it.
+pub fn record_remote_sdp(kind: web_sys::RtcSdpType, sdp: &str) {
+    let kind = if kind == web_sys::RtcSdpType::Offer {
+        "offer"
+    } else {
+        "answer"
+    };
+    REMOTE_SDPS.with(|all| all.borrow_mut().push((kind, sdp.to_string())));
+}
+
+/// `[{type, sdp}]`: every remote description this page received, as the
+/// other browser wrote it (tests check what each browser accepts).
+#[wasm_bindgen]
+pub fn confide_test_remote_sdps() -> Array {
+    REMOTE_SDPS.with(|all| {
+        all.borrow()
+            .iter()
+            .map(|(kind, sdp)| {
+                let entry = Object::new();
+                let _ = Reflect::set(&entry, &"type".into(), &(*kind).into());
+                let _ = Reflect::set(&entry, &"sdp".into(), &sdp.as_str().into());
+                JsValue::from(entry)
+            })
+            .collect()
+    })
 }
 
 /// Reads the test switches from the page's URL; the app calls this at
@@ -647,6 +678,18 @@ pub fn remember_page_switches() {
         .unwrap_or_default();
     CERTIFICATES_SWITCH.with(|current| current.set(certificates));
     SKIP_DECRYPT_SWITCH.with(|current| current.set(query.contains("skip_decrypt=1")));
+    REFUSE_SDP_SWITCH.with(|current| current.set(query.contains("refuse_remote_sdp=1")));
+}
+
+/// The remote description as the page asks: unchanged, or (with
+/// `?refuse_remote_sdp=1`) text no browser accepts, so that tests see how a
+/// refused description reaches the person.
+pub fn remote_sdp_as_the_page_asks(sdp: String) -> String {
+    if REFUSE_SDP_SWITCH.with(Cell::get) {
+        "v=0\r\nx=refused on purpose by the test build\r\n".into()
+    } else {
+        sdp
+    }
 }
 
 /// Whether the page was opened with `?skip_decrypt=1`.

@@ -16,6 +16,7 @@ use std::rc::{Rc, Weak};
 
 use confide_shared::envelope::ParticipantId;
 use confide_shared::link::Invite;
+use confide_shared::media_watch::MediaHealth;
 use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
 use confide_shared::resume::Resume;
 use confide_shared::session::{Effect, EndReason, Event, Session};
@@ -68,6 +69,8 @@ struct PeerInfo {
     /// We create the WebRTC offer for this peer.
     is_offerer: bool,
     stream: Option<MediaStream>,
+    /// Whether picture and sound from this peer get through.
+    health: MediaHealth,
 }
 
 /// Media keys that arrived before the frame-crypto worker was ready.
@@ -402,6 +405,7 @@ impl Inner {
                         renewed,
                         is_offerer,
                         stream: None,
+                        health: MediaHealth::Connecting,
                     },
                 );
                 if let Some(mesh) = self.mesh.as_ref() {
@@ -532,6 +536,10 @@ impl Inner {
                 audio_only: false,
                 muted: false,
                 encrypted: self.all_encrypted,
+                trouble: match peer.health {
+                    MediaHealth::Trouble(trouble) => Some(trouble),
+                    _ => None,
+                },
             })
             .collect();
         // A guest compares one code (with the counsellor); the counsellor one per guest.
@@ -659,6 +667,19 @@ impl Inner {
                 self.all_encrypted = all_encrypted;
                 self.refresh();
             }
+            RtcEvent::MediaHealth { peer, health } => {
+                if let Some(member) = self.member_of(peer)
+                    && let Some(info) = self.peers.get_mut(&member)
+                {
+                    info.health = health;
+                }
+                self.refresh();
+            }
+            RtcEvent::Error { message, .. } => {
+                web_sys::console::warn_1(&format!("confide: {message}").into());
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_media_error(&message);
+            }
             // Months of frames on one key: hand out a fresh one in time.
             RtcEvent::SenderKeyRotationNeeded => self.run(|s| s.rotate_media_key(&mut OsRng)),
             RtcEvent::FingerprintMismatch { peer } => {
@@ -718,6 +739,11 @@ impl Inner {
                 self.refresh();
             }
             UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),
+            UiAction::RetryMedia(id) => {
+                if let (Some(mesh), Some(peer)) = (&self.mesh, self.peers.get(&MemberId(id))) {
+                    mesh.retry_media(peer.participant);
+                }
+            }
             UiAction::EnterCall(media) => self.enter_call(media, true),
             UiAction::ContinueToDeviceCheck => self.show(Screen::DeviceCheck(GuestView::default())),
             UiAction::AudioOnly => self.show(Screen::DeviceCheck(GuestView { audio_only: true })),

@@ -9,6 +9,10 @@
 //!   relay messages this browser refused (altered, replayed, forged).
 //! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
 //!   frames to the decoder undecrypted.
+//!   `negotiation`: per peer, whether we offer and how many offer/answer
+//!   exchanges completed.
+//! - `confide_call_restart_ice()`: what "Erneut versuchen" does, for every peer.
+//! - `confide_test_remote_sdps()`: every remote description as it arrived.
 //! - `confide_call_give_up_after(ms)`: a lost relay connection is given up
 //!   after `ms` instead of the relay's 2-minute grace period.
 
@@ -52,7 +56,13 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
         let peers = mesh
             .peers()
             .into_iter()
-            .map(|peer| (peer_tag(&peer), mesh.peer_connection(&peer)))
+            .map(|peer| {
+                (
+                    peer_tag(&peer),
+                    mesh.peer_connection(&peer),
+                    mesh.negotiations(&peer),
+                )
+            })
             .collect::<Vec<_>>();
         Some((peers, mesh.worker_stats(), inner.refused))
     });
@@ -60,7 +70,14 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
         return Err(JsValue::from_str("no call"));
     };
     let mut peers = serde_json::Map::new();
-    for (tag, pc) in connections {
+    let mut negotiation = serde_json::Map::new();
+    for (tag, pc, negotiations) in connections {
+        if let Some((offerer, completed)) = negotiations {
+            negotiation.insert(
+                tag.clone(),
+                json!({ "offerer": offerer, "completed": completed }),
+            );
+        }
         peers.insert(tag, crate::rtc::test_hooks::inbound(pc).await);
     }
     js_sys::JSON::parse(
@@ -69,6 +86,7 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
             "sender_kid": worker.sender_kid,
             "worker": worker,
             "refused": refused,
+            "negotiation": Value::Object(negotiation),
         })
         .to_string(),
     )
@@ -90,6 +108,21 @@ pub fn confide_call_skip_decrypt(on: bool) -> Result<(), JsValue> {
     })
 }
 
+/// Asks for new connections to every peer, as "Erneut versuchen" does: the
+/// offerer offers again with an ICE restart, the other side asks it to.
+#[wasm_bindgen]
+pub fn confide_call_restart_ice() -> Result<(), JsValue> {
+    CURRENT.with(|current| {
+        let inner = current.borrow().upgrade().ok_or("no call")?;
+        let inner = inner.try_borrow().map_err(|_| "busy")?;
+        let mesh = inner.mesh.as_ref().ok_or("no call")?;
+        for peer in inner.peers.values() {
+            mesh.retry_media(peer.participant);
+        }
+        Ok(())
+    })
+}
+
 /// Gives up reconnecting to the relay after `ms` (tests cannot wait 2 minutes).
 #[wasm_bindgen]
 pub fn confide_call_give_up_after(ms: u32) -> Result<(), JsValue> {
@@ -105,6 +138,24 @@ pub fn confide_call_give_up_after(ms: u32) -> Result<(), JsValue> {
             });
         Ok(())
     })
+}
+
+/// Media errors (a refused session description, a worker error), in the
+/// `data-confide-media-errors` attribute of `<body>`, one per line, so tests
+/// can tell what the browser refused from what the person was shown.
+pub(super) fn record_media_error(message: &str) {
+    let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    else {
+        return;
+    };
+    let mut errors = body
+        .get_attribute("data-confide-media-errors")
+        .unwrap_or_default();
+    errors.push_str(message);
+    errors.push('\n');
+    let _ = body.set_attribute("data-confide-media-errors", &errors);
 }
 
 /// Why the last session ended (or the last message was refused), in the

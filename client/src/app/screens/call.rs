@@ -144,7 +144,19 @@ pub fn call_screen(props: &CallProps) -> Html {
                 <Video stream={participant.stream.clone()} testid="remote-video"
                     peer={Some(AttrValue::from(participant.id.to_string()))}
                     label={(strings.remote_video_label)(&name)} />
-                if !show_video {
+                if participant.trouble.is_some() {
+                    <div class="tile-trouble" role="alert" data-testid="media-trouble"
+                        data-peer={participant.id.to_string()}
+                        data-kind={participant.trouble.map(|t| format!("{t:?}")).unwrap_or_default()}>
+                        <p class="tile-trouble-title">{ strings.media_trouble }</p>
+                        <p>{ (strings.media_trouble_hint)(&name) }</p>
+                        <button type="button" class="btn btn-primary btn-small"
+                            onclick={emit(UiAction::RetryMedia(participant.id))}
+                            data-testid="retry-media" data-peer={participant.id.to_string()}>
+                            { strings.media_retry }
+                        </button>
+                    </div>
+                } else if !show_video {
                     <div class="avatar-large" aria-hidden="true">
                         { name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default() }
                     </div>
