@@ -143,7 +143,18 @@ fn build(_args: &[String]) -> Result<Toolbox, String> {
     Ok(tools)
 }
 
+/// The relay's own options, as given after `cargo xtask serve`. The README
+/// writes `cargo xtask serve -- --help`; cargo passes that `--` on, and the
+/// relay would refuse it as an argument.
+fn relay_args(args: &[String]) -> &[String] {
+    match args.first() {
+        Some(first) if first == "--" => &args[1..],
+        _ => args,
+    }
+}
+
 fn serve(args: &[String]) -> Result<(), String> {
+    let args = relay_args(args);
     build(&[])?;
     let relay = root().join("target/release/confide-relay");
     println!(
@@ -265,4 +276,21 @@ fn test(_args: &[String]) -> Result<(), String> {
     run(&mut browser)?;
     println!("\nxtask: every check and test passed.");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relay_args;
+
+    #[test]
+    fn the_separator_before_relay_options_is_not_passed_on() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(relay_args(&args(&["--", "--help"])), args(&["--help"]));
+        assert_eq!(
+            relay_args(&args(&["--listen", "127.0.0.1:0"])),
+            args(&["--listen", "127.0.0.1:0"])
+        );
+        assert_eq!(relay_args(&args(&["--"])), args(&[]));
+        assert_eq!(relay_args(&[]), args(&[]));
+    }
 }
