@@ -394,6 +394,11 @@ impl GuestView {
         }
     }
 
+    /// The counsellor's participant id, fixed by the guest's handshake with the host.
+    pub fn host(&self) -> ParticipantId {
+        self.host
+    }
+
     /// Everyone in the call as last announced.
     pub fn ids(&self) -> Vec<ParticipantId> {
         self.members.iter().copied().collect()

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRngCore;
 
+use crate::authority::{self, Refusal, Sender};
 use crate::envelope::{Channel, ParticipantId};
 use crate::group::{
     GuestView, HostRoster, Introduction, PEER_CONFIRM_FORMAT, PeerKeyIds, PeerLink, SenderKey,
@@ -125,6 +126,9 @@ pub enum RejectReason {
     Tampered(String),
     /// A well-formed but unexpected message (wrong state, unknown sender).
     Unexpected(&'static str),
+    /// An authentic signal its sender may not send (the gate in
+    /// [`crate::authority`]: e.g. a guest sending a counsellor's `Remove`).
+    NotAllowed(Refusal),
 }
 
 /// Why the session ended.
@@ -809,7 +813,21 @@ impl Session {
         let Role::Guest(guest) = &mut self.role else {
             return Vec::new();
         };
-        guest.host = Some(host);
+        // The host's seat is learned once. Later `waiting`/`admitted`
+        // messages naming another seat are the relay's word only; they
+        // change nothing (the counsellor's authority comes from the
+        // handshake, see `sender_of`, and handshake messages are taken only
+        // from this seat).
+        match guest.host {
+            None => guest.host = Some(host),
+            Some(known) if known != host => {
+                return vec![Effect::Event(Event::Rejected {
+                    member: Some(host),
+                    reason: RejectReason::Unexpected("the relay named another seat as host"),
+                })];
+            }
+            Some(_) => {}
+        }
         if !std::mem::take(&mut guest.knock_on_seat) {
             return Vec::new();
         }
@@ -1265,6 +1283,15 @@ impl Session {
             Ok(signal) => signal,
             Err(error) => return Self::tampered(from, error),
         };
+        let participant = peer.participant;
+        // The one gate: the sender's role is what its channel authenticates.
+        let sender = self.sender_of(participant);
+        if let Err(refusal) = authority::check(sender, &signal) {
+            return vec![Effect::Event(Event::Rejected {
+                member: Some(from),
+                reason: RejectReason::NotAllowed(refusal),
+            })];
+        }
         match signal {
             Signal::Offer { .. }
             | Signal::Answer { .. }
@@ -1286,7 +1313,9 @@ impl Session {
                 sent_at_ms,
             })],
             Signal::SenderKey { .. } => {
-                let participant = peer.participant;
+                let Some(peer) = self.peers.get_mut(&from) else {
+                    return Vec::new();
+                };
                 match SenderKey::from_signal(&signal) {
                     Ok(key) => match peer.keys.accept(participant, &key) {
                         Ok(()) => vec![Effect::Event(Event::PeerSenderKey {
@@ -1308,17 +1337,23 @@ impl Session {
                 Vec::new()
             }
             Signal::Bye {} => self.forget_peer(rng, from),
-            Signal::EndSession {} if self.is_host_member(from) => self.end(EndReason::EndedByHost),
-            Signal::Remove {} if self.is_host_member(from) => self.end(EndReason::Removed),
-            Signal::Introduce { .. } if self.is_host_member(from) => {
-                self.on_introduce(rng, from, &signal)
-            }
-            Signal::Introduce { .. } | Signal::EndSession {} | Signal::Remove {} => {
-                vec![Effect::Event(Event::Rejected {
-                    member: Some(from),
-                    reason: RejectReason::Unexpected("signal not handled in this role"),
-                })]
-            }
+            Signal::EndSession {} => self.end(EndReason::EndedByHost),
+            Signal::Remove {} => self.end(EndReason::Removed),
+            Signal::Introduce { .. } => self.on_introduce(rng, from, &signal),
+        }
+    }
+
+    /// The authenticated role of the participant at the other end of one of
+    /// our channels. For a guest, only the participant its own handshake with
+    /// the host authenticated is the counsellor, whatever seat the relay
+    /// names as host.
+    fn sender_of(&self, participant: ParticipantId) -> Sender {
+        match &self.role {
+            Role::Host(_) => Sender::Guest,
+            Role::Guest(guest) => match &guest.view {
+                Some(view) if view.host() == participant => Sender::Counsellor,
+                _ => Sender::PeerGuest,
+            },
         }
     }
 
@@ -1404,25 +1439,12 @@ impl Session {
         }
     }
 
-    fn is_host_member(&self, member: MemberId) -> bool {
-        match &self.role {
-            Role::Guest(guest) => guest.host == Some(member),
-            Role::Host(_) => false,
-        }
-    }
-
     fn on_members(
         &mut self,
         rng: &mut impl CryptoRngCore,
         from: MemberId,
         signal: &Signal,
     ) -> Vec<Effect> {
-        if !self.is_host_member(from) {
-            return Self::tampered(
-                from,
-                "membership announcement from someone other than the host",
-            );
-        }
         let Role::Guest(guest) = &mut self.role else {
             return Vec::new();
         };

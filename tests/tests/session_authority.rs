@@ -1,0 +1,522 @@
+//! Attacks on the session logic by the relay (alone, or with a link holder or
+//! a malicious guest), played through the real `shared::session` code.
+//!
+//! No sockets: the test *is* the relay. [`Net`] routes each party's
+//! `ClientMessage`s as the real relay would (`send` → `deliver`, `knock` →
+//! `waiting`/`knocked`, `admit` → `admitted`, …) and lets a test inject any
+//! `ServerMessage` the relay could send, drop deliveries, or replay
+//! payloads. Each test names what the code before issue 12 did.
+
+#![allow(clippy::expect_used)] // test helpers: a failed expectation is a failed test
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use confide_shared::authority::{self, Sender, SignalKind};
+use confide_shared::envelope::ParticipantId;
+use confide_shared::link::Invite;
+use confide_shared::session::{DEFAULT_SUITE, Effect, EndReason, Event, RejectReason, Session};
+use confide_shared::signal::{Member, PublicBytes, SecretBytes, Signal};
+use confide_shared::wire::{Blob, ClientMessage, MemberId, RoomId, ServerMessage};
+use rand_core::OsRng;
+
+const HOST: MemberId = MemberId(1);
+
+/// Decides whether the relay drops a delivery (from, to, payload).
+type DropRule = Box<dyn Fn(MemberId, MemberId, &[u8]) -> bool>;
+
+/// One participant and everything it was told.
+struct Party {
+    session: Session,
+    events: Vec<Event>,
+}
+
+/// A relay in memory, under the test's control.
+struct Net {
+    room: RoomId,
+    parties: BTreeMap<MemberId, Party>,
+    admitted: BTreeSet<MemberId>,
+    queue: VecDeque<(MemberId, ServerMessage)>,
+    next: u32,
+    /// Every `send` payload: (from, to, bytes).
+    sent: Vec<(MemberId, Option<MemberId>, Vec<u8>)>,
+    /// The relay drops a delivery (from, to, payload) when this says so.
+    drop_if: Option<DropRule>,
+}
+
+impl Net {
+    /// A relay with a counsellor in a fresh room.
+    fn new() -> Net {
+        let (session, create) = Session::new_host(&mut OsRng);
+        Self::with_host(session, create, Vec::new(), Vec::new())
+    }
+
+    /// A relay whose room answers the host's `create_room` with these seats.
+    fn with_host(
+        session: Session,
+        create: ClientMessage,
+        members: Vec<MemberId>,
+        lobby: Vec<MemberId>,
+    ) -> Net {
+        let ClientMessage::CreateRoom { room, .. } = create else {
+            panic!("a host starts with create_room");
+        };
+        let mut net = Net {
+            room,
+            parties: BTreeMap::new(),
+            admitted: BTreeSet::new(),
+            queue: VecDeque::new(),
+            next: 2,
+            sent: Vec::new(),
+            drop_if: None,
+        };
+        net.parties.insert(
+            HOST,
+            Party {
+                session,
+                events: Vec::new(),
+            },
+        );
+        net.inject(
+            HOST,
+            ServerMessage::RoomCreated {
+                room,
+                member: HOST,
+                resumed: !members.is_empty() || !lobby.is_empty(),
+                members,
+                lobby,
+            },
+        );
+        net
+    }
+
+    fn party(&mut self, member: MemberId) -> &mut Party {
+        self.parties.get_mut(&member).expect("a party on this seat")
+    }
+
+    fn events(&self, member: MemberId) -> &[Event] {
+        &self.parties[&member].events
+    }
+
+    /// Runs `command` on a party's session and routes what it sends.
+    fn run(&mut self, member: MemberId, command: impl FnOnce(&mut Session) -> Vec<Effect>) {
+        let effects = command(&mut self.party(member).session);
+        self.apply(member, effects);
+        self.drain();
+    }
+
+    /// A new invite link from the counsellor.
+    fn invite(&mut self) -> String {
+        let (_, url, _) = self
+            .party(HOST)
+            .session
+            .create_invite(&mut OsRng, "https://beratung.example")
+            .expect("an invite");
+        url.to_string()
+    }
+
+    /// A guest knocks with `url`; returns its seat.
+    fn knock(&mut self, url: &str, name: &str) -> MemberId {
+        let invite = Invite::parse(url).expect("the link parses");
+        let (session, knock, _) = Session::new_guest(&mut OsRng, invite, name).expect("a knock");
+        let ClientMessage::Knock { payload, .. } = knock else {
+            panic!("a guest starts with knock");
+        };
+        let member = MemberId(self.next);
+        self.next += 1;
+        self.parties.insert(
+            member,
+            Party {
+                session,
+                events: Vec::new(),
+            },
+        );
+        let room = self.room;
+        self.queue.push_back((
+            member,
+            ServerMessage::Waiting {
+                room,
+                member,
+                host: HOST,
+            },
+        ));
+        self.queue.push_back((
+            HOST,
+            ServerMessage::Knocked {
+                room,
+                member,
+                payload,
+            },
+        ));
+        self.drain();
+        member
+    }
+
+    /// Knock and let the counsellor admit: the guest is secured with everyone.
+    fn join(&mut self, name: &str) -> MemberId {
+        let url = self.invite();
+        let member = self.knock(&url, name);
+        self.run(HOST, |s| s.admit(member));
+        member
+    }
+
+    /// The relay sends `message` to `to` (and everything that follows is routed).
+    fn inject(&mut self, to: MemberId, message: ServerMessage) {
+        self.queue.push_back((to, message));
+        self.drain();
+    }
+
+    /// The relay delivers `payload` to `to` as if `from` had sent it.
+    fn deliver(&mut self, from: MemberId, to: MemberId, payload: Vec<u8>) {
+        let room = self.room;
+        self.inject(
+            to,
+            ServerMessage::Deliver {
+                room,
+                from,
+                payload: Blob(payload),
+            },
+        );
+    }
+
+    fn apply(&mut self, from: MemberId, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Send(message) => self.route(from, message),
+                Effect::Event(event) => self.party(from).events.push(event),
+            }
+        }
+    }
+
+    fn route(&mut self, from: MemberId, message: ClientMessage) {
+        let room = self.room;
+        match message {
+            ClientMessage::Admit { member, .. } => {
+                self.admitted.insert(member);
+                let members = std::iter::once(HOST)
+                    .chain(self.admitted.iter().copied())
+                    .filter(|m| *m != member)
+                    .collect();
+                self.queue.push_back((
+                    member,
+                    ServerMessage::Admitted {
+                        room,
+                        member,
+                        host: HOST,
+                        members,
+                    },
+                ));
+            }
+            ClientMessage::Send { to, payload, .. } => {
+                self.sent.push((from, to, payload.0.clone()));
+                let targets: Vec<MemberId> = match to {
+                    Some(to) => vec![to],
+                    None => std::iter::once(HOST)
+                        .chain(self.admitted.iter().copied())
+                        .filter(|m| *m != from)
+                        .collect(),
+                };
+                for to in targets {
+                    if self
+                        .drop_if
+                        .as_ref()
+                        .is_some_and(|d| d(from, to, &payload.0))
+                    {
+                        continue;
+                    }
+                    self.queue.push_back((
+                        to,
+                        ServerMessage::Deliver {
+                            room,
+                            from,
+                            payload: payload.clone(),
+                        },
+                    ));
+                }
+            }
+            ClientMessage::Reject { member, .. } => {
+                self.queue
+                    .push_back((member, ServerMessage::Rejected { room }));
+            }
+            ClientMessage::Remove { member, .. } => {
+                self.admitted.remove(&member);
+                self.queue
+                    .push_back((member, ServerMessage::Removed { room }));
+            }
+            _ => {}
+        }
+    }
+
+    fn drain(&mut self) {
+        let mut budget = 10_000;
+        while let Some((to, message)) = self.queue.pop_front() {
+            budget -= 1;
+            assert!(budget > 0, "the parties keep talking forever");
+            let Some(party) = self.parties.get_mut(&to) else {
+                continue;
+            };
+            let effects = party.session.handle(&mut OsRng, message);
+            self.apply(to, effects);
+        }
+    }
+}
+
+fn ended(events: &[Event]) -> Option<EndReason> {
+    events.iter().find_map(|e| match e {
+        Event::Ended(reason) => Some(*reason),
+        _ => None,
+    })
+}
+
+fn secured_with(events: &[Event], member: MemberId) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::PeerSecured { member: m, .. } if *m == member))
+        .count()
+}
+
+fn not_allowed(events: &[Event]) -> Vec<(SignalKind, Sender)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Rejected {
+                reason: RejectReason::NotAllowed(refusal),
+                ..
+            } => Some((refusal.signal, refusal.got)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn chat_texts(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Chat { text, .. } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A counsellor with two guests, everyone secured with everyone.
+fn group() -> (Net, MemberId, MemberId) {
+    let mut net = Net::new();
+    let a = net.join("Anna");
+    let b = net.join("Ben");
+    assert_eq!(secured_with(net.events(a), b), 1, "A has a channel to B");
+    assert_eq!(secured_with(net.events(b), a), 1, "B has a channel to A");
+    assert_eq!(secured_with(net.events(a), HOST), 1);
+    (net, a, b)
+}
+
+fn fake_member(relay: MemberId) -> (Member, PublicBytes) {
+    let public = PublicBytes([9; 32]);
+    (
+        Member {
+            id: ParticipantId::from_public(&public.0),
+            name: Some("Gast".to_string()),
+            relay: Some(relay),
+        },
+        public,
+    )
+}
+
+/// One authentic sample of each signal type.
+fn sample(kind: SignalKind, a: &Net, guest: MemberId) -> Signal {
+    let _ = (a, guest);
+    let (member, public) = fake_member(MemberId(77));
+    match kind {
+        SignalKind::Hello => Signal::Hello {
+            name: "Eve".to_string(),
+            lang: None,
+        },
+        SignalKind::Offer => Signal::Offer {
+            sdp: "v=0\r\n".to_string(),
+        },
+        SignalKind::Answer => Signal::Answer {
+            sdp: "v=0\r\n".to_string(),
+        },
+        SignalKind::Ice => Signal::Ice {
+            candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host".to_string(),
+            sdp_mid: None,
+            sdp_m_line_index: None,
+        },
+        SignalKind::IceRestart => Signal::IceRestart {},
+        SignalKind::Chat => Signal::Chat {
+            id: 1,
+            text: "hallo".to_string(),
+            sent_at_ms: 0,
+        },
+        SignalKind::SenderKey => Signal::SenderKey {
+            kid: 1000,
+            key: SecretBytes::new([5; 32]),
+            suite: DEFAULT_SUITE,
+        },
+        SignalKind::Introduce => Signal::Introduce {
+            peer: member,
+            peer_public: public,
+            group_secret: SecretBytes::new([3; 32]),
+            intro_nonce: PublicBytes([4; 32]),
+        },
+        SignalKind::Members => Signal::Members {
+            epoch: u64::MAX,
+            members: Vec::new(),
+        },
+        SignalKind::Bye => Signal::Bye {},
+        SignalKind::EndSession => Signal::EndSession {},
+        SignalKind::Remove => Signal::Remove {},
+    }
+}
+
+/// Hole 2. The relay names guest B as "host" to guest A. B then sends A, on
+/// their authentic guest-to-guest channel, every counsellor-only signal.
+/// Before issue 12, `seat_taken` overwrote A's idea of the host with B's seat
+/// and `is_host_member` trusted it: B's `Introduce` made A send its peer
+/// confirmation to a stranger, `Members{epoch: u64::MAX}` made A refuse every
+/// genuine roster after it, and `Remove`/`EndSession` ended A's call.
+#[test]
+fn a_guest_the_relay_names_as_host_cannot_act_as_the_counsellor() {
+    let (mut net, a, b) = group();
+    let room = net.room;
+    // The relay tells A, again, that it is admitted, naming B as the host.
+    net.inject(
+        a,
+        ServerMessage::Admitted {
+            room,
+            member: a,
+            host: b,
+            members: vec![HOST, b],
+        },
+    );
+    let sent_before = net.sent.len();
+    let (fake, public) = fake_member(MemberId(77));
+    let attacks = [
+        Signal::Introduce {
+            peer: fake,
+            peer_public: public,
+            group_secret: SecretBytes::new([3; 32]),
+            intro_nonce: PublicBytes([4; 32]),
+        },
+        Signal::Members {
+            epoch: u64::MAX,
+            members: Vec::new(),
+        },
+        Signal::Remove {},
+        Signal::EndSession {},
+    ];
+    for signal in &attacks {
+        net.run(b, |s| s.send_rtc(a, signal));
+    }
+    // Each reached A over B's authentic channel and was refused by the gate.
+    assert_eq!(
+        not_allowed(net.events(a)),
+        vec![
+            (SignalKind::Introduce, Sender::PeerGuest),
+            (SignalKind::Members, Sender::PeerGuest),
+            (SignalKind::Remove, Sender::PeerGuest),
+            (SignalKind::EndSession, Sender::PeerGuest),
+        ],
+        "all four attacks arrived and were refused"
+    );
+    assert_eq!(ended(net.events(a)), None, "A's call goes on");
+    assert!(
+        !net.sent[sent_before..]
+            .iter()
+            .any(|(from, to, _)| *from == a && *to == Some(MemberId(77))),
+        "A sent nothing to the stranger B introduced"
+    );
+    // The genuine counsellor still decides: her next roster (B removed)
+    // is accepted by A although B sent epoch u64::MAX first.
+    net.run(HOST, |s| s.remove(&mut OsRng, b));
+    assert!(
+        net.events(a)
+            .iter()
+            .any(|e| matches!(e, Event::PeerLeft { member } if *member == b)),
+        "A follows the counsellor's roster and drops B"
+    );
+    net.run(HOST, |s| s.chat("noch da", 1).expect("chat").0);
+    assert_eq!(chat_texts(net.events(a)), vec!["noch da".to_string()]);
+    net.run(HOST, |s| s.remove(&mut OsRng, a));
+    assert_eq!(ended(net.events(a)), Some(EndReason::Removed));
+}
+
+/// Hole 2, second half: the host seat is learned once. Before issue 12 a
+/// later `waiting`/`admitted` naming another seat replaced it, and the
+/// handshake messages and rejoin requests of that seat were then taken as the
+/// host's.
+#[test]
+fn the_host_seat_cannot_be_moved_after_it_is_known() {
+    let (mut net, a, b) = group();
+    let room = net.room;
+    net.inject(
+        a,
+        ServerMessage::Admitted {
+            room,
+            member: a,
+            host: b,
+            members: vec![HOST, b],
+        },
+    );
+    assert!(
+        net.events(a).iter().any(|e| matches!(
+            e,
+            Event::Rejected {
+                reason: RejectReason::Unexpected(_),
+                member: Some(m),
+            } if *m == b
+        )),
+        "the relay's new host seat is refused"
+    );
+    // A rejoin request "from the host" on B's seat gets no knock out of A.
+    let sent_before = net.sent.len();
+    net.deliver(b, a, vec![0x16]);
+    assert!(
+        !net.sent[sent_before..]
+            .iter()
+            .any(|(from, _, _)| *from == a),
+        "A answered nothing"
+    );
+}
+
+/// The gate, exhaustively: every signal type from every authenticated sender
+/// role, on real channels between real sessions. A refused combination yields
+/// exactly one `NotAllowed` with the table's expected senders and changes
+/// nothing; an allowed one is never refused by the gate. (Before issue 12
+/// there was no gate: the guest-to-guest channel passed the host-only checks
+/// whenever the relay named that guest as host, and the host answered a
+/// guest's `Members` with a "tampered" refusal but a guest's `Remove` with
+/// "not handled in this role".)
+#[test]
+fn every_signal_from_every_sender_passes_the_one_gate() {
+    for kind in SignalKind::ALL {
+        for sender in Sender::ALL {
+            let (mut net, a, b) = group();
+            let signal = sample(kind, &net, a);
+            let (from, to) = match sender {
+                Sender::Counsellor => (HOST, a),
+                Sender::Guest => (a, HOST),
+                Sender::PeerGuest => (b, a),
+            };
+            let before = net.events(to).len();
+            net.run(from, |s| s.send_rtc(to, &signal));
+            let events = &net.events(to)[before..];
+            let refused = not_allowed(events);
+            match authority::allowed(sender, kind) {
+                Ok(_) => assert!(
+                    refused.is_empty(),
+                    "{kind:?} from {sender:?} is allowed; got {events:?}"
+                ),
+                Err(refusal) => {
+                    assert_eq!(refusal.expected, authority::expected(kind));
+                    assert!(!refusal.expected.contains(&sender));
+                    assert_eq!(
+                        refused,
+                        vec![(kind, sender)],
+                        "{kind:?} from {sender:?} must be refused once; got {events:?}"
+                    );
+                    assert_eq!(events.len(), 1, "nothing but the refusal: {events:?}");
+                    assert_eq!(ended(net.events(to)), None);
+                }
+            }
+        }
+    }
+}
