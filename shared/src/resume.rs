@@ -36,11 +36,17 @@ pub struct GuestResume {
 }
 
 /// The counsellor's snapshot: the session secret (room and host token follow
-/// from it) and every invite, with the seat that used it, if any.
+/// from it), every invite with the seat that used it, if any, and the
+/// counsellor's own decisions: which seats she admitted and which she turned
+/// away (the relay's word on membership is never taken for them).
 pub struct HostResume {
     pub secret: SessionSecret,
     pub next_invite: u32,
     pub invites: Vec<StoredInvite>,
+    /// Seats the counsellor admitted (her click, not the relay's list).
+    pub admitted: Vec<MemberId>,
+    /// Seats the counsellor turned away: they stay turned away.
+    pub rejected: Vec<MemberId>,
 }
 
 /// One invite the counsellor made.
@@ -87,6 +93,12 @@ struct Stored {
     next_invite: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invites: Option<Vec<StoredInviteJson>>,
+    // Absent in snapshots written before issue 12: then nobody counts as
+    // admitted, and returning guests knock in the lobby again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    admitted: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rejected: Option<Vec<u32>>,
 }
 
 #[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
@@ -122,6 +134,8 @@ impl Resume {
                         })
                         .collect(),
                 );
+                stored.admitted = Some(h.admitted.iter().map(|m| m.0).collect());
+                stored.rejected = Some(h.rejected.iter().map(|m| m.0).collect());
             }
         }
         // Serializing plain strings and numbers cannot fail.
@@ -177,11 +191,23 @@ impl Resume {
                     secret,
                     next_invite: stored.next_invite.ok_or(field("next invite"))?,
                     invites: out,
+                    admitted: seats(&stored.admitted),
+                    rejected: seats(&stored.rejected),
                 }))
             }
             None => Err(field("role")),
         }
     }
+}
+
+fn seats(stored: &Option<Vec<u32>>) -> Vec<MemberId> {
+    stored
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .copied()
+        .map(MemberId)
+        .collect()
 }
 
 #[cfg(test)]
@@ -208,6 +234,8 @@ mod tests {
                     member: None,
                 },
             ],
+            admitted: vec![MemberId(7)],
+            rejected: vec![MemberId(8)],
         }
     }
 
@@ -222,7 +250,22 @@ mod tests {
         assert_eq!(back.invites.len(), 2);
         assert_eq!(back.invites[0].member, Some(MemberId(7)));
         assert_eq!(back.invites[1].member, None);
+        assert_eq!(back.admitted, vec![MemberId(7)]);
+        assert_eq!(back.rejected, vec![MemberId(8)]);
         assert_eq!(*Resume::Host(back).to_json(), *json);
+    }
+
+    #[test]
+    fn a_host_snapshot_from_before_the_seat_decisions_reads_with_none_admitted() {
+        let json = Resume::Host(host()).to_json();
+        let old = json
+            .replace(",\"admitted\":[7]", "")
+            .replace(",\"rejected\":[8]", "");
+        assert_ne!(old, *json, "both fields were there to strip");
+        let Ok(Resume::Host(back)) = Resume::from_json(&old) else {
+            panic!("an older snapshot still reads");
+        };
+        assert!(back.admitted.is_empty() && back.rejected.is_empty());
     }
 
     #[test]

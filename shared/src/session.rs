@@ -185,8 +185,12 @@ struct HostState {
     /// Invites already knocked with, by the seat that used them: their PSK
     /// binds every later handshake with that guest (after a reload).
     used: BTreeMap<MemberId, (u32, Invite)>,
-    /// Seats the relay knows as admitted (from `admit` or `room_created`).
+    /// Seats the counsellor admitted (her `admit`, or her snapshot after a
+    /// reload). Never taken from the relay: `room_created.members` is a hint.
     admitted: BTreeSet<MemberId>,
+    /// Seats the counsellor turned away. They stay turned away: a knock from
+    /// one is refused whatever the relay says about it.
+    rejected: BTreeSet<MemberId>,
     next_invite: u32,
     lobby: BTreeMap<MemberId, LobbyGuest>,
     admitting: BTreeMap<MemberId, Admitting>,
@@ -259,10 +263,14 @@ impl Session {
             secret,
             next_invite,
             invites,
+            admitted,
+            rejected,
         } = stored;
         let (mut session, create) = Self::resume_host(rng, secret);
         if let Role::Host(host) = &mut session.role {
             host.next_invite = next_invite.max(1);
+            host.admitted = admitted.into_iter().collect();
+            host.rejected = rejected.into_iter().collect();
             for stored in invites {
                 match stored.member {
                     Some(member) => {
@@ -301,6 +309,8 @@ impl Session {
                     secret: host.secret.clone(),
                     next_invite: host.next_invite,
                     invites,
+                    admitted: host.admitted.iter().copied().collect(),
+                    rejected: host.rejected.iter().copied().collect(),
                 }))
             }
             Role::Guest(guest) => Some(Resume::Guest(GuestResume {
@@ -352,6 +362,7 @@ impl Session {
             invites: Vec::new(),
             used: BTreeMap::new(),
             admitted: BTreeSet::new(),
+            rejected: BTreeSet::new(),
             next_invite: 1,
             lobby: BTreeMap::new(),
             admitting: BTreeMap::new(),
@@ -555,6 +566,8 @@ impl Session {
             return Vec::new();
         };
         host.lobby.remove(&member);
+        host.admitted.remove(&member);
+        host.rejected.insert(member);
         vec![Effect::Send(ClientMessage::Reject { room, member })]
     }
 
@@ -657,9 +670,9 @@ impl Session {
             } => {
                 self.me = Some(member);
                 let mut effects = vec![Effect::Event(Event::RoomReady)];
-                if let Role::Host(host) = &mut self.role {
-                    host.admitted.extend(members.iter().copied());
-                }
+                // Who is admitted is the counsellor's own record, not this
+                // list: a seat listed here that she did not admit knocks in
+                // the lobby again, and a seat she turned away stays away.
                 for guest in members.iter().chain(lobby.iter()) {
                     effects.extend(self.ask_to_rejoin(*guest));
                 }
@@ -745,6 +758,10 @@ impl Session {
                 Effect::Event(Event::KnockRefused { member }),
             ]
         };
+        if host.rejected.contains(&member) {
+            // The relay offers a seat the counsellor turned away once more.
+            return refuse(host);
+        }
         let Ok(knock) = Knock::from_json(payload) else {
             return refuse(host);
         };
@@ -867,7 +884,7 @@ impl Session {
         let Role::Host(host) = &self.role else {
             return Vec::new();
         };
-        let known = host.used.contains_key(&member);
+        let known = host.used.contains_key(&member) && !host.rejected.contains(&member);
         let busy = self.peers.contains_key(&member)
             || host.lobby.contains_key(&member)
             || host.admitting.contains_key(&member);
@@ -897,6 +914,12 @@ impl Session {
         let Role::Host(host) = &mut self.role else {
             return Self::tampered(from, "knock to a guest");
         };
+        if host.rejected.contains(&from) {
+            return vec![Effect::Event(Event::Rejected {
+                member: Some(from),
+                reason: RejectReason::Unexpected("knock from a seat the counsellor turned away"),
+            })];
+        }
         let knock = match Knock::from_json(payload) {
             Ok(knock) => knock,
             Err(error) => return Self::tampered(from, error),

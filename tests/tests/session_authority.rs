@@ -520,3 +520,141 @@ fn every_signal_from_every_sender_passes_the_one_gate() {
         }
     }
 }
+
+/// A link holder's fresh session on `seat` (the relay gives it that seat),
+/// and its knock framed as `KNOCK_AGAIN`, ready to send to the host.
+fn link_holder_on_seat(net: &mut Net, url: &str, seat: MemberId) -> Vec<u8> {
+    let invite = Invite::parse(url).expect("the link parses");
+    let (session, knock, _) = Session::new_guest(&mut OsRng, invite, "").expect("a knock");
+    let ClientMessage::Knock { payload, .. } = knock else {
+        panic!("a knock");
+    };
+    net.parties.insert(
+        seat,
+        Party {
+            session,
+            events: Vec::new(),
+        },
+    );
+    let room = net.room;
+    net.inject(
+        seat,
+        ServerMessage::Admitted {
+            room,
+            member: seat,
+            host: HOST,
+            members: vec![HOST],
+        },
+    );
+    let mut framed = vec![0x15];
+    framed.extend_from_slice(&payload.0);
+    framed
+}
+
+fn knocked(events: &[Event], member: MemberId) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, Event::Knocked { member: m, .. } if *m == member))
+}
+
+/// Hole 3. The counsellor turns a knock away; the relay then lists that
+/// seat among the admitted members in an unprompted `room_created` (it may
+/// send one at any time, or force one by dropping the host's socket), and
+/// the link holder knocks again on that seat. Before issue 12 the host took
+/// the relay's list as admissions (`admitted.extend(members)`), asked the
+/// seat to rejoin, and answered its `KNOCK_AGAIN` with m2 at once: the
+/// turned-away person was in the call without the counsellor seeing a knock.
+#[test]
+fn a_turned_away_seat_the_relay_lists_as_admitted_stays_out() {
+    let mut net = Net::new();
+    let url = net.invite();
+    let seat = net.knock(&url, "Unbekannt");
+    assert!(knocked(net.events(HOST), seat));
+    net.run(HOST, |s| s.reject(seat));
+    assert_eq!(ended(net.events(seat)), Some(EndReason::Rejected));
+    let room = net.room;
+    let sent_before = net.sent.len();
+    net.inject(
+        HOST,
+        ServerMessage::RoomCreated {
+            room,
+            member: HOST,
+            resumed: true,
+            members: vec![seat],
+            lobby: Vec::new(),
+        },
+    );
+    assert!(
+        !net.sent[sent_before..]
+            .iter()
+            .any(|(from, to, _)| *from == HOST && *to == Some(seat)),
+        "no rejoin request to a seat the counsellor turned away"
+    );
+    let knock = link_holder_on_seat(&mut net, &url, seat);
+    net.deliver(seat, HOST, knock);
+    assert!(
+        !net.sent[sent_before..]
+            .iter()
+            .any(|(from, to, _)| *from == HOST && *to == Some(seat)),
+        "no handshake answer to the turned-away seat"
+    );
+    assert_eq!(secured_with(net.events(HOST), seat), 0, "not in the call");
+    assert_eq!(secured_with(net.events(seat), HOST), 0);
+    assert!(
+        net.events(HOST).iter().any(|e| matches!(
+            e,
+            Event::Rejected { member: Some(m), reason: RejectReason::Unexpected(_) } if *m == seat
+        )),
+        "the knock arrived and was refused"
+    );
+    // Also after a reload: the counsellor's snapshot keeps the decision.
+    let Some(confide_shared::resume::Resume::Host(stored)) = net.party(HOST).session.resume_state()
+    else {
+        panic!("a host snapshot");
+    };
+    assert_eq!(stored.rejected, vec![seat]);
+    assert!(stored.admitted.is_empty());
+}
+
+/// Hole 3, the lobby half. The relay declares a seat the counsellor never
+/// admitted as an admitted member; a link holder with an unused invite
+/// knocks again on it. Before issue 12 the seat was in `admitted` (from the
+/// relay's list), so the knock used up the open invite and was answered with
+/// m2 straight away: a new participant with no `Knocked` event and no click.
+/// Now it knocks in the lobby like anyone else, and only the counsellor's
+/// `admit` lets it in.
+#[test]
+fn a_seat_the_relay_declares_admitted_knocks_in_the_lobby() {
+    let mut net = Net::new();
+    let url = net.invite();
+    let seat = MemberId(50);
+    let room = net.room;
+    net.inject(
+        HOST,
+        ServerMessage::RoomCreated {
+            room,
+            member: HOST,
+            resumed: true,
+            members: vec![seat],
+            lobby: Vec::new(),
+        },
+    );
+    let knock = link_holder_on_seat(&mut net, &url, seat);
+    let sent_before = net.sent.len();
+    net.deliver(seat, HOST, knock);
+    assert!(
+        knocked(net.events(HOST), seat),
+        "the knock shows in the lobby"
+    );
+    assert!(
+        !net.sent[sent_before..]
+            .iter()
+            .any(|(from, to, _)| *from == HOST && *to == Some(seat)),
+        "nothing answered before the counsellor decides"
+    );
+    assert_eq!(secured_with(net.events(HOST), seat), 0);
+    // Her click admits, as for any knock.
+    net.run(HOST, |s| s.admit(seat));
+    assert_eq!(secured_with(net.events(HOST), seat), 1);
+    assert_eq!(secured_with(net.events(seat), HOST), 1);
+}

@@ -731,11 +731,14 @@ impl Inner {
                     self.invites.admitted.push(knock);
                 }
                 self.run(|s| s.admit(MemberId(id)));
+                // The counsellor's decision is part of what a reload keeps.
+                self.persist();
                 self.refresh();
             }
             UiAction::Reject(id) => {
                 self.invites.knocks.retain(|k| k.id != id);
                 self.run(|s| s.reject(MemberId(id)));
+                self.persist();
                 self.refresh();
             }
             UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),
