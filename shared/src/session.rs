@@ -49,6 +49,13 @@ pub const KNOCK_AGAIN: u8 = 0x15;
 /// the real host, which shows a new safety code.
 pub const REJOIN_REQUEST: u8 = 0x16;
 
+/// Renewal handshakes with one seat that may be abandoned (answered with m2,
+/// then never completed, or failed) before that seat's renewals are refused
+/// for the rest of the session. Each attempt is one try at matching safety
+/// codes for a link holder in the middle (10^-6 each); only the first
+/// renewal after the counsellor's own reload is answered without her click.
+pub const MAX_ABANDONED_RENEWALS: u32 = 3;
+
 /// What the driver must do.
 #[derive(Debug)]
 pub enum Effect {
@@ -73,6 +80,20 @@ pub enum Event {
     KnockRefused { member: MemberId },
     /// Guest: waiting in the lobby for the host.
     Waiting,
+    /// Host: an admitted guest's seat asks for a new handshake that the
+    /// counsellor did not start (the guest reloaded — or someone holding the
+    /// link tries to get into the middle). Nothing is answered until she
+    /// calls [`Session::accept_renewal`] ("Mira möchte die Verbindung neu
+    /// aufbauen"); [`Session::decline_renewal`] keeps the current channel.
+    RenewalRequested {
+        member: MemberId,
+        name: Option<String>,
+    },
+    /// Too many renewal handshakes with `member` were abandoned or failed
+    /// ([`MAX_ABANDONED_RENEWALS`]): from now on its renewals are refused.
+    /// Someone may be trying to get into the middle: show a warning. The
+    /// current channel, if any, goes on.
+    RenewalRefused { member: MemberId },
     /// The pairwise channel with `member` is authenticated. Between a guest
     /// and the counsellor, compare `sas` out loud; between two guests there is
     /// none (the counsellor vouched for both), so it is `None`.
@@ -161,12 +182,15 @@ struct LobbyGuest {
     name: Option<String>,
     responder: ResponderAwaitReveal,
     reveal: Vec<u8>,
+    m1: Vec<u8>,
 }
 
 /// Host: a guest that was admitted and is finishing the handshake.
 struct Admitting {
     name: Option<String>,
     responder: ResponderAwaitReveal,
+    /// The knock's m1 this answers (a duplicate of it is not answered again).
+    m1: Vec<u8>,
     /// A handshake again after a reload (not the first admission).
     renewed: bool,
 }
@@ -194,6 +218,14 @@ struct HostState {
     next_invite: u32,
     lobby: BTreeMap<MemberId, LobbyGuest>,
     admitting: BTreeMap<MemberId, Admitting>,
+    /// Renewals the counsellor did not start, waiting for her decision
+    /// (m2 computed, not sent).
+    renewals: BTreeMap<MemberId, LobbyGuest>,
+    /// Seats we asked to rejoin ([`REJOIN_REQUEST`], after our reload): the
+    /// first renewal from each is answered without asking her.
+    asked: BTreeSet<MemberId>,
+    /// Renewal handshakes per seat answered with m2 and then abandoned or failed.
+    abandoned: BTreeMap<MemberId, u32>,
     roster: HostRoster,
 }
 
@@ -215,6 +247,10 @@ struct GuestState {
     knock_on_seat: bool,
     /// This session replaced one lost in a reload.
     rejoined: bool,
+    /// Renewal handshakes with the host abandoned (a new rejoin request
+    /// while ours waited for m4) or failed; at [`MAX_ABANDONED_RENEWALS`]
+    /// rejoin requests are refused.
+    abandoned: u32,
     handshake: Option<GuestHandshake>,
     host: Option<MemberId>,
     view: Option<GuestView>,
@@ -366,6 +402,9 @@ impl Session {
             next_invite: 1,
             lobby: BTreeMap::new(),
             admitting: BTreeMap::new(),
+            renewals: BTreeMap::new(),
+            asked: BTreeSet::new(),
+            abandoned: BTreeMap::new(),
             roster,
         };
         (
@@ -437,6 +476,7 @@ impl Session {
             knock,
             knock_on_seat: rejoined,
             rejoined,
+            abandoned: 0,
             handshake: Some(GuestHandshake::NotStarted(initiator)),
             host: None,
             view: None,
@@ -546,6 +586,7 @@ impl Session {
             Admitting {
                 name: guest.name,
                 responder: guest.responder,
+                m1: guest.m1,
                 renewed: false,
             },
         );
@@ -569,6 +610,47 @@ impl Session {
         host.admitted.remove(&member);
         host.rejected.insert(member);
         vec![Effect::Send(ClientMessage::Reject { room, member })]
+    }
+
+    /// Host: whether `member` asked for a renewal she has not decided on
+    /// ([`Event::RenewalRequested`]).
+    pub fn renewal_pending(&self, member: MemberId) -> bool {
+        matches!(&self.role, Role::Host(host) if host.renewals.contains_key(&member))
+    }
+
+    /// Host: the counsellor lets `member` run a new handshake (she will
+    /// compare the new safety code). Sends m2.
+    pub fn accept_renewal(&mut self, member: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        let Some(renewal) = host.renewals.remove(&member) else {
+            return Vec::new();
+        };
+        host.admitting.insert(
+            member,
+            Admitting {
+                name: renewal.name,
+                responder: renewal.responder,
+                m1: renewal.m1,
+                renewed: true,
+            },
+        );
+        vec![Effect::Send(ClientMessage::Send {
+            room,
+            to: Some(member),
+            payload: Blob(renewal.reveal),
+        })]
+    }
+
+    /// Host: the counsellor refuses `member`'s renewal; the current channel,
+    /// if any, goes on. Nothing is sent.
+    pub fn decline_renewal(&mut self, member: MemberId) -> Vec<Effect> {
+        if let Role::Host(host) = &mut self.role {
+            host.renewals.remove(&member);
+        }
+        Vec::new()
     }
 
     /// Host: remove a participant from the call. Everyone else gets new media keys.
@@ -703,6 +785,8 @@ impl Session {
                 if let Role::Host(host) = &mut self.role {
                     host.lobby.remove(&member);
                     host.admitting.remove(&member);
+                    host.renewals.remove(&member);
+                    host.asked.remove(&member);
                     host.used.remove(&member);
                     host.admitted.remove(&member);
                 }
@@ -790,6 +874,7 @@ impl Session {
                         name: name.clone(),
                         responder,
                         reveal,
+                        m1: knock.m1.clone(),
                     },
                 );
                 vec![Effect::Event(Event::Knocked {
@@ -881,16 +966,20 @@ impl Session {
     /// whom we hold no keys and no handshake in progress (we reloaded).
     fn ask_to_rejoin(&mut self, member: MemberId) -> Vec<Effect> {
         let room = self.room;
-        let Role::Host(host) = &self.role else {
+        let Role::Host(host) = &mut self.role else {
             return Vec::new();
         };
         let known = host.used.contains_key(&member) && !host.rejected.contains(&member);
         let busy = self.peers.contains_key(&member)
             || host.lobby.contains_key(&member)
-            || host.admitting.contains_key(&member);
+            || host.admitting.contains_key(&member)
+            || host.renewals.contains_key(&member);
         if !known || busy {
             return Vec::new();
         }
+        // We hold no keys with this seat: the one renewal we ask for here
+        // is ours, and is answered without asking the counsellor again.
+        host.asked.insert(member);
         vec![Effect::Send(ClientMessage::Send {
             room,
             to: Some(member),
@@ -909,7 +998,6 @@ impl Session {
         from: MemberId,
         payload: &[u8],
     ) -> Vec<Effect> {
-        let room = self.room;
         let keypair = &self.keypair;
         let Role::Host(host) = &mut self.role else {
             return Self::tampered(from, "knock to a guest");
@@ -943,19 +1031,84 @@ impl Session {
             Ok(name) => Some(name).filter(|n| !n.is_empty()),
             Err(error) => return Self::tampered(from, error),
         };
+        if host.admitted.contains(&from) {
+            if host.abandoned.get(&from).copied().unwrap_or(0) >= MAX_ABANDONED_RENEWALS {
+                return vec![Effect::Event(Event::Rejected {
+                    member: Some(from),
+                    reason: RejectReason::Unexpected(
+                        "renewal refused: too many abandoned handshakes with this seat",
+                    ),
+                })];
+            }
+            // The same knock again (the guest re-sends an unanswered one):
+            // already answered, and never answered twice.
+            let duplicate = |m1: &Vec<u8>| *m1 == knock.m1;
+            if host.admitting.get(&from).is_some_and(|a| duplicate(&a.m1))
+                || host.renewals.get(&from).is_some_and(|r| duplicate(&r.m1))
+            {
+                return Vec::new();
+            }
+        }
         let (responder, reveal) =
             match Responder::accept(rng, keypair, &psk, &invite.room_id(), &knock.m1) {
                 Ok(accepted) => accepted,
                 Err(error) => return Self::tampered(from, error),
             };
         if host.admitted.contains(&from) {
-            // Already admitted once: the counsellor's decision stands; the
-            // new safety code is what they compare.
+            return self.host_on_renewal(from, name, responder, reveal, knock.m1);
+        }
+        host.lobby.insert(
+            from,
+            LobbyGuest {
+                name: name.clone(),
+                responder,
+                reveal,
+                m1: knock.m1,
+            },
+        );
+        vec![Effect::Event(Event::Knocked {
+            member: from,
+            name,
+            invite: invite_id,
+        })]
+    }
+
+    /// Host: a knock again from a seat the counsellor admitted. At most one
+    /// renewal per seat is in flight: a new one abandons the one before
+    /// (counted; at [`MAX_ABANDONED_RENEWALS`] the seat's renewals are
+    /// refused). Only the first renewal of a seat we asked to rejoin after
+    /// our own reload (we hold no keys with it) is answered at once; every
+    /// other one waits for the counsellor ([`Event::RenewalRequested`]).
+    fn host_on_renewal(
+        &mut self,
+        from: MemberId,
+        name: Option<String>,
+        responder: ResponderAwaitReveal,
+        reveal: Vec<u8>,
+        m1: Vec<u8>,
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let has_channel = self.peers.contains_key(&from);
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        let mut silent = host.asked.remove(&from) && !has_channel;
+        if host.admitting.remove(&from).is_some() {
+            silent = false;
+            let count = host.abandoned.entry(from).or_insert(0);
+            *count += 1;
+            if *count >= MAX_ABANDONED_RENEWALS {
+                host.renewals.remove(&from);
+                return vec![Effect::Event(Event::RenewalRefused { member: from })];
+            }
+        }
+        if silent {
             host.admitting.insert(
                 from,
                 Admitting {
                     name,
                     responder,
+                    m1,
                     renewed: true,
                 },
             );
@@ -965,19 +1118,63 @@ impl Session {
                 payload: Blob(reveal),
             })];
         }
-        host.lobby.insert(
+        host.renewals.insert(
             from,
             LobbyGuest {
                 name: name.clone(),
                 responder,
                 reveal,
+                m1,
             },
         );
-        vec![Effect::Event(Event::Knocked {
+        vec![Effect::Event(Event::RenewalRequested {
             member: from,
             name,
-            invite: invite_id,
         })]
+    }
+
+    /// Guest: whether we hold a working channel with the counsellor (the
+    /// peer our own handshake with the host authenticated).
+    fn host_channel_works(&self) -> bool {
+        match &self.role {
+            Role::Guest(guest) => guest.view.as_ref().is_some_and(|view| {
+                self.peers
+                    .values()
+                    .any(|peer| peer.participant == view.host())
+            }),
+            Role::Host(_) => false,
+        }
+    }
+
+    /// Guest: a renewal handshake with the host failed or was abandoned
+    /// while the old channel works: keep the old channel, count it, and
+    /// refuse further renewals at [`MAX_ABANDONED_RENEWALS`]. Without a
+    /// working channel a failed handshake ends the attempt as before.
+    fn guest_renewal_failed(
+        &mut self,
+        from: MemberId,
+        what: impl std::fmt::Display,
+    ) -> Vec<Effect> {
+        let has_channel = self.host_channel_works();
+        let Role::Guest(guest) = &mut self.role else {
+            return Vec::new();
+        };
+        guest.abandoned = guest.abandoned.saturating_add(1);
+        let refused = guest.abandoned >= MAX_ABANDONED_RENEWALS;
+        let mut effects = Self::tampered(from, what);
+        if has_channel {
+            guest.handshake = Some(GuestHandshake::Done);
+            if refused {
+                effects.push(Effect::Event(Event::RenewalRefused { member: from }));
+            }
+        } else {
+            guest.handshake = Some(GuestHandshake::Failed);
+            if refused {
+                effects.push(Effect::Event(Event::RenewalRefused { member: from }));
+            }
+            effects.extend(self.end(EndReason::HandshakeFailed));
+        }
+        effects
     }
 
     /// Guest: the host lost its keys (a reload) and asks for a new handshake.
@@ -990,21 +1187,67 @@ impl Session {
         from: MemberId,
     ) -> Vec<Effect> {
         let room = self.room;
-        let keypair = &self.keypair;
+        let has_channel = self.host_channel_works();
         let Role::Guest(guest) = &mut self.role else {
             return Self::tampered(from, "rejoin request to the host");
         };
         if guest.host != Some(from) {
             return Self::tampered(from, "rejoin request from someone other than the host");
         }
-        if !matches!(guest.handshake, Some(GuestHandshake::NotStarted(_))) {
-            match Self::start_knock(rng, keypair, &guest.invite, &guest.name) {
-                Ok((initiator, knock)) => {
-                    guest.handshake = Some(GuestHandshake::NotStarted(initiator));
-                    guest.knock = knock;
+        if guest.abandoned >= MAX_ABANDONED_RENEWALS {
+            return vec![Effect::Event(Event::Rejected {
+                member: Some(from),
+                reason: RejectReason::Unexpected(
+                    "rejoin request refused: too many abandoned handshakes with the host",
+                ),
+            })];
+        }
+        match guest.handshake {
+            // Our knock is unanswered: the same one again (no new attempt).
+            Some(GuestHandshake::NotStarted(_)) => {}
+            // One handshake in flight: asking again abandons it (counted,
+            // with or without an old channel: each abandoned handshake was
+            // one try at a matching code for someone in the middle).
+            Some(GuestHandshake::AwaitConfirm(_)) => {
+                guest.abandoned = guest.abandoned.saturating_add(1);
+                let mut effects = Self::tampered(from, "handshake with the host abandoned");
+                if guest.abandoned < MAX_ABANDONED_RENEWALS {
+                    effects.extend(self.guest_restart_knock(rng, from));
+                    return effects;
                 }
-                Err(error) => return Self::tampered(from, error),
+                effects.push(Effect::Event(Event::RenewalRefused { member: from }));
+                if has_channel {
+                    guest.handshake = Some(GuestHandshake::Done);
+                } else {
+                    guest.handshake = Some(GuestHandshake::Failed);
+                    effects.extend(self.end(EndReason::HandshakeFailed));
+                }
+                return effects;
             }
+            _ => return self.guest_restart_knock(rng, from),
+        }
+        vec![Effect::Send(ClientMessage::Send {
+            room,
+            to: Some(from),
+            payload: Blob(guest.knock.clone()),
+        })]
+    }
+
+    /// Guest: a new handshake with the host (new m1, same PSK), sent as a
+    /// knock again. The old channel, if any, stays until the new one is
+    /// confirmed.
+    fn guest_restart_knock(&mut self, rng: &mut impl CryptoRngCore, from: MemberId) -> Vec<Effect> {
+        let room = self.room;
+        let keypair = &self.keypair;
+        let Role::Guest(guest) = &mut self.role else {
+            return Vec::new();
+        };
+        match Self::start_knock(rng, keypair, &guest.invite, &guest.name) {
+            Ok((initiator, knock)) => {
+                guest.handshake = Some(GuestHandshake::NotStarted(initiator));
+                guest.knock = knock;
+            }
+            Err(error) => return Self::tampered(from, error),
         }
         vec![Effect::Send(ClientMessage::Send {
             room,
@@ -1043,10 +1286,7 @@ impl Session {
                         payload: Blob(m3),
                     })]
                 }
-                Err(error) => {
-                    guest.handshake = Some(GuestHandshake::Failed);
-                    self.handshake_failed(from, error)
-                }
+                Err(error) => self.guest_renewal_failed(from, error),
             },
             other => {
                 guest.handshake = other;
@@ -1079,10 +1319,7 @@ impl Session {
                     let renewed = guest.rejoined;
                     self.peer_secured(rng, from, established, None, false, renewed)
                 }
-                Err(error) => {
-                    guest.handshake = Some(GuestHandshake::Failed);
-                    self.handshake_failed(from, error)
-                }
+                Err(error) => self.guest_renewal_failed(from, error),
             },
             other => {
                 guest.handshake = other;
@@ -1119,6 +1356,18 @@ impl Session {
                     true,
                     admitting.renewed,
                 ));
+                effects
+            }
+            Err(error) if self.peers.contains_key(&from) => {
+                // A renewal failed while the old channel works: keep it.
+                let mut effects = Self::tampered(from, error);
+                if let Role::Host(host) = &mut self.role {
+                    let count = host.abandoned.entry(from).or_insert(0);
+                    *count += 1;
+                    if *count >= MAX_ABANDONED_RENEWALS {
+                        effects.push(Effect::Event(Event::RenewalRefused { member: from }));
+                    }
+                }
                 effects
             }
             Err(error) => {

@@ -658,3 +658,248 @@ fn a_seat_the_relay_declares_admitted_knocks_in_the_lobby() {
     assert_eq!(secured_with(net.events(HOST), seat), 1);
     assert_eq!(secured_with(net.events(seat), HOST), 1);
 }
+
+/// A link holder's knock (a fresh handshake's m1 under the link's PSK),
+/// framed as `KNOCK_AGAIN`. Nobody on the seat completes it.
+fn link_holder_knock(url: &str) -> Vec<u8> {
+    let invite = Invite::parse(url).expect("the link parses");
+    let (_, knock, _) = Session::new_guest(&mut OsRng, invite, "Mira").expect("a knock");
+    let ClientMessage::Knock { payload, .. } = knock else {
+        panic!("a knock");
+    };
+    let mut framed = vec![0x15];
+    framed.extend_from_slice(&payload.0);
+    framed
+}
+
+/// Payloads `from` sent to `to` whose first byte is `kind`.
+fn sent_of(net: &Net, from: MemberId, to: MemberId, kind: u8) -> usize {
+    net.sent
+        .iter()
+        .filter(|(f, t, p)| *f == from && *t == Some(to) && p.first() == Some(&kind))
+        .count()
+}
+
+fn count(events: &[Event], what: impl Fn(&Event) -> bool) -> usize {
+    events.iter().filter(|e| what(e)).count()
+}
+
+/// Hole 1, host side. The counsellor reloaded and asks every seat to rejoin.
+/// A link holder working with the relay answers on the guest's seat with a
+/// knock of its own, takes the host's m2 (one try at a matching code), and
+/// abandons it for a new knock, again and again, until the host-side code
+/// equals the one on the other leg. Before issue 12 the host answered every
+/// `KNOCK_AGAIN` from an admitted seat with a fresh m2, silently and without
+/// limit (about 10^6 tries for certain success). Now: one silent try (the
+/// renewal she started by reloading), then each try needs her click on
+/// `RenewalRequested`, and after `MAX_ABANDONED_RENEWALS` abandoned ones the
+/// seat's renewals are refused with `RenewalRefused`.
+#[test]
+fn grinding_the_code_through_renewals_gets_one_silent_try_then_needs_the_counsellor_then_stops() {
+    use confide_shared::session::MAX_ABANDONED_RENEWALS;
+    let mut first = Net::new();
+    let url = first.invite();
+    let seat = first.knock(&url, "Mira");
+    first.run(HOST, |s| s.admit(seat));
+    assert_eq!(secured_with(first.events(HOST), seat), 1);
+    let Some(confide_shared::resume::Resume::Host(stored)) =
+        first.party(HOST).session.resume_state()
+    else {
+        panic!("a host snapshot");
+    };
+    // The counsellor's page reloads; the relay gives her the room back.
+    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let mut net = Net::with_host(session, create, vec![seat], Vec::new());
+    assert_eq!(
+        sent_of(&net, HOST, seat, 0x16),
+        1,
+        "she asks the seat to rejoin"
+    );
+    let m2 = 0x12;
+    let mut accepted = 0;
+    for attempt in 0..2 * MAX_ABANDONED_RENEWALS as usize + 2 {
+        let requests_before = count(net.events(HOST), |e| {
+            matches!(e, Event::RenewalRequested { .. })
+        });
+        net.deliver(seat, HOST, link_holder_knock(&url));
+        let requested = count(net.events(HOST), |e| {
+            matches!(e, Event::RenewalRequested { .. })
+        }) > requests_before;
+        if attempt == 0 {
+            assert!(!requested, "the renewal she started is answered at once");
+            assert_eq!(sent_of(&net, HOST, seat, m2), 1, "one silent try");
+        } else if requested {
+            assert!(net.party(HOST).session.renewal_pending(seat));
+            // She clicks "accept" every time: the worst case.
+            net.run(HOST, |s| s.accept_renewal(seat));
+            accepted += 1;
+        }
+        assert_eq!(
+            sent_of(&net, HOST, seat, m2),
+            1 + accepted,
+            "attempt {attempt}: every m2 after the first needed her click"
+        );
+    }
+    assert_eq!(
+        accepted,
+        MAX_ABANDONED_RENEWALS as usize - 1,
+        "after the silent try, each abandoned one was shown to her, up to the limit"
+    );
+    assert_eq!(
+        count(
+            net.events(HOST),
+            |e| matches!(e, Event::RenewalRefused { member } if *member == seat)
+        ),
+        1,
+        "the limit is shown as a warning"
+    );
+    assert_eq!(
+        sent_of(&net, HOST, seat, m2),
+        MAX_ABANDONED_RENEWALS as usize,
+        "at most MAX_ABANDONED_RENEWALS tries at a matching code, all but one visible"
+    );
+    assert_eq!(secured_with(net.events(HOST), seat), 0);
+}
+
+/// Hole 1, the common case: the counsellor holds a working channel with the
+/// seat (the guest reloaded — or a link holder claims it did). Before issue
+/// 12 the host answered the `KNOCK_AGAIN` with m2 at once; now nothing is
+/// answered until she accepts the `RenewalRequested`, and declining keeps
+/// the call as it is.
+#[test]
+fn a_renewal_the_counsellor_did_not_start_waits_for_her() {
+    let mut net = Net::new();
+    let url = net.invite();
+    let seat = net.knock(&url, "Mira");
+    net.run(HOST, |s| s.admit(seat));
+    let m2_before = sent_of(&net, HOST, seat, 0x12);
+    net.deliver(seat, HOST, link_holder_knock(&url));
+    assert_eq!(
+        sent_of(&net, HOST, seat, 0x12),
+        m2_before,
+        "nothing answered"
+    );
+    assert!(net.events(HOST).iter().any(|e| matches!(
+        e,
+        Event::RenewalRequested { member, name: Some(n) } if *member == seat && n == "Mira"
+    )));
+    net.run(HOST, |s| s.decline_renewal(seat));
+    assert!(!net.party(HOST).session.renewal_pending(seat));
+    net.run(seat, |s| s.chat("alles gut", 1).expect("chat").0);
+    assert_eq!(chat_texts(net.events(HOST)), vec!["alles gut".to_string()]);
+}
+
+/// Hole 6. The relay forges the host's rejoin request (`0x16`, which carries
+/// no authentication) to a guest in a good call, then answers the guest's
+/// new knock with garbage "m2". Before issue 12 the failed handshake ended
+/// the guest's call with the security warning although its channel with
+/// the counsellor was fine. Now the guest falls back to that channel, and
+/// the counsellor was only asked (not made) to renew.
+#[test]
+fn a_forged_rejoin_request_and_a_garbage_reply_leave_the_call_running() {
+    let mut net = Net::new();
+    let guest = net.join("Mira");
+    let knocks_before = sent_of(&net, guest, HOST, 0x15);
+    net.deliver(HOST, guest, vec![0x16]);
+    assert_eq!(
+        sent_of(&net, guest, HOST, 0x15),
+        knocks_before + 1,
+        "the forged request made the guest knock again"
+    );
+    assert!(
+        net.events(HOST)
+            .iter()
+            .any(|e| matches!(e, Event::RenewalRequested { member, .. } if *member == guest)),
+        "the counsellor is asked, nothing renews by itself"
+    );
+    net.deliver(HOST, guest, vec![0x12; 1 + 24 + 64 + 16]);
+    assert!(
+        net.events(guest).iter().any(|e| matches!(
+            e,
+            Event::Rejected {
+                reason: RejectReason::Tampered(_),
+                ..
+            }
+        )),
+        "the garbage reveal arrived and was refused"
+    );
+    assert_eq!(ended(net.events(guest)), None, "the call goes on");
+    net.run(HOST, |s| s.chat("hören Sie mich?", 1).expect("chat").0);
+    net.run(guest, |s| s.chat("ja", 2).expect("chat").0);
+    assert_eq!(
+        chat_texts(net.events(guest)),
+        vec!["hören Sie mich?".to_string()]
+    );
+    assert_eq!(chat_texts(net.events(HOST)), vec!["ja".to_string()]);
+}
+
+/// Hole 1, guest side. A link holder with the relay plays the host toward a
+/// guest: forges `0x16`, answers the guest's new knock with a valid m2 of its
+/// own (it has the PSK), receives m3 (the guest's fresh nonce: one try at a
+/// matching code on this leg) and abandons it with the next `0x16`. Before
+/// issue 12 the guest started a new handshake on every `0x16`, without limit
+/// and without a sign. Now every abandoned one is refused visibly
+/// (`Rejected`) and after `MAX_ABANDONED_RENEWALS` the guest refuses rejoin
+/// requests (`RenewalRefused`) and keeps its channel.
+#[test]
+fn a_guest_gives_a_grinding_fake_host_only_a_few_visible_tries() {
+    use confide_shared::handshake::{Responder, SessionKeypair};
+    use confide_shared::session::MAX_ABANDONED_RENEWALS;
+    use confide_shared::signal::Knock;
+    let mut net = Net::new();
+    let url = net.invite();
+    let guest = net.knock(&url, "Mira");
+    net.run(HOST, |s| s.admit(guest));
+    let invite = Invite::parse(&url).expect("link");
+    let mallory = SessionKeypair::generate(&mut OsRng);
+    let m3_before = sent_of(&net, guest, HOST, 0x13);
+    // The relay keeps the guest's knocks away from the real host.
+    net.drop_if = Some(Box::new(move |from, to, payload| {
+        from == guest && to == HOST && payload.first() == Some(&0x15)
+    }));
+    for _ in 0..2 * MAX_ABANDONED_RENEWALS {
+        let knocks = sent_of(&net, guest, HOST, 0x15);
+        net.deliver(HOST, guest, vec![0x16]);
+        if sent_of(&net, guest, HOST, 0x15) == knocks {
+            continue; // refused: no new handshake
+        }
+        let (_, _, framed) = net
+            .sent
+            .iter()
+            .rev()
+            .find(|(f, _, p)| *f == guest && p.first() == Some(&0x15))
+            .expect("the guest's knock");
+        let knock = Knock::from_json(&framed[1..]).expect("a knock");
+        let (_, m2) = Responder::accept(
+            &mut OsRng,
+            &mallory,
+            &invite.psk(),
+            &invite.room_id(),
+            &knock.m1,
+        )
+        .expect("the link holder answers");
+        net.deliver(HOST, guest, m2);
+    }
+    let tries = sent_of(&net, guest, HOST, 0x13) - m3_before;
+    assert_eq!(
+        tries, MAX_ABANDONED_RENEWALS as usize,
+        "the guest revealed its nonce (m3) only this often"
+    );
+    assert_eq!(
+        count(net.events(guest), |e| matches!(
+            e,
+            Event::RenewalRefused { .. }
+        )),
+        1
+    );
+    assert!(
+        count(net.events(guest), |e| matches!(
+            e,
+            Event::Rejected { reason: RejectReason::Tampered(why), .. } if why.contains("abandoned")
+        )) >= MAX_ABANDONED_RENEWALS as usize - 1,
+        "each abandoned try was shown"
+    );
+    assert_eq!(ended(net.events(guest)), None);
+    net.run(HOST, |s| s.chat("weiter", 1).expect("chat").0);
+    assert_eq!(chat_texts(net.events(guest)), vec!["weiter".to_string()]);
+}

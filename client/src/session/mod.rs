@@ -382,6 +382,32 @@ impl Inner {
                 self.refresh();
             }
             Event::KnockRefused { .. } => {}
+            // A renewal the counsellor did not start waits for her click.
+            // Until the UI has its own entry ("… möchte die Verbindung neu
+            // aufbauen"), it shows as a knock of that seat: "Einlassen"
+            // accepts it, "Ablehnen" declines it (see `UiAction::Admit`).
+            Event::RenewalRequested { member, name } => {
+                web_sys::console::warn_1(
+                    &"confide: a participant asks to renew the connection".into(),
+                );
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_reason("renewal requested");
+                self.invites.knocks.retain(|k| k.id != member.0);
+                self.invites.knocks.push(KnockView { id: member.0, name });
+                self.refresh();
+            }
+            // Too many abandoned renewals with this seat: someone may be
+            // trying to get into the middle. Counted with the refused
+            // messages until the UI has its own warning.
+            Event::RenewalRefused { .. } => {
+                web_sys::console::warn_1(
+                    &"confide: renewals refused after too many abandoned handshakes".into(),
+                );
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_reason("renewal refused");
+                self.refused += 1;
+                self.refresh();
+            }
             Event::Waiting => self.show(Screen::Waiting),
             Event::PeerSecured {
                 member,
@@ -728,16 +754,30 @@ impl Inner {
             UiAction::Admit(id) => {
                 if let Some(pos) = self.invites.knocks.iter().position(|k| k.id == id) {
                     let knock = self.invites.knocks.remove(pos);
+                    // A renewal's seat may be listed already.
+                    self.invites.admitted.retain(|k| k.id != id);
                     self.invites.admitted.push(knock);
                 }
-                self.run(|s| s.admit(MemberId(id)));
+                self.run(|s| {
+                    if s.renewal_pending(MemberId(id)) {
+                        s.accept_renewal(MemberId(id))
+                    } else {
+                        s.admit(MemberId(id))
+                    }
+                });
                 // The counsellor's decision is part of what a reload keeps.
                 self.persist();
                 self.refresh();
             }
             UiAction::Reject(id) => {
                 self.invites.knocks.retain(|k| k.id != id);
-                self.run(|s| s.reject(MemberId(id)));
+                self.run(|s| {
+                    if s.renewal_pending(MemberId(id)) {
+                        s.decline_renewal(MemberId(id))
+                    } else {
+                        s.reject(MemberId(id))
+                    }
+                });
                 self.persist();
                 self.refresh();
             }
