@@ -191,8 +191,8 @@ pub struct Strings {
     pub reconnecting: &'static str,
     /// Picture and sound from one participant do not get through.
     pub media_trouble: &'static str,
-    /// What the person can do about it; the argument is the other's name.
-    pub media_trouble_hint: fn(&str) -> String,
+    /// What the person can do about it (the tile names the other person).
+    pub media_trouble_hint: &'static str,
     pub media_retry: &'static str,
     pub knock_in_call: fn(&str) -> String,
     pub enable_sound: &'static str,
@@ -364,11 +364,7 @@ static DE: Strings = Strings {
     participant_muted: "Mikrofon aus",
     reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
     media_trouble: "Bild und Ton kommen nicht durch.",
-    media_trouble_hint: |name| {
-        format!(
-            "Die Verbindung zu {name} steht noch nicht. Versuchen Sie es noch einmal; der Chat funktioniert weiter."
-        )
-    },
+    media_trouble_hint: "Die Verbindung steht noch nicht. Versuchen Sie es noch einmal – der Chat funktioniert weiter.",
     media_retry: "Erneut versuchen",
     knock_in_call: |name| format!("{name} klopft an"),
     enable_sound: "Ton einschalten",
@@ -614,9 +610,7 @@ static EN: Strings = Strings {
     participant_muted: "Microphone off",
     reconnecting: "Connection interrupted – reconnecting…",
     media_trouble: "Picture and sound are not getting through.",
-    media_trouble_hint: |name| {
-        format!("The connection to {name} is not up yet. Please try again; the chat keeps working.")
-    },
+    media_trouble_hint: "The connection is not up yet. Please try again – the chat keeps working.",
     media_retry: "Try again",
     knock_in_call: |name| format!("{name} is knocking"),
     enable_sound: "Turn on sound",

@@ -149,7 +149,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                         data-peer={participant.id.to_string()}
                         data-kind={participant.trouble.map(|t| format!("{t:?}")).unwrap_or_default()}>
                         <p class="tile-trouble-title">{ strings.media_trouble }</p>
-                        <p>{ (strings.media_trouble_hint)(&name) }</p>
+                        <p>{ strings.media_trouble_hint }</p>
                         <button type="button" class="btn btn-primary btn-small"
                             onclick={emit(UiAction::RetryMedia(participant.id))}
                             data-testid="retry-media" data-peer={participant.id.to_string()}>
