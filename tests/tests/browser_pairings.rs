@@ -334,6 +334,81 @@ async fn a_refused_description_is_shown_within_two_seconds() {
     guest.close().await;
 }
 
+/// No decrypted media within the deadline is said too, per person: a guest
+/// whose worker never decrypts (test-build switch `?skip_decrypt=1`) is told
+/// "Bild und Ton kommen nicht durch" about 15 s after the call starts, not
+/// before, while the counsellor, who decrypts, is not. "Erneut versuchen"
+/// takes the message away and starts a new attempt (an ICE restart).
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn no_media_within_the_deadline_is_said_with_a_way_to_retry() {
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
+    let guest_link = link.replacen("/#", "/?skip_decrypt=1#", 1);
+    guest_knocks(&guest, &guest_link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    sees_the_call(&guest).await;
+    let in_call = std::time::Instant::now();
+    // Frames do arrive (they are just never decrypted)...
+    guest
+        .wait_until(
+            "video frames arriving at the guest",
+            STEP,
+            "return window.wasmBindings.confide_call_report().then(r => \
+               r.worker.streams.some(s => s.direction === 'recv' && s.skipped > 10))",
+        )
+        .await;
+    assert_eq!(
+        guest
+            .eval("return document.querySelector('[data-testid=media-trouble]') === null")
+            .await,
+        true,
+        "no message while the deadline runs"
+    );
+    // ...and the message comes with the deadline.
+    guest
+        .wait_until(
+            "the no-media message",
+            STEP,
+            "const t = document.querySelector('[data-testid=media-trouble]'); \
+             return t && t.dataset.kind === 'NoMedia' && t.offsetParent !== null",
+        )
+        .await;
+    let after = in_call.elapsed();
+    println!("no-media message after {after:?} in the call");
+    assert!(
+        after >= Duration::from_secs(13),
+        "not before the 15 s deadline (the mesh starts a little before the call screen): {after:?}"
+    );
+    assert_eq!(
+        host.eval("return document.querySelector('[data-testid=media-trouble]') === null")
+            .await,
+        true,
+        "the counsellor, whose media does come through, sees no message"
+    );
+    let before = negotiations(&call_report(&host).await);
+    guest.click("[data-testid=retry-media]").await;
+    guest
+        .wait_until(
+            "the message to go away after trying again",
+            Duration::from_secs(5),
+            "return document.querySelector('[data-testid=media-trouble]') === null",
+        )
+        .await;
+    host.wait_until(
+        "the counsellor's new offer after the guest asked (ICE restart)",
+        STEP,
+        "return window.wasmBindings.confide_call_report().then(r => \
+           Object.values(r.negotiation).every(p => p.completed >= 2))",
+    )
+    .await;
+    println!("negotiations at the counsellor before the retry: {before:?}");
+    host.close().await;
+    guest.close().await;
+}
+
 /// `[videoWidth, videoHeight]` of the (first) remote video.
 async fn remote_size(browser: &Browser) -> (u64, u64) {
     let size = browser
