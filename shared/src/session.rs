@@ -226,6 +226,10 @@ struct HostState {
     asked: BTreeSet<MemberId>,
     /// Renewal handshakes per seat answered with m2 and then abandoned or failed.
     abandoned: BTreeMap<MemberId, u32>,
+    /// Secured guests whose safety code the counsellor has not confirmed
+    /// yet (public key and name, for the roster). They talk with her only:
+    /// no introductions, no roster, no other guest's key until she does.
+    unconfirmed: BTreeMap<MemberId, ([u8; 32], Option<String>)>,
     roster: HostRoster,
 }
 
@@ -405,6 +409,7 @@ impl Session {
             renewals: BTreeMap::new(),
             asked: BTreeSet::new(),
             abandoned: BTreeMap::new(),
+            unconfirmed: BTreeMap::new(),
             roster,
         };
         (
@@ -610,6 +615,31 @@ impl Session {
         host.admitted.remove(&member);
         host.rejected.insert(member);
         vec![Effect::Send(ClientMessage::Reject { room, member })]
+    }
+
+    /// Host: the counsellor compared `member`'s safety code and it matches.
+    /// Only now does the guest join the group: it and the other guests are
+    /// introduced to each other (their keys reach each other only through
+    /// that) and everyone gets the new roster (`Members`). Before this, the
+    /// guest talks with the counsellor alone (a 1:1 call has media from the
+    /// start). After a renewal the new code must be confirmed again.
+    pub fn confirm_peer(&mut self, rng: &mut impl CryptoRngCore, member: MemberId) -> Vec<Effect> {
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        let Some((public, name)) = host.unconfirmed.remove(&member) else {
+            return Vec::new();
+        };
+        match host.roster.admit(rng, public, name) {
+            Ok(outgoing) => {
+                let mut effects = Vec::new();
+                for out in outgoing {
+                    effects.extend(self.send_to_participant(out.to, &out.signal));
+                }
+                effects
+            }
+            Err(error) => Self::tampered(member, error),
+        }
     }
 
     /// Host: whether `member` asked for a renewal she has not decided on
@@ -1403,23 +1433,9 @@ impl Session {
         let mut effects = self.forget_peer(rng, member);
         let renewed = renewed || !effects.is_empty();
         if let Role::Host(host) = &mut self.role {
-            match host.roster.admit(rng, peer_public, name.clone()) {
-                Ok(outgoing) => {
-                    effects.extend(self.add_peer(
-                        rng,
-                        member,
-                        channel,
-                        Some(sas),
-                        name,
-                        (is_offerer, renewed),
-                    ));
-                    for out in outgoing {
-                        effects.extend(self.send_to_participant(out.to, &out.signal));
-                    }
-                }
-                Err(error) => effects.extend(Self::tampered(member, error)),
-            }
-            return effects;
+            // The group meets this guest only once the counsellor confirmed
+            // its code (`confirm_peer`).
+            host.unconfirmed.insert(member, (peer_public, name.clone()));
         }
         effects.extend(self.add_peer(rng, member, channel, Some(sas), name, (is_offerer, renewed)));
         effects
@@ -1527,6 +1543,9 @@ impl Session {
             return Vec::new();
         };
         let mut effects = vec![Effect::Event(Event::PeerLeft { member })];
+        if let Role::Host(host) = &mut self.role {
+            host.unconfirmed.remove(&member);
+        }
         if let Role::Host(host) = &mut self.role
             && let Ok(outgoing) = host.roster.remove(peer.participant)
         {

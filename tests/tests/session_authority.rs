@@ -297,11 +297,14 @@ fn chat_texts(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
-/// A counsellor with two guests, everyone secured with everyone.
+/// A counsellor with two guests whose codes she confirmed, everyone secured
+/// with everyone.
 fn group() -> (Net, MemberId, MemberId) {
     let mut net = Net::new();
     let a = net.join("Anna");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, a));
     let b = net.join("Ben");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, b));
     assert_eq!(secured_with(net.events(a), b), 1, "A has a channel to B");
     assert_eq!(secured_with(net.events(b), a), 1, "B has a channel to A");
     assert_eq!(secured_with(net.events(a), HOST), 1);
@@ -902,4 +905,109 @@ fn a_guest_gives_a_grinding_fake_host_only_a_few_visible_tries() {
     assert_eq!(ended(net.events(guest)), None);
     net.run(HOST, |s| s.chat("weiter", 1).expect("chat").0);
     assert_eq!(chat_texts(net.events(guest)), vec!["weiter".to_string()]);
+}
+
+fn signals_from(events: &[Event], from: MemberId) -> usize {
+    count(
+        events,
+        |e| matches!(e, Event::PeerSenderKey { member, .. } | Event::PeerSecured { member, .. } if *member == from),
+    )
+}
+
+/// Hole 4. In a group, a newcomer whose code the counsellor has not
+/// confirmed yet (it may be someone in the middle) learns nothing about the
+/// other guests: no introduction (so no pair channel, no `group_secret`), no
+/// roster, no other guest's media key; and the other guests hear nothing of
+/// it. Before issue 12 the host introduced the newcomer as soon as the
+/// handshake completed (`peer_secured` → `HostRoster::admit`), and
+/// `ConfirmSas` only changed a flag in the UI.
+#[test]
+fn a_newcomer_meets_the_group_only_after_the_counsellor_confirmed_its_code() {
+    let mut net = Net::new();
+    let a = net.join("Anna");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, a));
+    let a_events_before = net.events(a).len();
+    let b = net.join("Ben");
+    // B is secured with the counsellor (1:1 media may start) …
+    assert_eq!(secured_with(net.events(HOST), b), 1);
+    assert_eq!(secured_with(net.events(b), HOST), 1);
+    assert!(
+        count(
+            net.events(b),
+            |e| matches!(e, Event::PeerSenderKey { member, .. } if *member == HOST)
+        ) >= 1,
+        "B has the counsellor's media key"
+    );
+    // … but meets nobody else, and nobody else hears of B.
+    assert_eq!(signals_from(net.events(b), a), 0, "nothing of A reached B");
+    assert!(
+        !net.sent
+            .iter()
+            .any(|(from, to, _)| (*from == a && *to == Some(b)) || (*from == b && *to == Some(a))),
+        "A and B exchanged nothing"
+    );
+    assert_eq!(
+        signals_from(&net.events(a)[a_events_before..], b),
+        0,
+        "A heard nothing of B"
+    );
+    // The counsellor confirms B's code: now they meet and exchange keys.
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, b));
+    assert_eq!(secured_with(net.events(b), a), 1);
+    assert_eq!(secured_with(net.events(a), b), 1);
+    assert!(
+        count(
+            net.events(b),
+            |e| matches!(e, Event::PeerSenderKey { member, .. } if *member == a)
+        ) >= 1
+    );
+    // Confirming twice changes nothing.
+    let sent = net.sent.len();
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, b));
+    assert_eq!(net.sent.len(), sent);
+}
+
+/// Hole 4 after a renewal: the new code of a guest in the group must be
+/// confirmed again before the others meet it anew. (Before issue 12 a
+/// renewed guest was re-introduced at once.)
+#[test]
+fn a_renewed_guest_meets_the_group_again_only_after_the_new_code_is_confirmed() {
+    let (mut net, a, b) = group();
+    // B's page reloads: a new session on B's seat knocks again.
+    let Some(confide_shared::resume::Resume::Guest(stored)) = net.party(b).session.resume_state()
+    else {
+        panic!("a guest snapshot");
+    };
+    let (session, resume) = Session::rejoin_guest(&mut OsRng, stored).expect("rejoin");
+    assert!(matches!(resume, ClientMessage::Resume { .. }));
+    net.parties.insert(
+        b,
+        Party {
+            session,
+            events: Vec::new(),
+        },
+    );
+    let room = net.room;
+    net.inject(
+        b,
+        ServerMessage::Admitted {
+            room,
+            member: b,
+            host: HOST,
+            members: vec![HOST, a],
+        },
+    );
+    net.run(HOST, |s| s.accept_renewal(b));
+    assert_eq!(
+        secured_with(net.events(b), HOST),
+        1,
+        "B renewed with the counsellor"
+    );
+    assert_eq!(secured_with(net.events(b), a), 0, "but has not met A again");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, b));
+    assert_eq!(
+        secured_with(net.events(b), a),
+        1,
+        "after the confirmation it has"
+    );
 }

@@ -385,6 +385,10 @@ fn latest_local_kid(party: &Party) -> Option<u64> {
 /// and the second guest's seat.
 async fn group_of_three(relay: &TestRelay) -> (Party, Party, Party, MemberId) {
     let (mut host, mut first, _) = connected_pair(relay).await;
+    // The counsellor compared the first guest's code: it may meet others.
+    let (first_member, _) = host.secured().expect("first guest secured");
+    let effects = host.session.confirm_peer(&mut OsRng, first_member);
+    host.apply(effects).await;
     let (_, url) = {
         let (_, url, add) = host
             .session
@@ -445,6 +449,9 @@ async fn group_of_three(relay: &TestRelay) -> (Party, Party, Party, MemberId) {
                 |e| matches!(e, Event::PeerSecured { member: m, .. } if *m == member),
             )
             .await;
+            // Only after she confirmed the second guest's code does it meet the first.
+            let effects = host.session.confirm_peer(&mut OsRng, member);
+            host.apply(effects).await;
             host
         },
     );
@@ -741,6 +748,9 @@ async fn in_a_group_a_reloading_guest_comes_back_to_both_others() {
                 matches!(e, Event::PeerSecured { member, renewed: true, .. } if *member == second_member)
             })
             .await;
+            // The new code is confirmed again before the others meet it.
+            let effects = host.session.confirm_peer(&mut OsRng, second_member);
+            host.apply(effects).await;
             host
         },
         async {

@@ -837,6 +837,9 @@ impl Inner {
                     info.sas_confirmed = true;
                     info.renewed = false;
                 }
+                // Counsellor: only now does this guest meet the others (a
+                // no-op for guests and for a guest already confirmed).
+                self.run(|s| s.confirm_peer(&mut OsRng, MemberId(peer)));
                 self.refresh();
             }
             UiAction::DenySas(peer) => {
