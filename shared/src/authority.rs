@@ -42,6 +42,7 @@ pub enum SignalKind {
     SenderKey,
     Introduce,
     Members,
+    MembersAck,
     Bye,
     EndSession,
     Remove,
@@ -49,7 +50,7 @@ pub enum SignalKind {
 
 impl SignalKind {
     /// Every signal type, for exhaustive tests.
-    pub const ALL: [SignalKind; 12] = [
+    pub const ALL: [SignalKind; 13] = [
         SignalKind::Hello,
         SignalKind::Offer,
         SignalKind::Answer,
@@ -59,6 +60,7 @@ impl SignalKind {
         SignalKind::SenderKey,
         SignalKind::Introduce,
         SignalKind::Members,
+        SignalKind::MembersAck,
         SignalKind::Bye,
         SignalKind::EndSession,
         SignalKind::Remove,
@@ -76,6 +78,7 @@ impl SignalKind {
             Signal::SenderKey { .. } => SignalKind::SenderKey,
             Signal::Introduce { .. } => SignalKind::Introduce,
             Signal::Members { .. } => SignalKind::Members,
+            Signal::MembersAck { .. } => SignalKind::MembersAck,
             Signal::Bye {} => SignalKind::Bye,
             Signal::EndSession {} => SignalKind::EndSession,
             Signal::Remove {} => SignalKind::Remove,
@@ -85,6 +88,7 @@ impl SignalKind {
 
 const ANYONE: &[Sender] = &[Sender::Counsellor, Sender::Guest, Sender::PeerGuest];
 const COUNSELLOR: &[Sender] = &[Sender::Counsellor];
+const GUEST: &[Sender] = &[Sender::Guest];
 
 /// Who may send `kind`: the table itself.
 pub const fn expected(kind: SignalKind) -> &'static [Sender] {
@@ -104,6 +108,8 @@ pub const fn expected(kind: SignalKind) -> &'static [Sender] {
         | SignalKind::Members
         | SignalKind::EndSession
         | SignalKind::Remove => COUNSELLOR,
+        // A guest's answer to the counsellor's roster: to her only.
+        SignalKind::MembersAck => GUEST,
     }
 }
 

@@ -399,6 +399,11 @@ impl GuestView {
         self.host
     }
 
+    /// The epoch of the last roster applied (0 before any).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// Everyone in the call as last announced.
     pub fn ids(&self) -> Vec<ParticipantId> {
         self.members.iter().copied().collect()

@@ -56,6 +56,11 @@ pub const REJOIN_REQUEST: u8 = 0x16;
 /// renewal after the counsellor's own reload is answered without her click.
 pub const MAX_ABANDONED_RENEWALS: u32 = 3;
 
+/// How often the driver calls [`Session::check_roster_acks`] (host). A
+/// guest that has not acknowledged a roster by the second call after it was
+/// sent (10 to 20 s) is reported with [`Event::RosterNotAcknowledged`].
+pub const ROSTER_ACK_CHECK_MS: u32 = 10_000;
+
 /// What the driver must do.
 #[derive(Debug)]
 pub enum Effect {
@@ -89,6 +94,16 @@ pub enum Event {
         member: MemberId,
         name: Option<String>,
     },
+    /// Messages from `member` were lost on the way (the relay dropped them,
+    /// or a connection broke): `count` sequence numbers were skipped. The
+    /// rest of the conversation is intact; say "messages were lost".
+    MessagesLost { member: MemberId, count: u64 },
+    /// Host: `member` did not acknowledge the roster of `epoch` in time (the
+    /// relay may be keeping it from them, e.g. to keep a removed participant
+    /// connected to them). It was sent again; until it is acknowledged this
+    /// guest must be treated as still trusting the people the roster
+    /// dropped: show a warning; removing the guest is the safe answer.
+    RosterNotAcknowledged { member: MemberId, epoch: u64 },
     /// Too many renewal handshakes with `member` were abandoned or failed
     /// ([`MAX_ABANDONED_RENEWALS`]): from now on its renewals are refused.
     /// Someone may be trying to get into the middle: show a warning. The
@@ -230,7 +245,17 @@ struct HostState {
     /// yet (public key and name, for the roster). They talk with her only:
     /// no introductions, no roster, no other guest's key until she does.
     unconfirmed: BTreeMap<MemberId, ([u8; 32], Option<String>)>,
+    /// Roster epochs sent and not yet acknowledged, per guest seat.
+    acks: BTreeMap<MemberId, PendingAck>,
     roster: HostRoster,
+}
+
+/// Host: a `Members` a guest has not acknowledged yet.
+struct PendingAck {
+    epoch: u64,
+    /// `check_roster_acks` calls since it was sent.
+    checks: u8,
+    warned: bool,
 }
 
 enum GuestHandshake {
@@ -410,6 +435,7 @@ impl Session {
             asked: BTreeSet::new(),
             abandoned: BTreeMap::new(),
             unconfirmed: BTreeMap::new(),
+            acks: BTreeMap::new(),
             roster,
         };
         (
@@ -640,6 +666,49 @@ impl Session {
             }
             Err(error) => Self::tampered(member, error),
         }
+    }
+
+    /// Host: call every [`ROSTER_ACK_CHECK_MS`]. Reports each guest that has
+    /// not acknowledged its latest roster since the previous call
+    /// ([`Event::RosterNotAcknowledged`], once per epoch) and sends it the
+    /// current roster again on every call until it does.
+    pub fn check_roster_acks(&mut self) -> Vec<Effect> {
+        if self.ended {
+            return Vec::new();
+        }
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        let mut late = Vec::new();
+        for (member, pending) in host.acks.iter_mut() {
+            pending.checks = pending.checks.saturating_add(1);
+            if pending.checks >= 2 {
+                late.push((*member, pending.epoch, !pending.warned));
+                pending.warned = true;
+            }
+        }
+        let members = host.roster.members();
+        let current = host.roster.epoch();
+        let mut effects = Vec::new();
+        for (member, epoch, warn) in late {
+            if warn {
+                effects.push(Effect::Event(Event::RosterNotAcknowledged {
+                    member,
+                    epoch,
+                }));
+            }
+            let mut again = Signal::Members {
+                epoch: current,
+                members: members.clone(),
+            };
+            if let Signal::Members { members, .. } = &mut again {
+                for m in members.iter_mut() {
+                    m.relay = self.member_of(m.id);
+                }
+            }
+            effects.extend(self.send_rtc(member, &again));
+        }
+        effects
     }
 
     /// Host: whether `member` asked for a renewal she has not decided on
@@ -1497,10 +1566,20 @@ impl Session {
             }
             _ => {}
         }
-        match self.member_of(to) {
-            Some(member) => self.send_rtc(member, &signal),
-            None => Vec::new(),
+        let Some(member) = self.member_of(to) else {
+            return Vec::new();
+        };
+        if let (Signal::Members { epoch, .. }, Role::Host(host)) = (&signal, &mut self.role) {
+            host.acks.insert(
+                member,
+                PendingAck {
+                    epoch: *epoch,
+                    checks: 0,
+                    warned: false,
+                },
+            );
         }
+        self.send_rtc(member, &signal)
     }
 
     /// A fresh media key for the same people (the frame-crypto worker says
@@ -1545,6 +1624,7 @@ impl Session {
         let mut effects = vec![Effect::Event(Event::PeerLeft { member })];
         if let Role::Host(host) = &mut self.role {
             host.unconfirmed.remove(&member);
+            host.acks.remove(&member);
         }
         if let Role::Host(host) = &mut self.role
             && let Ok(outgoing) = host.roster.remove(peer.participant)
@@ -1570,11 +1650,32 @@ impl Session {
                 reason: RejectReason::Unexpected("message from an unknown sender"),
             })];
         };
+        let skipped_before = peer.channel.skipped();
         let signal = match Signal::open(&mut peer.channel, payload) {
             Ok(signal) => signal,
             Err(error) => return Self::tampered(from, error),
         };
+        let lost = peer.channel.skipped().saturating_sub(skipped_before);
         let participant = peer.participant;
+        let mut effects = Vec::new();
+        if lost > 0 {
+            effects.push(Effect::Event(Event::MessagesLost {
+                member: from,
+                count: lost,
+            }));
+        }
+        effects.extend(self.on_signal(rng, from, participant, signal));
+        effects
+    }
+
+    /// An authentic signal from `from` (whose channel authenticates `participant`).
+    fn on_signal(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        participant: ParticipantId,
+        signal: Signal,
+    ) -> Vec<Effect> {
         // The one gate: the sender's role is what its channel authenticates.
         let sender = self.sender_of(participant);
         if let Err(refusal) = authority::check(sender, &signal) {
@@ -1621,6 +1722,7 @@ impl Session {
                 }
             }
             Signal::Members { .. } => self.on_members(rng, from, &signal),
+            Signal::MembersAck { epoch } => self.on_members_ack(from, epoch),
             Signal::Hello { name, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
                     peer.name = Some(name);
@@ -1730,6 +1832,22 @@ impl Session {
         }
     }
 
+    /// Host: a guest applied the roster of `epoch`.
+    fn on_members_ack(&mut self, from: MemberId, epoch: u64) -> Vec<Effect> {
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        match host.acks.get(&from) {
+            Some(pending) if epoch == pending.epoch => {
+                host.acks.remove(&from);
+                Vec::new()
+            }
+            // An older epoch's acknowledgement: the latest is still due.
+            Some(pending) if epoch < pending.epoch => Vec::new(),
+            _ => Self::tampered(from, "acknowledgement of a roster never sent"),
+        }
+    }
+
     fn on_members(
         &mut self,
         rng: &mut impl CryptoRngCore,
@@ -1742,6 +1860,17 @@ impl Session {
         let Some(view) = guest.view.as_mut() else {
             return Vec::new();
         };
+        // The counsellor sends the roster again when our acknowledgement did
+        // not reach her: acknowledge again, nothing else changes.
+        if let Signal::Members { epoch, members } = signal
+            && *epoch == view.epoch()
+            && *epoch > 0
+            && members.iter().map(|m| m.id).collect::<BTreeSet<_>>()
+                == view.ids().into_iter().collect::<BTreeSet<_>>()
+        {
+            let ack = Signal::MembersAck { epoch: *epoch };
+            return self.send_rtc(from, &ack);
+        }
         match view.apply(signal) {
             Ok(change) => {
                 // Peers the host no longer lists are gone; our key rotates without them.
@@ -1760,6 +1889,10 @@ impl Session {
                 let members: Vec<ParticipantId> =
                     self.peers.values().map(|p| p.participant).collect();
                 effects.extend(self.distribute_sender_key(rng, &members));
+                // Done: tell the counsellor (who warns when this does not come).
+                if let Signal::Members { epoch, .. } = signal {
+                    effects.extend(self.send_rtc(from, &Signal::MembersAck { epoch: *epoch }));
+                }
                 effects
             }
             Err(error) => Self::tampered(from, error),

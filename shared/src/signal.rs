@@ -205,6 +205,9 @@ pub enum Signal {
     },
     /// Host → guests: who is in the call now. `epoch` only increases.
     Members { epoch: u64, members: Vec<Member> },
+    /// Guest → host: "I applied your roster of this epoch" (and rotated my
+    /// media key without anyone it dropped).
+    MembersAck { epoch: u64 },
     /// I am leaving.
     Bye {},
     /// Host: the session is over for everyone.
@@ -305,6 +308,7 @@ impl Signal {
                 }
             }
             Signal::IceRestart {}
+            | Signal::MembersAck { .. }
             | Signal::SenderKey { .. }
             | Signal::Bye {}
             | Signal::EndSession {}

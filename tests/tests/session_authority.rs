@@ -364,6 +364,7 @@ fn sample(kind: SignalKind, a: &Net, guest: MemberId) -> Signal {
             epoch: u64::MAX,
             members: Vec::new(),
         },
+        SignalKind::MembersAck => Signal::MembersAck { epoch: 1 },
         SignalKind::Bye => Signal::Bye {},
         SignalKind::EndSession => Signal::EndSession {},
         SignalKind::Remove => Signal::Remove {},
@@ -1009,5 +1010,82 @@ fn a_renewed_guest_meets_the_group_again_only_after_the_new_code_is_confirmed() 
         secured_with(net.events(b), a),
         1,
         "after the confirmation it has"
+    );
+}
+
+fn roster_warnings(events: &[Event]) -> Vec<(MemberId, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RosterNotAcknowledged { member, epoch } => Some((*member, *epoch)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Hole 5. The counsellor removes guest A. The relay, colluding with A,
+/// drops the new roster on its way to guest B, so B keeps its direct channel
+/// (and its media key) with A. Before issue 12 nothing acknowledged a roster
+/// and the counsellor could not know. Now every guest acknowledges each
+/// roster epoch; the one that does not is reported after the deadline
+/// (`RosterNotAcknowledged`) and the roster is sent to it again.
+#[test]
+fn a_roster_the_relay_keeps_from_a_guest_raises_a_warning() {
+    let (mut net, a, b) = group();
+    let c = net.join("Clara");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, c));
+    assert_eq!(secured_with(net.events(b), c), 1);
+    // Everyone acknowledged everything so far: no warning.
+    net.run(HOST, Session::check_roster_acks);
+    net.run(HOST, Session::check_roster_acks);
+    assert!(roster_warnings(net.events(HOST)).is_empty());
+    // The relay keeps every envelope from the counsellor away from B.
+    net.drop_if = Some(Box::new(move |from, to, payload| {
+        from == HOST && to == b && payload.first() == Some(&0x20)
+    }));
+    net.run(HOST, |s| s.remove(&mut OsRng, a));
+    assert!(
+        !net.events(b)
+            .iter()
+            .any(|e| matches!(e, Event::PeerLeft { member } if *member == a)),
+        "the attack worked: B still trusts the removed A"
+    );
+    assert!(
+        net.events(c)
+            .iter()
+            .any(|e| matches!(e, Event::PeerLeft { member } if *member == a)),
+        "C got the roster and dropped A"
+    );
+    net.run(HOST, Session::check_roster_acks);
+    assert!(
+        roster_warnings(net.events(HOST)).is_empty(),
+        "not before the deadline"
+    );
+    net.run(HOST, Session::check_roster_acks);
+    let warnings = roster_warnings(net.events(HOST));
+    assert_eq!(warnings.len(), 1, "one warning, for B only: {warnings:?}");
+    assert_eq!(warnings[0].0, b);
+    // Once the relay lets it through, the roster sent again reaches B, B
+    // drops A and acknowledges; no further warning.
+    net.drop_if = None;
+    net.run(HOST, Session::check_roster_acks);
+    assert!(
+        net.events(b)
+            .iter()
+            .any(|e| matches!(e, Event::PeerLeft { member } if *member == a)),
+        "B follows the roster it finally got"
+    );
+    assert!(
+        net.events(b).iter().any(
+            |e| matches!(e, Event::MessagesLost { member, count } if *member == HOST && *count > 0)
+        ),
+        "and is told that messages from the counsellor were lost"
+    );
+    net.run(HOST, Session::check_roster_acks);
+    net.run(HOST, Session::check_roster_acks);
+    assert_eq!(
+        roster_warnings(net.events(HOST)).len(),
+        1,
+        "no further warning"
     );
 }

@@ -19,7 +19,7 @@ use confide_shared::link::Invite;
 use confide_shared::media_watch::MediaHealth;
 use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
 use confide_shared::resume::Resume;
-use confide_shared::session::{Effect, EndReason, Event, Session};
+use confide_shared::session::{Effect, EndReason, Event, ROSTER_ACK_CHECK_MS, Session};
 use confide_shared::sframe::CipherSuite;
 use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
 use rand_core::OsRng;
@@ -300,6 +300,16 @@ impl Inner {
         .forget();
     }
 
+    /// Counsellor: every `ROSTER_ACK_CHECK_MS`, report guests that did not
+    /// acknowledge the latest list of participants (and send it again).
+    fn check_roster_acks_regularly(&mut self) {
+        let me = self.me.clone();
+        gloo::timers::callback::Interval::new(ROSTER_ACK_CHECK_MS, move || {
+            Inner::later(&me, |inner| inner.run(Session::check_roster_acks));
+        })
+        .forget();
+    }
+
     fn reconnect(&mut self) {
         let Some(message) = self.session.as_ref().and_then(Session::reconnect) else {
             return;
@@ -394,6 +404,23 @@ impl Inner {
                 test_hooks::record_reason("renewal requested");
                 self.invites.knocks.retain(|k| k.id != member.0);
                 self.invites.knocks.push(KnockView { id: member.0, name });
+                self.refresh();
+            }
+            // Envelopes were dropped on the way. Logged until the UI says
+            // "Nachrichten gingen verloren".
+            Event::MessagesLost { count, .. } => {
+                web_sys::console::warn_1(&format!("confide: {count} messages were lost").into());
+            }
+            // A guest did not acknowledge the counsellor's roster: it may
+            // still trust someone who was removed. Counted with the refused
+            // messages until the UI has its own warning.
+            Event::RosterNotAcknowledged { .. } => {
+                web_sys::console::warn_1(
+                    &"confide: a participant did not confirm the new list of participants".into(),
+                );
+                #[cfg(feature = "test-hooks")]
+                test_hooks::record_reason("roster not acknowledged");
+                self.refused += 1;
                 self.refresh();
             }
             // Too many abandoned renewals with this seat: someone may be
@@ -745,6 +772,7 @@ impl Inner {
             UiAction::StartSession => {
                 let (session, create) = Session::new_host(&mut OsRng);
                 self.session = Some(session);
+                self.check_roster_acks_regularly();
                 self.connect();
                 self.send(create);
                 self.refresh();
@@ -1004,6 +1032,7 @@ impl Inner {
                     .collect();
                 let (session, create) = Session::restore_host(&mut OsRng, stored);
                 self.session = Some(session);
+                self.check_roster_acks_regularly();
                 self.connect();
                 self.send(create);
                 if media.in_call {

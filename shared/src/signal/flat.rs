@@ -19,6 +19,7 @@ enum Kind {
     SenderKey,
     Introduce,
     Members,
+    MembersAck,
     Bye,
     EndSession,
     Remove,
@@ -85,6 +86,7 @@ impl FlatSignal {
             Kind::SenderKey => &["kid", "key", "suite"],
             Kind::Introduce => &["peer", "peer_public", "group_secret", "intro_nonce"],
             Kind::Members => &["epoch", "members"],
+            Kind::MembersAck => &["epoch"],
             Kind::IceRestart | Kind::Bye | Kind::EndSession | Kind::Remove => &[],
         };
         if let Some(extra) = self.present().find(|name| !allowed.contains(name)) {
@@ -126,6 +128,9 @@ impl FlatSignal {
             Kind::Members => Signal::Members {
                 epoch: need(self.epoch, "epoch")?,
                 members: need(self.members, "members")?,
+            },
+            Kind::MembersAck => Signal::MembersAck {
+                epoch: need(self.epoch, "epoch")?,
             },
             Kind::Bye => Signal::Bye {},
             Kind::EndSession => Signal::EndSession {},
