@@ -377,9 +377,9 @@ pub struct StreamStats {
     pub dropped: std::collections::BTreeMap<String, u64>,
     /// KID of the last frame passed on.
     pub last_kid: Option<u64>,
-    /// `Date.now()` of the last frame passed on.
+    /// When the last frame was passed on (worker clock, on `Date.now()`'s scale).
     pub last_ok_ms: Option<f64>,
-    /// `Date.now()` of the last frame seen at all (passed on or dropped).
+    /// When the last frame was seen at all, passed on or dropped (same clock).
     pub last_frame_ms: Option<f64>,
     /// Frames passed through without decryption (test hook `skip_decrypt`).
     #[serde(default)]

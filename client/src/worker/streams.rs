@@ -193,7 +193,7 @@ impl State {
                 counters.skipped_before_key += frames;
             }
         }
-        let now = Date::now();
+        let now = monotonic_ms();
         Ok(self
             .streams
             .iter_mut()
@@ -236,7 +236,7 @@ impl State {
     }
 
     fn process(&mut self, id: u32, frame: &JsValue) -> Outcome {
-        let now = Date::now();
+        let now = monotonic_ms();
         let State {
             sender,
             peers,
@@ -588,4 +588,27 @@ pub(crate) fn report(state: &Rc<RefCell<State>>) {
         (s.scope.clone(), s.stats())
     };
     post(&scope, &FromWorker::Stats(stats));
+}
+
+/// Milliseconds on the worker's monotonic clock (`performance.timeOrigin +
+/// performance.now()`): it never goes backwards when the system clock is
+/// set, as the key overlap timer requires (docs/PROTOCOL.md §4.6), and it
+/// stays on the same scale as the page's `Date.now()`, with which the stats
+/// it stamps are compared. `Date.now()` only where `performance` is missing.
+fn monotonic_ms() -> f64 {
+    let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok();
+    let reading = performance.as_ref().and_then(|performance| {
+        let origin = Reflect::get(performance, &"timeOrigin".into())
+            .ok()?
+            .as_f64()?;
+        let now = Reflect::get(performance, &"now".into())
+            .ok()?
+            .dyn_into::<Function>()
+            .ok()?
+            .call0(performance)
+            .ok()?
+            .as_f64()?;
+        Some(origin + now)
+    });
+    reading.unwrap_or_else(Date::now)
 }
