@@ -191,14 +191,21 @@ impl PeerLink {
         }
     }
 
-    /// Checks the peer's confirmation; on success the channel is ready.
-    pub fn on_confirm(self, msg: &[u8]) -> Result<Channel, GroupError> {
+    /// Checks the peer's confirmation without using the link up (a forged
+    /// one must not cost the genuine one its link).
+    pub fn check_confirm(&self, msg: &[u8]) -> Result<(), GroupError> {
         if msg.len() != PEER_CONFIRM_LEN || msg[0] != PEER_CONFIRM_FORMAT {
             return Err(GroupError::Decode);
         }
         if !kdf::ct_eq(&msg[1..], &self.mac(!self.we_are_lo)) {
             return Err(GroupError::BadConfirmation);
         }
+        Ok(())
+    }
+
+    /// Checks the peer's confirmation; on success the channel is ready.
+    pub fn on_confirm(self, msg: &[u8]) -> Result<Channel, GroupError> {
+        self.check_confirm(msg)?;
         let lo_to_hi = DirectionKey(self.keys.lo_to_hi);
         let hi_to_lo = DirectionKey(self.keys.hi_to_lo);
         let (send, recv) = if self.we_are_lo {

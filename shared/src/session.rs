@@ -61,6 +61,10 @@ pub const MAX_ABANDONED_RENEWALS: u32 = 3;
 /// sent (10 to 20 s) is reported with [`Event::RosterNotAcknowledged`].
 pub const ROSTER_ACK_CHECK_MS: u32 = 10_000;
 
+/// A media base key handed to the frame-crypto layer; zeroized when the
+/// event (or whatever keeps it until the worker is ready) is dropped.
+pub type MediaKey = zeroize::Zeroizing<[u8; 32]>;
+
 /// What the driver must do.
 #[derive(Debug)]
 pub enum Effect {
@@ -136,11 +140,11 @@ pub enum Event {
     PeerSenderKey {
         member: MemberId,
         kid: u64,
-        key: [u8; 32],
+        key: MediaKey,
         suite: u16,
     },
     /// Encrypt our own frames with this key from now on.
-    LocalSenderKey { kid: u64, key: [u8; 32], suite: u16 },
+    LocalSenderKey { kid: u64, key: MediaKey, suite: u16 },
     /// `member` is temporarily away (connection lost; may come back).
     PeerAway { member: MemberId },
     /// `member` left the call for good.
@@ -286,7 +290,8 @@ struct GuestState {
     /// Peer channels to other guests, introduced by the host, awaiting the peer's confirmation.
     links: BTreeMap<MemberId, (PeerLink, Introduction)>,
     /// Confirmations that arrived before the host's introduction did.
-    early_confirms: BTreeMap<MemberId, Vec<u8>>,
+    /// At most two per seat: a forged one cannot push out the genuine one.
+    early_confirms: BTreeMap<MemberId, Vec<Vec<u8>>>,
 }
 
 /// One participant's session.
@@ -1607,7 +1612,7 @@ impl Session {
         let key: &SenderKey = &distribution.key;
         let mut effects = vec![Effect::Event(Event::LocalSenderKey {
             kid: key.kid(),
-            key: *key.base_key(),
+            key: MediaKey::new(*key.base_key()),
             suite: key.suite(),
         })];
         let signal = key.to_signal();
@@ -1713,7 +1718,7 @@ impl Session {
                         Ok(()) => vec![Effect::Event(Event::PeerSenderKey {
                             member: from,
                             kid: key.kid(),
-                            key: *key.base_key(),
+                            key: MediaKey::new(*key.base_key()),
                             suite: key.suite(),
                         })],
                         Err(error) => Self::tampered(from, error),
@@ -1788,8 +1793,16 @@ impl Session {
             return effects;
         };
         guest.links.insert(peer_member, (link, intro));
-        if let Some(early) = guest.early_confirms.remove(&peer_member) {
-            effects.extend(self.on_peer_confirm(rng, peer_member, early));
+        let early = guest
+            .early_confirms
+            .remove(&peer_member)
+            .unwrap_or_default();
+        for message in early {
+            // Until one of them confirms the link (a forged one leaves it).
+            if !matches!(&self.role, Role::Guest(g) if g.links.contains_key(&peer_member)) {
+                break;
+            }
+            effects.extend(self.on_peer_confirm(rng, peer_member, message));
         }
         effects
     }
@@ -1807,11 +1820,21 @@ impl Session {
         };
         let Some((link, intro)) = guest.links.remove(&from) else {
             // The introduction may still be on its way (another sender, so no ordering).
-            if guest.early_confirms.len() < crate::signal::MAX_MEMBERS {
-                guest.early_confirms.insert(from, message);
+            let known = guest.early_confirms.contains_key(&from);
+            if known || guest.early_confirms.len() < crate::signal::MAX_MEMBERS {
+                let kept = guest.early_confirms.entry(from).or_default();
+                if kept.len() < 2 {
+                    kept.push(message);
+                }
             }
             return Vec::new();
         };
+        if let Err(error) = link.check_confirm(&message) {
+            // A forged confirmation (early or not) leaves the link waiting
+            // for the genuine one.
+            guest.links.insert(from, (link, intro));
+            return Self::tampered(from, error);
+        }
         match link.on_confirm(&message) {
             Ok(channel) => {
                 let is_offerer = own.as_bytes() < intro.peer.id.as_bytes();

@@ -1089,3 +1089,36 @@ fn a_roster_the_relay_keeps_from_a_guest_raises_a_warning() {
         "no further warning"
     );
 }
+
+/// Item 7 of issue 12. Before the counsellor's introduction reaches guest
+/// A, the relay delivers a forged peer confirmation "from" newcomer B. Before
+/// issue 12, A used up the pair's link on it when the introduction came, so
+/// B's genuine confirmation was then kept forever as "early" and A and B
+/// never got a channel. Now a confirmation that does not verify leaves the
+/// link waiting for the genuine one.
+#[test]
+fn a_forged_early_peer_confirmation_does_not_cost_the_genuine_one() {
+    let mut net = Net::new();
+    let a = net.join("Anna");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, a));
+    let b = net.join("Ben");
+    let mut forged = vec![0x30];
+    forged.extend_from_slice(&[0xAB; 32]);
+    net.deliver(b, a, forged);
+    assert!(
+        net.events(a)
+            .iter()
+            .all(|e| !matches!(e, Event::Rejected { .. })),
+        "kept quietly until the introduction"
+    );
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, b));
+    assert!(
+        net.events(a).iter().any(|e| matches!(
+            e,
+            Event::Rejected { member: Some(m), reason: RejectReason::Tampered(_) } if *m == b
+        )),
+        "the forged confirmation was tried and refused"
+    );
+    assert_eq!(secured_with(net.events(a), b), 1, "A and B still meet");
+    assert_eq!(secured_with(net.events(b), a), 1);
+}

@@ -208,11 +208,11 @@ async fn counsellor_and_guest_agree_on_the_safety_code_and_talk() {
     host.until("guest's key", |e| matches!(e, Event::PeerSenderKey { .. }))
         .await;
     let host_local = host.events.iter().find_map(|e| match e {
-        Event::LocalSenderKey { kid, key, .. } => Some((*kid, *key)),
+        Event::LocalSenderKey { kid, key, .. } => Some((*kid, **key)),
         _ => None,
     });
     let guest_view = guest.events.iter().find_map(|e| match e {
-        Event::PeerSenderKey { kid, key, .. } => Some((*kid, *key)),
+        Event::PeerSenderKey { kid, key, .. } => Some((*kid, **key)),
         _ => None,
     });
     assert_eq!(

@@ -19,7 +19,7 @@ use confide_shared::link::Invite;
 use confide_shared::media_watch::MediaHealth;
 use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
 use confide_shared::resume::Resume;
-use confide_shared::session::{Effect, EndReason, Event, ROSTER_ACK_CHECK_MS, Session};
+use confide_shared::session::{Effect, EndReason, Event, MediaKey, ROSTER_ACK_CHECK_MS, Session};
 use confide_shared::sframe::CipherSuite;
 use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
 use rand_core::OsRng;
@@ -76,8 +76,8 @@ struct PeerInfo {
 /// Media keys that arrived before the frame-crypto worker was ready.
 #[derive(Default)]
 struct PendingKeys {
-    local: Option<(u64, [u8; 32], u16)>,
-    peers: Vec<(ParticipantId, u64, [u8; 32], u16)>,
+    local: Option<(u64, MediaKey, u16)>,
+    peers: Vec<(ParticipantId, u64, MediaKey, u16)>,
 }
 
 struct Inner {
