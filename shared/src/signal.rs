@@ -335,7 +335,7 @@ impl Signal {
 
     /// Encodes and seals into one envelope.
     pub fn seal(&self, channel: &mut Channel) -> Result<Vec<u8>, SignalError> {
-        Ok(channel.seal(&self.encode()?)?)
+        Ok(channel.seal(&pad(&self.encode()?))?)
     }
 
     /// Opens one envelope and decodes it. A message that authenticates but
@@ -344,6 +344,33 @@ impl Signal {
         let pt = Zeroizing::new(channel.open(envelope)?);
         Self::decode(&pt)
     }
+}
+
+/// Envelope plaintext sizes: a signal's JSON is padded with spaces (JSON
+/// allows trailing whitespace, so `decode` needs no change) to the first
+/// bucket it fits. The relay sees one of a few sizes, not the length of a
+/// chat line or which signal it is. JSON longer than the largest bucket (only
+/// very large SDPs) is not padded: padding it further could push the
+/// base64-encoded `send` past the relay's 64 KiB message limit.
+pub const PAD_BUCKETS: [usize; 5] = [256, 1024, 4096, 16 * 1024, 32 * 1024];
+
+/// The plaintext length a signal of `json_len` bytes is padded to.
+pub fn padded_len(json_len: usize) -> usize {
+    PAD_BUCKETS
+        .iter()
+        .copied()
+        .find(|b| json_len <= *b)
+        .unwrap_or(json_len)
+}
+
+fn pad(json: &[u8]) -> Zeroizing<Vec<u8>> {
+    let len = padded_len(json.len());
+    // One allocation of the final size: no copy of the plaintext is left
+    // behind by a reallocation.
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    out.extend_from_slice(json);
+    out.resize(len, b' ');
+    out
 }
 
 fn check_member(m: &Member) -> Result<(), SignalError> {
@@ -492,5 +519,41 @@ impl Knock {
             });
         }
         Ok(k)
+    }
+}
+
+#[cfg(test)]
+mod padding_tests {
+    use super::*;
+
+    #[test]
+    fn sealed_signals_show_only_their_bucket() {
+        let mut sizes = std::collections::BTreeSet::new();
+        for signal in [
+            Signal::Bye {},
+            Signal::Chat {
+                id: 1,
+                text: "ja".into(),
+                sent_at_ms: 0,
+            },
+            Signal::Chat {
+                id: 2,
+                text: "x".repeat(150),
+                sent_at_ms: 0,
+            },
+            Signal::MembersAck { epoch: 7 },
+        ] {
+            let padded = pad(&signal.encode().unwrap_or_default());
+            assert_eq!(Signal::decode(&padded).ok(), Some(signal.clone()));
+            sizes.insert(padded.len());
+        }
+        assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![256]);
+        assert_eq!(padded_len(257), 1024);
+        assert_eq!(padded_len(5000), 16 * 1024);
+        assert_eq!(
+            padded_len(32 * 1024 + 1),
+            32 * 1024 + 1,
+            "not padded past 32 KiB"
+        );
     }
 }

@@ -1122,3 +1122,33 @@ fn a_forged_early_peer_confirmation_does_not_cost_the_genuine_one() {
     assert_eq!(secured_with(net.events(a), b), 1, "A and B still meet");
     assert_eq!(secured_with(net.events(b), a), 1);
 }
+
+/// Item 7 (padding). The relay sees the size of every envelope. Before
+/// issue 12 a chat line's envelope was exactly as long as its text (plus
+/// a constant), so the relay could read message lengths and tell signals
+/// apart by size. Now a short and a long chat line and a `Bye` look alike.
+#[test]
+fn the_relay_cannot_tell_chat_lengths_or_signal_types_by_size() {
+    let mut net = Net::new();
+    let guest = net.join("Mira");
+    let sizes = |net: &mut Net, command: &dyn Fn(&mut Session) -> Vec<Effect>| {
+        let before = net.sent.len();
+        net.run(HOST, command);
+        net.sent[before..]
+            .iter()
+            .filter(|(from, to, p)| *from == HOST && *to == Some(guest) && p[0] == 0x20)
+            .map(|(_, _, p)| p.len())
+            .collect::<Vec<_>>()
+    };
+    let short = sizes(&mut net, &|s| s.chat("ja", 1).expect("chat").0);
+    let long = sizes(&mut net, &|s| {
+        s.chat(&"Ich weiß nicht, wie ich anfangen soll. ".repeat(4), 2)
+            .expect("chat")
+            .0
+    });
+    let bye = sizes(&mut net, &|s| s.leave());
+    assert_eq!(short.len(), 1);
+    assert_eq!(short, long, "a 2- and a 160-character line look the same");
+    assert_eq!(short, bye, "and so does a goodbye");
+    assert_eq!(chat_texts(net.events(guest)).len(), 2, "both lines arrived");
+}
