@@ -11,6 +11,11 @@
 //! [`check`] is the table in docs/PROTOCOL.md, "Who may send what"; the
 //! negative test in `tests/tests/session_authority.rs` loops over
 //! [`SignalKind::ALL`] × [`Sender::ALL`].
+//!
+//! One level down, every relay `deliver` first passes [`check_payload`]:
+//! which opaque payload formats (handshake messages, knocks again, rejoin
+//! requests, envelopes, peer confirmations) our role accepts at all. The
+//! handlers then check the state (which seat, which handshake step).
 
 use crate::signal::Signal;
 
@@ -146,6 +151,123 @@ pub fn allowed(from: Sender, kind: SignalKind) -> Result<SignalKind, Refusal> {
         Err(Refusal {
             signal: kind,
             got: from,
+            expected,
+        })
+    }
+}
+
+/// Our own role, for the payload table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Receiver {
+    /// The counsellor's session.
+    Counsellor,
+    /// A guest's session.
+    Guest,
+}
+
+impl Receiver {
+    /// Both roles, for exhaustive tests.
+    pub const ALL: [Receiver; 2] = [Receiver::Counsellor, Receiver::Guest];
+}
+
+/// The format of an opaque payload, named by its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PayloadKind {
+    /// `0x12` handshake m2 (responder's reveal).
+    Reveal,
+    /// `0x13` handshake m3 (initiator's reveal and confirmation).
+    RevealAndConfirm,
+    /// `0x14` handshake m4 (responder's confirmation).
+    Confirm,
+    /// `0x15` a knock sent with `send` (again, or after a reload).
+    KnockAgain,
+    /// `0x16` the host's rejoin request (exactly one byte).
+    RejoinRequest,
+    /// `0x20` an envelope on an authenticated channel.
+    Envelope,
+    /// `0x30` a guest-to-guest peer confirmation.
+    PeerConfirm,
+}
+
+impl PayloadKind {
+    /// Every format, for exhaustive tests.
+    pub const ALL: [PayloadKind; 7] = [
+        PayloadKind::Reveal,
+        PayloadKind::RevealAndConfirm,
+        PayloadKind::Confirm,
+        PayloadKind::KnockAgain,
+        PayloadKind::RejoinRequest,
+        PayloadKind::Envelope,
+        PayloadKind::PeerConfirm,
+    ];
+
+    /// The format of `payload`, `None` for an unknown one.
+    pub fn of(payload: &[u8]) -> Option<PayloadKind> {
+        use crate::handshake::msg_type;
+        match *payload.first()? {
+            msg_type::REVEAL_R => Some(PayloadKind::Reveal),
+            msg_type::REVEAL_I => Some(PayloadKind::RevealAndConfirm),
+            msg_type::CONFIRM_R => Some(PayloadKind::Confirm),
+            crate::session::KNOCK_AGAIN => Some(PayloadKind::KnockAgain),
+            crate::session::REJOIN_REQUEST if payload.len() == 1 => {
+                Some(PayloadKind::RejoinRequest)
+            }
+            crate::envelope::ENVELOPE_FORMAT => Some(PayloadKind::Envelope),
+            crate::group::PEER_CONFIRM_FORMAT => Some(PayloadKind::PeerConfirm),
+            _ => None,
+        }
+    }
+}
+
+const COUNSELLOR_ONLY: &[Receiver] = &[Receiver::Counsellor];
+const GUEST_ONLY: &[Receiver] = &[Receiver::Guest];
+const BOTH: &[Receiver] = &[Receiver::Counsellor, Receiver::Guest];
+
+/// Who may receive `kind`: the payload table.
+pub const fn receivers(kind: PayloadKind) -> &'static [Receiver] {
+    match kind {
+        // The host answers knocks and reveals; it initiates nothing.
+        PayloadKind::RevealAndConfirm | PayloadKind::KnockAgain => COUNSELLOR_ONLY,
+        // The guest is the handshake's initiator and follows the host's requests.
+        PayloadKind::Reveal
+        | PayloadKind::Confirm
+        | PayloadKind::RejoinRequest
+        | PayloadKind::PeerConfirm => GUEST_ONLY,
+        PayloadKind::Envelope => BOTH,
+    }
+}
+
+/// A payload our role never accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadRefusal {
+    pub payload: PayloadKind,
+    pub got: Receiver,
+    pub expected: &'static [Receiver],
+}
+
+impl std::fmt::Display for PayloadRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} sent to the {:?}; only {:?} accept it",
+            self.payload, self.got, self.expected
+        )
+    }
+}
+
+/// The payload gate: `Ok(Some(kind))` when `me` accepts this format,
+/// `Ok(None)` for an unknown format, otherwise the refusal.
+pub fn check_payload(me: Receiver, payload: &[u8]) -> Result<Option<PayloadKind>, PayloadRefusal> {
+    let Some(kind) = PayloadKind::of(payload) else {
+        return Ok(None);
+    };
+    let expected = receivers(kind);
+    if expected.contains(&me) {
+        Ok(Some(kind))
+    } else {
+        Err(PayloadRefusal {
+            payload: kind,
+            got: me,
             expected,
         })
     }

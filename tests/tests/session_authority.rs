@@ -1152,3 +1152,62 @@ fn the_relay_cannot_tell_chat_lengths_or_signal_types_by_size() {
     assert_eq!(short, bye, "and so does a goodbye");
     assert_eq!(chat_texts(net.events(guest)).len(), 2, "both lines arrived");
 }
+
+/// The payload gate, exhaustively: every opaque payload format delivered to
+/// each role. A format that role never takes (say a handshake m2 sent to the
+/// counsellor, or a knock sent to a guest) yields exactly one
+/// `WrongRecipient` refusal with the table's expected roles, and nothing
+/// else; a format it takes is never refused by the gate (its handler then
+/// checks seat and state). Before issue 12 each handler refused the wrong
+/// role in its own words ("knock to a guest", "handshake reveal to the host", …).
+#[test]
+fn every_payload_format_is_taken_only_by_the_role_that_receives_it() {
+    use confide_shared::authority::{PayloadKind, Receiver};
+    for kind in PayloadKind::ALL {
+        for receiver in Receiver::ALL {
+            let mut net = Net::new();
+            let guest = net.join("Mira");
+            let (from, to) = match receiver {
+                Receiver::Counsellor => (guest, HOST),
+                Receiver::Guest => (HOST, guest),
+            };
+            let first = match kind {
+                PayloadKind::Reveal => 0x12,
+                PayloadKind::RevealAndConfirm => 0x13,
+                PayloadKind::Confirm => 0x14,
+                PayloadKind::KnockAgain => 0x15,
+                PayloadKind::RejoinRequest => 0x16,
+                PayloadKind::Envelope => 0x20,
+                PayloadKind::PeerConfirm => 0x30,
+            };
+            let mut payload = vec![first];
+            if kind != PayloadKind::RejoinRequest {
+                payload.extend_from_slice(&[0; 80]);
+            }
+            assert_eq!(PayloadKind::of(&payload), Some(kind));
+            let before = net.events(to).len();
+            net.deliver(from, to, payload);
+            let events = &net.events(to)[before..];
+            let refused: Vec<(PayloadKind, Receiver)> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::Rejected {
+                        reason: RejectReason::WrongRecipient(r),
+                        ..
+                    } => {
+                        assert_eq!(r.expected, authority::receivers(kind));
+                        Some((r.payload, r.got))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if authority::receivers(kind).contains(&receiver) {
+                assert!(refused.is_empty(), "{kind:?} to {receiver:?}: {events:?}");
+            } else {
+                assert_eq!(refused, vec![(kind, receiver)], "{events:?}");
+                assert_eq!(events.len(), 1, "nothing but the refusal: {events:?}");
+                assert_eq!(ended(net.events(to)), None);
+            }
+        }
+    }
+}

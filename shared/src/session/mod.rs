@@ -19,15 +19,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rand_core::CryptoRngCore;
 
-use crate::authority::{self, Refusal, Sender};
+use crate::authority::{self, PayloadKind, PayloadRefusal, Receiver, Refusal, Sender};
 use crate::envelope::{Channel, ParticipantId};
 use crate::group::{
-    GuestView, HostRoster, Introduction, PEER_CONFIRM_FORMAT, PeerKeyIds, PeerLink, SenderKey,
-    SenderKeySchedule,
+    GuestView, HostRoster, Introduction, PeerKeyIds, PeerLink, SenderKey, SenderKeySchedule,
 };
 use crate::handshake::{
     Established, HandshakeError, Initiator, InitiatorAwaitConfirm, InitiatorAwaitReveal, Responder,
-    ResponderAwaitReveal, SessionKeypair, msg_type,
+    ResponderAwaitReveal, SessionKeypair,
 };
 use crate::link::{Invite, Psk, SessionSecret};
 use crate::resume::{GuestResume, HostResume, Resume, StoredInvite};
@@ -181,6 +180,9 @@ pub enum RejectReason {
     /// An authentic signal its sender may not send (the gate in
     /// [`crate::authority`]: e.g. a guest sending a counsellor's `Remove`).
     NotAllowed(Refusal),
+    /// A payload format our role never receives (the payload gate in
+    /// [`crate::authority`]: e.g. a handshake m2 sent to the counsellor).
+    WrongRecipient(PayloadRefusal),
 }
 
 /// Why the session ended.
@@ -467,18 +469,38 @@ impl Session {
         from: MemberId,
         payload: &[u8],
     ) -> Vec<Effect> {
-        match payload.first().copied() {
-            Some(msg_type::REVEAL_R) => self.guest_on_reveal(rng, from, payload),
-            Some(msg_type::REVEAL_I) => self.host_on_reveal(rng, from, payload),
-            Some(msg_type::CONFIRM_R) => self.guest_on_confirm(rng, from, payload),
-            Some(crate::envelope::ENVELOPE_FORMAT) => self.on_envelope(rng, from, payload),
-            Some(PEER_CONFIRM_FORMAT) => self.on_peer_confirm(rng, from, payload.to_vec()),
-            Some(KNOCK_AGAIN) => self.host_on_knock_again(rng, from, &payload[1..]),
-            Some(REJOIN_REQUEST) if payload.len() == 1 => self.guest_on_rejoin_request(rng, from),
-            _ => vec![Effect::Event(Event::Rejected {
-                member: Some(from),
-                reason: RejectReason::Unexpected("unknown message type"),
-            })],
+        let me = if self.is_host() {
+            Receiver::Counsellor
+        } else {
+            Receiver::Guest
+        };
+        // The payload gate: which formats our role accepts at all. The
+        // handlers check the state (which seat, which handshake step).
+        let kind = match authority::check_payload(me, payload) {
+            Ok(Some(kind)) => kind,
+            Ok(None) => {
+                return vec![Effect::Event(Event::Rejected {
+                    member: Some(from),
+                    reason: RejectReason::Unexpected("unknown message type"),
+                })];
+            }
+            Err(refusal) => {
+                return vec![Effect::Event(Event::Rejected {
+                    member: Some(from),
+                    reason: RejectReason::WrongRecipient(refusal),
+                })];
+            }
+        };
+        match kind {
+            PayloadKind::Reveal => self.guest_on_reveal(rng, from, payload),
+            PayloadKind::RevealAndConfirm => self.host_on_reveal(rng, from, payload),
+            PayloadKind::Confirm => self.guest_on_confirm(rng, from, payload),
+            PayloadKind::Envelope => self.on_envelope(rng, from, payload),
+            PayloadKind::PeerConfirm => self.on_peer_confirm(rng, from, payload.to_vec()),
+            PayloadKind::KnockAgain => {
+                self.host_on_knock_again(rng, from, payload.get(1..).unwrap_or_default())
+            }
+            PayloadKind::RejoinRequest => self.guest_on_rejoin_request(rng, from),
         }
     }
 

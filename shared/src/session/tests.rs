@@ -1,4 +1,5 @@
 use super::*;
+use crate::group::PEER_CONFIRM_FORMAT;
 use rand_core::OsRng;
 
 fn waiting_guest() -> Session {
