@@ -48,6 +48,7 @@ pub enum SignalKind {
     Introduce,
     Members,
     MembersAck,
+    RejoinReceived,
     Bye,
     EndSession,
     Remove,
@@ -55,7 +56,7 @@ pub enum SignalKind {
 
 impl SignalKind {
     /// Every signal type, for exhaustive tests.
-    pub const ALL: [SignalKind; 13] = [
+    pub const ALL: [SignalKind; 14] = [
         SignalKind::Hello,
         SignalKind::Offer,
         SignalKind::Answer,
@@ -66,6 +67,7 @@ impl SignalKind {
         SignalKind::Introduce,
         SignalKind::Members,
         SignalKind::MembersAck,
+        SignalKind::RejoinReceived,
         SignalKind::Bye,
         SignalKind::EndSession,
         SignalKind::Remove,
@@ -84,6 +86,7 @@ impl SignalKind {
             Signal::Introduce { .. } => SignalKind::Introduce,
             Signal::Members { .. } => SignalKind::Members,
             Signal::MembersAck { .. } => SignalKind::MembersAck,
+            Signal::RejoinReceived { .. } => SignalKind::RejoinReceived,
             Signal::Bye {} => SignalKind::Bye,
             Signal::EndSession {} => SignalKind::EndSession,
             Signal::Remove {} => SignalKind::Remove,
@@ -113,8 +116,8 @@ pub const fn expected(kind: SignalKind) -> &'static [Sender] {
         | SignalKind::Members
         | SignalKind::EndSession
         | SignalKind::Remove => COUNSELLOR,
-        // A guest's answer to the counsellor's roster: to her only.
-        SignalKind::MembersAck => GUEST,
+        // A guest's answers to the counsellor: to her only.
+        SignalKind::MembersAck | SignalKind::RejoinReceived => GUEST,
     }
 }
 

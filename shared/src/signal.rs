@@ -208,6 +208,11 @@ pub enum Signal {
     /// Guest → host: "I applied your roster of this epoch" (and rotated my
     /// media key without anyone it dropped).
     MembersAck { epoch: u64 },
+    /// Guest → host, on the channel that still works: "a rejoin request
+    /// reached me; the knock with this SHA-256 (of its JSON) follows". A
+    /// host that can read it still holds the keys, so it never sent that
+    /// request and drops that knock.
+    RejoinReceived { knock: PublicBytes },
     /// I am leaving.
     Bye {},
     /// Host: the session is over for everyone.
@@ -309,6 +314,7 @@ impl Signal {
             }
             Signal::IceRestart {}
             | Signal::MembersAck { .. }
+            | Signal::RejoinReceived { .. }
             | Signal::SenderKey { .. }
             | Signal::Bye {}
             | Signal::EndSession {}

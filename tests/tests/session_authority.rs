@@ -365,6 +365,9 @@ fn sample(kind: SignalKind, a: &Net, guest: MemberId) -> Signal {
             members: Vec::new(),
         },
         SignalKind::MembersAck => Signal::MembersAck { epoch: 1 },
+        SignalKind::RejoinReceived => Signal::RejoinReceived {
+            knock: PublicBytes([6; 32]),
+        },
         SignalKind::Bye => Signal::Bye {},
         SignalKind::EndSession => Signal::EndSession {},
         SignalKind::Remove => Signal::Remove {},
@@ -797,8 +800,11 @@ fn a_renewal_the_counsellor_did_not_start_waits_for_her() {
 /// no authentication) to a guest in a good call, then answers the guest's
 /// new knock with garbage "m2". Before issue 12 the failed handshake ended
 /// the guest's call with the security warning although its channel with
-/// the counsellor was fine. Now the guest falls back to that channel, and
-/// the counsellor was only asked (not made) to renew.
+/// the counsellor was fine, and the host renewed silently on the knock. Now
+/// the guest tells the counsellor on the working channel which knock it is
+/// about to send; she can read it, so she knows she never asked: the
+/// forgery is reported, the knock is dropped without asking her, and the
+/// garbage reply falls back to the working channel.
 #[test]
 fn a_forged_rejoin_request_and_a_garbage_reply_leave_the_call_running() {
     let mut net = Net::new();
@@ -811,10 +817,23 @@ fn a_forged_rejoin_request_and_a_garbage_reply_leave_the_call_running() {
         "the forged request made the guest knock again"
     );
     assert!(
-        net.events(HOST)
+        net.events(HOST).iter().any(|e| matches!(
+            e,
+            Event::Rejected { member: Some(m), reason: RejectReason::Tampered(why) }
+                if *m == guest && why.contains("never sent")
+        )),
+        "the counsellor learns over the working channel that the request was forged"
+    );
+    assert!(
+        !net.events(HOST)
             .iter()
-            .any(|e| matches!(e, Event::RenewalRequested { member, .. } if *member == guest)),
-        "the counsellor is asked, nothing renews by itself"
+            .any(|e| matches!(e, Event::RenewalRequested { .. })),
+        "and is not asked to renew"
+    );
+    assert_eq!(
+        sent_of(&net, HOST, guest, 0x12),
+        1,
+        "no m2 beyond the first join"
     );
     net.deliver(HOST, guest, vec![0x12; 1 + 24 + 64 + 16]);
     assert!(
@@ -835,6 +854,34 @@ fn a_forged_rejoin_request_and_a_garbage_reply_leave_the_call_running() {
         vec!["hören Sie mich?".to_string()]
     );
     assert_eq!(chat_texts(net.events(HOST)), vec!["ja".to_string()]);
+}
+
+/// Hole 6 when the relay also drops the guest's notice: the counsellor
+/// cannot tell the knock from a reloaded guest's, so she is asked
+/// (`RenewalRequested`) and may decline; nothing renews by itself.
+#[test]
+fn a_forged_rejoin_request_whose_notice_is_dropped_only_asks_the_counsellor() {
+    let mut net = Net::new();
+    let guest = net.join("Mira");
+    net.drop_if = Some(Box::new(move |from, to, payload| {
+        from == guest && to == HOST && payload.first() == Some(&0x20)
+    }));
+    net.deliver(HOST, guest, vec![0x16]);
+    net.drop_if = None;
+    assert!(
+        net.events(HOST)
+            .iter()
+            .any(|e| matches!(e, Event::RenewalRequested { member, .. } if *member == guest)),
+        "the counsellor is asked"
+    );
+    assert_eq!(
+        sent_of(&net, HOST, guest, 0x12),
+        1,
+        "nothing answered by itself"
+    );
+    net.run(HOST, |s| s.decline_renewal(guest));
+    net.run(guest, |s| s.chat("noch da", 2).expect("chat").0);
+    assert_eq!(chat_texts(net.events(HOST)), vec!["noch da".to_string()]);
 }
 
 /// Hole 1, guest side. A link holder with the relay plays the host toward a

@@ -5,6 +5,7 @@
 //! Spec: docs/PROTOCOL.md, "Session".
 
 use super::*;
+use crate::signal::PublicBytes;
 
 pub(super) enum GuestHandshake {
     NotStarted(InitiatorAwaitReveal),
@@ -219,9 +220,35 @@ impl Session {
         rng: &mut impl CryptoRngCore,
         from: MemberId,
     ) -> Vec<Effect> {
-        let room = self.room;
         let has_channel = self.host_channel_works();
-        let Role::Guest(guest) = &mut self.role else {
+        let mut effects = self.guest_answer_rejoin(rng, from, has_channel);
+        let knock_sent = effects.iter().any(|e| {
+            matches!(e, Effect::Send(ClientMessage::Send { payload, .. })
+                if payload.0.first() == Some(&KNOCK_AGAIN))
+        });
+        // Tell the counsellor first, over the channel that still works, which
+        // knock follows: if she can read this she still holds our keys, so
+        // she did not reload, the request is forged and she drops that knock
+        // (a reloaded host cannot read it and ignores it).
+        if has_channel
+            && knock_sent
+            && let Role::Guest(guest) = &self.role
+        {
+            let knock = PublicBytes(knock_digest(guest.knock.get(1..).unwrap_or_default()));
+            let notice = self.send_rtc(from, &Signal::RejoinReceived { knock });
+            effects.splice(0..0, notice);
+        }
+        effects
+    }
+
+    fn guest_answer_rejoin(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        from: MemberId,
+        has_channel: bool,
+    ) -> Vec<Effect> {
+        let room = self.room;
+        let Role::Guest(guest) = &self.role else {
             return Self::tampered(from, "rejoin request to the host");
         };
         if guest.host != Some(from) {
@@ -235,6 +262,10 @@ impl Session {
                 ),
             })];
         }
+        let mut effects = Vec::new();
+        let Role::Guest(guest) = &mut self.role else {
+            return effects;
+        };
         match guest.handshake {
             // Our knock is unanswered: the same one again (no new attempt).
             Some(GuestHandshake::NotStarted(_)) => {}
@@ -243,7 +274,7 @@ impl Session {
             // one try at a matching code for someone in the middle).
             Some(GuestHandshake::AwaitConfirm(_)) => {
                 guest.abandoned = guest.abandoned.saturating_add(1);
-                let mut effects = Self::tampered(from, "handshake with the host abandoned");
+                effects.extend(Self::tampered(from, "handshake with the host abandoned"));
                 if guest.abandoned < MAX_ABANDONED_RENEWALS {
                     effects.extend(self.guest_restart_knock(rng, from));
                     return effects;
@@ -257,13 +288,17 @@ impl Session {
                 }
                 return effects;
             }
-            _ => return self.guest_restart_knock(rng, from),
+            _ => {
+                effects.extend(self.guest_restart_knock(rng, from));
+                return effects;
+            }
         }
-        vec![Effect::Send(ClientMessage::Send {
+        effects.push(Effect::Send(ClientMessage::Send {
             room,
             to: Some(from),
             payload: Blob(guest.knock.clone()),
-        })]
+        }));
+        effects
     }
 
     /// Guest: a new handshake with the host (new m1, same PSK), sent as a

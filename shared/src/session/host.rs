@@ -46,6 +46,11 @@ pub(super) struct HostState {
     /// Seats we asked to rejoin ([`REJOIN_REQUEST`], after our reload): the
     /// first renewal from each is answered without asking her.
     pub(super) asked: BTreeSet<MemberId>,
+    /// Seats that told us, on their working channel, that a rejoin request
+    /// reached them: we never sent it (we hold their keys), so their next
+    /// knock again is not a renewal anyone wants.
+    /// (The SHA-256 of the knock they named.)
+    pub(super) forged_rejoin: BTreeMap<MemberId, [u8; 32]>,
     /// Renewal handshakes per seat answered with m2 and then abandoned or failed.
     pub(super) abandoned: BTreeMap<MemberId, u32>,
     /// Secured guests whose safety code the counsellor has not confirmed
@@ -129,6 +134,7 @@ impl Session {
             admitting: BTreeMap::new(),
             renewals: BTreeMap::new(),
             asked: BTreeSet::new(),
+            forged_rejoin: BTreeMap::new(),
             abandoned: BTreeMap::new(),
             unconfirmed: BTreeMap::new(),
             acks: BTreeMap::new(),
@@ -459,9 +465,17 @@ impl Session {
         payload: &[u8],
     ) -> Vec<Effect> {
         let keypair = &self.keypair;
+        let has_channel = self.peers.contains_key(&from);
         let Role::Host(host) = &mut self.role else {
             return Self::tampered(from, "knock to a guest");
         };
+        if has_channel && host.forged_rejoin.get(&from) == Some(&knock_digest(payload)) {
+            // The knock the guest announced on its working channel as the
+            // answer to a rejoin request we never sent: nobody asks the
+            // counsellor, the old channel goes on (already reported).
+            host.forged_rejoin.remove(&from);
+            return Vec::new();
+        }
         if host.rejected.contains(&from) {
             return vec![Effect::Event(Event::Rejected {
                 member: Some(from),
@@ -641,6 +655,21 @@ impl Session {
                 effects
             }
         }
+    }
+
+    /// Host: a guest tells us, on its working channel, that a rejoin request
+    /// reached it. We hold its keys, so we never sent one: the relay forged
+    /// it. Its knock again that follows is dropped without asking the
+    /// counsellor, and the forgery is shown like any refused message.
+    pub(super) fn on_rejoin_received(&mut self, from: MemberId, knock: [u8; 32]) -> Vec<Effect> {
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        host.forged_rejoin.insert(from, knock);
+        Self::tampered(
+            from,
+            "a rejoin request the counsellor never sent reached this guest",
+        )
     }
 
     /// Host: a guest applied the roster of `epoch`.

@@ -76,6 +76,13 @@ pub const ROSTER_ACK_CHECK_MS: u32 = 10_000;
 /// event (or whatever keeps it until the worker is ready) is dropped.
 pub type MediaKey = zeroize::Zeroizing<[u8; 32]>;
 
+/// SHA-256 of a knock's JSON, as a guest names it in
+/// [`Signal::RejoinReceived`] and the host recognises it.
+fn knock_digest(knock_json: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(knock_json).into()
+}
+
 /// What the driver must do.
 #[derive(Debug)]
 pub enum Effect {
@@ -700,6 +707,15 @@ impl Session {
         from: MemberId,
         payload: &[u8],
     ) -> Vec<Effect> {
+        if let Role::Host(host) = &self.role
+            && host.asked.contains(&from)
+            && !self.peers.contains_key(&from)
+        {
+            // We reloaded and asked this seat to rejoin: what it still sends
+            // on the old channel (chat, its notice of our request) cannot be
+            // read and is expected. Not a refusal worth showing.
+            return Vec::new();
+        }
         let Some(peer) = self.peers.get_mut(&from) else {
             return vec![Effect::Event(Event::Rejected {
                 member: Some(from),
@@ -779,6 +795,7 @@ impl Session {
             }
             Signal::Members { .. } => self.on_members(rng, from, &signal),
             Signal::MembersAck { epoch } => self.on_members_ack(from, epoch),
+            Signal::RejoinReceived { knock } => self.on_rejoin_received(from, knock.0),
             Signal::Hello { name, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
                     peer.name = Some(name);

@@ -20,6 +20,7 @@ enum Kind {
     Introduce,
     Members,
     MembersAck,
+    RejoinReceived,
     Bye,
     EndSession,
     Remove,
@@ -48,6 +49,7 @@ pub(super) struct FlatSignal {
     intro_nonce: Option<PublicBytes>,
     epoch: Option<u64>,
     members: Option<Vec<Member>>,
+    knock: Option<PublicBytes>,
 }
 
 impl FlatSignal {
@@ -71,6 +73,7 @@ impl FlatSignal {
             ("intro_nonce", self.intro_nonce.is_some()),
             ("epoch", self.epoch.is_some()),
             ("members", self.members.is_some()),
+            ("knock", self.knock.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, some)| some.then_some(name))
@@ -87,6 +90,7 @@ impl FlatSignal {
             Kind::Introduce => &["peer", "peer_public", "group_secret", "intro_nonce"],
             Kind::Members => &["epoch", "members"],
             Kind::MembersAck => &["epoch"],
+            Kind::RejoinReceived => &["knock"],
             Kind::IceRestart | Kind::Bye | Kind::EndSession | Kind::Remove => &[],
         };
         if let Some(extra) = self.present().find(|name| !allowed.contains(name)) {
@@ -131,6 +135,9 @@ impl FlatSignal {
             },
             Kind::MembersAck => Signal::MembersAck {
                 epoch: need(self.epoch, "epoch")?,
+            },
+            Kind::RejoinReceived => Signal::RejoinReceived {
+                knock: need(self.knock, "knock")?,
             },
             Kind::Bye => Signal::Bye {},
             Kind::EndSession => Signal::EndSession {},
