@@ -394,7 +394,7 @@ impl Inner {
             Event::KnockRefused { .. } => {}
             // A renewal the counsellor did not start waits for her click.
             // Until the UI has its own entry ("… möchte die Verbindung neu
-            // aufbauen"), it shows as a knock of that seat: "Einlassen"
+            // aufbauen"), it shows as a knock of that seat: "Hereinlassen"
             // accepts it, "Ablehnen" declines it (see `UiAction::Admit`).
             Event::RenewalRequested { member, name } => {
                 web_sys::console::warn_1(
