@@ -37,6 +37,8 @@ struct Net {
     admitted: BTreeSet<MemberId>,
     queue: VecDeque<(MemberId, ServerMessage)>,
     next: u32,
+    /// Seats the host asked the relay to remove.
+    removed: Vec<MemberId>,
     /// Every `send` payload: (from, to, bytes).
     sent: Vec<(MemberId, Option<MemberId>, Vec<u8>)>,
     /// The relay drops a delivery (from, to, payload) when this says so.
@@ -66,6 +68,7 @@ impl Net {
             admitted: BTreeSet::new(),
             queue: VecDeque::new(),
             next: 2,
+            removed: Vec::new(),
             sent: Vec::new(),
             drop_if: None,
         };
@@ -238,6 +241,7 @@ impl Net {
                     .push_back((member, ServerMessage::Rejected { room }));
             }
             ClientMessage::Remove { member, .. } => {
+                self.removed.push(member);
                 self.admitted.remove(&member);
                 self.queue
                     .push_back((member, ServerMessage::Removed { room }));
@@ -1257,4 +1261,42 @@ fn every_payload_format_is_taken_only_by_the_role_that_receives_it() {
             }
         }
     }
+}
+
+/// After the counsellor's reload, a link holder answers her rejoin request
+/// on the guest's seat first, takes the silent m2 and sends a garbage m3.
+/// Before issue 12 (and before this rule) a failed handshake made the host
+/// ask the relay to remove the seat: the genuine guest was pushed out. Now a
+/// failed renewal is only counted; the seat stays, and the genuine guest's
+/// renewal can still come (with the counsellor's click).
+#[test]
+fn a_failed_renewal_does_not_push_the_guest_out() {
+    let mut first = Net::new();
+    let url = first.invite();
+    let seat = first.knock(&url, "Mira");
+    first.run(HOST, |s| s.admit(seat));
+    let Some(confide_shared::resume::Resume::Host(stored)) =
+        first.party(HOST).session.resume_state()
+    else {
+        panic!("a host snapshot");
+    };
+    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let mut net = Net::with_host(session, create, vec![seat], Vec::new());
+    net.deliver(seat, HOST, link_holder_knock(&url));
+    assert_eq!(sent_of(&net, HOST, seat, 0x12), 1, "the silent m2 went out");
+    net.deliver(seat, HOST, vec![0x13; 1 + 24 + 96 + 16]);
+    assert!(
+        net.events(HOST).iter().any(|e| matches!(
+            e,
+            Event::Rejected { member: Some(m), reason: RejectReason::Tampered(_) } if *m == seat
+        )),
+        "the garbage m3 arrived and was refused"
+    );
+    assert!(net.removed.is_empty(), "the seat was not removed");
+    // The genuine guest's knock now needs the counsellor, and gets in.
+    let knock = link_holder_on_seat(&mut net, &url, seat);
+    net.deliver(seat, HOST, knock);
+    assert!(net.party(HOST).session.renewal_pending(seat));
+    net.run(HOST, |s| s.accept_renewal(seat));
+    assert_eq!(secured_with(net.events(HOST), seat), 1);
 }

@@ -620,6 +620,7 @@ impl Session {
         let Some(admitting) = host.admitting.remove(&from) else {
             return Self::tampered(from, "handshake reveal from someone not being admitted");
         };
+        let renewal = admitting.renewed;
         match admitting.responder.on_reveal(rng, m3) {
             Ok((established, m4)) => {
                 let mut effects = vec![Effect::Send(ClientMessage::Send {
@@ -637,8 +638,10 @@ impl Session {
                 ));
                 effects
             }
-            Err(error) if self.peers.contains_key(&from) => {
-                // A renewal failed while the old channel works: keep it.
+            Err(error) if renewal || self.peers.contains_key(&from) => {
+                // A renewal failed: counted; the seat stays admitted (and
+                // keeps its old channel, if any). Removing it would let
+                // anyone with the link push a genuine guest out.
                 let mut effects = Self::tampered(from, error);
                 if let Role::Host(host) = &mut self.role {
                     let count = host.abandoned.entry(from).or_insert(0);
