@@ -120,6 +120,13 @@ pub enum AttackKind {
     /// The guest's knock was replaced by the attacker's own; from now on it
     /// is in the middle of that guest's connection.
     InterceptedKnock,
+    /// A renewal knock (`KNOCK_AGAIN` with a fresh handshake commitment,
+    /// made with the link) was sent to the counsellor as if from an admitted
+    /// guest's seat: one try at grinding a matching safety code.
+    InjectedRenewal,
+    /// The counsellor's handshake reveal (m2) for a guest's seat was taken
+    /// off the wire by the attacker instead of reaching the guest.
+    SwallowedReveal,
 }
 
 /// What the man in the middle of [`Rule::ManInTheMiddle`] got.
@@ -159,6 +166,8 @@ struct Connection {
     role: Option<Role>,
     room: Option<String>,
     member: Option<u64>,
+    /// For a guest: the counsellor's member id, as the relay told it.
+    host: Option<u64>,
 }
 
 /// A reveal held by [`Rule::SwapReveals`], waiting for its partner.
@@ -182,6 +191,11 @@ struct State {
     failures: Vec<String>,
     /// Envelopes delivered per receiving role, for failure messages.
     envelopes_seen: BTreeMap<&'static str, usize>,
+    /// Each connection's way in, for messages the attacker makes up.
+    pipes: BTreeMap<u64, Pipes>,
+    /// While set, handshake reveals (m2) delivered to guests are dropped
+    /// and logged as [`AttackKind::SwallowedReveal`].
+    swallow_reveals: bool,
 }
 
 struct Shared {
@@ -269,6 +283,55 @@ impl AttackerProxy {
     /// Rules armed that have not fired yet.
     pub fn armed(&self) -> usize {
         self.shared.state().rules.len()
+    }
+
+    /// Sends the counsellor a renewal knock made with `link`, as if from the
+    /// first admitted guest's seat (the relay may send anything on any
+    /// seat's behalf): what a relay holding a forwarded link does to try
+    /// safety codes until one matches. Logged as
+    /// [`AttackKind::InjectedRenewal`].
+    pub fn inject_renewal_knock(&self, link: &str) -> Result<(), String> {
+        let mut state = self.shared.state();
+        let (conn, room, host) = state
+            .connections
+            .iter()
+            .find_map(|(conn, c)| match (c.role, &c.room, c.host) {
+                (Some(Role::Guest), Some(room), Some(host)) => Some((*conn, room.clone(), host)),
+                _ => None,
+            })
+            .ok_or("no admitted guest connection with a known counsellor yet")?;
+        let payload = crate::mitm::renewal_knock(link, "")?;
+        let message = serde_json::json!({
+            "type": "send",
+            "room": room,
+            "to": host,
+            "payload": payload,
+        });
+        let pipes = state
+            .pipes
+            .get(&conn)
+            .ok_or("the guest's connection is gone")?;
+        pipes
+            .to_relay
+            .send(message.to_string())
+            .map_err(|_| "the guest's connection is closed")?;
+        let attack = Attack {
+            kind: AttackKind::InjectedRenewal,
+            conn,
+            to: Some(Role::Host),
+            room,
+            from: 0,
+            payload_len: 0,
+            format: confide_shared::session::KNOCK_AGAIN,
+        };
+        state.attacks.push(attack);
+        Ok(())
+    }
+
+    /// While `on`, the attacker keeps the counsellor's handshake reveals
+    /// (m2) for guest seats for itself (they never reach the guest).
+    pub fn swallow_reveals_to_guests(&self, on: bool) {
+        self.shared.state().swallow_reveals = on;
     }
 
     /// Every attack carried out so far, oldest first.
@@ -421,6 +484,7 @@ async fn serve_websocket(stream: TcpStream, shared: Arc<Shared>) {
         to_relay: inject_up,
         to_browser: inject_down,
     };
+    shared.state().pipes.insert(conn, pipes.clone());
 
     let up_shared = shared.clone();
     let up_pipes = pipes.clone();
@@ -608,10 +672,12 @@ fn decide(shared: &Arc<Shared>, conn: u64, text: &str, pipes: &Pipes) -> Action 
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if kind == "room_created" || kind == "waiting" {
+    if kind == "room_created" || kind == "waiting" || kind == "admitted" {
         let member = value.get("member").and_then(Value::as_u64);
+        let host = value.get("host").and_then(Value::as_u64);
         if let Some(connection) = shared.state().connections.get_mut(&conn) {
             connection.member = member;
+            connection.host = host.or(connection.host);
         }
         return Action::Forward;
     }
@@ -637,6 +703,19 @@ fn decide(shared: &Arc<Shared>, conn: u64, text: &str, pipes: &Pipes) -> Action 
 
     let mut state = shared.state();
     let role = state.connections.get(&conn).and_then(|c| c.role);
+    if state.swallow_reveals && role == Some(Role::Guest) && format == msg_type::REVEAL_R {
+        let attack = Attack {
+            kind: AttackKind::SwallowedReveal,
+            conn,
+            to: role,
+            room,
+            from,
+            payload_len: bytes.len(),
+            format,
+        };
+        state.attacks.push(attack);
+        return Action::Drop;
+    }
     if format == ENVELOPE_FORMAT {
         let key = match role {
             Some(Role::Host) => "to host",

@@ -122,6 +122,33 @@ pub fn looks_like_fake_camera([r, g, b]: [f64; 3]) -> bool {
     g > 100.0 && g > r + 50.0 && g > b + 50.0
 }
 
+/// The counsellor confirms every safety code her call screen still asks
+/// about ("Code stimmt überein"), as she does after reading each one aloud
+/// with its guest. In a group, guests meet each other only after that
+/// (docs/PROTOCOL.md, admission after confirmation); returns how many she
+/// confirmed.
+pub async fn counsellor_confirms_every_code(host: &Browser, expected: usize) -> usize {
+    let mut confirmed = 0;
+    let deadline = std::time::Instant::now() + STEP;
+    while confirmed < expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the counsellor confirmed {confirmed} of {expected} codes; no more to confirm"
+        );
+        let clicked = host
+            .eval(
+                "const b = document.querySelector('[data-testid=sas-confirm]'); \
+                 if (!b) return false; b.click(); return true",
+            )
+            .await;
+        if clicked == Value::Bool(true) {
+            confirmed += 1;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    confirmed
+}
+
 /// The safety code shown on the call screen.
 pub async fn shown_sas(browser: &Browser) -> String {
     let code = browser

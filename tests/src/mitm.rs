@@ -23,6 +23,24 @@ use confide_shared::signal::{Knock, Signal};
 use rand_core::OsRng;
 use serde_json::{Value, json};
 
+/// A renewal knock for the seat of a guest admitted with `link`, as the
+/// relay would send it on that seat's behalf: `KNOCK_AGAIN` followed by a
+/// knock with a fresh handshake commitment (m1), base64url for the wire.
+/// Each call is one new try at a safety code.
+pub fn renewal_knock(link: &str, name: &str) -> Result<String, String> {
+    let invite = Invite::parse(link).map_err(|e| format!("link: {e}"))?;
+    let psk = invite.psk();
+    let room = invite.room_id();
+    let keypair = SessionKeypair::generate(&mut OsRng);
+    let (_abandoned, m1) = Initiator::start(&mut OsRng, &keypair, &psk, &room);
+    let knock = Knock::new(&mut OsRng, &psk, &room, m1, name)
+        .and_then(|k| k.to_json())
+        .map_err(|e| format!("knock: {e}"))?;
+    let mut framed = vec![confide_shared::session::KNOCK_AGAIN];
+    framed.extend_from_slice(&knock);
+    Ok(b64(&framed))
+}
+
 /// Where a message the man in the middle makes up goes.
 #[derive(Debug)]
 pub enum Out {

@@ -404,6 +404,8 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
         "{knock}"
     );
     host.click("[data-testid=call] [data-testid=admit]").await;
+    // Guests meet each other once the counsellor confirmed their codes.
+    counsellor_confirms_every_code(&host, 2).await;
 
     let long = STEP * 3;
     for (who, browser) in [("counsellor", &host), ("Alex", &first), ("Sam", &second)] {
@@ -526,6 +528,24 @@ async fn a_guest_who_reloads_the_page_rejoins_the_call() {
     // The guest's page reloads (F5, a crash of the tab's renderer, a phone
     // putting the tab away): the same tab comes back without the link.
     guest.eval("location.reload(); return true").await;
+    // A new key exchange the counsellor did not start waits for her: she
+    // is asked, by name, and lets it happen (docs/PROTOCOL.md, renewals).
+    let request = host
+        .wait_until(
+            "the renewal request at the counsellor",
+            STEP * 2,
+            "const e = document.querySelector('[data-testid=knock-entry][data-renewal=true]'); \
+             return e ? e.innerText : null",
+        )
+        .await;
+    let request = request.as_str().unwrap_or_default();
+    assert!(
+        request.contains("Mira") && request.contains("neu aufbauen"),
+        "the counsellor is asked whether Mira may reconnect: {request:?}"
+    );
+    host.screenshot("15-renewal-request-counsellor").await;
+    host.click("[data-testid=knock-entry][data-renewal=true] [data-testid=admit]")
+        .await;
     for (who, browser) in [("guest", &guest), ("counsellor", &host)] {
         browser
             .wait_until(

@@ -9,6 +9,12 @@
 //!   middle between two counsellors and their guests): both guests stop with
 //!   the security warning, and no counsellor shows a safety code.
 //!
+//! - Grinding the safety code through renewals: the relay, holding a
+//!   forwarded link, asks the counsellor for new handshakes from the guest's
+//!   seat. Nothing is answered without her click, she sees each request, and
+//!   after three abandoned renewals further ones are refused with a warning;
+//!   the call and its code go on.
+//!
 //! - The relay out of reach for good: both pages try again until the grace
 //!   period is over, then stop with the "connection lost" page.
 //! - A DTLS certificate other than the one the authenticated SDP names, and
@@ -31,10 +37,11 @@ use confide_tests::attacker::{AttackKind, AttackerProxy, Role, Rule, Target};
 use confide_tests::browser::Browser;
 use confide_tests::call::*;
 
-/// Chat lines the attacks aim at are long, so that their envelopes (text +
-/// about 80 bytes of JSON and envelope framing) fall in a size window no
-/// other signaling message of a running 1:1 call has: ICE candidates, sender
-/// keys and membership lists are far smaller, SDP offers and answers larger.
+/// Chat lines the attacks aim at are long, so that their envelopes fall in
+/// the 1 KiB padding bucket (1049 bytes on the wire; signals are padded to
+/// 256 B / 1 KiB / 4 KiB / … buckets), which no other signaling message of a
+/// running 1:1 call uses: ICE candidates, sender keys and membership lists
+/// fill the 256-byte bucket, SDP offers and answers a larger one.
 const ATTACKED_MIN: usize = 450;
 const ATTACKED_MAX: usize = 1500;
 
@@ -52,6 +59,8 @@ struct Call {
     host: Browser,
     guest: Browser,
     proxy: AttackerProxy,
+    /// The guest's invite link (a relay may hold a forwarded copy).
+    link: String,
     // Dropped last: the proxy forwards to the relay, the driver owns the browsers.
     _stage: Stage,
 }
@@ -94,6 +103,7 @@ impl Call {
             host,
             guest,
             proxy,
+            link,
             _stage: stage,
         }
     }
@@ -178,6 +188,141 @@ async fn call_goes_on(call: &Call, tag: &str) {
             "the {who} still sees the real picture: {picture:?}"
         );
     }
+}
+
+/// How many handshake reveals (m2) the attacker has taken off the wire.
+fn swallowed(proxy: &AttackerProxy) -> usize {
+    proxy
+        .attacks()
+        .iter()
+        .filter(|a| a.kind == AttackKind::SwallowedReveal)
+        .count()
+}
+
+const RENEWAL_ENTRY: &str = "[data-testid=knock-entry][data-renewal=true]";
+
+/// The relay sends the counsellor one more renewal knock from the guest's
+/// seat and waits until she is shown it; returns what the entry says.
+async fn renewal_is_shown(call: &Call, round: usize) -> String {
+    call.proxy
+        .inject_renewal_knock(&call.link)
+        .expect("the attacker can make a renewal knock with the link");
+    let entry = call
+        .host
+        .wait_until(
+            &format!("renewal request {round} at the counsellor"),
+            STEP,
+            &format!(
+                "const e = document.querySelector('{RENEWAL_ENTRY}'); return e ? e.innerText : null"
+            ),
+        )
+        .await;
+    entry.as_str().unwrap_or_default().to_string()
+}
+
+/// (g) Grinding the safety code through renewals (issue 12, hole 1): a relay
+/// holding a forwarded link sends the counsellor renewal knocks from the
+/// guest's seat, each with a fresh commitment, and keeps her answers (m2)
+/// for itself, hoping one renewal ends in the code she already compared.
+/// On commit 4f3814d every such knock was answered at once and unseen, so
+/// about 10^6 tries were possible. Now: no answer without her click, she sees
+/// who asks, and after three abandoned renewals the seat's renewals are
+/// refused with a warning. The guest, the call and its code go on untouched.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn grinding_the_code_through_renewals_is_shown_and_stopped() {
+    let call = Call::start().await;
+    let code = shown_sas(&call.host).await;
+    call.proxy.swallow_reveals_to_guests(true);
+
+    // One try: shown to the counsellor, and not answered by itself.
+    let entry = renewal_is_shown(&call, 1).await;
+    println!("the counsellor is shown: {entry:?}");
+    assert!(
+        entry.contains("Mira") && entry.contains("neu aufbauen"),
+        "the counsellor is told who asks for what: {entry:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        swallowed(&call.proxy),
+        0,
+        "no handshake answer leaves without the counsellor's click"
+    );
+    // She declines: the request goes away, nothing else changes.
+    call.host
+        .click(&format!("{RENEWAL_ENTRY} [data-testid=reject]"))
+        .await;
+    call.host
+        .wait_until(
+            "the declined request to go away",
+            STEP,
+            &format!("return document.querySelector('{RENEWAL_ENTRY}') === null"),
+        )
+        .await;
+
+    // A counsellor who clicks "accept" every time lets one answer out per
+    // click; the attacker abandons each and asks again.
+    for round in 1..=3 {
+        renewal_is_shown(&call, round + 1).await;
+        call.host
+            .click(&format!("{RENEWAL_ENTRY} [data-testid=admit]"))
+            .await;
+        let deadline = Instant::now() + STEP;
+        while swallowed(&call.proxy) < round {
+            assert!(
+                Instant::now() < deadline,
+                "accepting renewal {round} sends one answer (the attacker got {})",
+                swallowed(&call.proxy)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The next one abandons the third: the seat's renewals are refused, and
+    // the counsellor is warned.
+    call.proxy
+        .inject_renewal_knock(&call.link)
+        .expect("another renewal knock");
+    let warning = call
+        .host
+        .wait_until(
+            "the warning about abandoned renewals",
+            STEP,
+            "const e = document.querySelector('[data-testid=renewal-refused]'); \
+             return e && e.innerText.trim() ? e.innerText : null",
+        )
+        .await;
+    println!("the counsellor is warned: {warning}");
+    // Further tries get nothing: no request shown, no answer.
+    call.proxy
+        .inject_renewal_knock(&call.link)
+        .expect("another renewal knock");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        call.host
+            .eval(&format!(
+                "return document.querySelector('{RENEWAL_ENTRY}') === null"
+            ))
+            .await,
+        true,
+        "a refused seat's renewals are not shown again"
+    );
+    let injected = call
+        .proxy
+        .attacks()
+        .iter()
+        .filter(|a| a.kind == AttackKind::InjectedRenewal)
+        .count();
+    assert_eq!(injected, 6, "the attacker really sent six renewal knocks");
+    assert_eq!(
+        swallowed(&call.proxy),
+        3,
+        "six tries, three answers, each one clicked by the counsellor"
+    );
+    // Nobody got in the middle: the same code on both sides, and the call goes on.
+    assert_eq!(shown_sas(&call.host).await, code);
+    assert_eq!(shown_sas(&call.guest).await, code);
+    call_goes_on(&call, "nach den Versuchen").await;
+    call.close().await;
 }
 
 /// (a) The relay flips one bit of a chat message from the guest to the counsellor.

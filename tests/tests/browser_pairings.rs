@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use confide_shared::sdp::without_orphan_payload_lines;
-use confide_tests::browser::{Browser, BrowserEnv, Driver, Engine};
+use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine};
 use confide_tests::call::*;
 use confide_tests::pairing::*;
 use confide_tests::relay::TestRelay;
@@ -217,6 +217,8 @@ async fn a_group_in_mixed_browsers() {
     )
     .await;
     host.click("[data-testid=call] [data-testid=admit]").await;
+    // Guests meet each other once the counsellor confirmed their codes.
+    counsellor_confirms_every_code(&host, 2).await;
 
     for (who, browser) in [
         ("counsellor (Firefox)", &host),
@@ -266,7 +268,16 @@ async fn a_group_in_mixed_browsers() {
 async fn a_refused_description_is_shown_within_two_seconds() {
     let stage = Stage::start().await;
     let host = stage.person().await;
-    let guest = stage.person().await;
+    // The guest on a phone-sized screen, as most guests are.
+    let guest = Browser::launch(
+        &stage.env,
+        &stage.driver,
+        BrowserOptions {
+            extra_args: vec!["--window-size=390,844".into()],
+            ..BrowserOptions::default()
+        },
+    )
+    .await;
     let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
     let guest_link = link.replacen("/#", "/?refuse_remote_sdp=1#", 1);
     guest_knocks(&guest, &guest_link, "Mira", None).await;
@@ -319,7 +330,7 @@ async fn a_refused_description_is_shown_within_two_seconds() {
             .await,
         "NegotiationFailed"
     );
-    guest.screenshot("14-media-trouble-guest").await;
+    guest.screenshot("14-media-trouble-guest-phone").await;
     // Trying again refuses again (the switch stays on) and says so again,
     // rather than spinning.
     guest.click("[data-testid=retry-media]").await;

@@ -11,7 +11,7 @@ use super::controller::{Controller, UiHandle};
 use super::devices;
 use super::model::{
     CallView, ChatLine, FailureKind, GuestView, InviteLink, InviteView, KnockView, ParticipantView,
-    SafetyCode, Screen, Trouble, UiAction,
+    SafetyCode, Screen, Trouble, UiAction, Warning, WarningKind,
 };
 use super::stub::StubController;
 
@@ -116,12 +116,18 @@ fn sample(name: &str) -> Option<Screen> {
                 KnockView {
                     id: 7,
                     name: Some("Alex".into()),
+                    renewal: false,
                 },
-                KnockView { id: 8, name: None },
+                KnockView {
+                    id: 8,
+                    name: None,
+                    renewal: false,
+                },
             ],
             admitted: vec![KnockView {
                 id: 6,
                 name: Some("Sam".into()),
+                renewal: false,
             }],
         }),
         "guest-welcome" => Screen::GuestWelcome(GuestView::default()),
@@ -160,7 +166,11 @@ fn sample(name: &str) -> Option<Screen> {
             participants: vec![peer(7, Some("Alex"), false)],
             codes: vec![code(7, Some("Alex"), false, false)],
             all_encrypted: true,
-            knocks: vec![KnockView { id: 8, name: None }],
+            knocks: vec![KnockView {
+                id: 8,
+                name: None,
+                renewal: false,
+            }],
             ..CallView::default()
         }),
         "call-3" => Screen::Call(CallView {
@@ -194,6 +204,24 @@ fn sample(name: &str) -> Option<Screen> {
                 ..peer(7, Some("Alex"), false)
             }],
             codes: vec![code(7, Some("Alex"), false, true)],
+            ..CallView::default()
+        }),
+        "call-renewal" => Screen::Call(CallView {
+            is_host: true,
+            participants: vec![peer(7, Some("Alex"), false)],
+            codes: vec![code(7, Some("Alex"), false, true)],
+            all_encrypted: true,
+            knocks: vec![KnockView {
+                id: 7,
+                name: Some("Alex".into()),
+                renewal: true,
+            }],
+            warnings: vec![Warning {
+                id: 1,
+                kind: WarningKind::RenewalRefused,
+                peer: Some(7),
+                name: Some("Alex".into()),
+            }],
             ..CallView::default()
         }),
         "call-reconnecting" => Screen::Call(CallView {

@@ -195,6 +195,18 @@ pub struct Strings {
     pub media_trouble_hint: &'static str,
     pub media_retry: &'static str,
     pub knock_in_call: fn(&str) -> String,
+    /// A seat asks for a new key exchange; the argument is a name or [`Strings::someone`].
+    pub renewal_request: fn(&str) -> String,
+    pub renewal_accept: &'static str,
+    /// Stands for a person without a name in a sentence.
+    pub someone: &'static str,
+    pub renewal_refused_host: fn(&str) -> String,
+    pub renewal_refused_guest: &'static str,
+    pub roster_not_acknowledged: fn(&str) -> String,
+    pub messages_lost: &'static str,
+    /// Counsellor in a group: why to confirm each guest's code.
+    pub group_confirm_hint: fn(&str) -> String,
+    pub dismiss: &'static str,
     pub enable_sound: &'static str,
     pub controls_label: &'static str,
     pub close: &'static str,
@@ -367,6 +379,29 @@ static DE: Strings = Strings {
     media_trouble_hint: "Die Verbindung steht noch nicht. Versuchen Sie es noch einmal – der Chat funktioniert weiter.",
     media_retry: "Erneut versuchen",
     knock_in_call: |name| format!("{name} klopft an"),
+    renewal_request: |name| {
+        format!(
+            "{name} möchte die Verbindung neu aufbauen. Danach vergleichen Sie einen neuen Sicherheitscode."
+        )
+    },
+    renewal_accept: "Neu verbinden",
+    someone: "Eine Person",
+    renewal_refused_host: |name| {
+        format!(
+            "Die Verbindung mit {name} wurde mehrfach neu gestartet und abgebrochen. Weitere Versuche werden abgelehnt – möglicherweise versucht jemand, sich einzuschalten. Entfernen Sie die Person, wenn Sie unsicher sind."
+        )
+    },
+    renewal_refused_guest: "Die Verbindung zur Beratung wurde mehrfach neu gestartet und abgebrochen. Weitere Versuche werden abgelehnt; das laufende Gespräch bleibt geschützt.",
+    roster_not_acknowledged: |name| {
+        format!(
+            "{name} hat die aktuelle Teilnehmerliste nicht bestätigt. Die Person ist möglicherweise noch mit jemandem verbunden, der entfernt wurde. Im Zweifel entfernen."
+        )
+    },
+    messages_lost: "Einige Nachrichten sind unterwegs verloren gegangen.",
+    group_confirm_hint: |name| {
+        format!("Erst wenn Sie den Code bestätigen, wird {name} mit den anderen verbunden.")
+    },
+    dismiss: "Verstanden",
     enable_sound: "Ton einschalten",
     controls_label: "Gesprächssteuerung",
     close: "Schließen",
@@ -613,6 +648,25 @@ static EN: Strings = Strings {
     media_trouble_hint: "The connection is not up yet. Please try again – the chat keeps working.",
     media_retry: "Try again",
     knock_in_call: |name| format!("{name} is knocking"),
+    renewal_request: |name| {
+        format!("{name} wants to reconnect. You will compare a new safety code afterwards.")
+    },
+    renewal_accept: "Reconnect",
+    someone: "Someone",
+    renewal_refused_host: |name| {
+        format!(
+            "The connection with {name} was restarted and abandoned several times. Further attempts are refused – someone may be trying to listen in. Remove the person if in doubt."
+        )
+    },
+    renewal_refused_guest: "The connection to your counsellor was restarted and abandoned several times. Further attempts are refused; the current conversation stays protected.",
+    roster_not_acknowledged: |name| {
+        format!(
+            "{name} has not confirmed the current list of participants. They may still be connected to someone who was removed. Remove them if in doubt."
+        )
+    },
+    messages_lost: "Some messages were lost on the way.",
+    group_confirm_hint: |name| format!("{name} joins the others only after you confirm the code."),
+    dismiss: "Got it",
     enable_sound: "Turn on sound",
     controls_label: "Call controls",
     close: "Close",

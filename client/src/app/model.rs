@@ -86,6 +86,30 @@ pub struct KnockView {
     pub id: PeerId,
     /// The name the guest typed, if any.
     pub name: Option<String>,
+    /// An admitted guest's seat asks for a new key exchange that the
+    /// counsellor did not start (a reload — or someone trying to get into the
+    /// middle): "… möchte die Verbindung neu aufbauen" instead of a knock.
+    pub renewal: bool,
+}
+
+/// A security warning on the call screen, until the person dismisses it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning {
+    pub id: u32,
+    pub kind: WarningKind,
+    /// Whom it is about (the counsellor's view of a guest), if anyone.
+    pub peer: Option<PeerId>,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WarningKind {
+    /// Renewals with this seat were abandoned too often and are refused now.
+    RenewalRefused,
+    /// A guest did not confirm the current list of participants.
+    RosterNotAcknowledged,
+    /// Messages were lost on the way.
+    MessagesLost,
 }
 
 /// Everything the call screen shows.
@@ -119,6 +143,8 @@ pub struct CallView {
     pub invites: Vec<InviteLink>,
     /// The connection dropped and the controller is reconnecting.
     pub reconnecting: bool,
+    /// Security warnings, newest last.
+    pub warnings: Vec<Warning>,
     /// Messages that arrived altered, replayed or forged and were thrown away
     /// (the call goes on; the user is told calmly).
     pub refused: u32,
@@ -280,6 +306,8 @@ pub enum UiAction {
     Admit(PeerId),
     /// Counsellor declines a knocking guest.
     Reject(PeerId),
+    /// The person read a warning and closes it.
+    DismissWarning(u32),
     /// Counsellor removes a participant from the call.
     Remove(PeerId),
     /// Counsellor enters the call with their checked camera/microphone.

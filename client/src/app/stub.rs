@@ -117,6 +117,7 @@ impl Controller for StubController {
                         view.knocks.push(KnockView {
                             id: 7,
                             name: Some("Alex".into()),
+                            renewal: false,
                         });
                     }
                 });
@@ -324,7 +325,10 @@ impl Controller for StubController {
             }
             UiAction::Retry => self.set(self.initial_screen()),
             UiAction::AudioOnly => self.set(Screen::DeviceCheck(GuestView { audio_only: true })),
-            UiAction::CopyLink(_) | UiAction::SetLanguage(_) | UiAction::RetryMedia(_) => {}
+            UiAction::CopyLink(_)
+            | UiAction::SetLanguage(_)
+            | UiAction::RetryMedia(_)
+            | UiAction::DismissWarning(_) => {}
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::app::controller::{Controller, UiHandle};
 use crate::app::devices;
 use crate::app::model::{
     CallView, ChatLine, DeviceKind, DeviceSwitch, FailureKind, GuestView, InviteLink, InviteView,
-    KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, UiAction,
+    KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, UiAction, Warning, WarningKind,
 };
 use crate::rtc::{self, FrameCrypto, MediaKind, Mesh, RtcEvent, ScreenShare, TransformPath};
 use relay::{RelayConnection, RelayEvent};
@@ -107,6 +107,9 @@ struct Inner {
     all_encrypted: bool,
     /// Messages refused as altered, replayed or forged.
     refused: u32,
+    /// Security warnings shown until dismissed (one per kind and person).
+    warnings: Vec<Warning>,
+    next_warning: u32,
     /// When to try the relay again after the socket dropped.
     reconnect: Reconnect,
     /// This tab rejoins a session after a reload.
@@ -187,6 +190,8 @@ impl Inner {
             chat: Vec::new(),
             all_encrypted: false,
             refused: 0,
+            warnings: Vec::new(),
+            next_warning: 0,
             reconnect: Reconnect::new(ReconnectPolicy::DEFAULT),
             rejoining: false,
             muted: false,
@@ -385,17 +390,21 @@ impl Inner {
             } => {
                 // A guest may knock again (reload, or we reloaded): one entry per seat.
                 self.invites.knocks.retain(|k| k.id != member.0);
-                self.invites.knocks.push(KnockView { id: member.0, name });
+                self.invites.knocks.push(KnockView {
+                    id: member.0,
+                    name,
+                    renewal: false,
+                });
                 if let Some(used) = self.invites.invites.iter_mut().find(|i| i.id == invite) {
                     used.used = true;
                 }
                 self.refresh();
             }
             Event::KnockRefused { .. } => {}
-            // A renewal the counsellor did not start waits for her click.
-            // Until the UI has its own entry ("… möchte die Verbindung neu
-            // aufbauen"), it shows as a knock of that seat: "Hereinlassen"
-            // accepts it, "Ablehnen" declines it (see `UiAction::Admit`).
+            // A renewal the counsellor did not start waits for her click:
+            // its own entry ("… möchte die Verbindung neu aufbauen"), where
+            // "Neu verbinden" accepts it and "Ablehnen" declines it (see
+            // `UiAction::Admit`).
             Event::RenewalRequested { member, name } => {
                 web_sys::console::warn_1(
                     &"confide: a participant asks to renew the connection".into(),
@@ -403,37 +412,34 @@ impl Inner {
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason("renewal requested");
                 self.invites.knocks.retain(|k| k.id != member.0);
-                self.invites.knocks.push(KnockView { id: member.0, name });
+                self.invites.knocks.push(KnockView {
+                    id: member.0,
+                    name,
+                    renewal: true,
+                });
                 self.refresh();
             }
-            // Envelopes were dropped on the way. Logged until the UI says
-            // "Nachrichten gingen verloren".
-            Event::MessagesLost { count, .. } => {
+            // Envelopes were dropped on the way: a calm notice.
+            Event::MessagesLost { member, count } => {
                 web_sys::console::warn_1(&format!("confide: {count} messages were lost").into());
+                self.warn(WarningKind::MessagesLost, member);
             }
             // A guest did not acknowledge the counsellor's roster: it may
-            // still trust someone who was removed. Counted with the refused
-            // messages until the UI has its own warning.
-            Event::RosterNotAcknowledged { .. } => {
-                web_sys::console::warn_1(
-                    &"confide: a participant did not confirm the new list of participants".into(),
-                );
+            // still trust someone who was removed.
+            Event::RosterNotAcknowledged { member, .. } => {
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason("roster not acknowledged");
-                self.refused += 1;
-                self.refresh();
+                self.warn(WarningKind::RosterNotAcknowledged, member);
             }
             // Too many abandoned renewals with this seat: someone may be
-            // trying to get into the middle. Counted with the refused
-            // messages until the UI has its own warning.
-            Event::RenewalRefused { .. } => {
-                web_sys::console::warn_1(
-                    &"confide: renewals refused after too many abandoned handshakes".into(),
-                );
+            // trying to get into the middle.
+            Event::RenewalRefused { member } => {
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason("renewal refused");
-                self.refused += 1;
-                self.refresh();
+                self.invites
+                    .knocks
+                    .retain(|k| !(k.id == member.0 && k.renewal));
+                self.warn(WarningKind::RenewalRefused, member);
             }
             Event::Waiting => self.show(Screen::Waiting),
             Event::PeerSecured {
@@ -634,6 +640,7 @@ impl Inner {
             // A rejoin after a reload is a reconnection too, until the code is back.
             reconnecting: self.reconnect.is_reconnecting() || self.rejoining,
             refused: self.refused,
+            warnings: self.warnings.clone(),
         }
     }
 
@@ -690,6 +697,27 @@ impl Inner {
         }
         self.crypto = Some(crypto);
         self.mesh = Some(mesh);
+    }
+
+    /// Shows a warning about `member` (once per kind and person while shown).
+    fn warn(&mut self, kind: WarningKind, member: MemberId) {
+        let peer = self.peers.contains_key(&member).then_some(member.0);
+        if self
+            .warnings
+            .iter()
+            .any(|w| w.kind == kind && w.peer == peer)
+        {
+            return;
+        }
+        let name = self.peers.get(&member).and_then(|p| p.name.clone());
+        self.next_warning += 1;
+        self.warnings.push(Warning {
+            id: self.next_warning,
+            kind,
+            peer,
+            name,
+        });
+        self.refresh();
     }
 
     fn member_of(&self, participant: ParticipantId) -> Option<MemberId> {
@@ -810,6 +838,10 @@ impl Inner {
                 self.refresh();
             }
             UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),
+            UiAction::DismissWarning(id) => {
+                self.warnings.retain(|w| w.id != id);
+                self.refresh();
+            }
             UiAction::RetryMedia(id) => {
                 if let (Some(mesh), Some(peer)) = (&self.mesh, self.peers.get(&MemberId(id))) {
                     mesh.retry_media(peer.participant);

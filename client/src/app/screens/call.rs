@@ -9,10 +9,10 @@ use crate::app::components::video::Video;
 use crate::app::devices::{self, Device};
 use crate::app::i18n::{Strings, use_strings};
 use crate::app::model::{
-    CallView, DeviceKind, DeviceSwitch, ParticipantView, SafetyCode, UiAction,
+    CallView, DeviceKind, DeviceSwitch, ParticipantView, SafetyCode, UiAction, WarningKind,
 };
 use crate::app::screens::chat::ChatPanel;
-use crate::app::screens::invite::{InviteLinks, knock_name};
+use crate::app::screens::invite::{InviteLinks, knock_name, sentence_name};
 
 #[derive(Properties, PartialEq)]
 pub struct CallProps {
@@ -188,13 +188,18 @@ pub fn call_screen(props: &CallProps) -> Html {
         let name = knock_name(strings, knock);
         html! {
             <div class="banner knock-banner" key={knock.id} role="status"
-                data-testid="knock-entry" data-peer={knock.id.to_string()}>
+                data-testid="knock-entry" data-peer={knock.id.to_string()}
+                data-renewal={knock.renewal.to_string()}>
                 { icon(Icon::Person) }
-                <span>{ (strings.knock_in_call)(&name) }</span>
+                if knock.renewal {
+                    <span>{ (strings.renewal_request)(&sentence_name(strings, knock)) }</span>
+                } else {
+                    <span>{ (strings.knock_in_call)(&name) }</span>
+                }
                 <button type="button" class="btn btn-primary btn-small" onclick={emit(UiAction::Admit(knock.id))}
                     aria-label={(strings.admit_label)(&name)} data-testid="admit"
                     data-peer={knock.id.to_string()}>
-                    { strings.admit }
+                    { if knock.renewal { strings.renewal_accept } else { strings.admit } }
                 </button>
                 <button type="button" class="btn btn-secondary btn-small" onclick={emit(UiAction::Reject(knock.id))}
                     aria-label={(strings.reject_label)(&name)} data-testid="reject"
@@ -213,6 +218,31 @@ pub fn call_screen(props: &CallProps) -> Html {
             <div class="call-top">
                 <SecurityStatus view={view.clone()} on_action={props.on_action.clone()} />
             </div>
+            { for view.warnings.iter().map(|warning| {
+                let someone = || warning.name.clone().unwrap_or_else(|| strings.someone.to_string());
+                let (testid, text) = match warning.kind {
+                    WarningKind::RenewalRefused if view.is_host => {
+                        ("renewal-refused", (strings.renewal_refused_host)(&someone()))
+                    }
+                    WarningKind::RenewalRefused => {
+                        ("renewal-refused", strings.renewal_refused_guest.to_string())
+                    }
+                    WarningKind::RosterNotAcknowledged => {
+                        ("roster-not-acknowledged", (strings.roster_not_acknowledged)(&someone()))
+                    }
+                    WarningKind::MessagesLost => ("messages-lost", strings.messages_lost.to_string()),
+                };
+                html! {
+                    <div class="banner warn" role="alert" key={warning.id} data-testid={testid}>
+                        <span>{ text }</span>
+                        <button type="button" class="btn btn-secondary btn-small"
+                            onclick={emit(UiAction::DismissWarning(warning.id))}
+                            data-testid="dismiss-warning">
+                            { strings.dismiss }
+                        </button>
+                    </div>
+                }
+            }) }
             if view.reconnecting {
                 <div class="banner warn" role="status" data-testid="reconnecting">
                     <span class="spinner" aria-hidden="true"></span>{ strings.reconnecting }
@@ -435,6 +465,11 @@ fn safety_code_row(props: &SafetyCodeProps) -> Html {
             data-testid="sas-row" data-peer={peer_attr.clone()}>
             if props.labelled {
                 <span class="sas-with">{ (strings.sas_with)(&name) }</span>
+            }
+            if props.labelled && !code.confirmed && !code.with_host {
+                <span class="sas-hint hint small" data-testid="group-confirm-hint">
+                    { (strings.group_confirm_hint)(&name) }
+                </span>
             }
             if code.renewed && !code.confirmed {
                 <span class="sas-renewed" role="status" data-testid="sas-renewed">

@@ -228,6 +228,14 @@ pub fn knock_name(strings: &Strings, knock: &KnockView) -> String {
         .unwrap_or_else(|| strings.unnamed.to_string())
 }
 
+/// A knocking guest's name inside a sentence: "Eine Person" without one.
+pub fn sentence_name(strings: &Strings, knock: &KnockView) -> String {
+    knock
+        .name
+        .clone()
+        .unwrap_or_else(|| strings.someone.to_string())
+}
+
 /// Knocking guests with "let in" / "decline" (also used inside the call).
 #[component(WaitingRoom)]
 pub fn waiting_room(props: &WaitingRoomProps) -> Html {
@@ -245,17 +253,22 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
             Callback::from(move |_: MouseEvent| on_action.emit(UiAction::Reject(id)))
         };
         html! {
-            <li class="knock" key={knock.id} data-testid="knock-entry" data-peer={knock.id.to_string()}>
+            <li class="knock" key={knock.id} data-testid="knock-entry" data-peer={knock.id.to_string()}
+                data-renewal={knock.renewal.to_string()}>
                 <span class="avatar" aria-hidden="true">{ icon(Icon::Person) }</span>
                 <span class="knock-name">
                     <strong class={classes!(knock.name.is_none().then_some("unnamed"))}>{ name.clone() }</strong>
-                    <span class="hint small">{ strings.knocking }</span>
+                    if knock.renewal {
+                        <span class="hint small">{ (strings.renewal_request)(&sentence_name(strings, knock)) }</span>
+                    } else {
+                        <span class="hint small">{ strings.knocking }</span>
+                    }
                 </span>
                 <span class="knock-actions">
                     <button type="button" class="btn btn-primary" onclick={admit}
                         aria-label={(strings.admit_label)(&name)}
                         data-testid="admit" data-peer={knock.id.to_string()}>
-                        { strings.admit }
+                        { if knock.renewal { strings.renewal_accept } else { strings.admit } }
                     </button>
                     <button type="button" class="btn btn-secondary" onclick={reject}
                         aria-label={(strings.reject_label)(&name)}
