@@ -16,13 +16,11 @@ use std::time::{Duration, Instant};
 
 use crate::root;
 
-/// A line of a phase's output worth a timestamp in the summary: the xtask's
-/// own steps (tool installs, with the unlocked retry, and each command).
+/// A line of a phase's output worth a timestamp in the summary: everything
+/// the xtask itself says (tool installs, an unlocked retry, each command),
+/// and the relay's "listening".
 fn is_milestone(line: &str) -> bool {
-    line.starts_with("xtask: installing")
-        || line.starts_with("xtask: running")
-        || line.starts_with("xtask: every check")
-        || line.starts_with("confide relay listening")
+    line.starts_with("xtask: ") || line.starts_with("confide relay listening")
 }
 
 struct Phase {
@@ -97,7 +95,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
 
-    println!("\nfresh-machine check of {}", head_commit());
+    println!("\nfresh-machine check of {}", head_commit(&repo));
     println!("  folder: {} (logs in logs/)", base.display());
     println!("  CARGO_HOME for tools: empty at start; tool cache (XDG_CACHE_HOME): empty at start");
     for phase in &phases {
@@ -267,9 +265,22 @@ fn run_phase(
     })
 }
 
-/// Milestone lines name whole commands with every argument: keep the gist.
+/// Milestone lines name whole commands with every argument: keep the gist
+/// (no quotes, no `NAME=value` environment in front, programs by file name).
 fn shorten(line: &str) -> String {
-    let cleaned: String = line.replace('"', "");
+    let cleaned: String = line
+        .replace('"', "")
+        .split(' ')
+        .filter(|word| !word.contains('=') || word.starts_with('-'))
+        .map(|word| {
+            if word.starts_with('/') {
+                word.rsplit('/').next().unwrap_or(word)
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
     match cleaned.char_indices().nth(110) {
         Some((cut, _)) => format!("{}…", &cleaned[..cut]),
         None => cleaned,
@@ -281,11 +292,36 @@ fn minutes(d: Duration) -> String {
     format!("{}:{:02}", s / 60, s % 60)
 }
 
-fn head_commit() -> String {
+/// The commit the check cloned (the developer's HEAD may move meanwhile).
+fn head_commit(repo: &Path) -> String {
     Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(root())
+        .current_dir(repo)
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_milestone, shorten};
+
+    #[test]
+    fn milestones_are_the_xtasks_own_lines_shortened() {
+        assert!(is_milestone(
+            "xtask: wasm-bindgen-cli 0.2.130's own lock file names a version this registry lacks"
+        ));
+        assert!(is_milestone(
+            "confide relay listening on http://127.0.0.1:1/"
+        ));
+        assert!(!is_milestone(
+            "warning: package `x` is yanked, consider running without --locked"
+        ));
+        assert_eq!(
+            shorten(
+                r#"xtask: running NO_COLOR="true" PATH="/a:/b" "/tmp/h/bin/trunk" "build" "--release""#
+            ),
+            "xtask: running trunk build --release"
+        );
+    }
 }
