@@ -127,6 +127,9 @@ pub enum AttackKind {
     /// The counsellor's handshake reveal (m2) for a guest's seat was taken
     /// off the wire by the attacker instead of reaching the guest.
     SwallowedReveal,
+    /// A guest was told, in a forged `admitted` message, that another
+    /// guest's seat (`from`) is the counsellor's.
+    NamedGuestAsHost,
 }
 
 /// What the man in the middle of [`Rule::ManInTheMiddle`] got.
@@ -323,6 +326,52 @@ impl AttackerProxy {
             from: 0,
             payload_len: 0,
             format: confide_shared::session::KNOCK_AGAIN,
+        };
+        state.attacks.push(attack);
+        Ok(())
+    }
+
+    /// Tells the `victim`-th guest connection (0: the first guest that
+    /// knocked), in a forged `admitted` message, that the `named`-th guest's
+    /// seat is the counsellor's. Logged as [`AttackKind::NamedGuestAsHost`].
+    pub fn name_guest_as_host(&self, victim: usize, named: usize) -> Result<(), String> {
+        let mut state = self.shared.state();
+        let guests: Vec<(u64, Connection)> = state
+            .connections
+            .iter()
+            .filter(|(_, c)| c.role == Some(Role::Guest) && c.member.is_some())
+            .map(|(conn, c)| (*conn, c.clone()))
+            .collect();
+        let (conn, victim) = guests.get(victim).cloned().ok_or("no such victim")?;
+        let (_, named) = guests.get(named).cloned().ok_or("no such guest to name")?;
+        let (Some(room), Some(member), Some(fake_host)) =
+            (victim.room, victim.member, named.member)
+        else {
+            return Err("the guests' seats are not known yet".into());
+        };
+        let message = serde_json::json!({
+            "type": "admitted",
+            "room": room,
+            "member": member,
+            "host": fake_host,
+            "members": [fake_host],
+        });
+        let pipes = state
+            .pipes
+            .get(&conn)
+            .ok_or("the victim's connection is gone")?;
+        pipes
+            .to_browser
+            .send(message.to_string())
+            .map_err(|_| "the victim's connection is closed")?;
+        let attack = Attack {
+            kind: AttackKind::NamedGuestAsHost,
+            conn,
+            to: Some(Role::Guest),
+            room,
+            from: fake_host,
+            payload_len: 0,
+            format: 0,
         };
         state.attacks.push(attack);
         Ok(())

@@ -15,6 +15,9 @@
 //!   after three abandoned renewals further ones are refused with a warning;
 //!   the call and its code go on.
 //!
+//! - A guest named as the counsellor by the relay: the other guest keeps
+//!   taking the real counsellor's roster and keys, and refuses nothing.
+//!
 //! - The relay out of reach for good: both pages try again until the grace
 //!   period is over, then stop with the "connection lost" page.
 //! - A DTLS certificate other than the one the authenticated SDP names, and
@@ -236,11 +239,13 @@ async fn grinding_the_code_through_renewals_is_shown_and_stopped() {
     call.proxy.swallow_reveals_to_guests(true);
 
     // One try: shown to the counsellor, and not answered by itself.
+    // The attacker's knock carries no name (it could carry any): the entry
+    // names the seat as the counsellor knows it.
     let entry = renewal_is_shown(&call, 1).await;
     println!("the counsellor is shown: {entry:?}");
     assert!(
         entry.contains("Mira") && entry.contains("neu aufbauen"),
-        "the counsellor is told who asks for what: {entry:?}"
+        "the counsellor is told which seat asks for what: {entry:?}"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -323,6 +328,123 @@ async fn grinding_the_code_through_renewals_is_shown_and_stopped() {
     assert_eq!(shown_sas(&call.guest).await, code);
     call_goes_on(&call, "nach den Versuchen").await;
     call.close().await;
+}
+
+/// (h) A guest named as the counsellor (issue 12, hole 2): in a running
+/// group, the relay tells Alex that Sam's seat is the counsellor's. On
+/// commit 4f3814d Alex took the relay's word: from then on the counsellor's
+/// own roster and key changes were refused as coming from "not the host",
+/// and a malicious Sam could have acted as the counsellor toward Alex (the
+/// native tests in session_authority.rs play that Sam). Now who is the
+/// counsellor is what Alex's key exchange proved: Alex refuses the forged
+/// message (and says so), and when Sam hangs up, the counsellor's new roster
+/// reaches Alex, the keys rotate, and nothing else is refused.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_guest_the_relay_names_as_counsellor_changes_nothing() {
+    let stage = Stage::start().await;
+    let proxy = AttackerProxy::start(&stage.relay).await;
+    let host = stage.person().await;
+    let alex = stage.person().await;
+    let sam = stage.person().await;
+    let link_one = counsellor_starts_session(&host, &proxy.http_url()).await;
+    guest_knocks(&alex, &link_one, "Alex", None).await;
+    counsellor_admits_and_enters(&host, "Alex").await;
+    host.click("[data-testid=invite-in-call]").await;
+    host.click("[data-testid=invite-panel] [data-testid=invite-more]")
+        .await;
+    let link_two = host
+        .wait_until(
+            "a second link in the call's invite panel",
+            STEP,
+            "const l = document.querySelector('[data-testid=invite-panel] [data-testid=invite-link]'); \
+             return l ? l.value : null",
+        )
+        .await;
+    host.click("[data-testid=invite-close]").await;
+    guest_knocks(&sam, link_two.as_str().unwrap_or_default(), "Sam", None).await;
+    host.wait_until(
+        "Sam's knock inside the call",
+        STEP,
+        "return document.querySelector('[data-testid=call] [data-testid=knock-entry]') !== null",
+    )
+    .await;
+    host.click("[data-testid=call] [data-testid=admit]").await;
+    counsellor_confirms_every_code(&host, 2).await;
+    for (who, browser) in [("counsellor", &host), ("Alex", &alex), ("Sam", &sam)] {
+        browser
+            .wait_until(
+                &format!("two decoding remote videos at {who}"),
+                STEP * 3,
+                "return [...document.querySelectorAll('[data-testid=remote-video]')] \
+                   .filter(v => v.getVideoPlaybackQuality().totalVideoFrames > 5).length >= 2",
+            )
+            .await;
+    }
+    let alex_code = shown_sas(&alex).await;
+    let alex_refused = refused(&alex).await;
+    let alex_kid = sender_kid(&alex).await;
+
+    proxy
+        .name_guest_as_host(0, 1)
+        .expect("the relay tells Alex that Sam is the counsellor");
+    assert_eq!(
+        proxy
+            .attacks()
+            .iter()
+            .filter(|a| a.kind == AttackKind::NamedGuestAsHost)
+            .count(),
+        1,
+        "the forged message was sent"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Sam hangs up; the counsellor hands the two who stay new keys.
+    sam.click("[data-testid=hang-up]").await;
+    sam.close().await;
+    for (who, browser) in [("counsellor", &host), ("Alex", &alex)] {
+        browser
+            .wait_until(
+                &format!("Sam to be gone at {who}"),
+                STEP * 2,
+                "return document.querySelectorAll('[data-testid=participant]').length === 1",
+            )
+            .await;
+    }
+    let deadline = Instant::now() + STEP;
+    while sender_kid(&alex).await <= alex_kid {
+        assert!(
+            Instant::now() < deadline,
+            "Alex took the counsellor's new roster and rotated its key ({alex_kid:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        shown_sas(&alex).await,
+        alex_code,
+        "Alex still compares the same code with the real counsellor"
+    );
+    // The forged message itself is refused (and Alex is told), nothing else.
+    assert_eq!(
+        refused(&alex).await,
+        alex_refused + 1,
+        "Alex refused the relay's forged message, and none of the counsellor's"
+    );
+    alex.wait_until(
+        "the refused-message notice at Alex",
+        STEP,
+        "return document.querySelector('[data-testid=refused-notice]') !== null",
+    )
+    .await;
+    let before = remote_frames(&alex).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        remote_frames(&alex).await > before,
+        "Alex keeps seeing the counsellor"
+    );
+    send_chat(&host, "Sind Sie noch da?").await;
+    sees_chat(&alex, "Sind Sie noch da?").await;
+    host.close().await;
+    alex.close().await;
 }
 
 /// (a) The relay flips one bit of a chat message from the guest to the counsellor.

@@ -411,10 +411,22 @@ impl Inner {
                 );
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason("renewal requested");
+                // Named as the counsellor knows the seat: the new knock's
+                // name is whatever its sender typed (or made up).
+                let known = self
+                    .peers
+                    .get(&member)
+                    .and_then(|p| p.name.clone())
+                    .or_else(|| {
+                        let admitted = self.invites.admitted.iter();
+                        admitted
+                            .filter(|k| k.id == member.0)
+                            .find_map(|k| k.name.clone())
+                    });
                 self.invites.knocks.retain(|k| k.id != member.0);
                 self.invites.knocks.push(KnockView {
                     id: member.0,
-                    name,
+                    name: known.or(name),
                     renewal: true,
                 });
                 self.refresh();
