@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use confide_shared::sdp::without_orphan_payload_lines;
-use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine};
+use confide_tests::browser::{Browser, BrowserEnv, Driver, Engine};
 use confide_tests::call::*;
 use confide_tests::pairing::*;
 use confide_tests::relay::TestRelay;
@@ -268,16 +268,16 @@ async fn a_group_in_mixed_browsers() {
 async fn a_refused_description_is_shown_within_two_seconds() {
     let stage = Stage::start().await;
     let host = stage.person().await;
-    // The guest on a phone-sized screen, as most guests are.
-    let guest = Browser::launch(
-        &stage.env,
-        &stage.driver,
-        BrowserOptions {
-            extra_args: vec!["--window-size=390,844".into()],
-            ..BrowserOptions::default()
-        },
-    )
-    .await;
+    // The guest on a phone-sized screen (390 × 844), as most guests are.
+    // Headless Chromium's window is at least 500 px wide, so the phone's
+    // screen is emulated.
+    let guest = stage.person().await;
+    guest
+        .cdp(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+        )
+        .await;
     let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
     let guest_link = link.replacen("/#", "/?refuse_remote_sdp=1#", 1);
     guest_knocks(&guest, &guest_link, "Mira", None).await;
