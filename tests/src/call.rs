@@ -122,6 +122,92 @@ pub fn looks_like_fake_camera([r, g, b]: [f64; 3]) -> bool {
     g > 100.0 && g > r + 50.0 && g > b + 50.0
 }
 
+/// Both people show the same 6-digit safety code; returns it.
+pub async fn both_show_the_same_code(host: &Browser, guest: &Browser) -> String {
+    let host_sas = shown_sas(host).await;
+    let guest_sas = shown_sas(guest).await;
+    assert_eq!(
+        host_sas, guest_sas,
+        "both browsers show the same safety code"
+    );
+    assert_eq!(host_sas.chars().filter(char::is_ascii_digit).count(), 6);
+    host_sas
+}
+
+/// Every safety code the call screen shows.
+pub async fn all_codes(browser: &Browser) -> Vec<String> {
+    let codes = browser
+        .wait_until(
+            "the safety codes",
+            STEP,
+            "const c = [...document.querySelectorAll('[data-testid=sas]')].map(e => e.dataset.code); \
+             return c.length ? c : null",
+        )
+        .await;
+    codes
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The size of the (first) remote picture (`videoWidth` × `videoHeight`).
+pub async fn remote_size(browser: &Browser) -> (u64, u64) {
+    let size = browser
+        .eval(
+            "const v = document.querySelector('[data-testid=remote-video]'); \
+             return v ? [v.videoWidth, v.videoHeight] : [0, 0]",
+        )
+        .await;
+    let at = |i: usize| size.get(i).and_then(Value::as_u64).unwrap_or(0);
+    (at(0), at(1))
+}
+
+/// From inside the call, the counsellor makes one more invite link and
+/// closes the panel again (with `screenshot`, the open panel is saved under
+/// that name first); returns the link.
+pub async fn counsellor_invites_from_the_call(host: &Browser, screenshot: Option<&str>) -> String {
+    host.click("[data-testid=invite-in-call]").await;
+    host.click("[data-testid=invite-panel] [data-testid=invite-more]")
+        .await;
+    let link = host
+        .wait_until(
+            "a new link in the call's invite panel",
+            STEP,
+            "const l = document.querySelector('[data-testid=invite-panel] [data-testid=invite-link]'); \
+             return l ? l.value : null",
+        )
+        .await;
+    if let Some(screenshot) = screenshot {
+        host.screenshot(screenshot).await;
+    }
+    host.click("[data-testid=invite-close]").await;
+    link.as_str().unwrap_or_default().to_string()
+}
+
+/// The counsellor, in the call, lets in the guest who knocks (named
+/// `expected_name`) and confirms every code, so that in a group the guests
+/// meet each other (`codes`: how many codes she compares by then).
+pub async fn counsellor_admits_in_the_call(host: &Browser, expected_name: &str, codes: usize) {
+    let knock = host
+        .wait_until(
+            &format!("{expected_name}'s knock inside the call"),
+            STEP,
+            "const e = document.querySelector('[data-testid=call] [data-testid=knock-entry]'); \
+             return e ? e.innerText : null",
+        )
+        .await;
+    assert!(
+        knock.as_str().unwrap_or_default().contains(expected_name),
+        "the knock names {expected_name}: {knock}"
+    );
+    host.click("[data-testid=call] [data-testid=admit]").await;
+    counsellor_confirms_every_code(host, codes).await;
+}
+
 /// The counsellor confirms every safety code her call screen still asks
 /// about ("Code stimmt überein"), as she does after reading each one aloud
 /// with its guest. In a group, guests meet each other only after that

@@ -175,14 +175,7 @@ pub async fn one_to_one_call(host_engine: Engine, guest_engine: Engine) -> Mixed
     sees_the_call(&guest).await;
     println!("in the call after {:?}", started.elapsed());
 
-    // Both show the same safety code.
-    let host_sas = shown_sas(&host).await;
-    let guest_sas = shown_sas(&guest).await;
-    assert_eq!(
-        host_sas, guest_sas,
-        "both browsers show the same safety code"
-    );
-    assert_eq!(host_sas.chars().filter(char::is_ascii_digit).count(), 6);
+    both_show_the_same_code(&host, &guest).await;
 
     // Video really decodes in both directions and shows the other camera.
     for ((who, browser), other) in [
@@ -271,27 +264,23 @@ pub async fn one_to_one_call(host_engine: Engine, guest_engine: Engine) -> Mixed
 
 /// Per peer connection of a call report: whether this browser offers.
 pub fn offerers(report: &Value) -> Vec<bool> {
-    report
-        .get("negotiation")
-        .and_then(Value::as_object)
-        .map(|peers| {
-            peers
-                .values()
-                .filter_map(|p| p.get("offerer").and_then(Value::as_bool))
-                .collect()
-        })
-        .unwrap_or_default()
+    per_peer(report, "offerer", Value::as_bool)
 }
 
 /// Offer/answer exchanges completed with each peer, from a call report.
 pub fn negotiations(report: &Value) -> Vec<u64> {
+    per_peer(report, "completed", Value::as_u64)
+}
+
+/// One field of the call report's `negotiation` entry, per peer.
+fn per_peer<T>(report: &Value, field: &str, read: impl Fn(&Value) -> Option<T>) -> Vec<T> {
     report
         .get("negotiation")
         .and_then(Value::as_object)
         .map(|peers| {
             peers
                 .values()
-                .filter_map(|p| p.get("completed").and_then(Value::as_u64))
+                .filter_map(|p| p.get(field).and_then(&read))
                 .collect()
         })
         .unwrap_or_default()

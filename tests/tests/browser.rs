@@ -81,14 +81,7 @@ async fn one_to_one_call(transform: &str, screenshots: bool) {
     counsellor_admits_and_enters(&host, "Mira").await;
     sees_the_call(&guest).await;
 
-    // Both show the same safety code.
-    let host_sas = shown_sas(&host).await;
-    let guest_sas = shown_sas(&guest).await;
-    assert_eq!(
-        host_sas, guest_sas,
-        "both browsers show the same safety code"
-    );
-    assert_eq!(host_sas.chars().filter(char::is_ascii_digit).count(), 6);
+    both_show_the_same_code(&host, &guest).await;
 
     // Video really decodes in both directions and is not black.
     for (who, browser) in [("counsellor", &host), ("guest", &guest)] {
@@ -375,37 +368,11 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
     counsellor_admits_and_enters(&host, "Alex").await;
 
     // From inside the call, the counsellor makes a second link and lets Sam in.
-    host.click("[data-testid=invite-in-call]").await;
-    host.click("[data-testid=invite-panel] [data-testid=invite-more]")
-        .await;
-    let link_two = host
-        .wait_until(
-            "a new link in the call's invite panel",
-            STEP,
-            "const l = document.querySelector('[data-testid=invite-panel] [data-testid=invite-link]'); \
-             return l ? l.value : null",
-        )
-        .await;
-    let link_two = link_two.as_str().unwrap_or_default().to_string();
+    let link_two = counsellor_invites_from_the_call(&host, Some("12-invite-from-the-call")).await;
     assert_ne!(link_one, link_two, "each guest gets a link of their own");
-    host.screenshot("12-invite-from-the-call").await;
-    host.click("[data-testid=invite-close]").await;
     guest_knocks(&second, &link_two, "Sam", None).await;
-    let knock = host
-        .wait_until(
-            "Sam's knock inside the call",
-            STEP,
-            "const e = document.querySelector('[data-testid=call] [data-testid=knock-entry]'); \
-             return e ? e.innerText : null",
-        )
-        .await;
-    assert!(
-        knock.as_str().unwrap_or_default().contains("Sam"),
-        "{knock}"
-    );
-    host.click("[data-testid=call] [data-testid=admit]").await;
     // Guests meet each other once the counsellor confirmed their codes.
-    counsellor_confirms_every_code(&host, 2).await;
+    counsellor_admits_in_the_call(&host, "Sam", 2).await;
 
     let long = STEP * 3;
     for (who, browser) in [("counsellor", &host), ("Alex", &first), ("Sam", &second)] {
@@ -479,26 +446,6 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
     }
     host.close().await;
     first.close().await;
-}
-
-/// Every safety code the call screen shows.
-async fn all_codes(browser: &Browser) -> Vec<String> {
-    let codes = browser
-        .wait_until(
-            "the safety codes",
-            confide_tests::call::STEP,
-            "const c = [...document.querySelectorAll('[data-testid=sas]')].map(e => e.dataset.code); \
-             return c.length ? c : null",
-        )
-        .await;
-    codes
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -592,18 +539,6 @@ async fn a_guest_who_reloads_the_page_rejoins_the_call() {
     sees_chat(&guest, "Gut, dann machen wir weiter.").await;
     host.close().await;
     guest.close().await;
-}
-
-/// The size of the remote picture (`videoWidth` × `videoHeight`).
-async fn remote_size(browser: &Browser) -> (u64, u64) {
-    let size = browser
-        .eval(
-            "const v = document.querySelector('[data-testid=remote-video]'); \
-             return v ? [v.videoWidth, v.videoHeight] : [0, 0]",
-        )
-        .await;
-    let at = |i: usize| size.get(i).and_then(serde_json::Value::as_u64).unwrap_or(0);
-    (at(0), at(1))
 }
 
 #[tokio::test]

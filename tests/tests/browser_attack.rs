@@ -350,27 +350,9 @@ async fn a_guest_the_relay_names_as_counsellor_changes_nothing() {
     let link_one = counsellor_starts_session(&host, &proxy.http_url()).await;
     guest_knocks(&alex, &link_one, "Alex", None).await;
     counsellor_admits_and_enters(&host, "Alex").await;
-    host.click("[data-testid=invite-in-call]").await;
-    host.click("[data-testid=invite-panel] [data-testid=invite-more]")
-        .await;
-    let link_two = host
-        .wait_until(
-            "a second link in the call's invite panel",
-            STEP,
-            "const l = document.querySelector('[data-testid=invite-panel] [data-testid=invite-link]'); \
-             return l ? l.value : null",
-        )
-        .await;
-    host.click("[data-testid=invite-close]").await;
-    guest_knocks(&sam, link_two.as_str().unwrap_or_default(), "Sam", None).await;
-    host.wait_until(
-        "Sam's knock inside the call",
-        STEP,
-        "return document.querySelector('[data-testid=call] [data-testid=knock-entry]') !== null",
-    )
-    .await;
-    host.click("[data-testid=call] [data-testid=admit]").await;
-    counsellor_confirms_every_code(&host, 2).await;
+    let link_two = counsellor_invites_from_the_call(&host, None).await;
+    guest_knocks(&sam, &link_two, "Sam", None).await;
+    counsellor_admits_in_the_call(&host, "Sam", 2).await;
     for (who, browser) in [("counsellor", &host), ("Alex", &alex), ("Sam", &sam)] {
         browser
             .wait_until(

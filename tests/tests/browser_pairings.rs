@@ -196,29 +196,10 @@ async fn a_group_in_mixed_browsers() {
     let link_one = counsellor_starts_session(&host, &relay.http_url()).await;
     guest_knocks(&alex, &link_one, "Alex", None).await;
     counsellor_admits_and_enters(&host, "Alex").await;
-    host.click("[data-testid=invite-in-call]").await;
-    host.click("[data-testid=invite-panel] [data-testid=invite-more]")
-        .await;
-    let link_two = host
-        .wait_until(
-            "a second link in the call's invite panel",
-            STEP,
-            "const l = document.querySelector('[data-testid=invite-panel] [data-testid=invite-link]'); \
-             return l ? l.value : null",
-        )
-        .await;
-    let link_two = link_two.as_str().unwrap_or_default().to_string();
-    host.click("[data-testid=invite-close]").await;
+    let link_two = counsellor_invites_from_the_call(&host, None).await;
     guest_knocks(&sam, &link_two, "Sam", None).await;
-    host.wait_until(
-        "Sam's knock inside the call",
-        STEP,
-        "return document.querySelector('[data-testid=call] [data-testid=knock-entry]') !== null",
-    )
-    .await;
-    host.click("[data-testid=call] [data-testid=admit]").await;
     // Guests meet each other once the counsellor confirmed their codes.
-    counsellor_confirms_every_code(&host, 2).await;
+    counsellor_admits_in_the_call(&host, "Sam", 2).await;
 
     for (who, browser) in [
         ("counsellor (Firefox)", &host),
@@ -418,38 +399,6 @@ async fn no_media_within_the_deadline_is_said_with_a_way_to_retry() {
     println!("negotiations at the counsellor before the retry: {before:?}");
     host.close().await;
     guest.close().await;
-}
-
-/// `[videoWidth, videoHeight]` of the (first) remote video.
-async fn remote_size(browser: &Browser) -> (u64, u64) {
-    let size = browser
-        .eval(&format!(
-            "const v = document.querySelector('{REMOTE_VIDEO}'); \
-             return v ? [v.videoWidth, v.videoHeight] : [0, 0]"
-        ))
-        .await;
-    let at = |i: usize| size.get(i).and_then(serde_json::Value::as_u64).unwrap_or(0);
-    (at(0), at(1))
-}
-
-/// Every safety code the call screen shows.
-async fn all_codes(browser: &Browser) -> Vec<String> {
-    let codes = browser
-        .wait_until(
-            "the safety codes",
-            STEP,
-            "const c = [...document.querySelectorAll('[data-testid=sas]')].map(e => e.dataset.code); \
-             return c.length ? c : null",
-        )
-        .await;
-    codes
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// Saves the first offer (written by the counsellor's browser) and answer
