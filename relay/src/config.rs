@@ -95,6 +95,29 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_SEND_QUEUE", default_value_t = 256)]
     pub send_queue: usize,
 
+    /// Open WebSocket connections from one source: one IPv4 address or one IPv6 /64 (4005 beyond).
+    /// Loopback peers are exempt (a local reverse proxy): limit there, e.g. nginx `limit_conn`.
+    #[arg(long, env = "CONFIDE_MAX_CONNECTIONS_PER_SOURCE", default_value_t = 32)]
+    pub max_connections_per_source: usize,
+
+    /// Rooms created from one source that still exist, grace period included (4003 beyond).
+    #[arg(long, env = "CONFIDE_MAX_ROOMS_PER_SOURCE", default_value_t = 32)]
+    pub max_rooms_per_source: usize,
+
+    /// Connections that have not yet created a room, knocked or resumed (4005 beyond).
+    /// Default: a quarter of --max-connections.
+    #[arg(long, env = "CONFIDE_MAX_UNIDENTIFIED")]
+    pub max_unidentified: Option<usize>,
+
+    /// A new connection must create a room, knock or resume within this time (4006).
+    #[arg(long, env = "CONFIDE_FIRST_MESSAGE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub first_message_timeout: Duration,
+
+    /// Apply the per-source limits to loopback peers too (only for tests: behind a local
+    /// reverse proxy every client has the proxy's loopback address).
+    #[arg(long, env = "CONFIDE_LIMIT_LOOPBACK", hide = true)]
+    pub limit_loopback: bool,
+
     /// On shutdown, wait at most this long for connections to say goodbye.
     #[arg(long, env = "CONFIDE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -123,6 +146,13 @@ impl Config {
             invite_ttl: self.invite_ttl,
             invite_ttl_max: self.invite_ttl_max,
             send_queue: self.send_queue,
+            max_connections_per_source: self.max_connections_per_source,
+            max_rooms_per_source: self.max_rooms_per_source,
+            max_unidentified: self
+                .max_unidentified
+                .unwrap_or((self.max_connections / 4).max(1)),
+            first_message_timeout: self.first_message_timeout,
+            limit_loopback: self.limit_loopback,
         }
     }
 

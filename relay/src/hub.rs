@@ -13,6 +13,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::limits::Limits;
 use crate::room::{Close, ConnId, Output, Relay};
+use crate::source::Source;
 
 /// What a connection task writes to its socket.
 #[derive(Debug)]
@@ -55,6 +56,32 @@ struct Handle {
 struct Inner {
     relay: Relay,
     handles: HashMap<ConnId, Handle>,
+    /// Open connections per source (in memory only, never logged).
+    per_source: HashMap<Source, usize>,
+    /// Connections that have not yet created a room, knocked or resumed.
+    unidentified: usize,
+}
+
+/// Why a new connection was refused (all close with 4005 `server_full`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `--max-connections` reached.
+    Full,
+    /// `--max-connections-per-source` reached for this connection's source.
+    SourceFull,
+    /// `--max-unidentified` reached.
+    UnidentifiedFull,
+}
+
+impl Refusal {
+    /// For the log: a kind, never an address.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Full => "server_full",
+            Refusal::SourceFull => "source_full",
+            Refusal::UnidentifiedFull => "unidentified_full",
+        }
+    }
 }
 
 /// Shared by every connection task.
@@ -73,13 +100,50 @@ pub struct Registration {
     pub rx: mpsc::Receiver<Outbound>,
     pub kill: Arc<Kill>,
     hub: Arc<Hub>,
+    source: Option<Source>,
+    /// Still counted as not yet identified.
+    unidentified: bool,
+}
+
+impl Registration {
+    /// Whether the connection still has to create a room, knock or resume.
+    pub fn is_unidentified(&self) -> bool {
+        self.unidentified
+    }
+
+    /// Checks whether the connection has identified itself (created a room,
+    /// knocked or resumed) and, if so, frees its not-yet-identified slot.
+    pub fn check_identified(&mut self) -> bool {
+        if !self.unidentified {
+            return true;
+        }
+        let mut inner = self.hub.lock();
+        if inner.relay.is_fresh(self.id) {
+            return false;
+        }
+        inner.unidentified = inner.unidentified.saturating_sub(1);
+        self.unidentified = false;
+        true
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         self.hub
             .run(|relay| relay.disconnect(self.id, Instant::now()));
-        self.hub.lock().handles.remove(&self.id);
+        let mut inner = self.hub.lock();
+        inner.handles.remove(&self.id);
+        if self.unidentified {
+            inner.unidentified = inner.unidentified.saturating_sub(1);
+        }
+        if let Some(source) = self.source
+            && let Some(n) = inner.per_source.get_mut(&source)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                inner.per_source.remove(&source);
+            }
+        }
         self.hub.open.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -91,6 +155,8 @@ impl Hub {
             inner: Mutex::new(Inner {
                 relay: Relay::new(limits.clone(), seed),
                 handles: HashMap::new(),
+                per_source: HashMap::new(),
+                unidentified: 0,
             }),
             limits,
             next_conn: AtomicU64::new(1),
@@ -110,27 +176,36 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Reserves a connection slot, or `None` when the relay is full.
-    pub fn try_open(self: &Arc<Self>) -> Option<Registration> {
-        let max = self.limits.max_connections;
-        if self
-            .open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < max).then_some(n + 1)
-            })
-            .is_err()
-        {
-            self.run(|relay| {
-                relay.record_error(ErrorCode::ServerFull);
-                Vec::new()
-            });
-            return None;
+    /// Reserves a connection slot for a connection from `source` (`None`:
+    /// exempt from the per-source cap), or says why the relay refuses it.
+    pub fn try_open(self: &Arc<Self>, source: Option<Source>) -> Result<Registration, Refusal> {
+        let limits = &self.limits;
+        let mut inner = self.lock();
+        let refusal = if self.open.load(Ordering::Acquire) >= limits.max_connections {
+            Some(Refusal::Full)
+        } else if source.is_some_and(|s| {
+            inner.per_source.get(&s).copied().unwrap_or(0) >= limits.max_connections_per_source
+        }) {
+            Some(Refusal::SourceFull)
+        } else if inner.unidentified >= limits.max_unidentified {
+            Some(Refusal::UnidentifiedFull)
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            inner.relay.record_error(ErrorCode::ServerFull);
+            return Err(refusal);
+        }
+        // Counted under the lock, so the checks above cannot race.
+        self.open.fetch_add(1, Ordering::AcqRel);
+        inner.unidentified += 1;
+        if let Some(source) = source {
+            *inner.per_source.entry(source).or_default() += 1;
         }
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.limits.send_queue.max(1));
         let kill = Arc::new(Kill::default());
-        let mut inner = self.lock();
-        inner.relay.connect(id, Instant::now());
+        inner.relay.connect_from(id, source, Instant::now());
         inner.handles.insert(
             id,
             Handle {
@@ -139,11 +214,13 @@ impl Hub {
             },
         );
         drop(inner);
-        Some(Registration {
+        Ok(Registration {
             id,
             rx,
             kill,
             hub: self.clone(),
+            source,
+            unidentified: true,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod hub;
 mod inline_scripts;
 pub mod limits;
 pub mod room;
+pub mod source;
 pub mod tls;
 pub mod ws;
 
@@ -78,14 +79,20 @@ pub async fn serve_until(
         (Some(cert), Some(key)) => {
             let tls_config = tls::server_config(cert, key).map_err(std::io::Error::other)?;
             let listener = tls::TlsListener::new(listener, tls_config)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<source::Peer>(),
+            )
+            .with_graceful_shutdown(graceful)
+            .await
         }
         _ => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(graceful)
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<source::Peer>(),
+            )
+            .with_graceful_shutdown(graceful)
+            .await
         }
     };
     ticker.abort();

@@ -37,6 +37,17 @@ pub struct Limits {
     pub invite_ttl_max: Duration,
     /// Messages queued for one connection before it counts as too slow.
     pub send_queue: usize,
+    /// Open WebSocket connections from one source (IPv4 address, IPv6 /64).
+    pub max_connections_per_source: usize,
+    /// Rooms created from one source that still exist (grace period included).
+    pub max_rooms_per_source: usize,
+    /// Connections that have not yet created a room, knocked or resumed.
+    pub max_unidentified: usize,
+    /// How long a new connection may take to create a room, knock or resume.
+    pub first_message_timeout: Duration,
+    /// Apply the per-source limits to loopback peers too (by default a
+    /// loopback peer is a local reverse proxy and exempt).
+    pub limit_loopback: bool,
 }
 
 impl Default for Limits {
@@ -56,6 +67,11 @@ impl Default for Limits {
             invite_ttl: Duration::from_secs(24 * 3600),
             invite_ttl_max: Duration::from_secs(7 * 24 * 3600),
             send_queue: 256,
+            max_connections_per_source: 32,
+            max_rooms_per_source: 32,
+            max_unidentified: 250,
+            first_message_timeout: Duration::from_secs(10),
+            limit_loopback: false,
         }
     }
 }

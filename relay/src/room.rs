@@ -21,6 +21,7 @@ use rand::{Rng as _, SeedableRng as _};
 use subtle::ConstantTimeEq as _;
 
 use crate::limits::Limits;
+use crate::source::Source;
 
 /// Identifies one WebSocket connection for the lifetime of the process.
 pub type ConnId = u64;
@@ -119,6 +120,11 @@ struct Conn {
     kind: Kind,
     rooms: Vec<(RoomId, MemberId)>,
     bucket: Bucket,
+    /// Where it comes from (`None`: exempt from per-source limits).
+    source: Option<Source>,
+    /// Rooms this connection hosted and left: they count against its room
+    /// budget while they wait for their host (grace period).
+    left: Vec<RoomId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +158,8 @@ struct Room {
     invites: HashMap<TokenHash, Invite>,
     /// Set while no member is connected; the room is deleted after the grace period.
     empty_since: Option<Instant>,
+    /// The source that created it (counts against that source's room budget).
+    source: Option<Source>,
 }
 
 /// Whether members in these two states may see each other's events and payloads.
@@ -216,6 +224,8 @@ pub struct Relay {
     limits: Limits,
     rooms: HashMap<RoomId, Room>,
     conns: HashMap<ConnId, Conn>,
+    /// Existing rooms per creating source.
+    rooms_by_source: HashMap<Source, usize>,
     rng: StdRng,
     stats: Stats,
 }
@@ -228,6 +238,7 @@ impl Relay {
             limits,
             rooms: HashMap::new(),
             conns: HashMap::new(),
+            rooms_by_source: HashMap::new(),
             rng: StdRng::seed_from_u64(seed),
             stats: Stats::default(),
         }
@@ -257,12 +268,24 @@ impl Relay {
     /// A new connection was accepted. An id already in use is left alone
     /// (the shell never reuses ids; the fuzz target does).
     pub fn connect(&mut self, conn: ConnId, now: Instant) {
+        self.connect_from(conn, None, now);
+    }
+
+    /// A new connection from `source` (`None`: exempt from per-source limits).
+    pub fn connect_from(&mut self, conn: ConnId, source: Option<Source>, now: Instant) {
         let bucket = Bucket::new(&self.limits, now);
         self.conns.entry(conn).or_insert(Conn {
             kind: Kind::Fresh,
             rooms: Vec::new(),
             bucket,
+            source,
+            left: Vec::new(),
         });
+    }
+
+    /// Whether the connection has not yet created a room, knocked or resumed.
+    pub fn is_fresh(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.kind == Kind::Fresh)
     }
 
     /// The connection is gone (closed by the peer, or after a close we asked for).
@@ -336,9 +359,23 @@ impl Relay {
             }
         }
         for room_id in gone_rooms {
-            self.rooms.remove(&room_id);
+            self.remove_room(room_id);
         }
         out
+    }
+
+    /// Deletes a room and returns it; its creator's source budget gets it back.
+    fn remove_room(&mut self, room_id: RoomId) -> Option<Room> {
+        let room = self.rooms.remove(&room_id)?;
+        if let Some(source) = room.source
+            && let Some(n) = self.rooms_by_source.get_mut(&source)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.rooms_by_source.remove(&source);
+            }
+        }
+        Some(room)
     }
 
     /// Handles one decoded message.
@@ -425,10 +462,10 @@ impl Relay {
         out: &mut Vec<Output>,
     ) {
         let hash = token.hash();
-        let hosted = self
+        let (hosted, left, source) = self
             .conns
             .get(&conn)
-            .map(|c| c.rooms.clone())
+            .map(|c| (c.rooms.clone(), c.left.clone(), c.source))
             .unwrap_or_default();
         if let Some((_, member)) = hosted.iter().find(|(r, _)| *r == room_id) {
             // Already hosting it on this connection: the token must still match.
@@ -443,7 +480,16 @@ impl Relay {
             }
             return;
         }
-        if hosted.len() >= self.limits.max_rooms_per_connection {
+        // Rooms this connection left still count while they wait for their host.
+        let waiting: Vec<RoomId> = left
+            .into_iter()
+            .filter(|r| self.waits_for_host(*r))
+            .collect();
+        let left_waiting = waiting.iter().filter(|r| **r != room_id).count();
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.left = waiting;
+        }
+        if hosted.len() + left_waiting >= self.limits.max_rooms_per_connection {
             self.fail(conn, ErrorCode::TooManyRooms, now, out);
             return;
         }
@@ -452,6 +498,16 @@ impl Relay {
                 if self.rooms.len() >= self.limits.max_rooms {
                     self.fail(conn, ErrorCode::ServerFull, now, out);
                     return;
+                }
+                if let Some(source) = source
+                    && self.rooms_by_source.get(&source).copied().unwrap_or(0)
+                        >= self.limits.max_rooms_per_source
+                {
+                    self.fail(conn, ErrorCode::TooManyRooms, now, out);
+                    return;
+                }
+                if let Some(source) = source {
+                    *self.rooms_by_source.entry(source).or_default() += 1;
                 }
                 let host = MemberId(self.rng.random());
                 let mut members = HashMap::new();
@@ -472,6 +528,7 @@ impl Relay {
                         members,
                         invites: HashMap::new(),
                         empty_since: Some(now),
+                        source,
                     },
                 );
                 self.stats.rooms_created += 1;
@@ -491,9 +548,17 @@ impl Relay {
         };
         if let Some(c) = self.conns.get_mut(&conn) {
             c.kind = Kind::Host;
+            c.left.retain(|r| *r != room_id);
         }
         self.attach(conn, room_id, member, out);
         self.send_room_snapshot(conn, room_id, member, resumed, out);
+    }
+
+    /// Whether the room exists and its host is away (a room left by its host).
+    fn waits_for_host(&self, room_id: RoomId) -> bool {
+        self.rooms
+            .get(&room_id)
+            .is_some_and(|r| r.members.get(&r.host).is_some_and(|m| m.conn.is_none()))
     }
 
     fn send_room_snapshot(
@@ -916,8 +981,12 @@ impl Relay {
         out: &mut Vec<Output>,
     ) {
         if status == Status::Host {
-            // The host may come back with its token; the room lives on.
+            // The host may come back with its token; the room lives on, and
+            // keeps counting against this connection's budget meanwhile.
             self.detach_membership(conn, room_id);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.left.push(room_id);
+            }
             self.detach(room_id, me, now, out);
             return;
         }
@@ -940,7 +1009,7 @@ impl Relay {
     }
 
     fn end_session(&mut self, conn: ConnId, room_id: RoomId, now: Instant, out: &mut Vec<Output>) {
-        let Some(room) = self.rooms.remove(&room_id) else {
+        let Some(room) = self.remove_room(room_id) else {
             return;
         };
         let mut guests: Vec<(MemberId, ConnId)> = room
@@ -1061,6 +1130,13 @@ impl Relay {
             }
         }
         assert!(self.rooms.len() <= self.limits.max_rooms);
+        let mut by_source: HashMap<Source, usize> = HashMap::new();
+        for room in self.rooms.values() {
+            if let Some(source) = room.source {
+                *by_source.entry(source).or_default() += 1;
+            }
+        }
+        assert_eq!(by_source, self.rooms_by_source);
         for (room_id, room) in &self.rooms {
             assert!(room.members.len() <= self.limits.max_participants.max(1));
             let hosts: Vec<_> = room

@@ -5,14 +5,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::Extensions;
 use axum::response::Response;
 use confide_shared::wire::{ErrorCode, ServerMessage};
 
 use crate::AppState;
 use crate::hub::{Hub, Outbound, Registration};
 use crate::room::Close;
+use crate::source::{Peer, Source};
 
 /// How long one write may take before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -21,13 +23,21 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const LINGER: Duration = Duration::from_secs(2);
 
 /// `GET /ws`.
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    extensions: Extensions,
+) -> Response {
     let hub = state.hub.clone();
     let limits = hub.limits();
+    // The peer's address decides only which per-source counter applies; it is never logged.
+    let source = extensions
+        .get::<ConnectInfo<Peer>>()
+        .and_then(|ConnectInfo(Peer(addr))| Source::of(addr.ip(), limits.limit_loopback));
     // Frames up to twice the limit are read whole and refused by the state
     // machine with a clean 4001; larger ones fail in the WebSocket layer.
     let hard_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
-    let registration = hub.try_open();
+    let registration = hub.try_open(source);
     ws.read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(hard_limit.saturating_mul(2))
@@ -35,9 +45,9 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| async move {
             match registration {
-                Some(registration) => serve(socket, registration, hub).await,
-                None => {
-                    tracing::info!(reason = "server_full", "connection refused");
+                Ok(registration) => serve(socket, registration, hub).await,
+                Err(refusal) => {
+                    tracing::info!(reason = refusal.as_str(), "connection refused");
                     close(socket, Close::error(ErrorCode::ServerFull)).await;
                 }
             }
@@ -52,6 +62,9 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
     let mut ping = tokio::time::interval_at(start, limits.ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    // A new connection must create a room, knock or resume in time.
+    let first_message = tokio::time::sleep(limits.first_message_timeout);
+    tokio::pin!(first_message);
     tracing::debug!("connection opened");
     if *shutdown.borrow_and_update() {
         goodbye(socket).await;
@@ -78,7 +91,10 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
                 let now = Instant::now();
                 last_heard = now;
                 match incoming {
-                    Some(Ok(Message::Text(text))) => hub.run(|relay| relay.receive_text(id, text.as_str(), now)),
+                    Some(Ok(Message::Text(text))) => {
+                        hub.run(|relay| relay.receive_text(id, text.as_str(), now));
+                        reg.check_identified();
+                    }
                     Some(Ok(Message::Binary(_))) => hub.run(|relay| relay.kick(id, ErrorCode::ProtocolError, now)),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                     Some(Ok(Message::Close(_))) | None => return,
@@ -94,6 +110,11 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
                         log_close(Close::error(code));
                         return;
                     }
+                }
+            }
+            () = &mut first_message, if reg.is_unidentified() => {
+                if !reg.check_identified() {
+                    hub.run(|relay| relay.kick(id, ErrorCode::IdleTimeout, Instant::now()));
                 }
             }
             _ = ping.tick() => {

@@ -38,6 +38,32 @@ impl Client {
             .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
         WsClient::new(ws)
     }
+
+    /// Connects from a chosen local address (e.g. `127.0.0.2`: another
+    /// loopback source, for the relay's per-source limits). Plain `ws://` only.
+    pub async fn connect_from(url: &str, local: std::net::IpAddr) -> Client {
+        let addr = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            .unwrap_or_else(|| panic!("not a ws:// URL with an address: {url}"));
+        let socket = match local {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .unwrap_or_else(|e| panic!("no socket: {e}"));
+        socket
+            .bind(std::net::SocketAddr::new(local, 0))
+            .unwrap_or_else(|e| panic!("cannot bind {local}: {e}"));
+        let stream = socket
+            .connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {addr} from {local}: {e}"));
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .unwrap_or_else(|e| panic!("WebSocket handshake with {url} failed: {e}"));
+        WsClient::new(ws)
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsClient<S> {
