@@ -117,22 +117,22 @@ pub struct Driver {
 
 impl Driver {
     pub async fn start(env: &BrowserEnv) -> Driver {
-        let port = free_port();
-        // Its own process group, so that dropping the driver also ends every
-        // Chromium it started, even when a test panicked before closing them.
-        let child = Command::new(&env.chromedriver)
-            .process_group(0)
-            .arg(format!("--port={port}"))
-            .arg("--allowed-ips=127.0.0.1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.chromedriver.display()));
-        let url = format!("http://127.0.0.1:{port}");
-        wait_for_port(port, "ChromeDriver").await;
+        let (child, port) = start_listening("ChromeDriver", |port| {
+            // Its own process group, so that dropping the driver also ends every
+            // Chromium it started, even when a test panicked before closing them.
+            Command::new(&env.chromedriver)
+                .process_group(0)
+                .arg(format!("--port={port}"))
+                .arg("--allowed-ips=127.0.0.1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.chromedriver.display()))
+        })
+        .await;
         Driver {
             child,
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             engine: Engine::Chromium,
             log: None,
         }
@@ -142,7 +142,6 @@ impl Driver {
     /// per Firefox (or use [`Browser::launch_firefox`], which does).
     pub async fn start_firefox(env: &BrowserEnv) -> Driver {
         env.require_firefox();
-        let port = free_port();
         let log = TempDir::new("confide-geckodriver");
         let log_file = |what: &str| {
             std::fs::OpenOptions::new()
@@ -151,24 +150,25 @@ impl Driver {
                 .open(log.path.join("driver.log"))
                 .unwrap_or_else(|e| panic!("cannot open geckodriver's {what} log: {e}"))
         };
-        // Its own process group, so that dropping the driver also ends Firefox
-        // and its content processes, even when a test panicked.
-        let child = Command::new(&env.geckodriver)
-            .process_group(0)
-            .arg("--port")
-            .arg(port.to_string())
-            .args(["--host", "127.0.0.1", "--allow-hosts", "127.0.0.1"])
-            .arg("--binary")
-            .arg(&env.firefox)
-            .stdout(Stdio::from(log_file("stdout")))
-            .stderr(Stdio::from(log_file("stderr")))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.geckodriver.display()));
-        let url = format!("http://127.0.0.1:{port}");
-        wait_for_port(port, "geckodriver").await;
+        let (child, port) = start_listening("geckodriver", |port| {
+            // Its own process group, so that dropping the driver also ends Firefox
+            // and its content processes, even when a test panicked.
+            Command::new(&env.geckodriver)
+                .process_group(0)
+                .arg("--port")
+                .arg(port.to_string())
+                .args(["--host", "127.0.0.1", "--allow-hosts", "127.0.0.1"])
+                .arg("--binary")
+                .arg(&env.firefox)
+                .stdout(Stdio::from(log_file("stdout")))
+                .stderr(Stdio::from(log_file("stderr")))
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.geckodriver.display()))
+        })
+        .await;
         Driver {
             child,
-            url,
+            url: format!("http://127.0.0.1:{port}"),
             engine: Engine::Firefox,
             log: Some(log),
         }
@@ -190,15 +190,38 @@ fn log_tail(path: &Path, max_lines: usize) -> String {
     lines[lines.len().saturating_sub(max_lines)..].join("\n")
 }
 
-async fn wait_for_port(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "{what} did not start listening");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// Starts a driver on a free port until one listens: a port found free can
+/// be taken by someone else before the driver binds it (the driver then
+/// exits, or never listens), so a driver that has not listened after 20 s
+/// is stopped and started again on another port, three times at most.
+async fn start_listening(what: &str, spawn: impl Fn(u16) -> Child) -> (Child, u16) {
+    for attempt in 1..=3 {
+        let port = free_port();
+        let mut child = spawn(port);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return (child, port);
+            }
+            let exited = matches!(child.try_wait(), Ok(Some(_)));
+            if exited || Instant::now() > deadline {
+                eprintln!(
+                    "{what} did not listen on port {port} (attempt {attempt}, {}); trying another port",
+                    if exited { "it exited" } else { "timed out" }
+                );
+                let group = format!("-{}", child.id());
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
+    panic!("{what} did not start listening on any of three free ports");
 }
 
 impl Drop for Driver {
