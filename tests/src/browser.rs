@@ -540,6 +540,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("CDP {cmd} failed: {e}"))
     }
 
+    /// Resizes the browser window (WebDriver "Set Window Rect"; headless
+    /// browsers have no window chrome, so this is the viewport).
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("cannot resize the window to {width}×{height}: {e}"));
+    }
+
     /// Runs `script` in every document this browser opens from now on, before the page's own scripts.
     /// Chromium only (through CDP).
     pub async fn before_every_page(&self, script: &str) {

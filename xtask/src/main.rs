@@ -263,6 +263,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_firefox",
             "--test",
             "browser_pairings",
+            "--test",
+            "browser_quick_exit",
             "--",
             "--ignored",
             "--test-threads",

@@ -267,7 +267,7 @@ static DE: Strings = Strings {
     lang_switch: "English",
     lang_switch_label: "Switch to English",
     quick_exit: "Schnell verlassen",
-    quick_exit_label: "Schnell verlassen: Seite sofort schließen",
+    quick_exit_label: "Schnell verlassen: Seite sofort schließen (auch: zweimal Escape drücken)",
     loading: "Wird geladen…",
     start_title: "Vertrauliche Videoberatung",
     start_lead: "confide verbindet Sie per Video mit den Menschen, die Sie beraten – \
@@ -538,7 +538,7 @@ static EN: Strings = Strings {
     lang_switch: "Deutsch",
     lang_switch_label: "Auf Deutsch umschalten",
     quick_exit: "Quick exit",
-    quick_exit_label: "Quick exit: leave this page immediately",
+    quick_exit_label: "Quick exit: leave this page immediately (or press Escape twice)",
     loading: "Loading…",
     start_title: "Confidential video counselling",
     start_lead: "confide connects you by video with the people you counsel – end-to-end \

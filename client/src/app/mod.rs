@@ -17,6 +17,7 @@ pub mod stub;
 
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use components::icons::{Icon, icon};
@@ -243,10 +244,48 @@ struct FrameProps {
     on_action: Callback<UiAction>,
 }
 
-/// The slim top bar: name, language switch and (guests) quick exit.
+/// Pressing Escape twice within this time leaves like the quick-exit button.
+const ESCAPE_TWICE_MS: f64 = 1500.0;
+
+/// Guests: Escape pressed twice quickly is the quick exit, from anywhere on
+/// the page (a person who must hide the screen has no time to find a button).
+#[hook]
+fn use_escape_twice_to_leave(enabled: bool, on_action: Callback<UiAction>) {
+    use_effect_with(enabled, move |enabled| {
+        let listener = (*enabled)
+            .then(web_sys::window)
+            .flatten()
+            .and_then(|w| w.document())
+            .map(|document| {
+                let last = std::cell::Cell::new(f64::NEG_INFINITY);
+                gloo::events::EventListener::new(&document, "keydown", move |event| {
+                    // An Escape that closed a menu or panel was handled
+                    // there and does not count.
+                    let is_escape = event
+                        .dyn_ref::<web_sys::KeyboardEvent>()
+                        .is_some_and(|key| key.key() == "Escape" && !key.default_prevented());
+                    if !is_escape {
+                        last.set(f64::NEG_INFINITY);
+                        return;
+                    }
+                    let now = js_sys::Date::now();
+                    if now - last.get() <= ESCAPE_TWICE_MS {
+                        on_action.emit(UiAction::QuickExit);
+                    } else {
+                        last.set(now);
+                    }
+                })
+            });
+        move || drop(listener)
+    });
+}
+
+/// The slim top bar: name, language switch and (guests) quick exit. It
+/// stays at the top of the screen while the page scrolls.
 #[component(Frame)]
 fn frame(props: &FrameProps) -> Html {
     let strings = use_strings();
+    use_escape_twice_to_leave(props.guest, props.on_action.clone());
     let other = props.lang.other();
     let switch = {
         let on_action = props.on_action.clone();

@@ -634,8 +634,18 @@ fn set_track(sender: &RtcRtpSender, track: Option<&MediaStreamTrack>) {
 fn add_candidate(pc: &RtcPeerConnection, init: &RtcIceCandidateInit) {
     let promise = pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(init));
     spawn_local(async move {
-        // Stale candidates (e.g. from before an ICE restart) fail; harmless.
-        let _ = JsFuture::from(promise).await;
+        // Candidates from before an ICE restart fail by design, so a failure
+        // is logged, not shown: a connection that gets no media because of
+        // failed candidates is reported by its media watch after the deadline.
+        if let Err(error) = JsFuture::from(promise).await {
+            web_sys::console::warn_1(
+                &format!(
+                    "confide: ICE candidate not applied: {}",
+                    RtcError::from(error)
+                )
+                .into(),
+            );
+        }
     });
 }
 

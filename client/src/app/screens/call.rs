@@ -108,6 +108,7 @@ pub fn call_screen(props: &CallProps) -> Html {
         let invite_open = invite_open.clone();
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
+                e.prevent_default(); // handled: not a step toward the quick exit
                 invite_open.set(false);
                 focus_testid("invite-in-call");
             }
@@ -560,6 +561,7 @@ fn device_menu(props: &DeviceMenuProps) -> Html {
         let on_close = props.on_close.clone();
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
+                e.prevent_default(); // handled: not a step toward the quick exit
                 on_close.emit(());
             }
         })

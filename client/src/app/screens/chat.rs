@@ -74,6 +74,7 @@ pub fn chat_panel(props: &ChatProps) -> Html {
         let on_close = props.on_close.clone();
         Callback::from(move |e: KeyboardEvent| {
             if e.key() == "Escape" {
+                e.prevent_default(); // handled: not a step toward the quick exit
                 on_close.emit(());
             }
         })
