@@ -118,6 +118,17 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_LIMIT_LOOPBACK", hide = true)]
     pub limit_loopback: bool,
 
+    /// Time a client has for its TLS handshake and for each request's headers (also how long
+    /// an idle keep-alive HTTP connection stays open).
+    #[arg(long, env = "CONFIDE_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Connections that are not yet WebSockets (TLS handshakes, HTTP requests, idle keep-alive);
+    /// beyond, new connections are dropped at once. From one source at most
+    /// --max-connections-per-source of them.
+    #[arg(long, env = "CONFIDE_MAX_PENDING_CONNECTIONS", default_value_t = 512)]
+    pub max_pending_connections: usize,
+
     /// On shutdown, wait at most this long for connections to say goodbye.
     #[arg(long, env = "CONFIDE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,

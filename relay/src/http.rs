@@ -17,7 +17,7 @@ use crate::assets;
 /// Builds the router for the whole relay.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route(WS_PATH, get(crate::ws::upgrade))
         .route("/metrics", get(metrics))
         .fallback(get(static_file))
@@ -26,6 +26,20 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .with_state(state)
+}
+
+/// `ok`, or 503 `draining` once the shutdown has begun (load balancers stop sending).
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state.hub.is_draining() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, "no-store")],
+            "draining",
+        )
+            .into_response()
+    } else {
+        ([(header::CACHE_CONTROL, "no-store")], "ok").into_response()
+    }
 }
 
 async fn static_file(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {

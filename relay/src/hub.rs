@@ -92,6 +92,8 @@ pub struct Hub {
     /// Open WebSocket connections (counted from upgrade to task end).
     open: AtomicUsize,
     shutdown: watch::Sender<bool>,
+    /// Set when the shutdown has begun (`/healthz` answers 503).
+    draining: std::sync::atomic::AtomicBool,
 }
 
 /// A registered connection; unregisters itself when dropped.
@@ -162,6 +164,7 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             open: AtomicUsize::new(0),
             shutdown: watch::Sender::new(false),
+            draining: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -273,7 +276,17 @@ impl Hub {
 
     /// Tells every connection task to say goodbye.
     pub fn begin_shutdown(&self) {
+        self.set_draining();
         self.shutdown.send_replace(true);
+    }
+
+    /// From now on the relay is going away (`/healthz` says so).
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {

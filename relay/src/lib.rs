@@ -9,6 +9,7 @@ pub mod hub;
 mod inline_scripts;
 pub mod limits;
 pub mod room;
+pub mod server;
 pub mod source;
 pub mod tls;
 pub mod ws;
@@ -49,9 +50,11 @@ impl AppState {
     }
 }
 
-/// Runs the relay on an already bound listener until SIGTERM or Ctrl-C.
+/// Runs the relay on an already bound listener until SIGTERM or Ctrl-C; a
+/// second signal during the shutdown exits at once.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    serve_until(listener, config, shutdown_signal()).await
+    let (first, second) = signals();
+    serve_until_or_now(listener, config, first, second).await
 }
 
 /// Runs the relay until `stop` completes, then says goodbye to every
@@ -61,38 +64,40 @@ pub async fn serve_until(
     config: Config,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_until_or_now(listener, config, stop, std::future::pending()).await
+}
+
+/// Like [`serve_until`]; when `stop_now` completes during the shutdown, it
+/// returns at once without waiting for goodbyes.
+pub async fn serve_until_or_now(
+    listener: TcpListener,
+    config: Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+    stop_now: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let state = AppState::new(&config);
     let hub = state.hub.clone();
     let app = http::router(state);
     let ticker = tokio::spawn(tick_loop(hub.clone()));
+    let limits = hub.limits().clone();
+    let gate = server::Gate::new(server::GateLimits {
+        max_pending: config.max_pending_connections,
+        max_pending_per_source: limits.max_connections_per_source,
+        limit_loopback: limits.limit_loopback,
+    });
+    let header_timeout = config.header_timeout;
     let timeout = config.shutdown_timeout;
-    let graceful = async move {
-        stop.await;
-        tracing::info!(connections = hub.open_connections(), "shutting down");
-        hub.begin_shutdown();
-        let deadline = Instant::now() + timeout;
-        while hub.open_connections() > 0 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
     let result = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             let tls_config = tls::server_config(cert, key).map_err(std::io::Error::other)?;
-            let listener = tls::TlsListener::new(listener, tls_config)?;
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<source::Peer>(),
-            )
-            .with_graceful_shutdown(graceful)
-            .await
+            let listener = tls::TlsListener::new(listener, tls_config, gate, header_timeout)?;
+            server::run(listener, app, hub, header_timeout, timeout, stop, stop_now).await;
+            Ok(())
         }
         _ => {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<source::Peer>(),
-            )
-            .with_graceful_shutdown(graceful)
-            .await
+            let acceptor = server::PlainAcceptor::new(listener, gate);
+            server::run(acceptor, app, hub, header_timeout, timeout, stop, stop_now).await;
+            Ok(())
         }
     };
     ticker.abort();
@@ -108,6 +113,27 @@ async fn tick_loop(hub: Arc<Hub>) {
         interval.tick().await;
         hub.run(|relay| relay.tick(Instant::now()));
     }
+}
+
+/// Two futures: the first SIGTERM or Ctrl-C, and the second one.
+fn signals() -> (
+    impl Future<Output = ()> + Send + 'static,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        loop {
+            shutdown_signal().await;
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    let wait = |count: u32| {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|n| *n >= count).await;
+        }
+    };
+    (wait(1), wait(2))
 }
 
 async fn shutdown_signal() {

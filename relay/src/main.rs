@@ -11,6 +11,7 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let config = Config::parse();
+    raise_open_files_limit(&config);
     // Check the certificate before announcing anything.
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key)
         && let Err(error) = confide_relay::tls::server_config(cert, key)
@@ -38,3 +39,29 @@ async fn main() -> std::process::ExitCode {
     }
     std::process::ExitCode::SUCCESS
 }
+
+/// Raises the soft limit on open files to the hard limit (systemd's soft
+/// default of 1024 is reached by the default 1000 WebSockets), and warns when
+/// even that is below what the configured limits may need.
+#[cfg(unix)]
+fn raise_open_files_limit(config: &Config) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
+    }
+    let need = config.max_connections as u64 + config.max_pending_connections as u64 + 64;
+    match getrlimit(Resource::Nofile).current {
+        Some(files) if files < need => tracing::warn!(
+            open_files = files,
+            needed = need,
+            "open files limit is below --max-connections + --max-pending-connections; raise LimitNOFILE"
+        ),
+        Some(files) => tracing::info!(open_files = files, "open files limit"),
+        None => {}
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_open_files_limit(_config: &Config) {}

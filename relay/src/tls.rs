@@ -1,6 +1,8 @@
 //! HTTPS straight from certificate files (rustls, ring provider). TLS
 //! handshakes run in their own tasks so that a slow client cannot hold up
-//! the accept loop; finished streams are handed to axum through a channel.
+//! the accept loop; finished streams are handed to the server through a
+//! channel. Every connection passes the [`Gate`] before its handshake, so
+//! handshakes count against the cap on connections that are not yet WebSockets.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,8 +17,7 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-/// A client has this long to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::server::{Acceptor, Gate, Pass, accept_tcp};
 
 /// Reading the certificate or key failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,19 +57,28 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     Ok(Arc::new(config))
 }
 
-/// An axum listener that yields TLS streams.
+type Ready = (TlsStream<TcpStream>, SocketAddr, Pass);
+
+/// A listener that yields TLS streams.
 pub struct TlsListener {
     local: SocketAddr,
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<Ready>,
     accept_task: tokio::task::JoinHandle<()>,
 }
 
 impl TlsListener {
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+    /// A client has `handshake_timeout` to finish its TLS handshake.
+    pub fn new(
+        listener: TcpListener,
+        config: Arc<rustls::ServerConfig>,
+        gate: Arc<Gate>,
+        handshake_timeout: Duration,
+    ) -> io::Result<Self> {
         let local = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
-        let accept_task = tokio::spawn(accept_loop(listener, acceptor, tx));
+        let accept_task =
+            tokio::spawn(accept_loop(listener, acceptor, tx, gate, handshake_timeout));
         Ok(TlsListener {
             local,
             ready,
@@ -86,24 +96,21 @@ impl Drop for TlsListener {
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+    tx: mpsc::Sender<Ready>,
+    gate: Arc<Gate>,
+    handshake_timeout: Duration,
 ) {
     loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(pair) => pair,
-            Err(error) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(kind = ?error.kind(), "accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+        let (tcp, peer) = accept_tcp(&listener).await;
+        let Some(pass) = gate.admit(peer) else {
+            continue;
         };
         let acceptor = acceptor.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => {
-                    let _ = tx.send((stream, peer)).await;
+                    let _ = tx.send((stream, peer, pass)).await;
                 }
                 Ok(Err(_)) | Err(_) => tracing::debug!("tls handshake failed"),
             }
@@ -111,19 +118,20 @@ async fn accept_loop(
     }
 }
 
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+impl TlsListener {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+}
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl Acceptor for TlsListener {
+    type Io = TlsStream<TcpStream>;
+
+    async fn accept(&mut self) -> Ready {
         match self.ready.recv().await {
-            Some(pair) => pair,
+            Some(ready) => ready,
             // The accept loop only ends when aborted; then nothing comes any more.
             None => std::future::pending().await,
         }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local)
     }
 }
