@@ -122,6 +122,21 @@ pub fn looks_like_fake_camera([r, g, b]: [f64; 3]) -> bool {
     g > 100.0 && g > r + 50.0 && g > b + 50.0
 }
 
+/// A guest hangs up: "Auflegen", then "Wirklich auflegen?" (one tap alone
+/// does not end the call).
+pub async fn guest_hangs_up(guest: &Browser) {
+    guest.click("[data-testid=hang-up]").await;
+    guest
+        .wait_until(
+            "the hang-up button to ask once more",
+            STEP,
+            "const b = document.querySelector('[data-testid=hang-up]'); \
+             return b && b.classList.contains('confirm')",
+        )
+        .await;
+    guest.click("[data-testid=hang-up]").await;
+}
+
 /// Both people show the same 6-digit safety code; returns it.
 pub async fn both_show_the_same_code(host: &Browser, guest: &Browser) -> String {
     let host_sas = shown_sas(host).await;

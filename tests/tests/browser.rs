@@ -412,7 +412,7 @@ async fn three_people_see_each_other_and_keys_rotate_when_one_leaves() {
         "both encrypt with a key ({host_kid:?}, {first_kid:?})"
     );
     // Sam hangs up.
-    second.click("[data-testid=hang-up]").await;
+    guest_hangs_up(&second).await;
     second.close().await;
     for (who, browser) in [("counsellor", &host), ("Alex", &first)] {
         browser

@@ -381,7 +381,7 @@ async fn a_guest_the_relay_names_as_counsellor_changes_nothing() {
     );
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Sam hangs up; the counsellor hands the two who stay new keys.
-    sam.click("[data-testid=hang-up]").await;
+    guest_hangs_up(&sam).await;
     sam.close().await;
     for (who, browser) in [("counsellor", &host), ("Alex", &alex)] {
         browser
@@ -665,8 +665,10 @@ async fn a_man_in_the_middle_with_the_link_cannot_make_the_codes_match() {
     assert_eq!(refused(&host).await, 0, "the counsellor refused nothing");
     assert_eq!(refused(&guest).await, 0, "the guest refused nothing");
 
-    // The guest reads out the code; the counsellor's differs: "does not match".
+    // The guest reads out the code; the counsellor's differs: "does not
+    // match", and after reading it again slowly, "it is different".
     host.click("[data-testid=sas-deny]").await;
+    host.click("[data-testid=sas-deny-confirm]").await;
     let page = host
         .wait_until(
             "the security warning at the counsellor",

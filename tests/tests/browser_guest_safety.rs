@@ -9,6 +9,12 @@
 //! tab goes to a neutral page and the history gets no new entry). An
 //! Escape that closes something on the page does not count.
 //!
+//!
+//! Nothing irreversible in one click, in both browsers: a guest's single
+//! tap on "Auflegen" or on "Stimmt nicht überein" ends nothing; the first
+//! asks "Wirklich auflegen?", the second asks to read the number again,
+//! with [Sie ist anders] and [Zurück].
+//!
 //! Like the other browser tests: `#[ignore]`d in a plain `cargo test`, run
 //! by `cargo xtask test`.
 
@@ -143,4 +149,103 @@ async fn quick_exit_stays_in_reach_on_a_phone_in_chromium() {
 #[ignore = "needs Firefox, geckodriver, Chromium and the built app: run `cargo xtask test`"]
 async fn quick_exit_stays_in_reach_on_a_phone_in_firefox() {
     quick_exit_in_reach(Engine::Firefox).await;
+}
+
+/// A 1:1 call with the guest in `engine`; a single tap on "Auflegen" and on
+/// "Stimmt nicht überein" ends nothing, "Zurück" goes back, and the second
+/// tap on "Auflegen" leaves.
+async fn no_single_tap_ends_the_call(engine: Engine) {
+    let env = BrowserEnv::from_env();
+    if engine == Engine::Firefox {
+        env.require_firefox();
+    }
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = match engine {
+        Engine::Chromium => Browser::launch(&env, &driver, BrowserOptions::default()).await,
+        Engine::Firefox => Browser::launch_firefox(&env, BrowserOptions::default()).await,
+    };
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    sees_the_call(&guest).await;
+    let code = both_show_the_same_code(&host, &guest).await;
+
+    // "Stimmt nicht überein": read it again first; "Zurück" goes back.
+    guest.click("[data-testid=sas-deny]").await;
+    let recheck = guest
+        .wait_until(
+            "the request to read the number again",
+            STEP,
+            "const e = document.querySelector('[data-testid=sas-recheck]'); return e ? e.innerText : null",
+        )
+        .await;
+    println!("{engine:?} guest after one tap on 'Stimmt nicht überein': {recheck}");
+    assert!(
+        recheck
+            .as_str()
+            .unwrap_or_default()
+            .contains("noch einmal langsam"),
+        "{recheck}"
+    );
+    guest
+        .screenshot(&format!(
+            "17-read-the-code-again-{}",
+            format!("{engine:?}").to_lowercase()
+        ))
+        .await;
+    guest.click("[data-testid=sas-deny-back]").await;
+    guest
+        .wait_until(
+            "the code buttons again",
+            STEP,
+            "return document.querySelector('[data-testid=sas-confirm]') !== null",
+        )
+        .await;
+    assert_eq!(
+        shown_sas(&guest).await,
+        code,
+        "still in the call, same code"
+    );
+
+    // One tap on "Auflegen" asks once more; the call goes on meanwhile.
+    guest.click("[data-testid=hang-up]").await;
+    guest
+        .wait_until(
+            "'Wirklich auflegen?'",
+            STEP,
+            "const b = document.querySelector('[data-testid=hang-up]'); \
+             return b && b.innerText.includes('Wirklich auflegen')",
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=participant]').length")
+            .await,
+        1,
+        "one tap did not end the call"
+    );
+    // The second tap does.
+    guest.click("[data-testid=hang-up]").await;
+    host.wait_until(
+        "the guest to be gone at the counsellor",
+        STEP,
+        "return document.querySelectorAll('[data-testid=participant]').length === 0",
+    )
+    .await;
+    host.close().await;
+    guest.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn no_single_tap_ends_the_call_in_chromium() {
+    no_single_tap_ends_the_call(Engine::Chromium).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Firefox, geckodriver, Chromium and the built app: run `cargo xtask test`"]
+async fn no_single_tap_ends_the_call_in_firefox() {
+    no_single_tap_ends_the_call(Engine::Firefox).await;
 }

@@ -264,7 +264,7 @@ fn test(_args: &[String]) -> Result<(), String> {
             "--test",
             "browser_pairings",
             "--test",
-            "browser_quick_exit",
+            "browser_guest_safety",
             "--",
             "--ignored",
             "--test-threads",

@@ -50,6 +50,8 @@ pub fn call_screen(props: &CallProps) -> Html {
     let devices_open = use_state_eq(|| false);
     let invite_open = use_state_eq(|| false);
     let confirm_end = use_state_eq(|| false);
+    // A guest's hang-up asks once more (one stray tap must not end the call).
+    let confirm_hang_up = use_state_eq(|| false);
 
     // Messages are "read" while the panel is open.
     {
@@ -128,6 +130,22 @@ pub fn call_screen(props: &CallProps) -> Html {
     let cancel_end = {
         let confirm_end = confirm_end.clone();
         Callback::from(move |_: FocusEvent| confirm_end.set(false))
+    };
+    let hang_up = {
+        let confirm_hang_up = confirm_hang_up.clone();
+        let on_action = props.on_action.clone();
+        let ask_first = !view.is_host;
+        Callback::from(move |_: MouseEvent| {
+            if !ask_first || *confirm_hang_up {
+                on_action.emit(UiAction::HangUp);
+            } else {
+                confirm_hang_up.set(true);
+            }
+        })
+    };
+    let cancel_hang_up = {
+        let confirm_hang_up = confirm_hang_up.clone();
+        Callback::from(move |_: FocusEvent| confirm_hang_up.set(false))
     };
 
     let count = view.participants.len().clamp(1, 3);
@@ -345,10 +363,12 @@ pub fn call_screen(props: &CallProps) -> Html {
                         <span class="btn-label">{ strings.invite_in_call }</span>
                     </button>
                 }
-                <button type="button" class="ctl ctl-hangup" onclick={emit(UiAction::HangUp)}
-                    data-testid="hang-up">
+                <button type="button" class={classes!("ctl", "ctl-hangup", confirm_hang_up.then_some("confirm"))}
+                    onclick={hang_up} onblur={cancel_hang_up} data-testid="hang-up">
                     { icon(Icon::HangUp) }
-                    <span class="btn-label">{ strings.hang_up }</span>
+                    <span class="btn-label">
+                        { if *confirm_hang_up { strings.hang_up_confirm } else { strings.hang_up } }
+                    </span>
                 </button>
                 if view.is_host {
                     <button type="button" class={classes!("ctl", "ctl-end", confirm_end.then_some("confirm"))}
@@ -451,6 +471,12 @@ fn safety_code_row(props: &SafetyCodeProps) -> Html {
     let strings = use_strings();
     let code = &props.code;
     let peer = code.peer;
+    // "Does not match" first asks to read the number again, slowly.
+    let rechecking = use_state_eq(|| false);
+    let recheck = |on: bool| {
+        let rechecking = rechecking.clone();
+        Callback::from(move |_: MouseEvent| rechecking.set(on))
+    };
     let emit = |action: UiAction| {
         let on_action = props.on_action.clone();
         Callback::from(move |_: MouseEvent| on_action.emit(action.clone()))
@@ -485,6 +511,19 @@ fn safety_code_row(props: &SafetyCodeProps) -> Html {
                 <span class="sas-ok" data-testid="sas-confirmed" data-peer={peer_attr.clone()}>
                     { icon(Icon::Check) }{ strings.sas_confirmed }
                 </span>
+            } else if *rechecking {
+                <span class="sas-recheck" role="alert" data-testid="sas-recheck">
+                    <span>{ strings.sas_recheck }</span>
+                    <button type="button" class="btn btn-small btn-quiet"
+                        onclick={emit(UiAction::DenySas(peer))} data-testid="sas-deny-confirm"
+                        data-peer={peer_attr.clone()}>
+                        { strings.sas_is_different }
+                    </button>
+                    <button type="button" class="btn btn-small btn-confirm"
+                        onclick={recheck(false)} data-testid="sas-deny-back" data-peer={peer_attr.clone()}>
+                        { strings.back }
+                    </button>
+                </span>
             } else {
                 <span class="sas-actions">
                     <button type="button" class="btn btn-small btn-confirm"
@@ -493,7 +532,7 @@ fn safety_code_row(props: &SafetyCodeProps) -> Html {
                         { icon(Icon::Check) }{ strings.sas_confirm }
                     </button>
                     <button type="button" class="btn btn-small btn-quiet"
-                        onclick={emit(UiAction::DenySas(peer))} data-testid="sas-deny"
+                        onclick={recheck(true)} data-testid="sas-deny"
                         data-peer={peer_attr} aria-label={(strings.sas_deny_label)(&name)}>
                         { strings.sas_deny }
                     </button>
