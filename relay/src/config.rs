@@ -129,6 +129,15 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_MAX_PENDING_CONNECTIONS", default_value_t = 512)]
     pub max_pending_connections: usize,
 
+    /// Bytes of messages queued for one connection before it is closed as too slow (4014).
+    #[arg(long, env = "CONFIDE_SEND_QUEUE_BYTES", default_value_t = 2 << 20)]
+    pub send_queue_bytes: usize,
+
+    /// Bytes of messages queued for all connections together; beyond, a connection with a
+    /// backlog is closed as too slow (4014). A broadcast counts once per recipient.
+    #[arg(long, env = "CONFIDE_SEND_QUEUE_TOTAL_BYTES", default_value_t = 128 << 20)]
+    pub send_queue_total_bytes: usize,
+
     /// On shutdown, wait at most this long for connections to say goodbye.
     #[arg(long, env = "CONFIDE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -157,6 +166,8 @@ impl Config {
             invite_ttl: self.invite_ttl,
             invite_ttl_max: self.invite_ttl_max,
             send_queue: self.send_queue,
+            send_queue_bytes: self.send_queue_bytes,
+            send_queue_total_bytes: self.send_queue_total_bytes,
             max_connections_per_source: self.max_connections_per_source,
             max_rooms_per_source: self.max_rooms_per_source,
             max_unidentified: self

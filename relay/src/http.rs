@@ -70,6 +70,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
         hub.open_connections() as u64,
     );
     metric(
+        "confide_queued_bytes",
+        "gauge",
+        "Bytes of messages queued for all connections.",
+        hub.queued_bytes() as u64,
+    );
+    metric(
         "confide_rooms",
         "gauge",
         "Rooms, including rooms in their grace period.",

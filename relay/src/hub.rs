@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
+use axum::extract::ws::Utf8Bytes;
 use confide_shared::wire::ErrorCode;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -15,10 +16,11 @@ use crate::limits::Limits;
 use crate::room::{Close, ConnId, Output, Relay};
 use crate::source::Source;
 
-/// What a connection task writes to its socket.
+/// What a connection task writes to its socket. A text shared by several
+/// recipients (a broadcast) is serialised once and shared.
 #[derive(Debug)]
 pub enum Outbound {
-    Text(String),
+    Text(Utf8Bytes),
     Close(Close),
 }
 
@@ -51,6 +53,8 @@ impl Kill {
 struct Handle {
     tx: mpsc::Sender<Outbound>,
     kill: Arc<Kill>,
+    /// Bytes of text queued for this connection.
+    queued: Arc<AtomicUsize>,
 }
 
 struct Inner {
@@ -91,6 +95,8 @@ pub struct Hub {
     next_conn: AtomicU64,
     /// Open WebSocket connections (counted from upgrade to task end).
     open: AtomicUsize,
+    /// Bytes of text queued for all connections.
+    queued_total: AtomicUsize,
     shutdown: watch::Sender<bool>,
     /// Set when the shutdown has begun (`/healthz` answers 503).
     draining: std::sync::atomic::AtomicBool,
@@ -105,9 +111,27 @@ pub struct Registration {
     source: Option<Source>,
     /// Still counted as not yet identified.
     unidentified: bool,
+    queued: Arc<AtomicUsize>,
 }
 
 impl Registration {
+    /// The task took a text of `bytes` off its queue.
+    pub fn dequeued(&self, bytes: usize) {
+        self.queued.fetch_sub(bytes, Ordering::AcqRel);
+        self.hub.queued_total.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Closes the queue and frees what is still in it (the connection is
+    /// being closed: nothing more will be written).
+    pub fn discard_queue(&mut self) {
+        self.rx.close();
+        while let Ok(item) = self.rx.try_recv() {
+            if let Outbound::Text(text) = item {
+                self.dequeued(text.len());
+            }
+        }
+    }
+
     /// Whether the connection still has to create a room, knock or resume.
     pub fn is_unidentified(&self) -> bool {
         self.unidentified
@@ -131,6 +155,7 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        self.discard_queue();
         self.hub
             .run(|relay| relay.disconnect(self.id, Instant::now()));
         let mut inner = self.hub.lock();
@@ -163,6 +188,7 @@ impl Hub {
             limits,
             next_conn: AtomicU64::new(1),
             open: AtomicUsize::new(0),
+            queued_total: AtomicUsize::new(0),
             shutdown: watch::Sender::new(false),
             draining: std::sync::atomic::AtomicBool::new(false),
         })
@@ -208,12 +234,14 @@ impl Hub {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.limits.send_queue.max(1));
         let kill = Arc::new(Kill::default());
+        let queued = Arc::new(AtomicUsize::new(0));
         inner.relay.connect_from(id, source, Instant::now());
         inner.handles.insert(
             id,
             Handle {
                 tx,
                 kill: kill.clone(),
+                queued: queued.clone(),
             },
         );
         drop(inner);
@@ -224,6 +252,7 @@ impl Hub {
             hub: self.clone(),
             source,
             unidentified: true,
+            queued,
         })
     }
 
@@ -232,25 +261,64 @@ impl Hub {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let mut outputs = step(&mut inner.relay);
+        let limits = &self.limits;
         let mut round = 0;
+        // The last serialised message: a broadcast is a run of equal messages.
+        let mut last: Option<(confide_shared::wire::ServerMessage, Utf8Bytes)> = None;
         while !outputs.is_empty() && round < 4 {
             round += 1;
             let mut slow = Vec::new();
             for output in outputs {
                 let (conn, item) = match output {
-                    Output::Send(conn, msg) => (conn, Outbound::Text(msg.to_json())),
+                    Output::Send(conn, msg) => {
+                        let text = match &last {
+                            Some((previous, text)) if *previous == msg => text.clone(),
+                            _ => {
+                                let text = Utf8Bytes::from(msg.to_json());
+                                last = Some((msg, text.clone()));
+                                text
+                            }
+                        };
+                        (conn, Outbound::Text(text))
+                    }
                     Output::Close(conn, close) => (conn, Outbound::Close(close)),
                 };
                 let Some(handle) = inner.handles.get(&conn) else {
                     continue;
                 };
+                let size = match &item {
+                    Outbound::Text(text) => text.len(),
+                    Outbound::Close(_) => 0,
+                };
+                if size > 0 {
+                    // Byte budgets: the connection's own, and the relay's total
+                    // (over it, connections with a backlog count as slow).
+                    let mine = handle.queued.load(Ordering::Acquire);
+                    let total = self.queued_total.load(Ordering::Acquire);
+                    if mine.saturating_add(size) > limits.send_queue_bytes
+                        || (mine > 0 && total.saturating_add(size) > limits.send_queue_total_bytes)
+                    {
+                        slow.push(conn);
+                        continue;
+                    }
+                    // Counted before sending: the task may take it off at once.
+                    handle.queued.fetch_add(size, Ordering::AcqRel);
+                    self.queued_total.fetch_add(size, Ordering::AcqRel);
+                }
                 match handle.tx.try_send(item) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(Outbound::Close(close))) => {
                         handle.kill.fire(close)
                     }
-                    Err(mpsc::error::TrySendError::Full(_)) => slow.push(conn),
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        handle.queued.fetch_sub(size, Ordering::AcqRel);
+                        self.queued_total.fetch_sub(size, Ordering::AcqRel);
+                        slow.push(conn)
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => {
+                        handle.queued.fetch_sub(size, Ordering::AcqRel);
+                        self.queued_total.fetch_sub(size, Ordering::AcqRel);
+                    }
                 }
             }
             // A connection that does not read its messages is closed; that may notify others.
@@ -268,6 +336,11 @@ impl Hub {
     /// Reads from the state machine under the lock.
     pub fn with_relay<T>(&self, read: impl FnOnce(&Relay) -> T) -> T {
         read(&self.lock().relay)
+    }
+
+    /// Bytes of text queued for all connections.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_total.load(Ordering::Acquire)
     }
 
     pub fn open_connections(&self) -> usize {

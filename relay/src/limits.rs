@@ -37,6 +37,11 @@ pub struct Limits {
     pub invite_ttl_max: Duration,
     /// Messages queued for one connection before it counts as too slow.
     pub send_queue: usize,
+    /// Bytes queued for one connection before it counts as too slow.
+    pub send_queue_bytes: usize,
+    /// Bytes queued for all connections together; beyond, a connection with
+    /// a backlog counts as too slow.
+    pub send_queue_total_bytes: usize,
     /// Open WebSocket connections from one source (IPv4 address, IPv6 /64).
     pub max_connections_per_source: usize,
     /// Rooms created from one source that still exist (grace period included).
@@ -67,6 +72,8 @@ impl Default for Limits {
             invite_ttl: Duration::from_secs(24 * 3600),
             invite_ttl_max: Duration::from_secs(7 * 24 * 3600),
             send_queue: 256,
+            send_queue_bytes: 2 << 20,
+            send_queue_total_bytes: 128 << 20,
             max_connections_per_source: 32,
             max_rooms_per_source: 32,
             max_unidentified: 250,

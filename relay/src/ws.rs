@@ -76,8 +76,16 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
             close = reg.kill.fired() => break close,
             item = reg.rx.recv() => match item {
                 Some(Outbound::Text(text)) => {
-                    if !write(&mut socket, Message::Text(text.into())).await {
-                        return;
+                    reg.dequeued(text.len());
+                    // A peer that does not read blocks this write; a kill
+                    // (slow consumer) must still get through and free the queue.
+                    let kill = reg.kill.clone();
+                    tokio::select! {
+                        biased;
+                        close = kill.fired() => break close,
+                        written = write(&mut socket, Message::Text(text)) => if !written {
+                            return;
+                        },
                     }
                 }
                 Some(Outbound::Close(close)) => break close,
@@ -127,6 +135,8 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
         }
     };
     log_close(reason);
+    // Nothing more will be written: free the queue before the goodbye, which may take a while.
+    reg.discard_queue();
     close(socket, reason).await;
 }
 

@@ -109,6 +109,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsClient<S> {
         }
     }
 
+    /// The next message or close if one arrives within `wait` (pings skipped).
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Event> {
+        tokio::time::timeout(wait, self.next_event_inner())
+            .await
+            .ok()
+    }
+
     /// The next message; panics on a close.
     pub async fn recv(&mut self) -> ServerMessage {
         match self.next_event().await {
