@@ -50,6 +50,24 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_RATE_BURST", default_value_t = 100)]
     pub rate_burst: u32,
 
+    /// Sustained bytes per second per connection; faster senders are closed (4002).
+    /// Default: 4 KiB per message of --rate-per-sec (200 KiB/s).
+    #[arg(long, env = "CONFIDE_RATE_BYTES_PER_SEC")]
+    pub rate_bytes_per_sec: Option<usize>,
+
+    /// Bytes per connection allowed in a burst (at least --max-message-bytes).
+    /// Default: 8 KiB per message of --rate-burst (800 KiB).
+    #[arg(long, env = "CONFIDE_RATE_BYTES_BURST")]
+    pub rate_bytes_burst: Option<usize>,
+
+    /// Sustained bytes per second a guest may send while it waits in the lobby (4002 beyond).
+    #[arg(long, env = "CONFIDE_LOBBY_BYTES_PER_SEC", default_value_t = 4 * 1024)]
+    pub lobby_bytes_per_sec: usize,
+
+    /// Bytes a guest may send in a burst while it waits in the lobby (after its knock).
+    #[arg(long, env = "CONFIDE_LOBBY_BYTES_BURST", default_value_t = 64 * 1024)]
+    pub lobby_bytes_burst: usize,
+
     /// Rooms one connection may host (4003 beyond).
     #[arg(long, env = "CONFIDE_MAX_ROOMS_PER_CONNECTION", default_value_t = 4)]
     pub max_rooms_per_connection: usize,
@@ -155,6 +173,14 @@ impl Config {
             max_message_bytes: self.max_message_bytes,
             rate_per_sec: self.rate_per_sec,
             rate_burst: self.rate_burst,
+            rate_bytes_per_sec: self
+                .rate_bytes_per_sec
+                .unwrap_or((self.rate_per_sec as usize).saturating_mul(4096)),
+            rate_bytes_burst: self
+                .rate_bytes_burst
+                .unwrap_or((self.rate_burst as usize).saturating_mul(8192)),
+            lobby_bytes_per_sec: self.lobby_bytes_per_sec,
+            lobby_bytes_burst: self.lobby_bytes_burst,
             max_rooms_per_connection: self.max_rooms_per_connection,
             max_participants: self.max_participants,
             max_connections: self.max_connections,

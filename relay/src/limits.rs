@@ -15,6 +15,14 @@ pub struct Limits {
     pub rate_per_sec: u32,
     /// Messages a connection may send in a burst (token bucket size).
     pub rate_burst: u32,
+    /// Sustained bytes per second per connection (token bucket refill).
+    pub rate_bytes_per_sec: usize,
+    /// Bytes a connection may send in a burst (at least one largest message).
+    pub rate_bytes_burst: usize,
+    /// Sustained bytes per second while a guest waits in the lobby.
+    pub lobby_bytes_per_sec: usize,
+    /// Bytes a guest may send in a burst while it waits in the lobby (after its knock).
+    pub lobby_bytes_burst: usize,
     /// Rooms one connection may host.
     pub max_rooms_per_connection: usize,
     /// Members of one room, host and lobby included.
@@ -61,6 +69,10 @@ impl Default for Limits {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             rate_per_sec: 50,
             rate_burst: 100,
+            rate_bytes_per_sec: 50 * 4096,
+            rate_bytes_burst: 100 * 8192,
+            lobby_bytes_per_sec: 4 * 1024,
+            lobby_bytes_burst: 64 * 1024,
             max_rooms_per_connection: 4,
             max_participants: 4,
             max_connections: 1000,

@@ -80,34 +80,36 @@ enum Kind {
     Guest,
 }
 
-/// Token bucket in thousandths of a message.
-#[derive(Debug)]
+/// Token bucket in thousandths of a unit (a message or a byte).
+#[derive(Debug, Clone)]
 struct Bucket {
     milli: u64,
     last: Instant,
 }
 
 impl Bucket {
-    fn new(limits: &Limits, now: Instant) -> Self {
+    fn full(burst: u64, now: Instant) -> Self {
         Bucket {
-            milli: u64::from(limits.rate_burst) * 1000,
+            milli: burst.saturating_mul(1000),
             last: now,
         }
     }
 
-    fn take(&mut self, limits: &Limits, now: Instant) -> bool {
+    fn refill(&mut self, rate_per_sec: u64, burst: u64, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last);
         self.last = now.max(self.last);
-        let refill = elapsed
-            .as_micros()
-            .saturating_mul(u128::from(limits.rate_per_sec))
-            / 1000;
-        let cap = u64::from(limits.rate_burst) * 1000;
+        let refill = elapsed.as_micros().saturating_mul(u128::from(rate_per_sec)) / 1000;
+        let cap = burst.saturating_mul(1000);
         self.milli = u64::try_from(u128::from(self.milli).saturating_add(refill))
             .unwrap_or(u64::MAX)
             .min(cap);
-        if self.milli >= 1000 {
-            self.milli -= 1000;
+    }
+
+    fn take(&mut self, amount: u64, rate_per_sec: u64, burst: u64, now: Instant) -> bool {
+        self.refill(rate_per_sec, burst, now);
+        let cost = amount.saturating_mul(1000);
+        if self.milli >= cost {
+            self.milli -= cost;
             true
         } else {
             false
@@ -115,11 +117,66 @@ impl Bucket {
     }
 }
 
+/// A connection's rate limits; a seat keeps them while it is away, so that
+/// reconnecting and resuming does not buy fresh ones.
+#[derive(Debug, Clone)]
+struct Buckets {
+    messages: Bucket,
+    bytes: Bucket,
+    /// Only while the connection is a guest in a lobby.
+    lobby_bytes: Bucket,
+}
+
+impl Buckets {
+    fn new(limits: &Limits, now: Instant) -> Self {
+        Buckets {
+            messages: Bucket::full(u64::from(limits.rate_burst), now),
+            bytes: Bucket::full(byte_burst(limits), now),
+            lobby_bytes: Bucket::full(limits.lobby_bytes_burst as u64, now),
+        }
+    }
+
+    /// Keeps the emptier of each pair (both refilled to `now`).
+    fn keep_emptier(&mut self, other: &Buckets, limits: &Limits, now: Instant) {
+        let pairs = [
+            (
+                &mut self.messages,
+                &other.messages,
+                u64::from(limits.rate_per_sec),
+                u64::from(limits.rate_burst),
+            ),
+            (
+                &mut self.bytes,
+                &other.bytes,
+                limits.rate_bytes_per_sec as u64,
+                byte_burst(limits),
+            ),
+            (
+                &mut self.lobby_bytes,
+                &other.lobby_bytes,
+                limits.lobby_bytes_per_sec as u64,
+                limits.lobby_bytes_burst as u64,
+            ),
+        ];
+        for (mine, theirs, rate, burst) in pairs {
+            let mut theirs = theirs.clone();
+            theirs.refill(rate, burst, now);
+            mine.refill(rate, burst, now);
+            mine.milli = mine.milli.min(theirs.milli);
+        }
+    }
+}
+
+/// The byte bucket holds at least one largest message.
+fn byte_burst(limits: &Limits) -> u64 {
+    limits.rate_bytes_burst.max(limits.max_message_bytes) as u64
+}
+
 #[derive(Debug)]
 struct Conn {
     kind: Kind,
     rooms: Vec<(RoomId, MemberId)>,
-    bucket: Bucket,
+    buckets: Buckets,
     /// Where it comes from (`None`: exempt from per-source limits).
     source: Option<Source>,
     /// Rooms this connection hosted and left: they count against its room
@@ -142,6 +199,8 @@ struct Member {
     away_since: Option<Instant>,
     /// SHA-256 of the guest's resume secret; `None` for the host.
     resume_hash: Option<TokenHash>,
+    /// The rate limits of its last connection, kept while it is away.
+    buckets: Option<Buckets>,
 }
 
 #[derive(Debug)]
@@ -273,14 +332,28 @@ impl Relay {
 
     /// A new connection from `source` (`None`: exempt from per-source limits).
     pub fn connect_from(&mut self, conn: ConnId, source: Option<Source>, now: Instant) {
-        let bucket = Bucket::new(&self.limits, now);
+        let buckets = Buckets::new(&self.limits, now);
         self.conns.entry(conn).or_insert(Conn {
             kind: Kind::Fresh,
             rooms: Vec::new(),
-            bucket,
+            buckets,
             source,
             left: Vec::new(),
         });
+    }
+
+    /// Whether the connection is a guest waiting in a lobby.
+    fn in_lobby(&self, conn: ConnId) -> bool {
+        let Some(c) = self.conns.get(&conn) else {
+            return false;
+        };
+        c.kind == Kind::Guest
+            && c.rooms.iter().any(|(room_id, member)| {
+                self.rooms
+                    .get(room_id)
+                    .and_then(|r| r.members.get(member))
+                    .is_some_and(|m| m.status == Status::Lobby)
+            })
     }
 
     /// Whether the connection has not yet created a room, knocked or resumed.
@@ -307,12 +380,32 @@ impl Relay {
     /// One text message from a connection: size and rate checks, decoding, handling.
     pub fn receive_text(&mut self, conn: ConnId, text: &str, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
+        let in_lobby = self.in_lobby(conn);
         let Some(c) = self.conns.get_mut(&conn) else {
             return out;
         };
-        if text.len() > self.limits.max_message_bytes {
+        let limits = &self.limits;
+        let size = text.len() as u64;
+        if text.len() > limits.max_message_bytes {
             self.fail(conn, ErrorCode::MessageTooLarge, now, &mut out);
-        } else if !c.bucket.take(&self.limits, now) {
+        } else if !c.buckets.messages.take(
+            1,
+            u64::from(limits.rate_per_sec),
+            u64::from(limits.rate_burst),
+            now,
+        ) || !c.buckets.bytes.take(
+            size,
+            limits.rate_bytes_per_sec as u64,
+            byte_burst(limits),
+            now,
+        ) || (in_lobby
+            && !c.buckets.lobby_bytes.take(
+                size,
+                limits.lobby_bytes_per_sec as u64,
+                limits.lobby_bytes_burst as u64,
+                now,
+            ))
+        {
             self.fail(conn, ErrorCode::RateLimited, now, &mut out);
         } else {
             match ClientMessage::from_json(text) {
@@ -518,6 +611,7 @@ impl Relay {
                         conn: None,
                         away_since: Some(now),
                         resume_hash: None,
+                        buckets: None,
                     },
                 );
                 self.rooms.insert(
@@ -550,7 +644,7 @@ impl Relay {
             c.kind = Kind::Host;
             c.left.retain(|r| *r != room_id);
         }
-        self.attach(conn, room_id, member, out);
+        self.attach(conn, room_id, member, now, out);
         self.send_room_snapshot(conn, room_id, member, resumed, out);
     }
 
@@ -623,6 +717,7 @@ impl Relay {
                 conn: None,
                 away_since: Some(now),
                 resume_hash: Some(resume_hash),
+                buckets: None,
             },
         );
         let host = room.host;
@@ -630,7 +725,7 @@ impl Relay {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.kind = Kind::Guest;
         }
-        self.attach_quiet(conn, room_id, member);
+        self.attach_quiet(conn, room_id, member, now);
         out.push(Output::Send(
             conn,
             ServerMessage::Waiting {
@@ -679,7 +774,7 @@ impl Relay {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.kind = Kind::Guest;
         }
-        self.attach(conn, room_id, member, out);
+        self.attach(conn, room_id, member, now, out);
         let Some(room) = self.rooms.get(&room_id) else {
             return;
         };
@@ -1046,12 +1141,27 @@ impl Relay {
             return;
         };
         for (room_id, member) in c.rooms {
+            // The seat keeps the connection's rate limits while it is away.
+            if let Some(m) = self
+                .rooms
+                .get_mut(&room_id)
+                .and_then(|r| r.members.get_mut(&member))
+            {
+                m.buckets = Some(c.buckets.clone());
+            }
             self.detach(room_id, member, now, out);
         }
     }
 
-    fn attach(&mut self, conn: ConnId, room_id: RoomId, member: MemberId, out: &mut Vec<Output>) {
-        self.attach_quiet(conn, room_id, member);
+    fn attach(
+        &mut self,
+        conn: ConnId,
+        room_id: RoomId,
+        member: MemberId,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        self.attach_quiet(conn, room_id, member, now);
         if let Some(room) = self.rooms.get(&room_id) {
             for peer in room.peers(member) {
                 out.push(Output::Send(
@@ -1065,7 +1175,7 @@ impl Relay {
         }
     }
 
-    fn attach_quiet(&mut self, conn: ConnId, room_id: RoomId, member: MemberId) {
+    fn attach_quiet(&mut self, conn: ConnId, room_id: RoomId, member: MemberId, now: Instant) {
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;
         };
@@ -1075,8 +1185,13 @@ impl Relay {
         m.conn = Some(conn);
         m.away_since = None;
         room.empty_since = None;
+        let saved = m.buckets.take();
         if let Some(c) = self.conns.get_mut(&conn) {
             c.rooms.push((room_id, member));
+            // Coming back does not refill the seat's rate limits.
+            if let Some(saved) = saved {
+                c.buckets.keep_emptier(&saved, &self.limits, now);
+            }
         }
     }
 

@@ -22,6 +22,8 @@ fn config() -> Config {
     config.send_queue = 100_000;
     config.rate_per_sec = 100_000;
     config.rate_burst = 100_000;
+    config.rate_bytes_per_sec = Some(1 << 40);
+    config.rate_bytes_burst = Some(1 << 40);
     config
 }
 
