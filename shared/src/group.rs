@@ -13,7 +13,7 @@
 //!   ([`SenderKeySchedule`]), so a removed participant cannot decrypt
 //!   later frames and a new one cannot decrypt earlier ones.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::small_map::{SmallMap, SmallSet};
 use std::fmt;
 
 use hkdf::Hkdf;
@@ -236,7 +236,7 @@ pub struct HostRoster {
     host: ParticipantId,
     epoch: u64,
     group_secret: SecretBytes,
-    guests: BTreeMap<ParticipantId, Guest>,
+    guests: SmallMap<ParticipantId, Guest>,
 }
 
 impl fmt::Debug for HostRoster {
@@ -256,7 +256,7 @@ impl HostRoster {
             host: host.id(),
             epoch: 0,
             group_secret: SecretBytes::new(random32(rng)),
-            guests: BTreeMap::new(),
+            guests: SmallMap::new(),
         }
     }
 
@@ -387,7 +387,7 @@ pub struct GuestView {
     host: ParticipantId,
     me: ParticipantId,
     epoch: u64,
-    members: BTreeSet<ParticipantId>,
+    members: SmallSet<ParticipantId>,
 }
 
 impl GuestView {
@@ -427,7 +427,7 @@ impl GuestView {
                 current: self.epoch,
             });
         }
-        let next: BTreeSet<ParticipantId> = members.iter().map(|m| m.id).collect();
+        let next: SmallSet<ParticipantId> = members.iter().map(|m| m.id).collect();
         if next.len() != members.len()
             || next.len() > MAX_MEMBERS
             || !next.contains(&self.host)
@@ -510,7 +510,7 @@ pub struct Distribution {
 pub struct SenderKeySchedule {
     me: ParticipantId,
     current: SenderKey,
-    members: BTreeSet<ParticipantId>,
+    members: SmallSet<ParticipantId>,
 }
 
 impl fmt::Debug for SenderKeySchedule {
@@ -533,7 +533,7 @@ impl SenderKeySchedule {
                 base_key: random32(rng),
                 suite,
             },
-            members: BTreeSet::new(),
+            members: SmallSet::new(),
         }
     }
 
@@ -552,7 +552,7 @@ impl SenderKeySchedule {
         rng: &mut impl CryptoRngCore,
         members: &[ParticipantId],
     ) -> Result<Option<Distribution>, GroupError> {
-        let next: BTreeSet<ParticipantId> = members
+        let next: SmallSet<ParticipantId> = members
             .iter()
             .copied()
             .filter(|id| *id != self.me)
@@ -590,7 +590,7 @@ impl SenderKeySchedule {
 /// The latest sender key accepted from each peer; refuses rollbacks.
 #[derive(Clone, Debug, Default)]
 pub struct PeerKeyIds {
-    latest: BTreeMap<ParticipantId, u64>,
+    latest: SmallMap<ParticipantId, u64>,
 }
 
 impl PeerKeyIds {

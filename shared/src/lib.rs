@@ -20,4 +20,5 @@ pub mod sdp;
 pub mod session;
 pub mod sframe;
 pub mod signal;
+pub mod small_map;
 pub mod wire;

@@ -10,8 +10,8 @@ mod storage;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 
+use confide_shared::small_map::SmallMap;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use confide_shared::envelope::ParticipantId;
@@ -100,7 +100,7 @@ struct Inner {
     /// WebRTC signals that arrived before the mesh existed (after a reload the
     /// counsellor's offer can beat our camera).
     pending_signals: Vec<(ParticipantId, confide_shared::signal::Signal)>,
-    peers: BTreeMap<MemberId, PeerInfo>,
+    peers: SmallMap<MemberId, PeerInfo>,
     invites: InviteView,
     in_call: bool,
     chat: Vec<ChatLine>,
@@ -184,7 +184,7 @@ impl Inner {
             mesh: None,
             pending_keys: PendingKeys::default(),
             pending_signals: Vec::new(),
-            peers: BTreeMap::new(),
+            peers: SmallMap::new(),
             invites: InviteView::default(),
             in_call: false,
             chat: Vec::new(),

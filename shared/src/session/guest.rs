@@ -33,10 +33,10 @@ pub(super) struct GuestState {
     pub(super) host: Option<MemberId>,
     pub(super) view: Option<GuestView>,
     /// Peer channels to other guests, introduced by the host, awaiting the peer's confirmation.
-    pub(super) links: BTreeMap<MemberId, (PeerLink, Introduction)>,
+    pub(super) links: SmallMap<MemberId, (PeerLink, Introduction)>,
     /// Confirmations that arrived before the host's introduction did.
     /// At most two per seat: a forged one cannot push out the genuine one.
-    pub(super) early_confirms: BTreeMap<MemberId, Vec<Vec<u8>>>,
+    pub(super) early_confirms: SmallMap<MemberId, Vec<Vec<u8>>>,
 }
 
 impl Session {
@@ -107,8 +107,8 @@ impl Session {
             handshake: Some(GuestHandshake::NotStarted(initiator)),
             host: None,
             view: None,
-            links: BTreeMap::new(),
-            early_confirms: BTreeMap::new(),
+            links: SmallMap::new(),
+            early_confirms: SmallMap::new(),
         };
         Ok(Self::with_role(
             room,
@@ -410,8 +410,8 @@ impl Session {
         if let Signal::Members { epoch, members } = signal
             && *epoch == view.epoch()
             && *epoch > 0
-            && members.iter().map(|m| m.id).collect::<BTreeSet<_>>()
-                == view.ids().into_iter().collect::<BTreeSet<_>>()
+            && members.iter().map(|m| m.id).collect::<SmallSet<_>>()
+                == view.ids().into_iter().collect::<SmallSet<_>>()
         {
             let ack = Signal::MembersAck { epoch: *epoch };
             return self.send_rtc(from, &ack);

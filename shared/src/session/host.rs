@@ -30,35 +30,35 @@ pub(super) struct HostState {
     pub(super) invites: Vec<(u32, Invite)>,
     /// Invites already knocked with, by the seat that used them: their PSK
     /// binds every later handshake with that guest (after a reload).
-    pub(super) used: BTreeMap<MemberId, (u32, Invite)>,
+    pub(super) used: SmallMap<MemberId, (u32, Invite)>,
     /// Seats the counsellor admitted (her `admit`, or her snapshot after a
     /// reload). Never taken from the relay: `room_created.members` is a hint.
-    pub(super) admitted: BTreeSet<MemberId>,
+    pub(super) admitted: SmallSet<MemberId>,
     /// Seats the counsellor turned away. They stay turned away: a knock from
     /// one is refused whatever the relay says about it.
-    pub(super) rejected: BTreeSet<MemberId>,
+    pub(super) rejected: SmallSet<MemberId>,
     pub(super) next_invite: u32,
-    pub(super) lobby: BTreeMap<MemberId, LobbyGuest>,
-    pub(super) admitting: BTreeMap<MemberId, Admitting>,
+    pub(super) lobby: SmallMap<MemberId, LobbyGuest>,
+    pub(super) admitting: SmallMap<MemberId, Admitting>,
     /// Renewals the counsellor did not start, waiting for her decision
     /// (m2 computed, not sent).
-    pub(super) renewals: BTreeMap<MemberId, LobbyGuest>,
+    pub(super) renewals: SmallMap<MemberId, LobbyGuest>,
     /// Seats we asked to rejoin ([`REJOIN_REQUEST`], after our reload): the
     /// first renewal from each is answered without asking her.
-    pub(super) asked: BTreeSet<MemberId>,
+    pub(super) asked: SmallSet<MemberId>,
     /// Seats that told us, on their working channel, that a rejoin request
     /// reached them: we never sent it (we hold their keys), so their next
     /// knock again is not a renewal anyone wants.
     /// (The SHA-256 of the knock they named.)
-    pub(super) forged_rejoin: BTreeMap<MemberId, [u8; 32]>,
+    pub(super) forged_rejoin: SmallMap<MemberId, [u8; 32]>,
     /// Renewal handshakes per seat answered with m2 and then abandoned or failed.
-    pub(super) abandoned: BTreeMap<MemberId, u32>,
+    pub(super) abandoned: SmallMap<MemberId, u32>,
     /// Secured guests whose safety code the counsellor has not confirmed
     /// yet (public key and name, for the roster). They talk with her only:
     /// no introductions, no roster, no other guest's key until she does.
-    pub(super) unconfirmed: BTreeMap<MemberId, ([u8; 32], Option<String>)>,
+    pub(super) unconfirmed: SmallMap<MemberId, ([u8; 32], Option<String>)>,
     /// Roster epochs sent and not yet acknowledged, per guest seat.
-    pub(super) acks: BTreeMap<MemberId, PendingAck>,
+    pub(super) acks: SmallMap<MemberId, PendingAck>,
     pub(super) roster: HostRoster,
 }
 
@@ -126,18 +126,18 @@ impl Session {
         let host = HostState {
             secret,
             invites: Vec::new(),
-            used: BTreeMap::new(),
-            admitted: BTreeSet::new(),
-            rejected: BTreeSet::new(),
+            used: SmallMap::new(),
+            admitted: SmallSet::new(),
+            rejected: SmallSet::new(),
             next_invite: 1,
-            lobby: BTreeMap::new(),
-            admitting: BTreeMap::new(),
-            renewals: BTreeMap::new(),
-            asked: BTreeSet::new(),
-            forged_rejoin: BTreeMap::new(),
-            abandoned: BTreeMap::new(),
-            unconfirmed: BTreeMap::new(),
-            acks: BTreeMap::new(),
+            lobby: SmallMap::new(),
+            admitting: SmallMap::new(),
+            renewals: SmallMap::new(),
+            asked: SmallSet::new(),
+            forged_rejoin: SmallMap::new(),
+            abandoned: SmallMap::new(),
+            unconfirmed: SmallMap::new(),
+            acks: SmallMap::new(),
             roster,
         };
         (
@@ -569,7 +569,7 @@ impl Session {
         let mut silent = host.asked.remove(&from) && !has_channel;
         if host.admitting.remove(&from).is_some() {
             silent = false;
-            let count = host.abandoned.entry(from).or_insert(0);
+            let count = host.abandoned.get_or_insert_with(from, || 0);
             *count += 1;
             if *count >= MAX_ABANDONED_RENEWALS {
                 host.renewals.remove(&from);
@@ -644,7 +644,7 @@ impl Session {
                 // anyone with the link push a genuine guest out.
                 let mut effects = Self::tampered(from, error);
                 if let Role::Host(host) = &mut self.role {
-                    let count = host.abandoned.entry(from).or_insert(0);
+                    let count = host.abandoned.get_or_insert_with(from, || 0);
                     *count += 1;
                     if *count >= MAX_ABANDONED_RENEWALS {
                         effects.push(Effect::Event(Event::RenewalRefused { member: from }));

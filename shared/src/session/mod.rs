@@ -15,7 +15,7 @@
 //! (the relay inputs, envelopes and the one gate every signal passes,
 //! [`crate::authority`], media keys) is here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::small_map::{SmallMap, SmallSet};
 
 use rand_core::CryptoRngCore;
 
@@ -230,7 +230,7 @@ pub struct Session {
     keypair: SessionKeypair,
     role: Role,
     me: Option<MemberId>,
-    peers: BTreeMap<MemberId, Peer>,
+    peers: SmallMap<MemberId, Peer>,
     sender_keys: SenderKeySchedule,
     next_chat_id: u64,
     ended: bool,
@@ -316,7 +316,7 @@ impl Session {
             keypair,
             role,
             me: None,
-            peers: BTreeMap::new(),
+            peers: SmallMap::new(),
             sender_keys,
             next_chat_id: 1,
             ended: false,

@@ -73,7 +73,7 @@ impl Session {
             // The introduction may still be on its way (another sender, so no ordering).
             let known = guest.early_confirms.contains_key(&from);
             if known || guest.early_confirms.len() < crate::signal::MAX_MEMBERS {
-                let kept = guest.early_confirms.entry(from).or_default();
+                let kept = guest.early_confirms.get_or_insert_with(from, Vec::new);
                 if kept.len() < 2 {
                     kept.push(message);
                 }

@@ -177,7 +177,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </div>
                 } else if !show_video {
                     <div class="avatar-large" aria-hidden="true">
-                        { name.chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default() }
+                        { name.chars().next().map(String::from).unwrap_or_default() }
                     </div>
                 }
                 <figcaption>
