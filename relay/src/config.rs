@@ -204,6 +204,63 @@ impl Config {
         }
     }
 
+    /// Checks the configuration before anything starts: durations the clock
+    /// can add without overflow on every platform, and limits that leave the
+    /// relay usable. The message names the flag.
+    pub fn validate(&self) -> Result<(), String> {
+        // Ten years: far beyond any sensible setting, far below what `Instant` can add.
+        const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 86_400);
+        let durations = [
+            ("--ping-interval", self.ping_interval),
+            ("--idle-timeout", self.idle_timeout),
+            ("--room-grace", self.room_grace),
+            ("--invite-ttl", self.invite_ttl),
+            ("--invite-ttl-max", self.invite_ttl_max),
+            ("--shutdown-timeout", self.shutdown_timeout),
+            ("--first-message-timeout", self.first_message_timeout),
+            ("--header-timeout", self.header_timeout),
+        ];
+        for (flag, value) in durations {
+            if value > MAX_DURATION {
+                return Err(format!("{flag} is longer than ten years"));
+            }
+        }
+        if self.header_timeout.is_zero() {
+            return Err("--header-timeout must be longer than 0".into());
+        }
+        let at_least_one = [
+            ("--max-connections", self.max_connections),
+            (
+                "--max-connections-per-source",
+                self.max_connections_per_source,
+            ),
+            ("--max-rooms-per-source", self.max_rooms_per_source),
+            ("--max-pending-connections", self.max_pending_connections),
+            ("--max-participants", self.max_participants),
+            ("--send-queue", self.send_queue),
+            ("--rate-burst", self.rate_burst as usize),
+            ("--max-unidentified", self.max_unidentified.unwrap_or(1)),
+        ];
+        for (flag, value) in at_least_one {
+            if value == 0 {
+                return Err(format!("{flag} must be at least 1"));
+            }
+        }
+        if self.max_message_bytes < 1024 {
+            return Err("--max-message-bytes must be at least 1024".into());
+        }
+        // A delivery is the sender's message in base64 inside JSON: up to 4/3 of its size.
+        if self.send_queue_bytes < self.max_message_bytes.saturating_mul(2) {
+            return Err("--send-queue-bytes must be at least twice --max-message-bytes".into());
+        }
+        if self.send_queue_total_bytes < self.max_message_bytes.saturating_mul(2) {
+            return Err(
+                "--send-queue-total-bytes must be at least twice --max-message-bytes".into(),
+            );
+        }
+        Ok(())
+    }
+
     pub fn tls(&self) -> bool {
         self.tls_cert.is_some() && self.tls_key.is_some()
     }
@@ -255,6 +312,27 @@ mod tests {
     fn defaults_match_limits_defaults() {
         assert_eq!(Config::for_tests().limits(), Limits::default());
         assert!(!Config::for_tests().tls());
+    }
+
+    #[test]
+    fn validation() {
+        assert_eq!(Config::for_tests().validate(), Ok(()));
+        let parse = |args: &[&str]| {
+            let mut all = vec!["confide-relay"];
+            all.extend_from_slice(args);
+            Config::try_parse_from(all)
+                .map_err(|e| e.to_string())?
+                .validate()
+        };
+        assert!(parse(&["--room-grace", "18446744073709551615ms"]).is_err());
+        assert!(parse(&["--invite-ttl-max", "20000d"]).is_err());
+        assert!(parse(&["--room-grace", "3650d"]).is_ok());
+        assert!(parse(&["--max-connections", "0"]).is_err());
+        assert!(parse(&["--header-timeout", "0s"]).is_err());
+        assert!(parse(&["--send-queue-bytes", "1000"]).is_err());
+        let mut huge = Config::for_tests();
+        huge.ping_interval = Duration::MAX;
+        assert!(huge.validate().is_err());
     }
 
     #[test]

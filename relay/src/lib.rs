@@ -75,6 +75,9 @@ pub async fn serve_until_or_now(
     stop: impl Future<Output = ()> + Send + 'static,
     stop_now: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    config
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let state = AppState::new(&config);
     let hub = state.hub.clone();
     let app = http::router(state);

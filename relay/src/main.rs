@@ -11,6 +11,10 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let config = Config::parse();
+    if let Err(error) = config.validate() {
+        eprintln!("confide-relay: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     raise_open_files_limit(&config);
     // Check the certificate before announcing anything.
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key)

@@ -191,3 +191,21 @@ async fn idle_timeout_without_pongs() {
         confide_shared::wire::ServerMessage::InviteAdded { .. }
     ));
 }
+
+#[tokio::test]
+async fn absurd_configuration_is_refused_at_start() {
+    let mut config = Config::for_tests();
+    // About 584 million years: once a room waits for its host, `now + grace`
+    // would overflow the clock on platforms with a 64-bit nanosecond Instant.
+    config.room_grace = Duration::from_millis(u64::MAX);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let result = tokio::time::timeout(
+        Duration::from_secs(2),
+        confide_relay::serve_until(listener, config, std::future::pending()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the relay started with a room grace of 584 million years"));
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(error.to_string().contains("--room-grace"), "{error}");
+}
