@@ -35,8 +35,9 @@ impl Sender {
     pub const ALL: [Sender; 3] = [Sender::Counsellor, Sender::Guest, Sender::PeerGuest];
 }
 
-/// A signal's type without its content.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A signal's type without its content; also the tag `t` the signal reader
+/// (`signal::flat`) reads, so the two cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
 pub enum SignalKind {
     Hello,
     Offer,

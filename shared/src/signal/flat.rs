@@ -6,25 +6,9 @@
 use serde::Deserialize;
 
 use super::{Member, PublicBytes, SecretBytes, Signal};
+// The tag `t` names a signal type exactly as the authority table does.
+use crate::authority::SignalKind as Kind;
 use crate::wire::flat::{FlatError, need};
-
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Hello,
-    Offer,
-    Answer,
-    Ice,
-    IceRestart,
-    Chat,
-    SenderKey,
-    Introduce,
-    Members,
-    MembersAck,
-    RejoinReceived,
-    Bye,
-    EndSession,
-    Remove,
-}
 
 /// Every field of every signal; `None` = absent (or `null`).
 #[derive(Deserialize)]
