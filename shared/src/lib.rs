@@ -10,6 +10,7 @@ pub mod dtls;
 pub mod envelope;
 pub mod group;
 pub mod handshake;
+pub mod ice_policy;
 mod kdf;
 pub mod link;
 pub mod media_watch;

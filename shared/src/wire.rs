@@ -326,6 +326,13 @@ pub enum ServerMessage {
         from: MemberId,
         payload: Blob,
     },
+    /// To the host (after `room_created`) and to an admitted guest (after
+    /// `admitted`): the STUN/TURN servers its browser may use, with
+    /// time-limited credentials minted for this member. Never to the lobby.
+    IceServers {
+        room: RoomId,
+        servers: Vec<IceServer>,
+    },
     /// The host ended the session; the room no longer exists.
     SessionEnded { room: RoomId },
     /// The relay is stopping (the connection closes with 1001).
@@ -336,6 +343,31 @@ pub enum ServerMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomId>,
     },
+}
+
+/// One entry of a browser's `RTCConfiguration.iceServers`: URLs such as
+/// `turn:203.0.113.10:3478?transport=udp`, and the TURN REST credentials
+/// (`<expiry>:<id>`, base64 HMAC-SHA1) valid for all of them. STUN-only
+/// entries have empty `username` and `credential`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub credential: String,
+}
+
+/// Credentials stay out of logs and panic messages.
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &"<redacted>")
+            .field("credential", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Stable error identifiers. The fatal ones are also the close reason strings.
@@ -583,6 +615,14 @@ mod tests {
                 from: MemberId(5),
                 payload: Blob(vec![1, 2, 3]),
             },
+            ServerMessage::IceServers {
+                room: room(),
+                servers: vec![IceServer {
+                    urls: vec!["turn:203.0.113.10:3478?transport=udp".into()],
+                    username: "1790000000:3".into(),
+                    credential: "c2VjcmV0".into(),
+                }],
+            },
         ];
         for msg in msgs {
             assert_eq!(ServerMessage::from_json(&msg.to_json()).unwrap(), msg);
@@ -605,6 +645,24 @@ mod tests {
                 assert_eq!(ErrorCode::from_close_code(close), Some(code));
             }
         }
+    }
+
+    #[test]
+    fn ice_server_credentials_stay_out_of_debug_output() {
+        let server = IceServer {
+            urls: vec!["turn:203.0.113.10:3478?transport=udp".into()],
+            username: "1790000000:3".into(),
+            credential: "c2VjcmV0".into(),
+        };
+        let shown = format!("{server:?}");
+        assert!(shown.contains("turn:203.0.113.10"));
+        assert!(!shown.contains("1790000000") && !shown.contains("c2VjcmV0"));
+        // A server entry with a field the format does not know is refused.
+        let room = room().to_base64();
+        let extra = format!(
+            r#"{{"type":"ice_servers","room":"{room}","servers":[{{"urls":[],"bogus":1}}]}}"#
+        );
+        assert!(ServerMessage::from_json(&extra).is_err());
     }
 
     #[test]

@@ -118,6 +118,16 @@ impl Call {
 }
 
 /// How many relay messages this browser refused (test hook `confide_call_report().refused`).
+/// Every refusal and ending this browser recorded, one per line (test build).
+async fn reasons(browser: &Browser) -> String {
+    browser
+        .eval("return document.body.getAttribute('data-confide-reasons') || '(none)';")
+        .await
+        .as_str()
+        .unwrap_or("(unreadable)")
+        .to_string()
+}
+
 async fn refused(browser: &Browser) -> u64 {
     let value = browser
         .eval_async(
@@ -409,7 +419,9 @@ async fn a_guest_the_relay_names_as_counsellor_changes_nothing() {
     assert_eq!(
         refused(&alex).await,
         alex_refused + 1,
-        "Alex refused the relay's forged message, and none of the counsellor's"
+        "Alex refused the relay's forged message, and none of the counsellor's; \
+         Alex's reasons: {}",
+        reasons(&alex).await
     );
     alex.wait_until(
         "the refused-message notice at Alex",

@@ -44,6 +44,7 @@ use web_sys::{
 
 use confide_shared::dtls::{DtlsError, verify_remote_certificate};
 use confide_shared::envelope::ParticipantId;
+use confide_shared::ice_policy::TransportPolicy;
 use confide_shared::media_watch::{MediaHealth, MediaWatch};
 use confide_shared::sdp::without_orphan_payload_lines;
 use confide_shared::signal::Signal;
@@ -86,13 +87,8 @@ extern "C" {
     fn create_encoded_streams(this: &EncodedStreamsSource) -> Result<Object, JsValue>;
 }
 
-/// A STUN or TURN server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IceServer {
-    pub urls: Vec<String>,
-    pub username: Option<String>,
-    pub credential: Option<String>,
-}
+/// A STUN or TURN server, with this member's credentials (from the relay).
+pub use confide_shared::wire::IceServer;
 
 /// What the mesh tells the session controller.
 #[derive(Debug, Clone)]
@@ -223,6 +219,8 @@ struct Peer {
     tag: String,
     pc: RtcPeerConnection,
     is_offerer: bool,
+    /// Which candidates this connection may use (see `shared::ice_policy`).
+    policy: TransportPolicy,
     slots: Vec<Slot>,
     remote_stream: MediaStream,
     /// The last remote SDP, as received through the authenticated channel.
@@ -400,13 +398,18 @@ impl Mesh {
 
     /// Opens a connection to `peer`. The offerer sends an offer at once
     /// (as [`RtcEvent::Signal`]); the other side waits for it.
-    pub fn add_peer(&self, peer: ParticipantId, is_offerer: bool) -> Result<(), RtcError> {
+    pub fn add_peer(
+        &self,
+        peer: ParticipantId,
+        is_offerer: bool,
+        policy: TransportPolicy,
+    ) -> Result<(), RtcError> {
         let events = {
             let mut inner = self.inner.borrow_mut();
             if inner.peers.contains_key(&peer) {
                 return Err(RtcError::PeerExists);
             }
-            let created = inner.create_peer(&self.inner, peer, is_offerer)?;
+            let created = inner.create_peer(&self.inner, peer, is_offerer, policy)?;
             inner.peers.insert(peer, created);
             let mut events = Vec::new();
             if is_offerer {
@@ -571,6 +574,44 @@ impl Mesh {
     }
 
     /// The connection to `peer` (e.g. for `getStats()`).
+    /// New STUN/TURN servers (credentials renewed, or they arrived after a
+    /// connection was made), and each connection's policy under them. A
+    /// connection whose policy changes gathers again (ICE restart), so a
+    /// link that must hide addresses never keeps its old candidates.
+    pub fn set_ice_servers(
+        &self,
+        servers: Vec<IceServer>,
+        policy_of: impl Fn(ParticipantId) -> TransportPolicy,
+    ) {
+        let restart = {
+            let mut inner = self.inner.borrow_mut();
+            inner.ice_servers = servers;
+            let mut restart = Vec::new();
+            let ids: Vec<ParticipantId> = inner.peers.keys().copied().collect();
+            for id in ids {
+                let policy = policy_of(id);
+                let Ok(config) = inner.configuration(policy) else {
+                    continue;
+                };
+                let Some(peer) = inner.peers.get_mut(&id) else {
+                    continue;
+                };
+                if let Err(error) = peer.pc.set_configuration_with_configuration(&config) {
+                    web_sys::console::warn_2(&"confide: setConfiguration".into(), &error);
+                    continue;
+                }
+                if peer.policy != policy {
+                    peer.policy = policy;
+                    restart.push(id);
+                }
+            }
+            restart
+        };
+        for id in restart {
+            self.retry_media(id);
+        }
+    }
+
     pub fn peer_connection(&self, peer: &ParticipantId) -> Option<RtcPeerConnection> {
         self.inner.borrow().peers.get(peer).map(|p| p.pc.clone())
     }
@@ -776,12 +817,8 @@ fn check_fingerprint(pc: &RtcPeerConnection, remote_sdp: Option<&str>) -> Finger
 }
 
 impl Inner {
-    fn create_peer(
-        &self,
-        rc: &Rc<RefCell<Inner>>,
-        id: ParticipantId,
-        is_offerer: bool,
-    ) -> Result<Peer, RtcError> {
+    /// The `RTCConfiguration` of a connection with `policy`.
+    fn configuration(&self, policy: TransportPolicy) -> Result<RtcConfiguration, RtcError> {
         let config = RtcConfiguration::new();
         config.set_bundle_policy(RtcBundlePolicy::MaxBundle);
         let servers = Array::new();
@@ -789,19 +826,33 @@ impl Inner {
             let s = RtcIceServer::new();
             let urls: Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
             s.set_urls(&urls);
-            if let Some(username) = &server.username {
-                s.set_username(username);
-            }
-            if let Some(credential) = &server.credential {
-                s.set_credential(credential);
+            if !server.username.is_empty() {
+                s.set_username(&server.username);
+                s.set_credential(&server.credential);
             }
             servers.push(&s);
         }
         config.set_ice_servers(&servers);
+        Reflect::set(
+            &config,
+            &"iceTransportPolicy".into(),
+            &policy.as_str().into(),
+        )?;
         if self.path == TransformPath::Legacy {
             // Without it Chromium may send frames untransformed.
             Reflect::set(&config, &"encodedInsertableStreams".into(), &true.into())?;
         }
+        Ok(config)
+    }
+
+    fn create_peer(
+        &self,
+        rc: &Rc<RefCell<Inner>>,
+        id: ParticipantId,
+        is_offerer: bool,
+        policy: TransportPolicy,
+    ) -> Result<Peer, RtcError> {
+        let config = self.configuration(policy)?;
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         let weak = Rc::downgrade(rc);
         let handlers = install_handlers(&pc, &weak, id);
@@ -810,6 +861,7 @@ impl Inner {
             tag: peer_tag(&id),
             pc,
             is_offerer,
+            policy,
             slots: Vec::new(),
             remote_stream: MediaStream::new()?,
             remote_sdp: None,

@@ -52,6 +52,7 @@ use web_sys::{
 };
 
 use confide_shared::envelope::ParticipantId;
+use confide_shared::ice_policy::TransportPolicy;
 use confide_shared::sframe::CipherSuite;
 
 use super::{
@@ -291,8 +292,10 @@ pub async fn confide_test_loopback(options: JsValue) -> Result<JsValue, JsValue>
     });
     LOOPBACK.with(|lb| -> Result<(), JsValue> {
         if let Some(lb) = lb.borrow().as_ref() {
-            lb.b.add_peer(a_id, false).map_err(js_err)?;
-            lb.a.add_peer(b_id, true).map_err(js_err)?;
+            lb.b.add_peer(a_id, false, TransportPolicy::All)
+                .map_err(js_err)?;
+            lb.a.add_peer(b_id, true, TransportPolicy::All)
+                .map_err(js_err)?;
         }
         Ok(())
     })?;
@@ -357,7 +360,81 @@ pub(crate) async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
             _ => {}
         }
     }
+    out.insert("ice".into(), candidates(&all));
     Value::Object(out)
+}
+
+/// The ICE candidates of both sides and the pair in use, from `getStats()`:
+/// which addresses this browser learned from the other side (the NAT test
+/// checks that no guest learns another guest's), and whether the call runs
+/// through the relay's TURN server (`selected.local_type == "relay"`).
+fn candidates(all: &[JsValue]) -> Value {
+    let get = |stat: &JsValue, name: &str| Reflect::get(stat, &name.into()).ok();
+    let text = |stat: &JsValue, name: &str| get(stat, name).and_then(|v| v.as_string());
+    let of_type = |kind: &str| {
+        all.iter()
+            .filter(move |s| text(s, "type").as_deref() == Some(kind))
+            .collect::<Vec<_>>()
+    };
+    let describe = |stat: &JsValue| {
+        json!({
+            "id": text(stat, "id"),
+            "type": text(stat, "candidateType"),
+            "address": text(stat, "address").or_else(|| text(stat, "ip")),
+            "protocol": text(stat, "protocol"),
+            "relay_protocol": text(stat, "relayProtocol"),
+        })
+    };
+    let locals: Vec<Value> = of_type("local-candidate")
+        .into_iter()
+        .map(describe)
+        .collect();
+    let remotes: Vec<Value> = of_type("remote-candidate")
+        .into_iter()
+        .map(describe)
+        .collect();
+    let selected_id = of_type("transport")
+        .into_iter()
+        .find_map(|t| text(t, "selectedCandidatePairId"));
+    let truthy =
+        |stat: &JsValue, name: &str| get(stat, name).and_then(|v| v.as_bool()) == Some(true);
+    let pairs = of_type("candidate-pair");
+    // Chromium names the pair in the transport; Firefox marks it `selected`.
+    let selected = pairs
+        .iter()
+        .find(|p| selected_id.is_some() && text(p, "id") == selected_id)
+        .or_else(|| pairs.iter().find(|p| truthy(p, "selected")))
+        .or_else(|| {
+            pairs.iter().find(|p| {
+                truthy(p, "nominated") && text(p, "state").as_deref() == Some("succeeded")
+            })
+        });
+    let kind_of = |list: &[Value], id: Option<String>| {
+        list.iter()
+            .find(|c| c["id"].as_str().is_some() && c["id"].as_str() == id.as_deref())
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let selected = selected.map_or(Value::Null, |pair| {
+        let local = kind_of(&locals, text(pair, "localCandidateId"));
+        let remote = kind_of(&remotes, text(pair, "remoteCandidateId"));
+        json!({
+            "state": text(pair, "state"),
+            "local_type": local["type"],
+            "local_relay_protocol": local["relay_protocol"],
+            "remote_type": remote["type"],
+        })
+    });
+    let succeeded = pairs
+        .iter()
+        .filter(|p| text(p, "state").as_deref() == Some("succeeded"))
+        .count();
+    json!({
+        "local_candidates": locals,
+        "remote_candidates": remotes,
+        "selected": selected,
+        "succeeded_pairs": succeeded,
+    })
 }
 
 fn state_json(state: &EncryptionState) -> Value {

@@ -15,13 +15,14 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
 use confide_shared::envelope::ParticipantId;
+use confide_shared::ice_policy::{self, Link, TransportPolicy};
 use confide_shared::link::Invite;
 use confide_shared::media_watch::MediaHealth;
 use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
 use confide_shared::resume::Resume;
 use confide_shared::session::{Effect, EndReason, Event, MediaKey, ROSTER_ACK_CHECK_MS, Session};
 use confide_shared::sframe::CipherSuite;
-use confide_shared::wire::{ClientMessage, ErrorCode, MemberId};
+use confide_shared::wire::{ClientMessage, ErrorCode, IceServer, MemberId};
 use rand_core::OsRng;
 use wasm_bindgen::JsCast;
 use web_sys::{MediaStream, Worker};
@@ -107,6 +108,11 @@ struct Inner {
     all_encrypted: bool,
     /// Messages refused as altered, replayed or forged.
     refused: u32,
+    /// The relay's STUN/TURN servers with our credentials (`ice_servers`).
+    ice_servers: Vec<IceServer>,
+    /// The counsellor chose "IP-Adressen verbergen": her own links are
+    /// relay-only too (see `shared::ice_policy`).
+    hide_addresses: bool,
     /// Security warnings shown until dismissed (one per kind and person).
     warnings: Vec<Warning>,
     next_warning: u32,
@@ -190,6 +196,8 @@ impl Inner {
             chat: Vec::new(),
             all_encrypted: false,
             refused: 0,
+            ice_servers: Vec::new(),
+            hide_addresses: false,
             warnings: Vec::new(),
             next_warning: 0,
             reconnect: Reconnect::new(ReconnectPolicy::DEFAULT),
@@ -480,7 +488,7 @@ impl Inner {
                     },
                 );
                 if let Some(mesh) = self.mesh.as_ref() {
-                    let _ = mesh.add_peer(participant, is_offerer);
+                    let _ = mesh.add_peer(participant, is_offerer, self.policy_for(member));
                     #[cfg(feature = "test-hooks")]
                     test_hooks::skip_decrypt_if_asked(&mesh.crypto(), &participant);
                 }
@@ -556,12 +564,44 @@ impl Inner {
                 self.refused += 1;
                 self.refresh();
             }
+            Event::IceServers(servers) => {
+                self.ice_servers = servers;
+                self.apply_ice_servers();
+            }
             Event::Ended(reason) => {
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason(&format!("{reason:?}"));
                 self.finish(failure_for(reason))
             }
         }
+    }
+
+    /// Which candidates the link with `member` may use.
+    fn policy_for(&self, member: MemberId) -> TransportPolicy {
+        let link = Link {
+            me_counsellor: self.session.as_ref().is_some_and(Session::is_host),
+            peer_counsellor: self.peers.get(&member).is_some_and(|p| p.is_host),
+            hide_counsellor_address: self.hide_addresses,
+        };
+        ice_policy::policy_for(link, &self.ice_servers)
+    }
+
+    /// Hands the current servers and policies to every open connection.
+    fn apply_ice_servers(&self) {
+        let Some(mesh) = self.mesh.as_ref() else {
+            return;
+        };
+        let policies: Vec<(ParticipantId, TransportPolicy)> = self
+            .peers
+            .iter()
+            .map(|(member, peer)| (peer.participant, self.policy_for(*member)))
+            .collect();
+        mesh.set_ice_servers(self.ice_servers.clone(), |id| {
+            policies
+                .iter()
+                .find(|(p, _)| *p == id)
+                .map_or(TransportPolicy::All, |(_, policy)| *policy)
+        });
     }
 
     /// Ends everything local and shows `kind`.
@@ -696,9 +736,15 @@ impl Inner {
         let on_event: Rc<dyn Fn(RtcEvent)> = Rc::new(move |event| {
             Inner::later(&me, move |inner| inner.on_rtc(event));
         });
-        let mesh = Mesh::new(crypto.clone(), path, &stream, Vec::new(), on_event);
-        for peer in self.peers.values() {
-            let _ = mesh.add_peer(peer.participant, peer.is_offerer);
+        let mesh = Mesh::new(
+            crypto.clone(),
+            path,
+            &stream,
+            self.ice_servers.clone(),
+            on_event,
+        );
+        for (member, peer) in self.peers.iter() {
+            let _ = mesh.add_peer(peer.participant, peer.is_offerer, self.policy_for(*member));
             #[cfg(feature = "test-hooks")]
             test_hooks::skip_decrypt_if_asked(&crypto, &peer.participant);
         }

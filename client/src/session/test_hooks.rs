@@ -159,13 +159,21 @@ pub(super) fn record_media_error(message: &str) {
 }
 
 /// Why the last session ended (or the last message was refused), in the
-/// `data-confide-reason` attribute of `<body>`, so a failed test can say why.
+/// `data-confide-reason` attribute of `<body>` (and every such reason in
+/// `data-confide-reasons`), so a failed test can say why.
 pub(super) fn record_reason(reason: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
     if let Some(body) = document.body() {
         let _ = body.set_attribute("data-confide-reason", reason);
+        // Every reason in order, so a test that counts refusals can say which.
+        let mut all = body
+            .get_attribute("data-confide-reasons")
+            .unwrap_or_default();
+        all.push_str(reason);
+        all.push('\n');
+        let _ = body.set_attribute("data-confide-reasons", &all);
         // Also as (visually hidden) text: failed tests print the page's text.
         if let Ok(note) = document.create_element("span") {
             note.set_class_name("visually-hidden");

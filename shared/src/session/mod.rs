@@ -173,6 +173,11 @@ pub enum Event {
         member: Option<MemberId>,
         reason: RejectReason,
     },
+    /// The relay's STUN/TURN servers and this member's credentials for
+    /// them: use them for every peer connection from now on. The relay
+    /// could send anything here; the worst it gains is what it has anyway
+    /// (it carries the media, encrypted), or no media path at all.
+    IceServers(Vec<wire::IceServer>),
     /// The session is over for us.
     Ended(EndReason),
 }
@@ -231,10 +236,17 @@ pub struct Session {
     role: Role,
     me: Option<MemberId>,
     peers: SmallMap<MemberId, Peer>,
+    /// Seats whose peer left (newest last, at most [`MAX_DEPARTED`]): what
+    /// they sent just before leaving can still be on its way, and is dropped
+    /// quietly instead of being shown as a refused message.
+    departed: Vec<MemberId>,
     sender_keys: SenderKeySchedule,
     next_chat_id: u64,
     ended: bool,
 }
+
+/// How many departed seats a session remembers (see `Session::departed`).
+const MAX_DEPARTED: usize = 32;
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -317,6 +329,7 @@ impl Session {
             role,
             me: None,
             peers: SmallMap::new(),
+            departed: Vec::new(),
             sender_keys,
             next_chat_id: 1,
             ended: false,
@@ -442,6 +455,9 @@ impl Session {
                 self.forget_peer(rng, member)
             }
             ServerMessage::Deliver { from, payload, .. } => self.on_deliver(rng, from, &payload.0),
+            ServerMessage::IceServers { servers, .. } => {
+                vec![Effect::Event(Event::IceServers(servers))]
+            }
             ServerMessage::ShuttingDown => Vec::new(),
             ServerMessage::Error { code, .. } => match code.close_code() {
                 Some(_) => self.end(EndReason::Relay(code)),
@@ -684,6 +700,10 @@ impl Session {
         let Some(peer) = self.peers.remove(&member) else {
             return Vec::new();
         };
+        if self.departed.len() == MAX_DEPARTED {
+            self.departed.remove(0);
+        }
+        self.departed.push(member);
         let mut effects = vec![Effect::Event(Event::PeerLeft { member })];
         if let Role::Host(host) = &mut self.role {
             host.unconfirmed.remove(&member);
@@ -714,6 +734,11 @@ impl Session {
             // We reloaded and asked this seat to rejoin: what it still sends
             // on the old channel (chat, its notice of our request) cannot be
             // read and is expected. Not a refusal worth showing.
+            return Vec::new();
+        }
+        if self.departed.contains(&from) && !self.peers.contains_key(&from) {
+            // Sent before its sender left (its `Bye` or the counsellor's
+            // roster overtook it): nothing to read, nothing to warn about.
             return Vec::new();
         }
         let Some(peer) = self.peers.get_mut(&from) else {

@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use super::{Blob, ErrorCode, MemberId, RoomId, ServerMessage, TokenHash};
+use super::{Blob, ErrorCode, IceServer, MemberId, RoomId, ServerMessage, TokenHash};
 
 #[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -25,6 +25,7 @@ enum Kind {
     MemberAway,
     MemberLeft,
     Deliver,
+    IceServers,
     SessionEnded,
     ShuttingDown,
     Error,
@@ -47,6 +48,7 @@ pub(super) struct FlatServerMessage {
     payload: Option<Blob>,
     from: Option<MemberId>,
     code: Option<ErrorCode>,
+    servers: Option<Vec<IceServer>>,
 }
 
 /// Why a flat message is not a valid message of its type.
@@ -83,6 +85,7 @@ impl FlatServerMessage {
             ("payload", self.payload.is_some()),
             ("from", self.from.is_some()),
             ("code", self.code.is_some()),
+            ("servers", self.servers.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, some)| some.then_some(name))
@@ -99,6 +102,7 @@ impl FlatServerMessage {
             Kind::Rejected | Kind::Removed | Kind::SessionEnded => &["room"],
             Kind::MemberJoined | Kind::MemberAway | Kind::MemberLeft => &["room", "member"],
             Kind::Deliver => &["room", "from", "payload"],
+            Kind::IceServers => &["room", "servers"],
             Kind::ShuttingDown => &[],
             Kind::Error => &["code", "room"],
         };
@@ -160,6 +164,10 @@ impl FlatServerMessage {
                 room: need(room, "room")?,
                 from: need(self.from, "from")?,
                 payload: need(self.payload, "payload")?,
+            },
+            Kind::IceServers => ServerMessage::IceServers {
+                room: need(room, "room")?,
+                servers: need(self.servers, "servers")?,
             },
             Kind::ShuttingDown => ServerMessage::ShuttingDown,
             Kind::Error => ServerMessage::Error {
