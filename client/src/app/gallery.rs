@@ -129,6 +129,7 @@ fn sample(name: &str) -> Option<Screen> {
                 name: Some("Sam".into()),
                 renewal: false,
             }],
+            hide_address: true,
         }),
         "guest-welcome" => Screen::GuestWelcome(GuestView::default()),
         "device-check" => Screen::DeviceCheck(GuestView::default()),

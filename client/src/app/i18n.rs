@@ -111,6 +111,8 @@ pub struct Strings {
     pub qr_show: &'static str,
     pub invite_more: &'static str,
     pub invite_limit: &'static str,
+    pub hide_address: &'static str,
+    pub hide_address_hint: &'static str,
     pub waiting_room: &'static str,
     pub waiting_room_empty: &'static str,
     pub unnamed: &'static str,
@@ -297,6 +299,10 @@ static DE: Strings = Strings {
     qr_show: "QR-Code anzeigen",
     invite_more: "Weitere Person einladen",
     invite_limit: "Sie können bis zu drei Personen einladen.",
+    hide_address: "Meine IP-Adresse verbergen",
+    hide_address_hint: "Bild und Ton laufen dann immer über den Server dieser Beratungsstelle \
+        (weiterhin verschlüsselt). Gäste sehen Ihre IP-Adresse nicht. Zwischen Gästen \
+        gilt das immer.",
     waiting_room: "Warteraum",
     waiting_room_empty: "Noch hat niemand angeklopft. Sobald jemand den Link öffnet und anklopft, \
                          erscheint die Person hier.",
@@ -572,6 +578,10 @@ static EN: Strings = Strings {
     qr_show: "Show QR code",
     invite_more: "Invite another person",
     invite_limit: "You can invite up to three people.",
+    hide_address: "Hide my IP address",
+    hide_address_hint: "Picture and sound then always go through this centre's server \
+        (still encrypted). Guests do not see your IP address. Between guests this \
+        always applies.",
     waiting_room: "Waiting room",
     waiting_room_empty: "Nobody has knocked yet. As soon as someone opens the link and knocks, \
                          they appear here.",

@@ -68,6 +68,9 @@ pub struct InviteView {
     pub knocks: Vec<KnockView>,
     /// Guests already admitted (shown so the counsellor knows whom to expect in the call).
     pub admitted: Vec<KnockView>,
+    /// "IP-Adresse verbergen": the counsellor's links go through the relay's
+    /// TURN server only, so guests never see her address.
+    pub hide_address: bool,
 }
 
 /// One one-time invite link.
@@ -344,6 +347,8 @@ pub enum UiAction {
     RetryMedia(PeerId),
     /// Continue without camera (from the camera failure page).
     AudioOnly,
+    /// Counsellor: "IP-Adresse verbergen" switched on or off for this session.
+    HideAddress(bool),
     /// The user switched the language (already applied by the UI).
     SetLanguage(Lang),
 }

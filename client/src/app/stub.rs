@@ -328,6 +328,7 @@ impl Controller for StubController {
             UiAction::CopyLink(_)
             | UiAction::SetLanguage(_)
             | UiAction::RetryMedia(_)
+            | UiAction::HideAddress(_)
             | UiAction::DismissWarning(_) => {}
         }
     }

@@ -343,6 +343,7 @@ impl Inner {
             audio_only: local.is_some_and(|l| l.audio_only),
             camera_id: local.and_then(|l| l.camera_id.clone()),
             microphone_id: local.and_then(|l| l.microphone_id.clone()),
+            hide_address: self.hide_addresses,
         };
         storage::save(&resume, &media);
     }
@@ -864,6 +865,13 @@ impl Inner {
                 self.refresh();
             }
             UiAction::CreateInvite => self.create_invite(),
+            UiAction::HideAddress(hide) => {
+                self.hide_addresses = hide;
+                self.invites.hide_address = hide;
+                self.apply_ice_servers();
+                self.persist();
+                self.refresh();
+            }
             UiAction::CopyLink(_) => {}
             UiAction::Admit(id) => {
                 if let Some(pos) = self.invites.knocks.iter().position(|k| k.id == id) {
@@ -1273,6 +1281,8 @@ impl Controller for SessionController {
         let mut inner = self.inner.borrow_mut();
         inner.ui = Some(ui);
         if let Some((resume, media)) = inner.pending_rejoin.take() {
+            inner.hide_addresses = media.hide_address;
+            inner.invites.hide_address = media.hide_address;
             inner.rejoin(resume, media);
         }
     }

@@ -21,6 +21,9 @@ pub struct MediaChoice {
     pub audio_only: bool,
     pub camera_id: Option<String>,
     pub microphone_id: Option<String>,
+    /// The counsellor chose "IP-Adresse verbergen" (kept across a reload).
+    #[serde(default)]
+    pub hide_address: bool,
 }
 
 fn storage() -> Option<Storage> {

@@ -73,6 +73,13 @@ pub fn invite_screen(props: &InviteProps) -> Html {
         let on_action = props.on_action.clone();
         Callback::from(move |media: LocalMedia| on_action.emit(UiAction::EnterCall(media)))
     };
+    let on_hide = {
+        let on_action = props.on_action.clone();
+        Callback::from(move |e: Event| {
+            let checked = e.target_unchecked_into::<HtmlInputElement>().checked();
+            on_action.emit(UiAction::HideAddress(checked));
+        })
+    };
 
     html! {
         <div class="invite-layout">
@@ -80,6 +87,13 @@ pub fn invite_screen(props: &InviteProps) -> Html {
                 <h1 id="invite-title" tabindex="-1">{ strings.invite_title }</h1>
                 <p class="lead">{ strings.invite_lead }</p>
                 <InviteLinks invites={props.view.invites.clone()} on_action={props.on_action.clone()} />
+                <div class="check-row">
+                    <input id="hide-address" type="checkbox" checked={props.view.hide_address}
+                        aria-describedby="hide-address-hint" data-testid="hide-address"
+                        onchange={on_hide} />
+                    <label for="hide-address">{ strings.hide_address }</label>
+                </div>
+                <p id="hide-address-hint" class="hint small">{ strings.hide_address_hint }</p>
             </section>
             <div class="invite-side">
                 <WaitingRoom knocks={props.view.knocks.clone()} admitted={props.view.admitted.clone()}
