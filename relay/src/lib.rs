@@ -12,6 +12,7 @@ pub mod room;
 pub mod server;
 pub mod source;
 pub mod tls;
+pub mod turn;
 pub mod ws;
 
 use std::future::Future;
