@@ -740,6 +740,44 @@ async fn a_lost_relay_connection_comes_back_by_itself() {
     call.close().await;
 }
 
+/// A guest's phone loses its network mid-call (here: the browser is gone
+/// without hanging up). The counsellor is not left guessing at a frozen
+/// picture: the guest's tile says the connection is lost, calmly, and the
+/// rest of her page works on.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_guest_whose_connection_is_lost_is_shown_as_away() {
+    let Call {
+        host,
+        guest,
+        proxy,
+        _stage,
+        ..
+    } = Call::start().await;
+    assert_eq!(
+        host.eval("return document.querySelector('[data-testid=participant-away]') === null")
+            .await,
+        true,
+        "nobody is away while the call runs"
+    );
+    guest.close().await;
+    host.wait_until(
+        "the guest's tile to say that the connection is lost",
+        STEP,
+        "const away = document.querySelector('[data-testid=participant-away]'); \
+         return away !== null && away.textContent.includes('Verbindung unterbrochen')",
+    )
+    .await;
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=participant]').length")
+            .await,
+        1,
+        "the guest keeps a tile (the seat is kept for the grace period)"
+    );
+    assert!(proxy.attacks().is_empty());
+    host.close().await;
+}
+
 /// The relay stays out of reach (the network is gone for good): both pages
 /// show that they are reconnecting, keep trying, and when the grace period
 /// is over (shortened by a test hook from 2 minutes to 4 s) stop with the

@@ -1355,3 +1355,37 @@ fn a_message_overtaken_by_its_senders_departure_is_dropped_quietly() {
         "an envelope from an unknown seat is refused"
     );
 }
+
+/// "Away" and "back" are the relay's hints about connections: shown on the
+/// tile of a peer we have a channel with, never anything more. A seat we
+/// have no channel with gets no "back" (the page has no tile for it).
+#[test]
+fn away_and_back_are_hints_about_known_peers_only() {
+    let (mut net, a, b) = group();
+    let room = net.room;
+    net.inject(a, ServerMessage::MemberAway { room, member: b });
+    net.inject(a, ServerMessage::MemberJoined { room, member: b });
+    net.inject(
+        a,
+        ServerMessage::MemberJoined {
+            room,
+            member: MemberId(77),
+        },
+    );
+    let hints: Vec<(bool, MemberId)> = net
+        .events(a)
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerAway { member } => Some((true, *member)),
+            Event::PeerBack { member } => Some((false, *member)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hints, vec![(true, b), (false, b)]);
+    assert_eq!(
+        count(net.events(a), |e| matches!(e, Event::Rejected { .. })),
+        0
+    );
+    // Still one secured channel with B: nothing was renewed or dropped.
+    assert_eq!(secured_with(net.events(a), b), 1);
+}

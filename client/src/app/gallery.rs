@@ -68,6 +68,7 @@ fn peer(id: u32, name: Option<&str>, is_host: bool) -> ParticipantView {
         muted: false,
         encrypted: true,
         trouble: None,
+        away: false,
     }
 }
 

@@ -201,6 +201,7 @@ pub struct Strings {
     pub media_trouble: &'static str,
     /// What the person can do about it (the tile names the other person).
     pub media_trouble_hint: &'static str,
+    pub participant_away: &'static str,
     pub media_retry: &'static str,
     pub knock_in_call: fn(&str) -> String,
     /// A seat asks for a new key exchange; the argument is a name or [`Strings::someone`].
@@ -393,6 +394,7 @@ static DE: Strings = Strings {
     reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
     media_trouble: "Bild und Ton kommen nicht durch.",
     media_trouble_hint: "Die Verbindung steht noch nicht. Versuchen Sie es noch einmal – der Chat funktioniert weiter.",
+    participant_away: "Verbindung unterbrochen – wartet, bis sie wieder steht",
     media_retry: "Erneut versuchen",
     knock_in_call: |name| format!("{name} klopft an"),
     renewal_request: |name| {
@@ -670,6 +672,7 @@ static EN: Strings = Strings {
     reconnecting: "Connection interrupted – reconnecting…",
     media_trouble: "Picture and sound are not getting through.",
     media_trouble_hint: "The connection is not up yet. Please try again – the chat keeps working.",
+    participant_away: "Connection lost – waiting for it to come back",
     media_retry: "Try again",
     knock_in_call: |name| format!("{name} is knocking"),
     renewal_request: |name| {

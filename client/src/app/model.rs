@@ -196,6 +196,8 @@ pub struct ParticipantView {
     /// Picture and sound from this participant do not come through; the
     /// tile says so, with a way to try again.
     pub trouble: Option<Trouble>,
+    /// Their connection to the relay is lost; they may come back.
+    pub away: bool,
 }
 
 /// One chat message.

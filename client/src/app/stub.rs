@@ -156,6 +156,7 @@ impl Controller for StubController {
                                     muted: false,
                                     encrypted: true,
                                     trouble: None,
+                                    away: false,
                                 });
                             }
                         }
@@ -196,6 +197,7 @@ impl Controller for StubController {
                                     muted: false,
                                     encrypted: true,
                                     trouble: None,
+                                    away: false,
                                 })
                                 .collect(),
                             local_stream: Some(media.stream),
@@ -237,6 +239,7 @@ impl Controller for StubController {
                             muted: false,
                             encrypted: true,
                             trouble: None,
+                            away: false,
                         }],
                         local_stream: Some(stream),
                         audio_only,

@@ -72,6 +72,8 @@ struct PeerInfo {
     stream: Option<MediaStream>,
     /// Whether picture and sound from this peer get through.
     health: MediaHealth,
+    /// The relay says this peer's connection is lost (it may come back).
+    away: bool,
 }
 
 /// Media keys that arrived before the frame-crypto worker was ready.
@@ -486,6 +488,7 @@ impl Inner {
                         is_offerer,
                         stream: None,
                         health: MediaHealth::Connecting,
+                        away: false,
                     },
                 );
                 if let Some(mesh) = self.mesh.as_ref() {
@@ -544,7 +547,13 @@ impl Inner {
                     }
                 }
             }
-            Event::PeerAway { .. } => {}
+            Event::PeerAway { member } | Event::PeerBack { member } => {
+                let away = matches!(event, Event::PeerAway { .. });
+                if let Some(peer) = self.peers.get_mut(&member) {
+                    peer.away = away;
+                    self.refresh();
+                }
+            }
             Event::PeerLeft { member } => {
                 if let Some(peer) = self.peers.remove(&member) {
                     if let Some(mesh) = self.mesh.as_ref() {
@@ -652,6 +661,7 @@ impl Inner {
                     MediaHealth::Trouble(trouble) => Some(trouble),
                     _ => None,
                 },
+                away: peer.away,
             })
             .collect();
         // A guest compares one code (with the counsellor); the counsellor one per guest.

@@ -163,8 +163,13 @@ pub enum Event {
     },
     /// Encrypt our own frames with this key from now on.
     LocalSenderKey { kid: u64, key: MediaKey, suite: u16 },
-    /// `member` is temporarily away (connection lost; may come back).
+    /// `member` is temporarily away (connection lost; may come back). The
+    /// relay says so: a hint for the page ("Verbindung unterbrochen"), never
+    /// a reason to trust or distrust anyone.
     PeerAway { member: MemberId },
+    /// `member`, a peer we have a channel with, is connected again (the
+    /// relay's hint, like `PeerAway`).
+    PeerBack { member: MemberId },
     /// `member` left the call for good.
     PeerLeft { member: MemberId },
     /// A message from the relay was refused: it failed authentication, was a
@@ -439,7 +444,14 @@ impl Session {
             ServerMessage::Rejected { .. } => self.end(EndReason::Rejected),
             ServerMessage::Removed { .. } => self.end(EndReason::Removed),
             ServerMessage::SessionEnded { .. } => self.end(EndReason::EndedByHost),
-            ServerMessage::MemberJoined { member, .. } => self.on_member_joined(member),
+            ServerMessage::MemberJoined { member, .. } => {
+                let mut effects = Vec::new();
+                if self.peers.contains_key(&member) {
+                    effects.push(Effect::Event(Event::PeerBack { member }));
+                }
+                effects.extend(self.on_member_joined(member));
+                effects
+            }
             ServerMessage::MemberAway { member, .. } => {
                 vec![Effect::Event(Event::PeerAway { member })]
             }

@@ -163,7 +163,14 @@ pub fn call_screen(props: &CallProps) -> Html {
                 <Video stream={participant.stream.clone()} testid="remote-video"
                     peer={Some(AttrValue::from(participant.id.to_string()))}
                     label={(strings.remote_video_label)(&name)} />
-                if participant.trouble.is_some() {
+                // Away explains a missing picture better than "does not
+                // come through", and retrying cannot help until they are back.
+                if participant.away {
+                    <div class="tile-trouble" role="status" data-testid="participant-away"
+                        data-peer={participant.id.to_string()}>
+                        <p class="tile-trouble-title">{ strings.participant_away }</p>
+                    </div>
+                } else if participant.trouble.is_some() {
                     <div class="tile-trouble" role="alert" data-testid="media-trouble"
                         data-peer={participant.id.to_string()}
                         data-kind={participant.trouble.map(|t| format!("{t:?}")).unwrap_or_default()}>
