@@ -50,6 +50,31 @@ impl AssetSource {
             .unwrap_or_default()
     }
 
+    /// The release digest of the app this source serves (see docs/VERIFY.md):
+    /// SHA-256 over the manifest of its files, sorted `name  sha256` lines.
+    /// `cargo xtask build` prints the same for the build output.
+    pub fn release_digest(&self) -> Result<String, String> {
+        let files: Vec<(String, Vec<u8>)> = match self {
+            AssetSource::Embedded => ASSETS
+                .iter()
+                .map(|a| (a.path.trim_start_matches('/').to_string(), a.raw.to_vec()))
+                .collect(),
+            AssetSource::Directory(dir) => {
+                let mut files = Vec::new();
+                read_files(dir, dir, &mut files)?;
+                files
+            }
+        };
+        if !self.has_app() {
+            return Err(
+                "there is no app (index.html) to take the digest of: build it with \
+                 `cargo xtask build` (or give --static-dir a built dist folder)"
+                    .into(),
+            );
+        }
+        Ok(release_digest(&files))
+    }
+
     /// Answers a GET for `path` (already percent-decoded by the router).
     pub async fn respond(&self, path: &str, request_headers: &HeaderMap) -> Response {
         let path = if path == "/" || path.is_empty() {
@@ -63,6 +88,62 @@ impl AssetSource {
                 None => not_found(),
             },
             AssetSource::Directory(dir) => directory_response(dir, path).await,
+        }
+    }
+}
+
+/// SHA-256 (hex) over the manifest of `(name, content)`: one `name  sha256`
+/// line per file, sorted by name. The same as `xtask/src/digest.rs`.
+pub fn release_digest(files: &[(String, Vec<u8>)]) -> String {
+    use sha2::{Digest, Sha256};
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut lines: Vec<String> = files
+        .iter()
+        .map(|(name, content)| format!("{name}  {}\n", hex(&Sha256::digest(content))))
+        .collect();
+    lines.sort();
+    hex(&Sha256::digest(lines.concat().as_bytes()))
+}
+
+/// Every file under `dir`, named relative to `root` with `/`.
+fn read_files(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .path();
+        if path.is_dir() {
+            read_files(root, &path, out)?;
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let name = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let content =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            out.push((name, content));
+        }
+    }
+    Ok(())
+}
+
+/// `confide-relay --print-digest`: prints the release digest of the app it
+/// serves (embedded, or the `--static-dir` folder) and exits.
+pub fn print_digest(static_dir: Option<&Path>) -> std::process::ExitCode {
+    let source = match static_dir {
+        Some(dir) => AssetSource::Directory(dir.to_path_buf()),
+        None => AssetSource::Embedded,
+    };
+    match source.release_digest() {
+        Ok(digest) => {
+            println!("{digest}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("confide-relay: {error}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
@@ -217,6 +298,19 @@ mod tests {
         assert!(accepts("gzip;q=1.0", "gzip"));
         assert!(!accepts("gzip;q=0", "gzip"));
         assert!(!accepts("identity", "gzip"));
+    }
+
+    /// The same example is in xtask/src/digest.rs: both sides must agree.
+    #[test]
+    fn release_digest_of_a_known_example() {
+        let files = [
+            ("index.html".to_string(), b"<p>hi</p>".to_vec()),
+            ("a.js".to_string(), Vec::new()),
+        ];
+        assert_eq!(
+            release_digest(&files),
+            "d9cbbc9fe41984033b7a9540371b8e0923a9f402a2b5669fcebcebdb4c16ea4d"
+        );
     }
 
     #[test]

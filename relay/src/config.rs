@@ -159,6 +159,11 @@ pub struct Config {
     /// On shutdown, wait at most this long for connections to say goodbye.
     #[arg(long, env = "CONFIDE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// Print the release digest of the app this relay serves (built in, or --static-dir) and
+    /// exit; compare it with `cargo xtask build` of the same commit (docs/VERIFY.md).
+    #[arg(long)]
+    pub print_digest: bool,
 }
 
 impl Config {

@@ -11,6 +11,9 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let config = Config::parse();
+    if config.print_digest {
+        return confide_relay::assets::print_digest(config.static_dir.as_deref());
+    }
     if let Err(error) = config.validate() {
         eprintln!("confide-relay: {error}");
         return std::process::ExitCode::FAILURE;
