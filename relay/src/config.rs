@@ -1,11 +1,13 @@
 //! Command-line and environment configuration. Every option has a default that
 //! is right for a first run on localhost; nothing needs a config file.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use zeroize::Zeroizing;
 
 use crate::limits::Limits;
 
@@ -160,16 +162,153 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 
+    /// Built-in STUN/TURN for browsers behind NAT: `on` (STUN and TURN), `stun-only` (answers
+    /// STUN Binding, refuses allocations, sends only stun: URLs) or `off` (nothing listens and
+    /// no ICE servers are sent).
+    #[arg(long, env = "CONFIDE_TURN", value_enum, default_value = "on")]
+    pub turn: TurnMode,
+
+    /// UDP and TCP address of STUN/TURN. Default: the IP of --listen with port 3478
+    /// (port 0, a free port, when --listen has port 0).
+    #[arg(long, env = "CONFIDE_TURN_LISTEN")]
+    pub turn_listen: Option<SocketAddr>,
+
+    /// The IPv4 address browsers reach this server at: put into relayed addresses and into the
+    /// STUN/TURN URLs. Default: the --turn-listen IP when it is not 0.0.0.0; behind 1:1 NAT
+    /// (cloud VMs) give the public address.
+    #[arg(long, env = "CONFIDE_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+
+    /// UDP ports for relayed addresses (open them in the firewall), as A-B.
+    #[arg(long, env = "CONFIDE_RELAY_PORTS", default_value = "49152-65535", value_parser = parse_port_range)]
+    pub relay_ports: PortRange,
+
+    /// Shared secret of the TURN REST credentials (HMAC-SHA1). Default: 32 random bytes per
+    /// process (credentials end with the process). Give one to share it with tools.
+    #[arg(long, env = "CONFIDE_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<Secret>,
+
+    /// Lifetime of the TURN credentials a member gets (renewed when it resumes).
+    #[arg(long, env = "CONFIDE_TURN_CREDENTIAL_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub turn_credential_ttl: Duration,
+
+    /// TURN allocations on the whole relay (508 beyond).
+    #[arg(long, env = "CONFIDE_TURN_MAX_ALLOCATIONS", default_value_t = 2000)]
+    pub turn_max_allocations: usize,
+
+    /// TURN allocations per credential, i.e. per member of a room (486 beyond): 3 peer
+    /// connections of a group of four, 2 transports each, and slack for ICE restarts.
+    #[arg(
+        long,
+        env = "CONFIDE_TURN_MAX_ALLOCATIONS_PER_CREDENTIAL",
+        default_value_t = 12
+    )]
+    pub turn_max_allocations_per_credential: usize,
+
+    /// Longest life of one TURN allocation, refreshes included (each refresh grants at most 1 h,
+    /// 10 min by default).
+    #[arg(long, env = "CONFIDE_TURN_MAX_LIFETIME", default_value = "12h", value_parser = parse_duration)]
+    pub turn_max_lifetime: Duration,
+
+    /// Bytes per second one TURN allocation may relay in each direction; excess packets are
+    /// dropped. Default 512 KiB/s (4.2 Mbit/s): twice a 2 Mbit/s video call, for key frames,
+    /// retransmissions and SRTP/TURN overhead.
+    #[arg(long, env = "CONFIDE_TURN_BANDWIDTH", default_value_t = 512 * 1024)]
+    pub turn_bandwidth: u64,
+
     /// Print the release digest of the app this relay serves (built in, or --static-dir) and
     /// exit; compare it with `cargo xtask build` of the same commit (docs/VERIFY.md).
     #[arg(long)]
     pub print_digest: bool,
 }
 
+/// `--turn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TurnMode {
+    On,
+    StunOnly,
+    Off,
+}
+
+/// `--relay-ports A-B` (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+/// Parses `49152-65535`.
+pub fn parse_port_range(text: &str) -> Result<PortRange, String> {
+    let bad = || format!("not a port range: {text:?} (write e.g. 49152-65535)");
+    let (a, b) = text.trim().split_once('-').ok_or_else(bad)?;
+    let first: u16 = a.trim().parse().map_err(|_| bad())?;
+    let last: u16 = b.trim().parse().map_err(|_| bad())?;
+    if first == 0 || first > last {
+        return Err(bad());
+    }
+    Ok(PortRange { first, last })
+}
+
+/// A secret from the command line: zeroized when dropped, never printed.
+#[derive(Clone)]
+pub struct Secret(pub Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Secret, String> {
+        if text.is_empty() {
+            return Err("the secret must not be empty".into());
+        }
+        Ok(Secret(Zeroizing::new(text.as_bytes().to_vec())))
+    }
+}
+
 impl Config {
-    /// The defaults, as if started with no flags and no environment (for tests).
+    /// The defaults, as if started with no flags and no environment (for tests),
+    /// except that STUN/TURN is off: in-process tests run many relays at once
+    /// and expect no `ice_servers` message unless they turn it on (then also
+    /// set `turn_listen` to a port-0 address).
     pub fn for_tests() -> Config {
-        Config::parse_from(["confide-relay"])
+        let mut config = Config::parse_from(["confide-relay"]);
+        config.turn = TurnMode::Off;
+        config
+    }
+
+    /// Where STUN/TURN listens (UDP and TCP).
+    pub fn turn_listen(&self) -> SocketAddr {
+        self.turn_listen.unwrap_or_else(|| {
+            let port = if self.listen.port() == 0 { 0 } else { 3478 };
+            SocketAddr::new(self.listen.ip(), port)
+        })
+    }
+
+    /// The address put into relayed addresses and URLs.
+    pub fn turn_public_ip(&self) -> Result<IpAddr, String> {
+        let ip = match self.public_ip {
+            Some(ip) => ip,
+            None if self.turn_listen().ip().is_unspecified() => {
+                return Err(format!(
+                    "STUN/TURN listens on {} (all addresses): give --public-ip, the IPv4 address \
+                     browsers reach this server at (or --turn-listen with a specific address, \
+                     or --turn off)",
+                    self.turn_listen()
+                ));
+            }
+            None => self.turn_listen().ip(),
+        };
+        let ip = crate::turn::policy::canonical(ip);
+        if !ip.is_ipv4() || ip.is_unspecified() || ip.is_multicast() {
+            return Err(format!(
+                "--public-ip must be a unicast IPv4 address (relayed addresses are IPv4), not {ip}"
+            ));
+        }
+        Ok(ip)
     }
 
     /// The limits the room state machine and the connection shell enforce.
@@ -224,6 +363,8 @@ impl Config {
             ("--shutdown-timeout", self.shutdown_timeout),
             ("--first-message-timeout", self.first_message_timeout),
             ("--header-timeout", self.header_timeout),
+            ("--turn-credential-ttl", self.turn_credential_ttl),
+            ("--turn-max-lifetime", self.turn_max_lifetime),
         ];
         for (flag, value) in durations {
             if value > MAX_DURATION {
@@ -245,6 +386,11 @@ impl Config {
             ("--send-queue", self.send_queue),
             ("--rate-burst", self.rate_burst as usize),
             ("--max-unidentified", self.max_unidentified.unwrap_or(1)),
+            ("--turn-max-allocations", self.turn_max_allocations),
+            (
+                "--turn-max-allocations-per-credential",
+                self.turn_max_allocations_per_credential,
+            ),
         ];
         for (flag, value) in at_least_one {
             if value == 0 {
@@ -262,6 +408,18 @@ impl Config {
             return Err(
                 "--send-queue-total-bytes must be at least twice --max-message-bytes".into(),
             );
+        }
+        if self.turn != TurnMode::Off {
+            self.turn_public_ip()?;
+            if self.turn_bandwidth < 16 * 1024 {
+                return Err("--turn-bandwidth must be at least 16384 (bytes per second)".into());
+            }
+            if self.turn_credential_ttl < Duration::from_secs(60) {
+                return Err("--turn-credential-ttl must be at least 1m".into());
+            }
+            if self.turn_max_lifetime < Duration::from_secs(60) {
+                return Err("--turn-max-lifetime must be at least 1m".into());
+            }
         }
         Ok(())
     }
@@ -338,6 +496,50 @@ mod tests {
         let mut huge = Config::for_tests();
         huge.ping_interval = Duration::MAX;
         assert!(huge.validate().is_err());
+    }
+
+    #[test]
+    fn turn_flags() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["confide-relay"];
+            all.extend_from_slice(args);
+            let config = Config::try_parse_from(all).map_err(|e| e.to_string())?;
+            config.validate().map(|()| config)
+        };
+        let default = parse(&[]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(default.turn, TurnMode::On);
+        assert_eq!(
+            default.turn_listen(),
+            "127.0.0.1:3478".parse().ok().unwrap_or(default.listen)
+        );
+        assert_eq!(default.turn_public_ip().ok(), "127.0.0.1".parse().ok());
+        assert_eq!(
+            default.relay_ports,
+            PortRange {
+                first: 49152,
+                last: 65535
+            }
+        );
+        let ephemeral = parse(&["--listen", "127.0.0.1:0"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ephemeral.turn_listen().port(), 0);
+        // All addresses without --public-ip: refused, naming the flag.
+        let error = parse(&["--listen", "0.0.0.0:443"])
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("--public-ip"), "{error}");
+        assert!(parse(&["--listen", "0.0.0.0:443", "--turn", "off"]).is_ok());
+        assert!(parse(&["--listen", "0.0.0.0:443", "--public-ip", "203.0.113.10"]).is_ok());
+        assert!(parse(&["--public-ip", "2001:db8::1"]).is_err());
+        assert!(parse(&["--turn", "stun-only"]).is_ok());
+        assert!(parse(&["--turn", "maybe"]).is_err());
+        assert!(parse(&["--relay-ports", "60000-50000"]).is_err());
+        assert!(parse(&["--relay-ports", "0-10"]).is_err());
+        assert!(parse(&["--turn-max-allocations", "0"]).is_err());
+        assert!(parse(&["--turn-max-allocations-per-credential", "0"]).is_err());
+        assert!(parse(&["--turn-bandwidth", "10"]).is_err());
+        assert!(parse(&["--turn-secret", ""]).is_err());
+        let secret = parse(&["--turn-secret", "hunter2"]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!format!("{secret:?}").contains("hunter2"));
     }
 
     #[test]

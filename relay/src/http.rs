@@ -101,6 +101,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
         let count = stats.errors.get(&code).copied().unwrap_or(0);
         let _ = writeln!(text, "confide_errors_total{{kind=\"{code}\"}} {count}");
     }
+    if let Some(turn) = state.hub.turn() {
+        turn.metrics().render(&mut text);
+    }
     (
         [
             (

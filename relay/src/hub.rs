@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
-use confide_shared::wire::ErrorCode;
+use base64::Engine as _;
+use confide_shared::wire::{ErrorCode, IceServer, MemberId, RoomId, ServerMessage};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::limits::Limits;
 use crate::room::{Close, ConnId, Output, Relay};
 use crate::source::Source;
+use crate::turn::Turn;
 
 /// What a connection task writes to its socket. A text shared by several
 /// recipients (a broadcast) is serialised once and shared.
@@ -64,6 +66,14 @@ struct Inner {
     per_source: HashMap<Source, usize>,
     /// Connections that have not yet created a room, knocked or resumed.
     unidentified: usize,
+    /// TURN credentials handed out, per member of a room: the credential id
+    /// and its latest expiry (unix seconds). Never logged.
+    ice: HashMap<(RoomId, MemberId), IceGrant>,
+}
+
+struct IceGrant {
+    id: String,
+    expires: u64,
 }
 
 /// Why a new connection was refused (all close with 4005 `server_full`).
@@ -100,6 +110,8 @@ pub struct Hub {
     shutdown: watch::Sender<bool>,
     /// Set when the shutdown has begun (`/healthz` answers 503).
     draining: std::sync::atomic::AtomicBool,
+    /// Built-in STUN/TURN (`None` with `--turn off`).
+    turn: Option<Arc<Turn>>,
 }
 
 /// A registered connection; unregisters itself when dropped.
@@ -177,6 +189,11 @@ impl Drop for Registration {
 
 impl Hub {
     pub fn new(limits: Limits) -> Arc<Hub> {
+        Hub::with_turn(limits, None)
+    }
+
+    /// A hub that hands out STUN/TURN servers and credentials from `turn`.
+    pub fn with_turn(limits: Limits, turn: Option<Arc<Turn>>) -> Arc<Hub> {
         let seed = rand::random();
         Arc::new(Hub {
             inner: Mutex::new(Inner {
@@ -184,6 +201,7 @@ impl Hub {
                 handles: HashMap::new(),
                 per_source: HashMap::new(),
                 unidentified: 0,
+                ice: HashMap::new(),
             }),
             limits,
             next_conn: AtomicU64::new(1),
@@ -191,7 +209,91 @@ impl Hub {
             queued_total: AtomicUsize::new(0),
             shutdown: watch::Sender::new(false),
             draining: std::sync::atomic::AtomicBool::new(false),
+            turn,
         })
+    }
+
+    pub fn turn(&self) -> Option<&Arc<Turn>> {
+        self.turn.as_ref()
+    }
+
+    /// Puts an `ice_servers` message right after each `room_created` (to the
+    /// host, also when resumed) and `admitted` (to the guest), with a
+    /// credential for that member; never to the lobby. Returns whether a
+    /// member may have left the call, so credentials need checking.
+    fn add_ice_servers(&self, inner: &mut Inner, outputs: &mut Vec<Output>) -> bool {
+        let mut departures = false;
+        let Some(turn) = &self.turn else {
+            return false;
+        };
+        let mut i = 0;
+        while i < outputs.len() {
+            let (conn, room, member) = match &outputs[i] {
+                Output::Send(conn, ServerMessage::RoomCreated { room, member, .. })
+                | Output::Send(conn, ServerMessage::Admitted { room, member, .. }) => {
+                    (*conn, *room, *member)
+                }
+                Output::Send(
+                    _,
+                    ServerMessage::MemberLeft { .. }
+                    | ServerMessage::Removed { .. }
+                    | ServerMessage::Rejected { .. }
+                    | ServerMessage::SessionEnded { .. },
+                ) => {
+                    departures = true;
+                    i += 1;
+                    continue;
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            let mut servers = vec![IceServer {
+                urls: turn.stun_urls().to_vec(),
+                username: String::new(),
+                credential: String::new(),
+            }];
+            if !turn.turn_urls().is_empty() {
+                let grant = inner.ice.entry((room, member)).or_insert_with(|| IceGrant {
+                    id: base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(rand::random::<[u8; 12]>()),
+                    expires: 0,
+                });
+                let (credential, expires) = turn.mint(&grant.id);
+                grant.expires = grant.expires.max(expires);
+                servers.push(IceServer {
+                    urls: turn.turn_urls().to_vec(),
+                    username: credential.username.clone(),
+                    credential: credential.password.to_string(),
+                });
+            }
+            outputs.insert(
+                i + 1,
+                Output::Send(conn, ServerMessage::IceServers { room, servers }),
+            );
+            i += 2;
+        }
+        departures
+    }
+
+    /// Revokes the credentials of members no longer in their room's call.
+    fn revoke_departed(&self, inner: &mut Inner) {
+        let Some(turn) = &self.turn else {
+            return;
+        };
+        let relay = &inner.relay;
+        let gone: Vec<(RoomId, MemberId)> = inner
+            .ice
+            .keys()
+            .filter(|(room, member)| !relay.is_in_call(*room, *member))
+            .copied()
+            .collect();
+        for key in gone {
+            if let Some(grant) = inner.ice.remove(&key) {
+                turn.revoke(&grant.id, grant.expires);
+            }
+        }
     }
 
     pub fn limits(&self) -> &Limits {
@@ -261,6 +363,9 @@ impl Hub {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let mut outputs = step(&mut inner.relay);
+        if self.add_ice_servers(inner, &mut outputs) {
+            self.revoke_departed(inner);
+        }
         let limits = &self.limits;
         let mut round = 0;
         // The last serialised message: a broadcast is a run of equal messages.
@@ -331,6 +436,16 @@ impl Hub {
                 outputs.extend(inner.relay.kick(conn, ErrorCode::SlowConsumer, now));
             }
         }
+        if round > 1 {
+            self.revoke_departed(inner);
+        }
+    }
+
+    /// Runs the room clock, and revokes TURN credentials of members gone
+    /// meanwhile (grace periods that ended).
+    pub fn tick(&self, now: Instant) {
+        self.run(|relay| relay.tick(now));
+        self.revoke_departed(&mut self.lock());
     }
 
     /// Reads from the state machine under the lock.

@@ -22,8 +22,9 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 use crate::assets::AssetSource;
-use crate::config::Config;
+use crate::config::{Config, TurnMode};
 use crate::hub::Hub;
+use crate::turn::{Turn, TurnSockets};
 
 /// Shared state of all handlers.
 #[derive(Clone)]
@@ -37,6 +38,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
+        AppState::with_turn(config, None)
+    }
+
+    /// With the built-in STUN/TURN the hub hands out ICE servers.
+    pub fn with_turn(config: &Config, turn: Option<Arc<Turn>>) -> Self {
         let assets = match &config.static_dir {
             Some(dir) => AssetSource::Directory(dir.clone()),
             None => AssetSource::Embedded,
@@ -46,7 +52,7 @@ impl AppState {
             assets: Arc::new(assets),
             tls: config.tls(),
             metrics: config.metrics,
-            hub: Hub::new(config.limits()),
+            hub: Hub::with_turn(config.limits(), turn),
         }
     }
 }
@@ -56,6 +62,27 @@ impl AppState {
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
     let (first, second) = signals();
     serve_until_or_now(listener, config, first, second).await
+}
+
+/// Like [`serve`], with STUN/TURN listeners bound beforehand by [`bind_turn`]
+/// (`None` with `--turn off`).
+pub async fn serve_bound(
+    listener: TcpListener,
+    turn: Option<TurnSockets>,
+    config: Config,
+) -> std::io::Result<()> {
+    let (first, second) = signals();
+    serve_inner(listener, turn, config, first, second).await
+}
+
+/// Binds the STUN/TURN listeners the configuration asks for (none with
+/// `--turn off`); the error names the protocol and address.
+pub fn bind_turn(config: &Config) -> Result<Option<TurnSockets>, String> {
+    if config.turn == TurnMode::Off {
+        return Ok(None);
+    }
+    config.turn_public_ip()?;
+    turn::io::bind(config.turn_listen()).map(Some)
 }
 
 /// Runs the relay until `stop` completes, then says goodbye to every
@@ -79,7 +106,25 @@ pub async fn serve_until_or_now(
     config
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let state = AppState::new(&config);
+    let sockets = bind_turn(&config).map_err(std::io::Error::other)?;
+    serve_inner(listener, sockets, config, stop, stop_now).await
+}
+
+async fn serve_inner(
+    listener: TcpListener,
+    sockets: Option<TurnSockets>,
+    config: Config,
+    stop: impl Future<Output = ()> + Send + 'static,
+    stop_now: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    config
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let turn = match sockets {
+        Some(sockets) => Some(Turn::start(&config, sockets).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let state = AppState::with_turn(&config, turn.clone());
     let hub = state.hub.clone();
     let app = http::router(state);
     let ticker = tokio::spawn(tick_loop(hub.clone()));
@@ -105,6 +150,9 @@ pub async fn serve_until_or_now(
         }
     };
     ticker.abort();
+    if let Some(turn) = turn {
+        turn.stop();
+    }
     result
 }
 
@@ -115,7 +163,7 @@ async fn tick_loop(hub: Arc<Hub>) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        hub.run(|relay| relay.tick(Instant::now()));
+        hub.tick(Instant::now());
     }
 }
 

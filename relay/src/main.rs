@@ -5,11 +5,13 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("CONFIDE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    let filter = EnvFilter::try_from_env("CONFIDE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // The STUN/TURN codec logs peer addresses and message contents: never ours to keep.
+    let filter = ["stun_types=off", "turn_types=off", "stun_proto=off"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(filter, |f, d| f.add_directive(d));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let config = Config::parse();
     if config.print_digest {
         return confide_relay::assets::print_digest(config.static_dir.as_deref());
@@ -33,6 +35,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let turn = match confide_relay::bind_turn(&config) {
+        Ok(turn) => turn,
+        Err(error) => {
+            eprintln!("confide-relay: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -40,7 +49,24 @@ async fn main() -> std::process::ExitCode {
     let scheme = if config.tls() { "https" } else { "http" };
     // Tools (the xtask, the tests) read this line to learn the port.
     println!("confide relay listening on {scheme}://{address}/");
-    if let Err(error) = confide_relay::serve(listener, config).await {
+    if let Some(sockets) = &turn {
+        match confide_relay::turn::Turn::describe(&config, sockets.addr) {
+            Ok((line, private)) => {
+                println!("confide relay {line}");
+                if private {
+                    tracing::warn!(
+                        "the relayed address is not public: browsers outside this network cannot \
+                         use TURN; set --public-ip"
+                    );
+                }
+            }
+            Err(error) => {
+                eprintln!("confide-relay: {error}");
+                return std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Err(error) = confide_relay::serve_bound(listener, turn, config).await {
         eprintln!("confide-relay: {error}");
         return std::process::ExitCode::FAILURE;
     }

@@ -319,6 +319,15 @@ impl Relay {
         self.conns.len()
     }
 
+    /// Whether `member` is the host or an admitted member of `room` (also
+    /// while away in its grace period): who may hold TURN credentials.
+    pub fn is_in_call(&self, room: RoomId, member: MemberId) -> bool {
+        self.rooms
+            .get(&room)
+            .and_then(|r| r.members.get(&member))
+            .is_some_and(|m| matches!(m.status, Status::Host | Status::Admitted))
+    }
+
     /// Counts an error that happened outside the state machine (e.g. server full).
     pub fn record_error(&mut self, code: ErrorCode) {
         *self.stats.errors.entry(code).or_default() += 1;

@@ -4,9 +4,12 @@
 //! the credential revocation and the quotas are in our hands.
 
 pub mod creds;
+pub mod io;
 pub mod metrics;
 pub mod policy;
 pub mod server;
+
+pub use io::{Turn, TurnSockets};
 
 #[cfg(test)]
 mod tests;
