@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
+use crate::netns::NsForward;
+
 /// Which browser a [`Driver`] starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Engine {
@@ -113,14 +115,47 @@ pub struct Driver {
     pub engine: Engine,
     /// geckodriver's output, which includes Firefox's (and the page's console).
     log: Option<TempDir>,
+    /// For a driver inside a network namespace: the loopback forwarder `url` points at.
+    _forward: Option<NsForward>,
+}
+
+/// `program`, started directly or, with `netns`, through `ip netns exec`
+/// inside that network namespace (the NAT tests' homes).
+fn command_in(program: &Path, netns: Option<&str>) -> Command {
+    match netns {
+        None => Command::new(program),
+        Some(ns) => {
+            let mut command = Command::new(crate::netns::ip_tool());
+            command.args(["netns", "exec", ns]).arg(program);
+            command
+        }
+    }
+}
+
+/// The URL fantoccini uses for a driver on `port`: the port itself, or for
+/// a driver inside `netns` a forwarder into that namespace.
+async fn driver_url(port: u16, netns: Option<&str>) -> (String, Option<NsForward>) {
+    match netns {
+        None => (format!("http://127.0.0.1:{port}"), None),
+        Some(ns) => {
+            let forward = NsForward::start(ns, port).await;
+            (format!("http://{}", forward.addr), Some(forward))
+        }
+    }
 }
 
 impl Driver {
     pub async fn start(env: &BrowserEnv) -> Driver {
-        let (child, port) = start_listening("ChromeDriver", |port| {
+        Driver::start_in(env, None).await
+    }
+
+    /// Starts ChromeDriver, inside network namespace `netns` if given (its
+    /// Chromiums run there too; the driver is reached through a forwarder).
+    pub async fn start_in(env: &BrowserEnv, netns: Option<&str>) -> Driver {
+        let (child, port) = start_listening("ChromeDriver", netns, |port| {
             // Its own process group, so that dropping the driver also ends every
             // Chromium it started, even when a test panicked before closing them.
-            Command::new(&env.chromedriver)
+            command_in(&env.chromedriver, netns)
                 .process_group(0)
                 .arg(format!("--port={port}"))
                 .arg("--allowed-ips=127.0.0.1")
@@ -130,17 +165,24 @@ impl Driver {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.chromedriver.display()))
         })
         .await;
+        let (url, forward) = driver_url(port, netns).await;
         Driver {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             engine: Engine::Chromium,
             log: None,
+            _forward: forward,
         }
     }
 
     /// Starts geckodriver. It serves one Firefox at a time: start one driver
     /// per Firefox (or use [`Browser::launch_firefox`], which does).
     pub async fn start_firefox(env: &BrowserEnv) -> Driver {
+        Driver::start_firefox_in(env, None).await
+    }
+
+    /// Starts geckodriver, inside network namespace `netns` if given.
+    pub async fn start_firefox_in(env: &BrowserEnv, netns: Option<&str>) -> Driver {
         env.require_firefox();
         let log = TempDir::new("confide-geckodriver");
         let log_file = |what: &str| {
@@ -150,10 +192,10 @@ impl Driver {
                 .open(log.path.join("driver.log"))
                 .unwrap_or_else(|e| panic!("cannot open geckodriver's {what} log: {e}"))
         };
-        let (child, port) = start_listening("geckodriver", |port| {
+        let (child, port) = start_listening("geckodriver", netns, |port| {
             // Its own process group, so that dropping the driver also ends Firefox
             // and its content processes, even when a test panicked.
-            Command::new(&env.geckodriver)
+            command_in(&env.geckodriver, netns)
                 .process_group(0)
                 .arg("--port")
                 .arg(port.to_string())
@@ -166,11 +208,13 @@ impl Driver {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", env.geckodriver.display()))
         })
         .await;
+        let (url, forward) = driver_url(port, netns).await;
         Driver {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url,
             engine: Engine::Firefox,
             log: Some(log),
+            _forward: forward,
         }
     }
 
@@ -194,16 +238,27 @@ fn log_tail(path: &Path, max_lines: usize) -> String {
 /// be taken by someone else before the driver binds it (the driver then
 /// exits, or never listens), so a driver that has not listened after 20 s
 /// is stopped and started again on another port, three times at most.
-async fn start_listening(what: &str, spawn: impl Fn(u16) -> Child) -> (Child, u16) {
+/// With `netns`, the driver runs in that namespace and is looked for there.
+async fn start_listening(
+    what: &str,
+    netns: Option<&str>,
+    spawn: impl Fn(u16) -> Child,
+) -> (Child, u16) {
     for attempt in 1..=3 {
         let port = free_port();
         let mut child = spawn(port);
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
+            let listening = match netns {
+                None => tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok(),
+                Some(ns) => {
+                    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+                    crate::netns::wait_for_tcp(ns, addr, Duration::ZERO).await
+                }
+            };
+            if listening {
                 return (child, port);
             }
             let exited = matches!(child.try_wait(), Ok(Some(_)));
@@ -241,6 +296,14 @@ pub struct BrowserOptions {
     pub deny_media: bool,
     /// Extra Chromium flags (Firefox: extra command-line arguments).
     pub extra_args: Vec<String>,
+    /// The network namespace the browser runs in (the NAT tests' homes):
+    /// Firefox gets its geckodriver there (Chromium runs where its driver
+    /// does, see [`Driver::start_in`]), and Firefox proxies nothing, since
+    /// the namespace is the isolation.
+    pub netns: Option<String>,
+    /// Accept the relay's self-signed certificate (`acceptInsecureCerts`;
+    /// Chromium also `--ignore-certificate-errors`, for TURN over TLS).
+    pub accept_insecure_certs: bool,
 }
 
 /// Firefox preferences for a person in a call: fake camera and microphone
@@ -298,6 +361,15 @@ fn firefox_prefs(options: &BrowserOptions) -> serde_json::Map<String, Value> {
     set("network.proxy.ssl_port", json!(9));
     set("network.proxy.no_proxies_on", json!("localhost, 127.0.0.1"));
     set("network.proxy.allow_hijacking_localhost", json!(false));
+    if options.netns.is_some() {
+        // In a namespace of its own, the page's server is not on loopback,
+        // and nothing could leave the namespaces anyway. Firefox would also
+        // tunnel TURN over TCP/TLS through a configured proxy.
+        set("network.proxy.type", json!(0));
+        // A person at home has no use for loopback candidates; with them
+        // the NAT tests' candidate lists would show 127.0.0.1 for everyone.
+        set("media.peerconnection.ice.loopback", json!(false));
+    }
     prefs
 }
 
@@ -324,7 +396,7 @@ impl Browser {
 
     /// Starts headless Firefox with a geckodriver of its own (one person).
     pub async fn launch_firefox(env: &BrowserEnv, options: BrowserOptions) -> Browser {
-        let driver = Driver::start_firefox(env).await;
+        let driver = Driver::start_firefox_in(env, options.netns.as_deref()).await;
         let mut browser = Browser::launch_on_geckodriver(env, &driver, options).await;
         browser.own_driver = Some(driver);
         browser
@@ -351,6 +423,9 @@ impl Browser {
                 "log": { "level": "info" },
             }),
         );
+        if options.accept_insecure_certs {
+            caps.insert("acceptInsecureCerts".into(), json!(true));
+        }
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .unwrap_or_else(|e| panic!("no TLS backend for the WebDriver client: {e}"))
@@ -401,6 +476,9 @@ impl Browser {
         if !options.deny_media {
             args.push("--use-fake-ui-for-media-stream".into());
         }
+        if options.accept_insecure_certs {
+            args.push("--ignore-certificate-errors".into());
+        }
         args.push(format!("--user-data-dir={}", profile.path.display()));
         args.extend(options.extra_args);
         let mut caps = serde_json::Map::new();
@@ -408,6 +486,9 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({ "binary": env.chromium, "args": args }),
         );
+        if options.accept_insecure_certs {
+            caps.insert("acceptInsecureCerts".into(), json!(true));
+        }
         caps.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
         // Two rustls backends are linked in the tests; pick one for the WebDriver client.
         let _ = rustls::crypto::ring::default_provider().install_default();
