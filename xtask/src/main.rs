@@ -265,6 +265,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_pairings",
             "--test",
             "browser_guest_safety",
+            "--test",
+            "browser_nat",
             "--",
             "--ignored",
             "--test-threads",
