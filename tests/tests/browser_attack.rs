@@ -774,6 +774,7 @@ async fn a_guest_whose_connection_is_lost_is_shown_as_away() {
         1,
         "the guest keeps a tile (the seat is kept for the grace period)"
     );
+    host.screenshot("18-connection-lost-counsellor").await;
     assert!(proxy.attacks().is_empty());
     host.close().await;
 }

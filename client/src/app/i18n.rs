@@ -202,6 +202,7 @@ pub struct Strings {
     /// What the person can do about it (the tile names the other person).
     pub media_trouble_hint: &'static str,
     pub participant_away: &'static str,
+    pub participant_away_hint: &'static str,
     pub media_retry: &'static str,
     pub knock_in_call: fn(&str) -> String,
     /// A seat asks for a new key exchange; the argument is a name or [`Strings::someone`].
@@ -394,7 +395,8 @@ static DE: Strings = Strings {
     reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
     media_trouble: "Bild und Ton kommen nicht durch.",
     media_trouble_hint: "Die Verbindung steht noch nicht. Versuchen Sie es noch einmal – der Chat funktioniert weiter.",
-    participant_away: "Verbindung unterbrochen – wartet, bis sie wieder steht",
+    participant_away: "Verbindung unterbrochen",
+    participant_away_hint: "Das Bild ist stehen geblieben. Sobald die Verbindung wieder steht, geht es von selbst weiter.",
     media_retry: "Erneut versuchen",
     knock_in_call: |name| format!("{name} klopft an"),
     renewal_request: |name| {
@@ -672,7 +674,8 @@ static EN: Strings = Strings {
     reconnecting: "Connection interrupted – reconnecting…",
     media_trouble: "Picture and sound are not getting through.",
     media_trouble_hint: "The connection is not up yet. Please try again – the chat keeps working.",
-    participant_away: "Connection lost – waiting for it to come back",
+    participant_away: "Connection lost",
+    participant_away_hint: "The picture has frozen. As soon as the connection is back, the call goes on by itself.",
     media_retry: "Try again",
     knock_in_call: |name| format!("{name} is knocking"),
     renewal_request: |name| {

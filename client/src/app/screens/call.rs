@@ -166,9 +166,10 @@ pub fn call_screen(props: &CallProps) -> Html {
                 // Away explains a missing picture better than "does not
                 // come through", and retrying cannot help until they are back.
                 if participant.away {
-                    <div class="tile-trouble" role="status" data-testid="participant-away"
+                    <div class="tile-trouble dimmed" role="status" data-testid="participant-away"
                         data-peer={participant.id.to_string()}>
                         <p class="tile-trouble-title">{ strings.participant_away }</p>
+                        <p>{ strings.participant_away_hint }</p>
                     </div>
                 } else if participant.trouble.is_some() {
                     <div class="tile-trouble" role="alert" data-testid="media-trouble"
