@@ -13,3 +13,7 @@ pub use io::{Turn, TurnSockets};
 
 #[cfg(test)]
 mod tests;
+
+/// The codec crates, for tests that speak STUN/TURN to a running relay.
+pub use stun_types;
+pub use turn_types;
