@@ -9,8 +9,12 @@
 //! Tools are installed once and reused: each is checked by version first.
 
 mod bench;
+mod digest;
 mod fresh;
+mod integrity;
+mod repro;
 mod tools;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -26,6 +30,9 @@ fn main() -> ExitCode {
         Some("install") => Toolbox::install_all(true).map(|_| ()),
         Some("bench") => bench::run(&args[1..]),
         Some("fresh-check") => fresh::run(&args[1..]),
+        Some("repro") => repro::run(&args[1..]),
+        Some("verify") => verify::run(&args[1..]),
+        Some("seal") if args.len() == 2 => integrity::seal(Path::new(&args[1])),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -34,6 +41,9 @@ fn main() -> ExitCode {
                  build                  build the app (dist/) and the relay in release mode\n\
                  bench [crypto|relay-mem|relay-fwd]  benchmarks (see docs/BENCHMARKS.md)\n\
                  install                install the build and test tools only\n\
+                 repro                  build HEAD twice in two folders and compare byte for byte\n\
+                 verify URL [--dist DIR]  check that a server serves exactly this commit's app\n\
+                 seal DIR               make a fresh Trunk output check what it loads (build does this)\n\
                  fresh-check [DIR]      both commands above in a fresh clone with empty tool caches"
             );
             return ExitCode::from(2);
@@ -60,8 +70,10 @@ pub fn root() -> PathBuf {
 pub fn run(command: &mut Command) -> Result<(), String> {
     let description = format!("{command:?}");
     eprintln!("xtask: running {description}");
+    if command.get_current_dir().is_none() {
+        command.current_dir(root());
+    }
     let status = command
-        .current_dir(root())
         .status()
         .map_err(|e| format!("could not start {description}: {e}"))?;
     if status.success() {
@@ -81,16 +93,71 @@ pub fn cargo() -> Command {
     command
 }
 
-/// Builds the browser app with Trunk into `dist` (or another folder).
+/// Builds the browser app with Trunk into `dist` (or another folder) and
+/// prints its release digest (docs/VERIFY.md).
 fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), String> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let dist = root().join(dist);
+    let digest = build_app_in(tools, &root(), &target, &dist, features)?;
+    // The budget is about what guests download: the build without test hooks.
+    report_download_size(&dist, features.is_empty())?;
+    if features.is_empty() {
+        println!(
+            "Release digest: {digest}\n  (short: {}; `confide-relay --print-digest` prints the same)\n",
+            digest::short(&digest)
+        );
+    } else {
+        println!("Digest of this test build (not a release): {digest}\n");
+    }
+    Ok(())
+}
+
+/// What `.cargo/config.toml` gives wasm32 builds. `CARGO_ENCODED_RUSTFLAGS`
+/// replaces it, so the app build repeats it (a test checks they agree).
+const WASM_RUSTFLAGS: &[&str] = &["--cfg=web_sys_unstable_apis"];
+
+/// Rust flags for the app: the config's, plus path remapping, so that no
+/// folder of this machine (sources, cargo home, target) ends up in the WASM.
+/// The last matching remap wins: the target folder may lie in the sources.
+fn app_rustflags(source: &Path, target_dir: &Path) -> String {
+    let mut flags: Vec<String> = WASM_RUSTFLAGS.iter().map(|f| f.to_string()).collect();
+    for (from, to) in [
+        (source.to_path_buf(), "/confide"),
+        (tools::cargo_home(), "/cargo"),
+        (target_dir.to_path_buf(), "/target"),
+    ] {
+        flags.push(format!("--remap-path-prefix={}={to}", from.display()));
+    }
+    flags.join("\u{1f}")
+}
+
+/// Builds the app from the sources in `source` (a checkout of this workspace)
+/// with cargo's `target_dir` into `dist`, makes the page check what it loads
+/// (`integrity.rs`) and returns the release digest of `dist`.
+pub fn build_app_in(
+    tools: &Toolbox,
+    source: &Path,
+    target_dir: &Path,
+    dist: &Path,
+    features: &[&str],
+) -> Result<String, String> {
     let mut trunk = tools.trunk();
-    trunk.args(["build", "--release", "--dist", dist]);
+    trunk
+        .current_dir(source)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env("CARGO_ENCODED_RUSTFLAGS", app_rustflags(source, target_dir))
+        .env_remove("RUSTFLAGS")
+        .args(["build", "--release", "--dist"])
+        .arg(dist);
     if !features.is_empty() {
         trunk.args(["--features", &features.join(",")]);
     }
     run(&mut trunk)?;
-    // The budget is about what guests download: the build without test hooks.
-    report_download_size(&root().join(dist), features.is_empty())
+    integrity::seal(dist)?;
+    let (_, digest) = digest::of_dir(dist)?;
+    Ok(digest)
 }
 
 /// Prints the gzip size of everything a guest downloads: the page, its
@@ -133,6 +200,36 @@ fn report_download_size(dist: &Path, enforce_budget: bool) -> Result<(), String>
     if enforce_budget && total > 400_000 {
         return Err(format!("the app is {total} B gzip, over the 400 KB budget"));
     }
+    Ok(())
+}
+
+/// The relay's `--print-digest` (its embedded copy of `dist/`) equals the
+/// digest of `dist/` itself; every file's hash is in the page.
+fn check_embedded_digest() -> Result<(), String> {
+    let dist = root().join("dist");
+    integrity::check(&dist)?;
+    let (_, expected) = digest::of_dir(&dist)?;
+    let output = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "confide-relay",
+            "--",
+            "--print-digest",
+        ])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("could not run confide-relay --print-digest: {e}"))?;
+    let printed = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if printed != expected {
+        return Err(format!(
+            "confide-relay --print-digest says {printed:?}, but dist/ has {expected}: \
+             the relay embeds another build ({}). Rebuild with `cargo xtask build`.",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    println!("xtask: the relay embeds dist/ (release digest {expected})");
     Ok(())
 }
 
@@ -234,6 +331,7 @@ fn test(_args: &[String]) -> Result<(), String> {
     build_app(&tools, "dist", &[])?;
     build_app(&tools, "target/dist-test", &["test-hooks"])?;
     run(cargo().args(["test", "--workspace"]))?;
+    check_embedded_digest()?;
     run(tools.wasm_test().args([
         "test",
         "--package",
@@ -285,6 +383,30 @@ fn test(_args: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::relay_args;
+
+    /// `.cargo/config.toml`'s wasm32 rustflags are all in WASM_RUSTFLAGS
+    /// (CARGO_ENCODED_RUSTFLAGS replaces them for the app build).
+    #[test]
+    fn the_app_build_keeps_the_configured_rustflags() {
+        let config =
+            std::fs::read_to_string(super::root().join(".cargo/config.toml")).unwrap_or_default();
+        let line = config
+            .lines()
+            .skip_while(|l| !l.starts_with("[target.wasm32-unknown-unknown]"))
+            .find(|l| l.trim_start().starts_with("rustflags"))
+            .unwrap_or_default();
+        let flags: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        assert!(
+            !flags.is_empty(),
+            "no wasm32 rustflags found in .cargo/config.toml"
+        );
+        for flag in flags {
+            assert!(
+                super::WASM_RUSTFLAGS.contains(&flag),
+                "{flag} is missing from WASM_RUSTFLAGS"
+            );
+        }
+    }
 
     #[test]
     fn the_separator_before_relay_options_is_not_passed_on() {

@@ -160,7 +160,7 @@ fn ensure_geckodriver(cargo_bin: &Path) -> Result<PathBuf, String> {
     }
 }
 
-fn cargo_home() -> PathBuf {
+pub fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))

@@ -1,0 +1,331 @@
+//! Makes the built page check every file it loads before it runs any of it.
+//!
+//! Trunk writes `index.html` with an inline module script that imports the
+//! app's JS and fetches its WASM without any check, and a worker loader
+//! (`confide-worker_loader.js`) that loads the frame-crypto worker's JS and
+//! WASM without any check. After Trunk, [`seal`] rewrites both:
+//!
+//! - the worker loader fetches its WASM with the SHA-384 baked into it;
+//! - `index.html` gets an import map that pins the app's JS module by hash
+//!   (`integrity`), a `modulepreload` with the same hash, and an inline start
+//!   script that fetches the app's WASM, the worker loader, the worker's JS and
+//!   the worker's WASM with `fetch(…, {integrity})` first. Only when every one
+//!   matches does it import the JS and instantiate the WASM from the checked
+//!   response; otherwise it shows a refusal and runs nothing.
+//!
+//! The style sheet keeps the `integrity` Trunk gives it. The relay allows the
+//! two inline scripts by their SHA-256 in its CSP (`relay/src/inline_scripts.rs`).
+//! [`check`] proves that every file's hash is in the page and every hash in
+//! the page belongs to a file (run after every build).
+
+use std::path::Path;
+
+use base64::Engine as _;
+use sha2::{Digest as _, Sha384};
+
+/// `sha384-<base64>`, the form of `integrity` values.
+pub fn sri(content: &[u8]) -> String {
+    format!(
+        "sha384-{}",
+        base64::engine::general_purpose::STANDARD.encode(Sha384::digest(content))
+    )
+}
+
+/// Marks a sealed page (so that sealing twice is an error, not a mess).
+const SEALED: &str = "confide-integrity-start";
+
+/// The text between the first `start` and the next `end` after it.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// Removes the first tag that begins with `start` (up to its `>`).
+fn remove_tag(text: &mut String, start: &str) -> bool {
+    let Some(from) = text.find(start) else {
+        return false;
+    };
+    let Some(len) = text[from..].find('>') else {
+        return false;
+    };
+    text.replace_range(from..from + len + 1, "");
+    true
+}
+
+fn changed_trunk(what: &str) -> String {
+    format!(
+        "Trunk's output no longer looks as expected ({what}); \
+         update xtask/src/integrity.rs to the new format"
+    )
+}
+
+/// The file names a sealed page refers to (the app's JS and WASM, the
+/// worker's loader, JS and WASM).
+struct AppFiles {
+    main_js: String,
+    main_wasm: String,
+    loader: String,
+    worker_js: String,
+    worker_wasm: String,
+}
+
+/// Rewrites Trunk's `index.html` and worker loader in `dist` (see the module
+/// documentation).
+pub fn seal(dist: &Path) -> Result<(), String> {
+    let read = |name: &str| {
+        std::fs::read_to_string(dist.join(name))
+            .map_err(|e| format!("cannot read {}: {e}", dist.join(name).display()))
+    };
+    let write = |name: &str, text: &str| {
+        std::fs::write(dist.join(name), text)
+            .map_err(|e| format!("cannot write {}: {e}", dist.join(name).display()))
+    };
+    let hash_of = |name: &str| {
+        std::fs::read(dist.join(name.trim_start_matches('/')))
+            .map(|bytes| sri(&bytes))
+            .map_err(|e| format!("cannot read {}: {e}", dist.join(name).display()))
+    };
+
+    let mut html = read("index.html")?;
+    if html.contains(SEALED) {
+        return Err("index.html is already sealed (run Trunk again first)".into());
+    }
+    let script_start = html
+        .find("<script type=\"module\">")
+        .ok_or_else(|| changed_trunk("no inline module script"))?;
+    let script_len = html[script_start..]
+        .find("</script>")
+        .ok_or_else(|| changed_trunk("unclosed script"))?
+        + "</script>".len();
+    let trunk_script = html[script_start..script_start + script_len].to_string();
+    let main_js = between(&trunk_script, "from '", "'")
+        .ok_or_else(|| changed_trunk("no import of the app's JS"))?
+        .to_string();
+    let main_wasm = between(&trunk_script, "module_or_path: '", "'")
+        .ok_or_else(|| changed_trunk("no WASM path"))?
+        .to_string();
+
+    // The worker loader (made by `data-loader-shim`): load its WASM only by hash.
+    let loader_name = std::fs::read_dir(dist)
+        .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| name.ends_with("_loader.js"))
+        .ok_or_else(|| changed_trunk("no worker loader *_loader.js"))?;
+    let loader = read(&loader_name)?;
+    let worker_js = between(&loader, "importScripts(\"./", "\"")
+        .ok_or_else(|| changed_trunk("no importScripts in the worker loader"))?
+        .to_string();
+    let worker_wasm = between(&loader, "wasm_bindgen(\"./", "\"")
+        .ok_or_else(|| changed_trunk("no wasm_bindgen call in the worker loader"))?
+        .to_string();
+    let sealed_loader = format!(
+        "importScripts(\"./{worker_js}\");\
+         wasm_bindgen({{module_or_path:fetch(\"./{worker_wasm}\",{{integrity:\"{hash}\"}})}})\
+         .catch(e=>{{console.error(\"confide: the frame-crypto worker's WASM does not match \
+         this build; the worker stops\",e);close();}});\n",
+        hash = hash_of(&worker_wasm)?,
+    );
+    write(&loader_name, &sealed_loader)?;
+
+    let files = AppFiles {
+        main_js,
+        main_wasm,
+        loader: format!("/{loader_name}"),
+        worker_js: format!("/{worker_js}"),
+        worker_wasm: format!("/{worker_wasm}"),
+    };
+    // Trunk's preloads (after its script) carry no check we rely on: the start
+    // script fetches the WASM itself, and pins the JS with its own modulepreload.
+    let mut tail = html.split_off(script_start + script_len);
+    remove_tag(&mut tail, "<link rel=\"modulepreload\"");
+    remove_tag(&mut tail, "<link rel=\"preload\"");
+    let start = start_script(&files, &hash_of)?;
+    html.replace_range(script_start..script_start + script_len, &start);
+    html.push_str(&tail);
+    write("index.html", &html)?;
+    check(dist)
+}
+
+/// The import map, the app's modulepreload and the inline start script.
+fn start_script(
+    files: &AppFiles,
+    hash_of: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<String, String> {
+    let js_hash = hash_of(&files.main_js)?;
+    // The app's WASM first: the start script instantiates it from this response.
+    let mut checked = Vec::new();
+    let mut preloads = String::new();
+    for name in [
+        &files.main_wasm,
+        &files.loader,
+        &files.worker_js,
+        &files.worker_wasm,
+    ] {
+        let hash = hash_of(name)?;
+        checked.push(format!("[\"{name}\",\"{hash}\"]"));
+        // Starts the downloads early (and makes the load event wait for them);
+        // the start script's fetch with the same integrity takes them over.
+        preloads.push_str(&format!(
+            "\n    <link rel=\"preload\" href=\"{name}\" as=\"fetch\" crossorigin=\"anonymous\" integrity=\"{hash}\">"
+        ));
+    }
+    let checked = checked.join(",");
+    let main_js = &files.main_js;
+    Ok(format!(
+        r#"<script type="importmap">{{"integrity":{{"{main_js}":"{js_hash}"}}}}</script>
+    <link rel="modulepreload" href="{main_js}" crossorigin="anonymous" integrity="{js_hash}">{preloads}
+    <script type="module" id="{SEALED}">
+const files = [{checked}];
+function refuse(file, reason) {{
+  const box = document.createElement("div");
+  box.setAttribute("role", "alert");
+  box.className = "integrity-refusal";
+  const de = document.createElement("p");
+  de.lang = "de";
+  de.textContent = "confide startet nicht: Die Datei " + file + " fehlt oder weicht von der Fassung ab, mit der diese Seite gebaut wurde. Der Server liefert veränderten oder unvollständigen Code aus. Bitte nicht fortfahren und die Beratungsstelle informieren; bleibt es nach dem Neuladen, ist es kein Netzfehler.";
+  const en = document.createElement("p");
+  en.lang = "en";
+  en.textContent = "confide refuses to start: the file " + file + " is missing or differs from the version this page was built with. The server is serving modified or incomplete code. Do not continue; tell the counselling centre. If it stays after a reload, it is not a network error.";
+  box.append(de, en);
+  document.body.replaceChildren(box);
+  throw new Error("confide: integrity check failed for " + file + ": " + reason);
+}}
+const checked = await Promise.all(files.map(([file, integrity]) =>
+  fetch(file, {{ integrity }})
+    .then(r => r.ok ? r : refuse(file, "HTTP " + r.status), e => refuse(file, e))));
+let bindings;
+try {{ bindings = await import("{main_js}"); }} catch (e) {{ refuse("{main_js}", e); }}
+const wasm = await bindings.default({{ module_or_path: checked[0] }});
+window.wasmBindings = bindings;
+dispatchEvent(new CustomEvent("TrunkApplicationStarted", {{ detail: {{ wasm }} }}));
+</script>"#
+    ))
+}
+
+/// Every file's SHA-384 is in the page (the worker's WASM also in the worker
+/// loader), and every SHA-384 in them belongs to a file of `dist`.
+pub fn check(dist: &Path) -> Result<(), String> {
+    let files = crate::digest::read_dir_files(dist)?;
+    let text_of = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+    };
+    let html =
+        text_of("index.html").ok_or_else(|| format!("{} has no index.html", dist.display()))?;
+    if !html.contains(SEALED) {
+        return Err(format!(
+            "{}/index.html does not check what it loads (not sealed by xtask/src/integrity.rs)",
+            dist.display()
+        ));
+    }
+    let loaders: Vec<String> = files
+        .iter()
+        .filter(|(n, _)| n.ends_with("_loader.js"))
+        .map(|(n, c)| format!("{n}\n{}", String::from_utf8_lossy(c)))
+        .collect();
+    let hashes: Vec<(&str, String)> = files
+        .iter()
+        .map(|(name, content)| (name.as_str(), sri(content)))
+        .collect();
+    for (name, hash) in &hashes {
+        if *name != "index.html" && !html.contains(hash.as_str()) {
+            return Err(format!(
+                "index.html does not carry the hash of {name} ({hash}): the page would load it unchecked"
+            ));
+        }
+    }
+    let known = |hash: &str| hashes.iter().any(|(_, h)| h == hash);
+    for text in std::iter::once(&html).chain(loaders.iter()) {
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("sha384-") {
+            let token: String = rest[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "+/=-".contains(*c))
+                .collect();
+            if !known(&token) {
+                return Err(format!(
+                    "the page or worker loader carries {token}, which matches no file of {}",
+                    dist.display()
+                ));
+            }
+            rest = &rest[at + token.len()..];
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trunk 0.21's output for confide, reduced.
+    const TRUNK_HTML: &str = r#"<!doctype html>
+<html><head>
+<link rel="stylesheet" href="/style-1.css" integrity="CSSHASH"/>
+<script type="module">
+import init, * as bindings from '/app-1.js';
+const wasm = await init({ module_or_path: '/app-1_bg.wasm' });
+window.wasmBindings = bindings;
+</script>
+<link rel="modulepreload" href="/app-1.js" crossorigin="anonymous" integrity="sha384-x"><link rel="preload" href="/app-1_bg.wasm" crossorigin="anonymous" integrity="sha384-y" as="fetch" type="application/wasm"></head>
+<body></body></html>
+"#;
+
+    fn trunk_dist(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("confide-seal-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let css = b"body{}";
+        let files: [(&str, &[u8]); 6] = [
+            ("style-1.css", css),
+            ("app-1.js", b"export default function(){}"),
+            ("app-1_bg.wasm", b"\0asm main"),
+            ("w.js", b"var wasm_bindgen;"),
+            ("w_bg.wasm", b"\0asm worker"),
+            (
+                "w_loader.js",
+                br#"importScripts("./w.js");wasm_bindgen("./w_bg.wasm");"#,
+            ),
+        ];
+        for (name, content) in files {
+            let _ = std::fs::write(dir.join(name), content);
+        }
+        let _ = std::fs::write(
+            dir.join("index.html"),
+            TRUNK_HTML.replace("CSSHASH", &sri(css)),
+        );
+        dir
+    }
+
+    #[test]
+    fn a_sealed_page_pins_every_file_and_the_check_notices_a_change() {
+        let dir = trunk_dist("ok");
+        assert_eq!(seal(&dir), Ok(()));
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap_or_default();
+        let loader = std::fs::read_to_string(dir.join("w_loader.js")).unwrap_or_default();
+        assert!(html.contains(r#"{"integrity":{"/app-1.js":"sha384-"#));
+        assert!(html.contains(&sri(b"\0asm main")));
+        assert!(html.contains(&sri(b"\0asm worker")));
+        assert!(loader.contains(&sri(b"\0asm worker")));
+        assert!(!html.contains("sha384-x\""), "Trunk's preloads are gone");
+        assert!(seal(&dir).is_err(), "sealing twice is refused");
+
+        let _ = std::fs::write(dir.join("w.js"), b"var wasm_bindgen; evil()");
+        let error = check(&dir).err().unwrap_or_default();
+        assert!(error.contains("w.js"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_unexpected_trunk_output_is_an_error() {
+        let dir = trunk_dist("odd");
+        let _ = std::fs::write(dir.join("index.html"), "<html></html>");
+        let error = seal(&dir).err().unwrap_or_default();
+        assert!(error.contains("integrity.rs"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
