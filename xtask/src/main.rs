@@ -104,6 +104,8 @@ fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), Strin
     // The budget is about what guests download: the build without test hooks.
     report_download_size(&dist, features.is_empty())?;
     if features.is_empty() {
+        let (manifest, _) = digest::of_dir(&dist)?;
+        println!("Manifest (name  sha256; docs/VERIFY.md):\n{manifest}");
         println!(
             "Release digest: {digest}\n  (short: {}; `confide-relay --print-digest` prints the same)\n",
             digest::short(&digest)
