@@ -222,7 +222,7 @@ pub fn app_missing() -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "confide: this relay was built without the browser app. Run `cargo xtask serve`, \
-         or build the app with `trunk build --release` before building the relay.\n",
+         or `cargo xtask build` (app and relay).\n",
     )
         .into_response()
 }
