@@ -9,6 +9,10 @@
 //!   of 2 and 4 members with 1 KB payloads. Loopback only; every loop is
 //!   bounded in count and time, and the relay is stopped at the end.
 //!
+//! - `turn`: the built-in TURN server against coturn, side by side, in a
+//!   network namespace of its own (see `bench/turn.rs`; root, coturn).
+//!   Not part of `all`: it needs root and the coturn package.
+//!
 //! The machine is shared and has 2 cores: every figure is the median of a
 //! few repetitions, and the spread is printed next to it.
 
@@ -28,6 +32,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::root;
 
+mod turn;
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let what = args.first().map(String::as_str).unwrap_or("all");
     println!("load before: {}", loadavg());
@@ -39,6 +45,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         "relay-mem" => relay_memory()?,
         "relay-fwd" => relay_forwarding()?,
+        "turn" => turn::run()?,
         "all" => {
             crypto()?;
             relay_memory()?;
@@ -46,7 +53,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd) or all"
+                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn or all"
             ));
         }
     }
