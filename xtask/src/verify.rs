@@ -177,11 +177,81 @@ pub fn verify(url: &str, local: &Path) -> Result<Report, String> {
             ));
         }
     }
+    differences.extend(csp_problems(&header_values(
+        &base,
+        "content-security-policy",
+    )?));
     Ok(Report {
         served_digest: digest::of_manifest(&digest::manifest(&served)),
         local_digest: digest::of_manifest(&digest::manifest(&local_files)),
         differences,
     })
+}
+
+/// The values of response header `name` for a GET of `url`.
+fn header_values(url: &str, name: &str) -> Result<Vec<String>, String> {
+    let output = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--compressed",
+            "--max-time",
+            "60",
+            "--output",
+            "/dev/null",
+            "--dump-header",
+            "-",
+            url,
+        ])
+        .output()
+        .map_err(|e| format!("could not run curl (install it: apt-get install curl): {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "could not download {url}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(key, _)| key.trim().eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.trim().to_string())
+        .collect())
+}
+
+/// What is wrong with the page's Content-Security-Policy, one line each: it
+/// must exist and allow scripts only from the origin, by hash, and WASM
+/// compilation (`'wasm-unsafe-eval'`); no other `'unsafe-…'`, no hosts.
+pub fn csp_problems(policies: &[String]) -> Vec<String> {
+    if policies.is_empty() {
+        return vec!["csp: the page is served without a Content-Security-Policy".into()];
+    }
+    let mut problems = Vec::new();
+    for policy in policies {
+        let directives: Vec<&str> = policy.split(';').map(str::trim).collect();
+        let directive = directives
+            .iter()
+            .find(|d| d.split_whitespace().next() == Some("script-src"))
+            .or_else(|| {
+                directives
+                    .iter()
+                    .find(|d| d.split_whitespace().next() == Some("default-src"))
+            });
+        let Some(directive) = directive else {
+            problems.push(format!("csp: no script-src or default-src in {policy:?}"));
+            continue;
+        };
+        for source in directive.split_whitespace().skip(1) {
+            let allowed = ["'self'", "'none'", "'wasm-unsafe-eval'"].contains(&source)
+                || ["'sha256-", "'sha384-", "'sha512-"]
+                    .iter()
+                    .any(|p| source.starts_with(p));
+            if !allowed {
+                problems.push(format!("csp: scripts are also allowed from {source}"));
+            }
+        }
+    }
+    problems
 }
 
 /// The body at `url`, or None for 404. Other failures are errors.
@@ -277,6 +347,32 @@ await import("/app-1.js"); fetch('//evil.example/x.js'); x = "a b.js";</script>"
         assert_eq!(references(loader, ""), vec!["w.js", "w_bg.wasm"]);
     }
 
+    #[test]
+    fn a_weak_or_missing_csp_is_reported() {
+        let policy = |p: &str| vec![p.to_string()];
+        assert!(
+            csp_problems(&policy(
+                "default-src 'none'; script-src 'self' 'wasm-unsafe-eval' 'sha256-abc='; worker-src 'self'"
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            csp_problems(&policy(
+                "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.example"
+            )),
+            vec![
+                "csp: scripts are also allowed from 'unsafe-inline'".to_string(),
+                "csp: scripts are also allowed from https://cdn.example".to_string()
+            ]
+        );
+        assert_eq!(csp_problems(&[]).len(), 1);
+        assert_eq!(csp_problems(&policy("default-src *")).len(), 1);
+    }
+
+    /// What the test server sends: a policy `verify` accepts.
+    const CSP: &str =
+        "Content-Security-Policy: default-src 'none'; script-src 'self' 'sha256-x='\r\n";
+
     /// A minimal HTTP/1.0 file server for the tests: serves `dir`, `/` as index.html.
     fn serve(dir: PathBuf) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").ok();
@@ -298,9 +394,11 @@ await import("/app-1.js"); fetch('//evil.example/x.js'); x = "a b.js";</script>"
                 let path = if path.is_empty() { "index.html" } else { path };
                 let response = match std::fs::read(dir.join(path)) {
                     Ok(body) => {
-                        let mut r =
-                            format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", body.len())
-                                .into_bytes();
+                        let mut r = format!(
+                            "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n{CSP}\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
                         r.extend(body);
                         r
                     }
