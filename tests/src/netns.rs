@@ -325,6 +325,11 @@ impl Topology {
                 "-j",
                 "ACCEPT",
             ]);
+            // Counts (no target) UDP that reaches the NAT itself from the
+            // internet: packets for which no mapping exists, such as another
+            // home's connectivity checks to this home's server-reflexive
+            // address (a mapping made towards the STUN server only).
+            ipt(&["-A", "INPUT", "-i", &wan, "-p", "udp"]);
             if options.only_tcp_443 {
                 // REJECT, not DROP: the browser gives up on UDP at once.
                 ipt(&[
@@ -443,6 +448,30 @@ impl Topology {
                 seen[1]
             );
         }
+    }
+
+    /// How many UDP packets from the internet reached home `index`'s NAT
+    /// without a mapping (see the counting rule in [`Topology::build`]).
+    pub fn unmapped_udp(&self, index: u8) -> u64 {
+        let home = &self.homes[usize::from(index) - 1];
+        let iptables = require_tools().1;
+        let output = Command::new(&self.ip)
+            .args(["netns", "exec", &home.nat_ns])
+            .arg(&iptables)
+            .args(["-L", "INPUT", "-v", "-n", "-x"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot read the counters of {}: {e}", home.nat_ns));
+        let wan = format!("wan{index}");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+            // The protocol column says `udp`, or `17` with `-n`.
+            .find(|fields| {
+                (fields.contains(&"udp") || fields.contains(&"17"))
+                    && fields.contains(&wan.as_str())
+            })
+            .and_then(|fields| fields.first().and_then(|n| n.parse().ok()))
+            .unwrap_or_else(|| panic!("no UDP counter for {wan} in {}", home.nat_ns))
     }
 
     /// Starts `program` with `args` inside namespace `ns` (through `ip netns

@@ -252,6 +252,24 @@ async fn control_without_turn_two_symmetric_nats_block_media_and_the_page_says_s
             );
         }
     }
+    // At the NATs themselves: with STUN, each browser sent checks to the
+    // other's server-reflexive address, and they arrived at the other NAT
+    // with no mapping for them (the symmetric NAT mapped that home's socket
+    // for the STUN server only), so they ended there.
+    for home in homes {
+        let unmapped = stage.topology.unmapped_udp(home.index);
+        println!(
+            "NAT {}: {unmapped} UDP packets from the internet without a mapping",
+            home.index
+        );
+        if flags.contains(&"stun-only") {
+            assert!(
+                unmapped > 0,
+                "the other home's checks reached NAT {} and found no mapping",
+                home.index
+            );
+        }
+    }
     println!("control run done after {:?}", started.elapsed());
     counsellor.close().await;
     mira.close().await;
