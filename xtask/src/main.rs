@@ -367,6 +367,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_guest_safety",
             "--test",
             "browser_nat",
+            "--test",
+            "browser_integrity",
             "--",
             "--ignored",
             "--test-threads",

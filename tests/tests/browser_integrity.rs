@@ -1,0 +1,242 @@
+#![allow(clippy::expect_used)]
+//! The page refuses to run files other than the ones it was built with
+//! (issue 17, docs/VERIFY.md "What the page checks before it runs"), in
+//! real Chromium and Firefox.
+//!
+//! A copy of the sealed test build is served by the real relay
+//! (`--static-dir`) with one byte changed in one file: the frame-crypto
+//! worker's WASM, or the app's JS. The page must show its refusal (German
+//! and English, naming the file), never start the app (no `#confide-app`, no
+//! start button, `window.wasmBindings` undefined) and never create a peer
+//! connection. In Chromium every `RTCPeerConnection` the page creates is
+//! counted by a wrapper installed before the page's own scripts (CDP); the
+//! control run shows that the wrapper does count the app's connections.
+//! Firefox has no way to run a script before the page here (no CDP), so
+//! there the app not starting is the proof: without the app nothing can
+//! create a peer connection.
+//!
+//! Like the other browser tests they need the built app and the browsers,
+//! so they are `#[ignore]`d in a plain `cargo test`; `cargo xtask test` runs
+//! them with `--ignored`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine, TempDir};
+use confide_tests::call::STEP;
+use confide_tests::relay::TestRelay;
+use serde_json::Value;
+
+/// Counts every `RTCPeerConnection` the page constructs (run before the page's scripts).
+const COUNT_PEER_CONNECTIONS: &str = "(() => {
+  window.__confidePeerConnections = 0;
+  const Native = window.RTCPeerConnection;
+  if (!Native) return;
+  const Counted = new Proxy(Native, {
+    construct(target, args, newTarget) {
+      window.__confidePeerConnections += 1;
+      return Reflect.construct(target, args, newTarget);
+    }
+  });
+  window.RTCPeerConnection = Counted;
+  window.webkitRTCPeerConnection = Counted;
+})();";
+
+/// What the page shows when it refuses: the refusal box's text, or null.
+const REFUSAL_TEXT: &str = "const e = document.querySelector('[role=alert].integrity-refusal'); \
+     return e ? e.innerText : null";
+
+/// Copies the test build in `env.dist` into a fresh folder; with `change`,
+/// flips one bit of one byte (in the middle) of the first file whose name
+/// `change` accepts, and returns that file's name too.
+fn served_copy(env: &BrowserEnv, change: Option<&dyn Fn(&str) -> bool>) -> (TempDir, String) {
+    let copy = TempDir::new("confide-integrity");
+    let mut names: Vec<String> = std::fs::read_dir(&env.dist)
+        .expect("the test build's folder")
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut changed = String::new();
+    for name in &names {
+        let mut bytes = std::fs::read(env.dist.join(name)).expect("a file of the test build");
+        if changed.is_empty()
+            && let Some(accepts) = change
+            && accepts(name)
+        {
+            let middle = bytes.len() / 2;
+            bytes[middle] ^= 0x01;
+            changed = name.clone();
+        }
+        std::fs::write(copy.path.join(name), &bytes).expect("a file of the copy");
+    }
+    assert!(
+        change.is_none() || !changed.is_empty(),
+        "no file to change among {names:?}"
+    );
+    (copy, changed)
+}
+
+/// One person's browser of `engine`; Chromium counts peer connections.
+async fn launch(env: &BrowserEnv, engine: Engine, chromedriver: &Driver) -> Browser {
+    match engine {
+        Engine::Chromium => {
+            let browser = Browser::launch(env, chromedriver, BrowserOptions::default()).await;
+            browser.before_every_page(COUNT_PEER_CONNECTIONS).await;
+            browser
+        }
+        Engine::Firefox => Browser::launch_firefox(env, BrowserOptions::default()).await,
+    }
+}
+
+/// Opens the relay's page in `engine` and checks the refusal naming `file`:
+/// no app, no start button, no bindings, no peer connection.
+async fn refuses(env: &BrowserEnv, driver: &Driver, dir: &Path, file: &str, engine: Engine) {
+    let relay = TestRelay::start(Some(PathBuf::from(dir))).await;
+    let browser = launch(env, engine, driver).await;
+    browser.goto(&relay.http_url()).await;
+    let text = browser
+        .wait_until(&format!("the refusal ({engine:?})"), STEP, REFUSAL_TEXT)
+        .await;
+    let text = text.as_str().unwrap_or_default().to_string();
+    assert!(
+        text.contains("confide startet nicht") && text.contains("confide refuses to start"),
+        "{engine:?}: the refusal in German and English: {text}"
+    );
+    assert!(
+        text.contains(file),
+        "{engine:?}: the refusal names the changed file {file}: {text}"
+    );
+    // Whatever the page would do next has had time to happen.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let state = browser
+        .eval(
+            "return { \
+               bindings: typeof window.wasmBindings, \
+               app: document.getElementById('confide-app') !== null, \
+               start: document.querySelector('[data-testid=start-session]') !== null, \
+               refusal: document.querySelector('[role=alert].integrity-refusal') !== null, \
+               peers: window.__confidePeerConnections === undefined \
+                 ? null : window.__confidePeerConnections }",
+        )
+        .await;
+    assert_eq!(
+        state.get("bindings").and_then(Value::as_str),
+        Some("undefined"),
+        "{engine:?}: the app's code never ran: {state}"
+    );
+    assert_eq!(
+        state.get("app"),
+        Some(&Value::Bool(false)),
+        "{engine:?}: the app never mounted: {state}"
+    );
+    assert_eq!(
+        state.get("start"),
+        Some(&Value::Bool(false)),
+        "{engine:?}: no start button: {state}"
+    );
+    assert_eq!(
+        state.get("refusal"),
+        Some(&Value::Bool(true)),
+        "{engine:?}: the refusal stays: {state}"
+    );
+    if engine == Engine::Chromium {
+        assert_eq!(
+            state.get("peers").and_then(Value::as_u64),
+            Some(0),
+            "Chromium: no RTCPeerConnection was ever created: {state}"
+        );
+    }
+    browser.close().await;
+    relay
+        .shutdown()
+        .await
+        .expect("the relay shuts down cleanly");
+}
+
+/// The control: the unchanged copy, served the same way, starts in both
+/// browsers (the start button, the frame-crypto worker answers); in
+/// Chromium the wrapper counts the peer connections of the test build's
+/// loopback call, so a zero in the refusal tests means something.
+#[tokio::test]
+#[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
+async fn an_unchanged_copy_starts_in_chromium_and_firefox() {
+    let env = BrowserEnv::from_env();
+    let driver = Driver::start(&env).await;
+    let (copy, _) = served_copy(&env, None);
+    let relay = TestRelay::start(Some(copy.path.clone())).await;
+    for engine in [Engine::Chromium, Engine::Firefox] {
+        let browser = launch(&env, engine, &driver).await;
+        browser.goto(&relay.http_url()).await;
+        browser
+            .wait_until(
+                &format!("the start button ({engine:?})"),
+                STEP,
+                "return document.querySelector('[data-testid=start-session]') !== null",
+            )
+            .await;
+        browser
+            .wait_until(
+                &format!("the frame-crypto worker to answer ({engine:?})"),
+                STEP,
+                "const m = document.getElementById('confide-app'); \
+                 return m && m.dataset.worker === 'ready'",
+            )
+            .await;
+        let refusal = browser.eval(REFUSAL_TEXT).await;
+        assert_eq!(refusal, Value::Null, "{engine:?}: no refusal");
+        if engine == Engine::Chromium {
+            let started = browser
+                .eval_async(
+                    "const done = arguments[arguments.length - 1];
+                     window.wasmBindings.confide_test_loopback({})
+                       .then(p => done({ path: p }), e => done({ error: String(e) }));",
+                )
+                .await;
+            assert!(
+                started.get("path").is_some(),
+                "the loopback call starts: {started}"
+            );
+            let peers = browser
+                .wait_until(
+                    "the wrapper to count the loopback call's peer connections",
+                    STEP,
+                    "return window.__confidePeerConnections >= 2 ? window.__confidePeerConnections : null",
+                )
+                .await;
+            assert!(peers.as_u64().unwrap_or(0) >= 2, "counted: {peers}");
+        }
+        browser.close().await;
+    }
+    relay
+        .shutdown()
+        .await
+        .expect("the relay shuts down cleanly");
+}
+
+/// One changed byte in the frame-crypto worker's WASM: both browsers refuse.
+#[tokio::test]
+#[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
+async fn one_changed_byte_in_the_worker_wasm_is_refused_in_chromium_and_firefox() {
+    let env = BrowserEnv::from_env();
+    let driver = Driver::start(&env).await;
+    let is_worker_wasm = |name: &str| name.starts_with("confide-worker") && name.ends_with(".wasm");
+    let (copy, file) = served_copy(&env, Some(&is_worker_wasm));
+    for engine in [Engine::Chromium, Engine::Firefox] {
+        refuses(&env, &driver, &copy.path, &file, engine).await;
+    }
+}
+
+/// One changed byte in the app's JS module: both browsers refuse.
+#[tokio::test]
+#[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
+async fn one_changed_byte_in_the_app_js_is_refused_in_chromium_and_firefox() {
+    let env = BrowserEnv::from_env();
+    let driver = Driver::start(&env).await;
+    let is_app_js = |name: &str| name.starts_with("confide-client") && name.ends_with(".js");
+    let (copy, file) = served_copy(&env, Some(&is_app_js));
+    for engine in [Engine::Chromium, Engine::Firefox] {
+        refuses(&env, &driver, &copy.path, &file, engine).await;
+    }
+}
