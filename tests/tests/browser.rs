@@ -208,14 +208,29 @@ async fn links_work_once_and_leaving_is_immediate() {
         history_before,
         "quick exit replaces the history entry"
     );
-    // The counsellor sees the guest gone, then hangs up.
+    // The counsellor sees the guest gone, then ends the session: one
+    // button, which asks once more before it ends it for everyone.
     host.wait_until(
         "the guest to disappear",
         STEP,
         "return document.querySelectorAll('[data-testid=participant]').length === 0",
     )
     .await;
-    host.click("[data-testid=hang-up]").await;
+    assert_eq!(
+        host.eval("return document.querySelector('[data-testid=hang-up]') === null")
+            .await,
+        true,
+        "the counsellor has no second way out that leaves the room alive"
+    );
+    host.click("[data-testid=end-for-all]").await;
+    host.wait_until(
+        "the end button to ask once more",
+        STEP,
+        "const b = document.querySelector('[data-testid=end-for-all]'); \
+         return b !== null && b.textContent.includes('Wirklich')",
+    )
+    .await;
+    host.click("[data-testid=end-for-all]").await;
     sees_failure(&host, "left").await;
     host.close().await;
     guest.close().await;

@@ -16,6 +16,10 @@
 //! asks "Wirklich auflegen?", the second asks to read the number again,
 //! with [Sie ist anders] and [Zurück].
 //!
+//! No group without the counsellor: when her tab is gone, two guests stop
+//! sending to each other (and are told why); her one way to end reaches
+//! every guest within two seconds and closes every connection.
+//!
 //! Like the other browser tests: `#[ignore]`d in a plain `cargo test`, run
 //! by `cargo xtask test`.
 
@@ -254,4 +258,161 @@ async fn no_single_tap_ends_the_call_in_chromium() {
 #[ignore = "needs Firefox, geckodriver, Chromium and the built app: run `cargo xtask test`"]
 async fn no_single_tap_ends_the_call_in_firefox() {
     no_single_tap_ends_the_call(Engine::Firefox).await;
+}
+
+/// A counsellor, Alex and Sam in one call, everyone seeing both others.
+async fn group_of_three(stage: &Stage) -> (Browser, Browser, Browser) {
+    let host = stage.person().await;
+    let alex = stage.person().await;
+    let sam = stage.person().await;
+    let link_one = counsellor_starts_session(&host, &stage.relay.http_url()).await;
+    guest_knocks(&alex, &link_one, "Alex", None).await;
+    counsellor_admits_and_enters(&host, "Alex").await;
+    let link_two = counsellor_invites_from_the_call(&host, None).await;
+    guest_knocks(&sam, &link_two, "Sam", None).await;
+    counsellor_admits_in_the_call(&host, "Sam", 2).await;
+    for (who, browser) in [("counsellor", &host), ("Alex", &alex), ("Sam", &sam)] {
+        browser
+            .wait_until(
+                &format!("two decoding remote videos at {who}"),
+                STEP * 3,
+                "return [...document.querySelectorAll('[data-testid=remote-video]')] \
+                   .filter(v => v.getVideoPlaybackQuality().totalVideoFrames > 5).length >= 2",
+            )
+            .await;
+    }
+    (host, alex, sam)
+}
+
+/// RTP packets of `kind` this guest sent to the other guest so far (the
+/// connection that is not the counsellor's, from the test build's report).
+async fn sent_to_other_guest(guest: &Browser, kind: &str) -> f64 {
+    let report = call_report(guest).await;
+    let counsellor = report
+        .get("counsellor_tag")
+        .and_then(Value::as_str)
+        .expect("the report names the counsellor's connection")
+        .to_string();
+    let peers = report
+        .get("peers")
+        .and_then(Value::as_object)
+        .expect("the report lists the connections");
+    let others: Vec<&Value> = peers
+        .iter()
+        .filter(|(tag, _)| **tag != counsellor)
+        .map(|(_, stats)| stats)
+        .collect();
+    assert_eq!(
+        others.len(),
+        1,
+        "one connection to the other guest: {report}"
+    );
+    others[0]
+        .pointer(&format!("/out_{kind}/packetsSent"))
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+}
+
+/// Safeguarding (separated parents in one session): the counsellor's tab is
+/// gone (crash, closed laptop), her seat kept for the grace period. The two
+/// guests do not go on as a group without her: each stops sending picture
+/// and sound to the other (no renegotiation: its senders get no track, so
+/// the packet counters stand still), the other's tile says it is paused,
+/// the chat is paused, and a calm banner says the conversation goes on when
+/// she is back.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn without_the_counsellor_the_guests_exchange_nothing() {
+    let stage = Stage::start().await;
+    let (host, alex, sam) = group_of_three(&stage).await;
+    let before = sent_to_other_guest(&alex, "video").await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        sent_to_other_guest(&alex, "video").await > before,
+        "Alex sends video to Sam while the counsellor is there"
+    );
+    host.close().await;
+    for (who, guest) in [("Alex", &alex), ("Sam", &sam)] {
+        guest
+            .wait_until(
+                &format!("{who} to be told the counsellor is away"),
+                STEP,
+                "return document.querySelector('[data-testid=counsellor-away]') !== null \
+                   && document.querySelectorAll('[data-testid=participant-paused]').length === 1",
+            )
+            .await;
+    }
+    // Give the last packets in flight a moment, then nothing more flows.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    for (who, guest) in [("Alex", &alex), ("Sam", &sam)] {
+        let (video, audio) = (
+            sent_to_other_guest(guest, "video").await,
+            sent_to_other_guest(guest, "audio").await,
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        assert_eq!(
+            (
+                sent_to_other_guest(guest, "video").await,
+                sent_to_other_guest(guest, "audio").await
+            ),
+            (video, audio),
+            "{who} sends nothing to the other guest while the counsellor is away"
+        );
+    }
+    alex.click("[data-testid=chat-toggle]").await;
+    alex.wait_until(
+        "the chat to say it is paused, its input disabled",
+        STEP,
+        "const i = document.querySelector('[data-testid=chat-input]'); \
+         return document.querySelector('[data-testid=chat-paused]') !== null && i && i.disabled",
+    )
+    .await;
+    alex.screenshot("19-counsellor-away-guest").await;
+    alex.close().await;
+    sam.close().await;
+}
+
+/// The counsellor's one way to end ("Gespräch beenden", confirmed once)
+/// reaches every guest within two seconds, and no guest-to-guest
+/// connection survives it: both guests' pages show the end, and their call
+/// (every peer connection) is gone.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn the_counsellors_end_reaches_every_guest_within_two_seconds() {
+    let stage = Stage::start().await;
+    let (host, alex, sam) = group_of_three(&stage).await;
+    host.click("[data-testid=end-for-all]").await;
+    host.wait_until(
+        "the end button to ask once more",
+        STEP,
+        "const b = document.querySelector('[data-testid=end-for-all]'); \
+         return b !== null && b.textContent.includes('Wirklich')",
+    )
+    .await;
+    assert_eq!(
+        call_report(&alex).await.is_null(),
+        false,
+        "one click ended nothing"
+    );
+    host.click("[data-testid=end-for-all]").await;
+    let clicked = std::time::Instant::now();
+    for (who, guest) in [("Alex", &alex), ("Sam", &sam)] {
+        guest
+            .wait_until(
+                &format!("{who} to see that the counsellor ended the session"),
+                std::time::Duration::from_secs(2).saturating_sub(clicked.elapsed()),
+                "const e = document.querySelector('[data-testid=failure]'); \
+                 return e && e.dataset.kind === 'session-ended'",
+            )
+            .await;
+    }
+    for (who, guest) in [("Alex", &alex), ("Sam", &sam)] {
+        assert!(
+            call_report(guest).await.is_null(),
+            "{who} has no call left: every peer connection is closed"
+        );
+    }
+    host.close().await;
+    alex.close().await;
+    sam.close().await;
 }

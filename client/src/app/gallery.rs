@@ -69,6 +69,7 @@ fn peer(id: u32, name: Option<&str>, is_host: bool) -> ParticipantView {
         encrypted: true,
         trouble: None,
         away: false,
+        paused: false,
     }
 }
 

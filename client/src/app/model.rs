@@ -151,6 +151,9 @@ pub struct CallView {
     /// Messages that arrived altered, replayed or forged and were thrown away
     /// (the call goes on; the user is told calmly).
     pub refused: u32,
+    /// Guest: the counsellor's connection is lost. Picture, sound and chat
+    /// with the other guests are paused until she is back.
+    pub counsellor_away: bool,
 }
 
 /// The safety code shared with one participant.
@@ -198,6 +201,9 @@ pub struct ParticipantView {
     pub trouble: Option<Trouble>,
     /// Their connection to the relay is lost; they may come back.
     pub away: bool,
+    /// Guest: another guest, with whom nothing is exchanged while the
+    /// counsellor is away (no group goes on without her).
+    pub paused: bool,
 }
 
 /// One chat message.

@@ -157,6 +157,7 @@ impl Controller for StubController {
                                     encrypted: true,
                                     trouble: None,
                                     away: false,
+                                    paused: false,
                                 });
                             }
                         }
@@ -198,6 +199,7 @@ impl Controller for StubController {
                                     encrypted: true,
                                     trouble: None,
                                     away: false,
+                                    paused: false,
                                 })
                                 .collect(),
                             local_stream: Some(media.stream),
@@ -240,6 +242,7 @@ impl Controller for StubController {
                             encrypted: true,
                             trouble: None,
                             away: false,
+                            paused: false,
                         }],
                         local_stream: Some(stream),
                         audio_only,

@@ -221,6 +221,8 @@ struct Peer {
     is_offerer: bool,
     /// Which candidates this connection may use (see `shared::ice_policy`).
     policy: TransportPolicy,
+    /// Nothing of ours is sent on this connection (see [`Mesh::set_paused`]).
+    paused: bool,
     slots: Vec<Slot>,
     remote_stream: MediaStream,
     /// The last remote SDP, as received through the authenticated channel.
@@ -552,6 +554,7 @@ impl Mesh {
             inner
                 .peers
                 .values()
+                .filter(|p| !p.paused)
                 .filter_map(|p| p.slot(kind))
                 .filter(|s| s.sender_transform)
                 .map(|s| s.transceiver.sender())
@@ -561,6 +564,39 @@ impl Mesh {
             set_track(&sender, track);
         }
         Ok(())
+    }
+
+    /// Stops (`true`) or resumes sending our camera and microphone to
+    /// `peer`, without renegotiation: its senders get no track, so nothing
+    /// of ours reaches it. A guest pauses its links to the other guests
+    /// while the counsellor is away: no group goes on without her.
+    pub fn set_paused(&self, peer: ParticipantId, paused: bool) {
+        let senders: Vec<(RtcRtpSender, Option<MediaStreamTrack>)> = {
+            let mut inner = self.inner.borrow_mut();
+            let tracks = inner.tracks.clone();
+            let Some(p) = inner.peers.get_mut(&peer) else {
+                return;
+            };
+            if p.paused == paused {
+                return;
+            }
+            p.paused = paused;
+            p.slots
+                .iter()
+                .filter(|s| s.sender_transform)
+                .map(|s| {
+                    let track = if paused {
+                        None
+                    } else {
+                        tracks[kind_index(s.kind)].clone()
+                    };
+                    (s.transceiver.sender(), track)
+                })
+                .collect()
+        };
+        for (sender, track) in senders {
+            set_track(&sender, track.as_ref());
+        }
     }
 
     /// Per-peer and overall encryption state.
@@ -862,6 +898,7 @@ impl Inner {
             pc,
             is_offerer,
             policy,
+            paused: false,
             slots: Vec::new(),
             remote_stream: MediaStream::new()?,
             remote_sdp: None,
@@ -911,7 +948,9 @@ impl Inner {
             );
             let sender_transform = match attached {
                 Ok(()) => {
-                    if let Some(track) = &tracks[kind_index(kind)] {
+                    if let Some(track) = &tracks[kind_index(kind)]
+                        && !peer.paused
+                    {
                         set_track(&sender, Some(track));
                     }
                     true
@@ -1086,7 +1125,9 @@ impl Inner {
             let _ = Reflect::set(&transceiver, &"direction".into(), &"sendrecv".into());
             set_codec_preferences(&transceiver, kind);
             let track = self.tracks[kind_index(kind)].clone();
-            if let Some(slot) = self.peers.get(&id).and_then(|p| p.slots.get(index))
+            if let Some(peer) = self.peers.get(&id)
+                && !peer.paused
+                && let Some(slot) = peer.slots.get(index)
                 && slot.sender_transform
                 && let Some(track) = track
                 && transceiver.sender().track().is_none()

@@ -25,6 +25,7 @@ use confide_shared::sframe::CipherSuite;
 use confide_shared::wire::{ClientMessage, ErrorCode, IceServer, MemberId};
 use rand_core::OsRng;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
 use web_sys::{MediaStream, Worker};
 
 use crate::app::controller::{Controller, UiHandle};
@@ -126,6 +127,9 @@ struct Inner {
     camera_off: bool,
     /// The screen capture being sent instead of the camera, if any.
     screen: Option<ScreenShare>,
+    /// Counsellor: the `beforeunload` handler that asks before the tab
+    /// closes or reloads while her session is open.
+    unload_guard: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 fn origin() -> String {
@@ -207,6 +211,7 @@ impl Inner {
             muted: false,
             camera_off: false,
             screen: None,
+            unload_guard: None,
         }
     }
 
@@ -493,6 +498,7 @@ impl Inner {
                 );
                 if let Some(mesh) = self.mesh.as_ref() {
                     let _ = mesh.add_peer(participant, is_offerer, self.policy_for(member));
+                    self.pause_guest_links();
                     #[cfg(feature = "test-hooks")]
                     test_hooks::skip_decrypt_if_asked(&mesh.crypto(), &participant);
                 }
@@ -551,6 +557,7 @@ impl Inner {
                 let away = matches!(event, Event::PeerAway { .. });
                 if let Some(peer) = self.peers.get_mut(&member) {
                     peer.away = away;
+                    self.pause_guest_links();
                     self.refresh();
                 }
             }
@@ -586,6 +593,26 @@ impl Inner {
         }
     }
 
+    /// Guest: the relay says the counsellor's connection is lost.
+    fn counsellor_away(&self) -> bool {
+        !self.session.as_ref().is_some_and(Session::is_host)
+            && self.peers.values().any(|p| p.is_host && p.away)
+    }
+
+    /// Guest: while the counsellor is away, nothing of ours goes to the
+    /// other guests (and the chat is paused): no group goes on without her.
+    /// Resumed when she is back. The relay could claim she is away to
+    /// pause a call; it can cut the call anyway.
+    fn pause_guest_links(&self) {
+        let Some(mesh) = self.mesh.as_ref() else {
+            return;
+        };
+        let paused = self.counsellor_away();
+        for peer in self.peers.values().filter(|p| !p.is_host) {
+            mesh.set_paused(peer.participant, paused);
+        }
+    }
+
     /// Which candidates the link with `member` may use.
     fn policy_for(&self, member: MemberId) -> TransportPolicy {
         let link = Link {
@@ -614,8 +641,30 @@ impl Inner {
         });
     }
 
+    /// Counsellor: while her session is open, closing or reloading the tab
+    /// asks first (the browser's own dialog): a stray Ctrl+W must not end
+    /// a counselling session. Never for guests, whose quick exit must
+    /// leave at once.
+    fn ask_before_closing(&mut self, on: bool) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if on {
+            let guard = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+                event.prevent_default();
+                let _ = js_sys::Reflect::set(&event, &"returnValue".into(), &"".into());
+            });
+            window.set_onbeforeunload(Some(guard.as_ref().unchecked_ref()));
+            self.unload_guard = Some(guard);
+        } else {
+            window.set_onbeforeunload(None);
+            self.unload_guard = None;
+        }
+    }
+
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
+        self.ask_before_closing(false);
         storage::clear();
         self.reconnect.reset();
         if let Some(screen) = self.screen.take() {
@@ -662,6 +711,7 @@ impl Inner {
                     _ => None,
                 },
                 away: peer.away,
+                paused: !is_host && !peer.is_host && self.counsellor_away(),
             })
             .collect();
         // A guest compares one code (with the counsellor); the counsellor one per guest.
@@ -703,6 +753,7 @@ impl Inner {
             // A rejoin after a reload is a reconnection too, until the code is back.
             reconnecting: self.reconnect.is_reconnecting() || self.rejoining,
             refused: self.refused,
+            counsellor_away: !is_host && self.counsellor_away(),
             warnings: self.warnings.clone(),
         }
     }
@@ -766,6 +817,7 @@ impl Inner {
         }
         self.crypto = Some(crypto);
         self.mesh = Some(mesh);
+        self.pause_guest_links();
     }
 
     /// Shows a warning about `member` (once per kind and person while shown).
@@ -870,6 +922,7 @@ impl Inner {
                 let (session, create) = Session::new_host(&mut OsRng);
                 self.session = Some(session);
                 self.check_roster_acks_regularly();
+                self.ask_before_closing(true);
                 self.connect();
                 self.send(create);
                 self.refresh();
@@ -952,6 +1005,9 @@ impl Inner {
             UiAction::SwitchDevice(switch) => self.switch_device(switch),
             UiAction::ShareScreen => self.toggle_screen_share(),
             UiAction::SendChat(text) => {
+                if self.counsellor_away() {
+                    return; // the panel says the chat is paused
+                }
                 let Some(session) = self.session.as_mut() else {
                     return;
                 };
@@ -1141,6 +1197,7 @@ impl Inner {
                 let (session, create) = Session::restore_host(&mut OsRng, stored);
                 self.session = Some(session);
                 self.check_roster_acks_regularly();
+                self.ask_before_closing(true);
                 self.connect();
                 self.send(create);
                 if media.in_call {

@@ -6,7 +6,8 @@
 //! - `await confide_call_report()`: per peer, inbound/outbound RTP stats;
 //!   `sender_kid`, the key id our frames are encrypted with now; `worker`,
 //!   the frame-crypto worker's last per-stream counters; `refused`, how many
-//!   relay messages this browser refused (altered, replayed, forged).
+//!   relay messages this browser refused (altered, replayed, forged);
+//!   `counsellor_tag`, which key of `peers` is the counsellor (guests).
 //! - `confide_call_skip_decrypt(true)`: this browser's worker hands received
 //!   frames to the decoder undecrypted.
 //!   `negotiation`: per peer, whether we offer and how many offer/answer
@@ -64,9 +65,14 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
                 )
             })
             .collect::<Vec<_>>();
-        Some((peers, mesh.worker_stats(), inner.refused))
+        let counsellor = inner
+            .peers
+            .values()
+            .find(|p| p.is_host)
+            .map(|p| peer_tag(&p.participant));
+        Some((peers, mesh.worker_stats(), inner.refused, counsellor))
     });
-    let Some((connections, worker, refused)) = connections else {
+    let Some((connections, worker, refused, counsellor)) = connections else {
         return Err(JsValue::from_str("no call"));
     };
     let mut peers = serde_json::Map::new();
@@ -87,6 +93,7 @@ pub async fn confide_call_report() -> Result<JsValue, JsValue> {
             "worker": worker,
             "refused": refused,
             "negotiation": Value::Object(negotiation),
+            "counsellor_tag": counsellor,
         })
         .to_string(),
     )

@@ -134,9 +134,8 @@ pub fn call_screen(props: &CallProps) -> Html {
     let hang_up = {
         let confirm_hang_up = confirm_hang_up.clone();
         let on_action = props.on_action.clone();
-        let ask_first = !view.is_host;
         Callback::from(move |_: MouseEvent| {
-            if !ask_first || *confirm_hang_up {
+            if *confirm_hang_up {
                 on_action.emit(UiAction::HangUp);
             } else {
                 confirm_hang_up.set(true);
@@ -165,7 +164,12 @@ pub fn call_screen(props: &CallProps) -> Html {
                     label={(strings.remote_video_label)(&name)} />
                 // Away explains a missing picture better than "does not
                 // come through", and retrying cannot help until they are back.
-                if participant.away {
+                if participant.paused && !participant.away {
+                    <div class="tile-trouble dimmed" role="status" data-testid="participant-paused"
+                        data-peer={participant.id.to_string()}>
+                        <p class="tile-trouble-title">{ strings.paused_guest }</p>
+                    </div>
+                } else if participant.away {
                     <div class="tile-trouble dimmed" role="status" data-testid="participant-away"
                         data-peer={participant.id.to_string()}>
                         <p class="tile-trouble-title">{ strings.participant_away }</p>
@@ -270,6 +274,11 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </div>
                 }
             }) }
+            if view.counsellor_away && !view.reconnecting {
+                <div class="banner" role="status" data-testid="counsellor-away">
+                    { strings.counsellor_away }
+                </div>
+            }
             if view.reconnecting {
                 <div class="banner warn" role="status" data-testid="reconnecting">
                     <span class="spinner" aria-hidden="true"></span>{ strings.reconnecting }
@@ -303,7 +312,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                 </div>
                 if *chat_open {
                     <ChatPanel lines={view.chat.clone()} on_action={props.on_action.clone()}
-                        on_close={close_chat.clone()} />
+                        on_close={close_chat.clone()} paused={view.counsellor_away} />
                 }
             </div>
             if *devices_open {
@@ -371,19 +380,23 @@ pub fn call_screen(props: &CallProps) -> Html {
                         <span class="btn-label">{ strings.invite_in_call }</span>
                     </button>
                 }
-                <button type="button" class={classes!("ctl", "ctl-hangup", confirm_hang_up.then_some("confirm"))}
-                    onclick={hang_up} onblur={cancel_hang_up} data-testid="hang-up">
-                    { icon(Icon::HangUp) }
-                    <span class="btn-label">
-                        { if *confirm_hang_up { strings.hang_up_confirm } else { strings.hang_up } }
-                    </span>
-                </button>
+                // The counsellor has one way to end: for everyone, after a
+                // confirmation. A counsellor who only "hung up" would leave
+                // guests in a group without her.
                 if view.is_host {
-                    <button type="button" class={classes!("ctl", "ctl-end", confirm_end.then_some("confirm"))}
+                    <button type="button" class={classes!("ctl", "ctl-hangup", confirm_end.then_some("confirm"))}
                         onclick={end_for_all} onblur={cancel_end} data-testid="end-for-all">
-                        { icon(Icon::Close) }
+                        { icon(Icon::HangUp) }
                         <span class="btn-label">
                             { if *confirm_end { strings.end_for_all_confirm } else { strings.end_for_all } }
+                        </span>
+                    </button>
+                } else {
+                    <button type="button" class={classes!("ctl", "ctl-hangup", confirm_hang_up.then_some("confirm"))}
+                        onclick={hang_up} onblur={cancel_hang_up} data-testid="hang-up">
+                        { icon(Icon::HangUp) }
+                        <span class="btn-label">
+                            { if *confirm_hang_up { strings.hang_up_confirm } else { strings.hang_up } }
                         </span>
                     </button>
                 }

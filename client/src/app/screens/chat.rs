@@ -14,6 +14,9 @@ const MAX_MESSAGE: usize = 2000;
 #[derive(Properties, PartialEq)]
 pub struct ChatProps {
     pub lines: Vec<ChatLine>,
+    /// Nothing can be sent now (a guest while the counsellor is away).
+    #[prop_or_default]
+    pub paused: bool,
     pub on_action: Callback<UiAction>,
     pub on_close: Callback<()>,
 }
@@ -116,13 +119,18 @@ pub fn chat_panel(props: &ChatProps) -> Html {
             if props.lines.is_empty() {
                 <p class="hint chat-empty">{ strings.chat_empty }</p>
             }
+            if props.paused {
+                <p class="hint chat-empty" role="status" data-testid="chat-paused">
+                    { strings.chat_paused }
+                </p>
+            }
             <form class="chat-form" {onsubmit}>
                 <label for="chat-input" class="visually-hidden">{ strings.chat_input_label }</label>
                 <input id="chat-input" ref={input} type="text" autocomplete="off"
                     maxlength={MAX_MESSAGE.to_string()} placeholder={strings.chat_placeholder}
-                    data-testid="chat-input" />
+                    disabled={props.paused} data-testid="chat-input" />
                 <button type="submit" class="btn btn-primary" aria-label={strings.chat_send}
-                    data-testid="chat-send">
+                    disabled={props.paused} data-testid="chat-send">
                     { icon(Icon::Send) }<span class="btn-label">{ strings.chat_send }</span>
                 </button>
             </form>
