@@ -675,10 +675,15 @@ pub fn relay_binary() -> PathBuf {
     path
 }
 
-/// The most recently modified file under `path` (or `path` itself).
+/// The most recently modified Rust source or manifest under `path` (or
+/// `path` itself); other files (an editor's backup) do not make a build stale.
 fn newest_file(path: &Path) -> Option<(std::time::SystemTime, PathBuf)> {
     let meta = std::fs::metadata(path).ok()?;
     if !meta.is_dir() {
+        let name = path.file_name()?.to_string_lossy();
+        if !(name.ends_with(".rs") || name == "Cargo.toml") {
+            return None;
+        }
         return Some((meta.modified().ok()?, path.to_path_buf()));
     }
     std::fs::read_dir(path)
