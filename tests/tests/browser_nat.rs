@@ -427,9 +427,13 @@ async fn with_turn_a_call_crosses_two_symmetric_nats_through_the_relay() {
 /// A guest at a place that lets only TCP 443 out (UDP refused): the call
 /// still connects, her side over TURN over TLS on the HTTPS port. The
 /// guest uses Chromium (most guests arrive on Chrome for Android), the
-/// counsellor Firefox. Firefox ESR in such a home is not covered: measured
-/// with `MOZ_LOG=nicer:5`, it tried TURN on 3478 (UDP, TCP) only and never
-/// the `turns:` URL on 443 that Chromium used.
+/// counsellor Firefox. Firefox ESR in such a home is not covered yet:
+/// measured with `MOZ_LOG=nicer:5` (Firefox ESR, a page's own
+/// `RTCPeerConnection`), it makes no candidate at all from
+/// `turns:203.0.113.10:443?transport=tcp` (nor without `?transport`), not
+/// even a connection attempt, while `turn:203.0.113.10:443?transport=tcp`
+/// is tried (plain TCP). So Firefox needs a `turns:` URL with a host name,
+/// or plain TURN over TCP accepted on 443 next to TLS.
 #[tokio::test]
 #[ignore = "needs root, ip, iptables, Chromium, Firefox and the built app: run `cargo xtask test`"]
 async fn with_only_tcp_443_out_the_guest_connects_over_turn_over_tls() {
