@@ -220,6 +220,37 @@ pub struct Config {
     /// exit; compare it with `cargo xtask build` of the same commit (docs/VERIFY.md).
     #[arg(long)]
     pub print_digest: bool,
+
+    /// Another origin whose pages may open this relay's WebSocket, like
+    /// https://beratung.example.org: the app served from the centre's own web space
+    /// (docs/RELAY.md). Repeat the flag, or separate origins by commas. Pages of the
+    /// relay's own origin may always connect; other browser pages get 403.
+    #[arg(long = "allowed-origin", env = "CONFIDE_ALLOWED_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
+    pub allowed_origin: Vec<String>,
+}
+
+/// Parses `--allowed-origin`: `http(s)://host[:port]`, as browsers send it in
+/// the `Origin` header (lower case, no path; a trailing `/` is dropped).
+pub fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let bad = || {
+        format!(
+            "not an origin: {text:?} (write the scheme and host, and the port if it is not the \
+             default, e.g. https://beratung.example.org or http://127.0.0.1:8000)"
+        )
+    };
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(bad)?;
+    let valid = !authority.is_empty()
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !valid {
+        return Err(bad());
+    }
+    Ok(origin)
 }
 
 /// `--turn`.
@@ -345,6 +376,7 @@ impl Config {
                 .unwrap_or((self.max_connections / 4).max(1)),
             first_message_timeout: self.first_message_timeout,
             limit_loopback: self.limit_loopback,
+            allowed_origins: self.allowed_origin.clone(),
         }
     }
 
@@ -540,6 +572,34 @@ mod tests {
         assert!(parse(&["--turn-secret", ""]).is_err());
         let secret = parse(&["--turn-secret", "hunter2"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn allowed_origins() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["confide-relay"];
+            all.extend_from_slice(args);
+            Config::try_parse_from(all).map(|c| c.allowed_origin)
+        };
+        assert_eq!(parse(&[]).ok(), Some(vec![]));
+        assert_eq!(
+            parse(&[
+                "--allowed-origin",
+                "https://Beratung.example.org/",
+                "--allowed-origin",
+                "http://127.0.0.1:8000,http://[::1]:8000"
+            ])
+            .ok(),
+            Some(vec![
+                "https://beratung.example.org".to_string(),
+                "http://127.0.0.1:8000".to_string(),
+                "http://[::1]:8000".to_string()
+            ])
+        );
+        assert!(parse(&["--allowed-origin", "beratung.example.org"]).is_err());
+        assert!(parse(&["--allowed-origin", "https://example.org/app"]).is_err());
+        assert!(parse(&["--allowed-origin", "https://"]).is_err());
+        assert!(parse(&["--allowed-origin", "*"]).is_err());
     }
 
     #[test]

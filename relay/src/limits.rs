@@ -61,6 +61,9 @@ pub struct Limits {
     /// Apply the per-source limits to loopback peers too (by default a
     /// loopback peer is a local reverse proxy and exempt).
     pub limit_loopback: bool,
+    /// Origins besides the relay's own whose pages may open a WebSocket
+    /// (`--allowed-origin`, normalized: lower case, no trailing `/`).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for Limits {
@@ -91,6 +94,7 @@ impl Default for Limits {
             max_unidentified: 250,
             first_message_timeout: Duration::from_secs(10),
             limit_loopback: false,
+            allowed_origins: Vec::new(),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::Extensions;
-use axum::response::Response;
+use axum::http::{Extensions, HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use confide_shared::wire::{ErrorCode, ServerMessage};
 
 use crate::AppState;
@@ -27,9 +27,21 @@ pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     extensions: Extensions,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     let hub = state.hub.clone();
     let limits = hub.limits();
+    if let Err(reason) = check_origin(&headers, &uri, &limits.allowed_origins) {
+        // The reason only: a refused origin may be a person's own machine.
+        tracing::info!(reason, "WebSocket refused (403): a page of another origin");
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CACHE_CONTROL, "no-store")],
+            "This relay does not accept connections from pages of this origin.",
+        )
+            .into_response();
+    }
     // The peer's address decides only which per-source counter applies; it is never logged.
     let source = extensions
         .get::<ConnectInfo<Peer>>()
@@ -52,6 +64,57 @@ pub async fn upgrade(
                 }
             }
         })
+}
+
+/// Whether the page that opens the WebSocket may: its `Origin` is the
+/// relay's own (the `Host` it was asked for, any scheme: a reverse proxy may
+/// terminate TLS) or one of `allowed` (`--allowed-origin`). A request without
+/// `Origin` comes from no browser page (tools, tests) and is let through:
+/// the check keeps other websites' pages away from the relay, it does not
+/// authenticate anybody. The error is the reason, for the log.
+pub fn check_origin(
+    headers: &HeaderMap,
+    uri: &Uri,
+    allowed: &[String],
+) -> Result<(), &'static str> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin
+        .to_str()
+        .map_err(|_| "origin is not text")?
+        .trim()
+        .to_ascii_lowercase();
+    if allowed.contains(&origin) {
+        return Ok(());
+    }
+    let Some(authority) = origin
+        .strip_prefix("https://")
+        .map(|a| a.strip_suffix(":443").unwrap_or(a))
+        .or_else(|| {
+            origin
+                .strip_prefix("http://")
+                .map(|a| a.strip_suffix(":80").unwrap_or(a))
+        })
+    else {
+        return Err("origin is not http(s) and not listed");
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .ok_or("no Host to compare the origin with")?
+        .to_ascii_lowercase();
+    let host = host
+        .strip_suffix(":443")
+        .or_else(|| host.strip_suffix(":80"))
+        .unwrap_or(&host);
+    if authority == host {
+        Ok(())
+    } else {
+        Err("origin is another site and not in --allowed-origin")
+    }
 }
 
 async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
@@ -189,4 +252,47 @@ async fn close(mut socket: WebSocket, close: Close) {
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(origin: Option<&str>, host: &str, allowed: &[&str]) -> Result<(), &'static str> {
+        let mut headers = HeaderMap::new();
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, origin.parse().unwrap_or_else(|_| panic!()));
+        }
+        headers.insert(header::HOST, host.parse().unwrap_or_else(|_| panic!()));
+        let allowed: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+        check_origin(&headers, &Uri::from_static("/ws"), &allowed)
+    }
+
+    #[test]
+    fn own_origin_and_listed_origins_only() {
+        // No Origin: not a browser page.
+        assert_eq!(check(None, "relay.example", &[]), Ok(()));
+        // The relay's own pages, directly or behind a TLS-terminating proxy.
+        assert_eq!(
+            check(Some("http://127.0.0.1:8080"), "127.0.0.1:8080", &[]),
+            Ok(())
+        );
+        assert_eq!(
+            check(Some("https://Relay.example"), "relay.example", &[]),
+            Ok(())
+        );
+        assert_eq!(
+            check(Some("https://relay.example"), "relay.example:443", &[]),
+            Ok(())
+        );
+        // Another site: only when listed.
+        let app = "https://beratung.example.org";
+        assert!(check(Some(app), "relay.example", &[]).is_err());
+        assert_eq!(check(Some(app), "relay.example", &[app]), Ok(()));
+        assert!(check(Some("https://evil.example"), "relay.example", &[app]).is_err());
+        assert!(check(Some("http://127.0.0.1:9"), "127.0.0.1:8080", &[]).is_err());
+        assert!(check(Some("null"), "relay.example", &[]).is_err());
+        // A look-alike host is not the relay's own.
+        assert!(check(Some("https://relay.example.evil"), "relay.example", &[]).is_err());
+    }
 }

@@ -10,4 +10,5 @@ pub mod mitm;
 pub mod netns;
 pub mod pairing;
 pub mod relay;
+pub mod static_server;
 pub mod ws;

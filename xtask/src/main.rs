@@ -12,6 +12,7 @@ mod bench;
 mod digest;
 mod fresh;
 mod integrity;
+mod relay_url;
 mod repro;
 mod tools;
 mod verify;
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <command>\n\n\
                  serve [relay options]  build the app and run the relay on http://127.0.0.1:8080/\n\
                  test                   run every check and test (installs missing tools)\n\
-                 build                  build the app (dist/) and the relay in release mode\n\
+                 build [--relay-url URL]  build the app (dist/) and the relay in release mode\n\
                  bench [crypto|relay-mem|relay-fwd]  benchmarks (see docs/BENCHMARKS.md)\n\
                  install                install the build and test tools only\n\
                  repro                  build HEAD twice in two folders and compare byte for byte\n\
@@ -94,13 +95,24 @@ pub fn cargo() -> Command {
 }
 
 /// Builds the browser app with Trunk into `dist` (or another folder) and
-/// prints its release digest (docs/VERIFY.md).
-fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), String> {
+/// prints its release digest (docs/VERIFY.md). With `relay`, the page talks
+/// to that relay instead of its own origin (`relay_url.rs`).
+fn build_app(
+    tools: &Toolbox,
+    dist: &str,
+    features: &[&str],
+    relay: Option<&str>,
+) -> Result<(), String> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let dist = root().join(dist);
-    let digest = build_app_in(tools, &root(), &target, &dist, features)?;
+    let mut digest = build_app_in(tools, &root(), &target, &dist, features)?;
+    if let Some(url) = relay {
+        set_relay(&dist, url)?;
+        digest = digest::of_dir(&dist)?.1;
+        println!("The app talks to the relay at {url} (docs/RELAY.md).");
+    }
     // The budget is about what guests download: the build without test hooks.
     report_download_size(&dist, features.is_empty())?;
     if features.is_empty() {
@@ -114,6 +126,46 @@ fn build_app(tools: &Toolbox, dist: &str, features: &[&str]) -> Result<(), Strin
         println!("Digest of this test build (not a release): {digest}\n");
     }
     Ok(())
+}
+
+/// Writes the relay setting and the page's own Content-Security-Policy into
+/// a sealed build's `index.html` (`relay_url.rs`).
+fn set_relay(dist: &Path, url: &str) -> Result<(), String> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let path = dist.join("index.html");
+    let html = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let hashes: Vec<String> = relay_url::inline_scripts(&html)
+        .into_iter()
+        .map(|script| {
+            format!(
+                "sha256-{}",
+                base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script))
+            )
+        })
+        .collect();
+    let html = relay_url::with_relay(&html, url, &hashes)?;
+    std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// `--relay-url URL` (or `--relay-url=URL`) among `cargo xtask build`'s arguments.
+fn relay_arg(args: &[String]) -> Result<Option<String>, String> {
+    let mut relay = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if let Some(url) = arg.strip_prefix("--relay-url=") {
+            relay = Some(url.to_string());
+        } else if arg == "--relay-url" {
+            relay = Some(rest.next().ok_or("--relay-url needs a URL")?.clone());
+        } else {
+            return Err(format!("unknown option for build: {arg}"));
+        }
+    }
+    if let Some(url) = &relay {
+        relay_url::check_relay_url(url)?;
+    }
+    Ok(relay)
 }
 
 /// What `.cargo/config.toml` gives wasm32 builds. `CARGO_ENCODED_RUSTFLAGS`
@@ -235,9 +287,10 @@ fn check_embedded_digest() -> Result<(), String> {
     Ok(())
 }
 
-fn build(_args: &[String]) -> Result<Toolbox, String> {
+fn build(args: &[String]) -> Result<Toolbox, String> {
+    let relay = relay_arg(args)?;
     let tools = Toolbox::install_all(false)?;
-    build_app(&tools, "dist", &[])?;
+    build_app(&tools, "dist", &[], relay.as_deref())?;
     run(Command::new("cargo").args(["build", "--release", "--package", "confide-relay"]))?;
     Ok(tools)
 }
@@ -330,8 +383,8 @@ fn test(_args: &[String]) -> Result<(), String> {
     ]))?;
     // The release app (what users get) is embedded in the relay; the browser
     // tests use a build with test hooks, served from its own folder.
-    build_app(&tools, "dist", &[])?;
-    build_app(&tools, "target/dist-test", &["test-hooks"])?;
+    build_app(&tools, "dist", &[], None)?;
+    build_app(&tools, "target/dist-test", &["test-hooks"], None)?;
     run(cargo().args(["test", "--workspace"]))?;
     check_embedded_digest()?;
     run(tools.wasm_test().args([
@@ -369,6 +422,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_nat",
             "--test",
             "browser_integrity",
+            "--test",
+            "browser_two_origins",
             "--",
             "--ignored",
             "--test-threads",

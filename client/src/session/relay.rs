@@ -1,9 +1,15 @@
 //! The WebSocket to the relay: JSON wire messages in, JSON wire messages out.
 //! Knows nothing about sessions; reports what arrives and how the socket closed.
+//!
+//! The relay is the one of this page's origin, unless the page names another
+//! one in `<meta name="confide-relay" content="wss://…/ws">` (the app served by
+//! the centre's own web space, the relay elsewhere: docs/RELAY.md). The page's
+//! Content-Security-Policy (`connect-src`) must allow that address.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
-use confide_shared::wire::{ClientMessage, ServerMessage, WS_PATH};
+use confide_shared::wire::{ClientMessage, ErrorCode, ServerMessage, WS_PATH};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -19,7 +25,7 @@ pub enum RelayEvent {
     },
 }
 
-/// One WebSocket connection to the relay of this page's origin.
+/// One WebSocket connection to the relay (see the module documentation).
 pub struct RelayConnection {
     socket: WebSocket,
     _on_open: Closure<dyn FnMut()>,
@@ -28,20 +34,20 @@ pub struct RelayConnection {
 }
 
 impl RelayConnection {
-    /// Connects to `ws(s)://<this origin>/ws`.
+    /// Connects to the page's relay ([`relay_url`]).
     pub fn open(on_event: Rc<dyn Fn(RelayEvent)>) -> Result<RelayConnection, JsValue> {
-        let location = web_sys::window().ok_or("no window")?.location();
-        let scheme = if location.protocol()? == "https:" {
-            "wss"
-        } else {
-            "ws"
-        };
-        let url = format!("{scheme}://{}{WS_PATH}", location.host()?);
-        let socket = WebSocket::new(&url)?;
+        let window = web_sys::window().ok_or("no window")?;
+        let socket = WebSocket::new(&relay_url(&window)?)?;
+        let opened = Rc::new(Cell::new(false));
 
         let on_open = {
             let on_event = on_event.clone();
-            Closure::<dyn FnMut()>::new(move || on_event(RelayEvent::Open))
+            let opened = opened.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                opened.set(true);
+                EVER_OPENED.with(|ever| ever.set(true));
+                on_event(RelayEvent::Open)
+            })
         };
         let on_message = {
             let on_event = on_event.clone();
@@ -57,7 +63,18 @@ impl RelayConnection {
             })
         };
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            on_event(RelayEvent::Closed { code: event.code() });
+            let never_reached = !opened.get() && !EVER_OPENED.with(Cell::get);
+            let code = if never_reached {
+                // The relay was never reached from this page: unreachable, or
+                // it refused the connection (an origin it does not serve gets
+                // 403 before the upgrade; a browser cannot tell the two apart).
+                // Reported as a refusal, so that the page says so at once
+                // instead of waiting (a guest's knock is not retried at all).
+                ErrorCode::ServerFull.close_code().unwrap_or(event.code())
+            } else {
+                event.code()
+            };
+            on_event(RelayEvent::Closed { code });
         });
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -91,6 +108,37 @@ impl RelayConnection {
         self.socket.set_onmessage(None);
         let _ = self.socket.close();
     }
+}
+
+thread_local! {
+    /// Whether any connection of this page has opened (a later failure is a
+    /// dropped connection, worth retrying; see `on_close`).
+    static EVER_OPENED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The relay's WebSocket address: the page's `<meta name="confide-relay">`
+/// when it holds a `wss://` (or `ws://`) URL, else `ws(s)://<this origin>/ws`.
+pub fn relay_url(window: &web_sys::Window) -> Result<String, JsValue> {
+    if let Some(url) = configured_relay(window) {
+        return Ok(url);
+    }
+    let location = window.location();
+    let scheme = if location.protocol()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Ok(format!("{scheme}://{}{WS_PATH}", location.host()?))
+}
+
+/// The relay named by the page's static files, if any.
+fn configured_relay(window: &web_sys::Window) -> Option<String> {
+    let meta = window
+        .document()?
+        .query_selector("meta[name=confide-relay]")
+        .ok()??;
+    let url = meta.get_attribute("content")?.trim().to_string();
+    (url.starts_with("wss://") || url.starts_with("ws://")).then_some(url)
 }
 
 impl Drop for RelayConnection {
