@@ -639,8 +639,14 @@ pub struct NsRelay {
 /// test's target folder (`target/debug/confide-relay`, which `cargo xtask
 /// test` builds before the browser tests). Fails when it is missing or older
 /// than the relay's or the shared crate's sources, naming the command that
-/// builds it (a stale relay would test yesterday's code).
+/// builds it (a stale relay would test yesterday's code). Checked once per
+/// test process: sources edited while the tests run do not fail the later ones.
 pub fn relay_binary() -> PathBuf {
+    static CHECKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CHECKED.get_or_init(find_relay_binary).clone()
+}
+
+fn find_relay_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("CONFIDE_RELAY_BIN") {
         return PathBuf::from(path);
     }
