@@ -177,10 +177,13 @@ pub fn verify(url: &str, local: &Path) -> Result<Report, String> {
             ));
         }
     }
-    differences.extend(csp_problems(&header_values(
-        &base,
-        "content-security-policy",
-    )?));
+    // A static host may send no header; the page's own <meta> policy counts
+    // then (`cargo xtask build --relay-url` writes one). Both are enforced.
+    let mut policies = header_values(&base, "content-security-policy")?;
+    if let Some((_, page)) = served.iter().find(|(n, _)| n == "index.html") {
+        policies.extend(meta_policies(&String::from_utf8_lossy(page)));
+    }
+    differences.extend(csp_problems(&policies));
     Ok(Report {
         served_digest: digest::of_manifest(&digest::manifest(&served)),
         local_digest: digest::of_manifest(&digest::manifest(&local_files)),
@@ -217,6 +220,17 @@ fn header_values(url: &str, name: &str) -> Result<Vec<String>, String> {
         .filter(|(key, _)| key.trim().eq_ignore_ascii_case(name))
         .map(|(_, value)| value.trim().to_string())
         .collect())
+}
+
+/// The policies of `<meta http-equiv="Content-Security-Policy" content="…">` in a page.
+fn meta_policies(html: &str) -> Vec<String> {
+    const TAG: &str = "<meta http-equiv=\"Content-Security-Policy\" content=\"";
+    html.match_indices(TAG)
+        .filter_map(|(at, _)| {
+            let rest = &html[at + TAG.len()..];
+            rest.find('"').map(|end| rest[..end].to_string())
+        })
+        .collect()
 }
 
 /// What is wrong with the page's Content-Security-Policy, one line each: it
@@ -366,6 +380,13 @@ await import("/app-1.js"); fetch('//evil.example/x.js'); x = "a b.js";</script>"
             ]
         );
         assert_eq!(csp_problems(&[]).len(), 1);
+        let page = "<head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" \
+                    content=\"default-src 'none'; script-src 'self' 'sha256-x='\"></head>";
+        assert_eq!(
+            meta_policies(page),
+            vec!["default-src 'none'; script-src 'self' 'sha256-x='".to_string()]
+        );
+        assert!(csp_problems(&meta_policies(page)).is_empty());
         assert_eq!(csp_problems(&policy("default-src *")).len(), 1);
     }
 
