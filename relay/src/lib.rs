@@ -120,8 +120,11 @@ async fn serve_inner(
     config
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let https_port = listener.local_addr().ok().map(|a| a.port());
     let turn = match sockets {
-        Some(sockets) => Some(Turn::start(&config, sockets).map_err(std::io::Error::other)?),
+        Some(sockets) => {
+            Some(Turn::start(&config, sockets, https_port).map_err(std::io::Error::other)?)
+        }
         None => None,
     };
     let state = AppState::with_turn(&config, turn.clone());
@@ -139,7 +142,15 @@ async fn serve_inner(
     let result = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
             let tls_config = tls::server_config(cert, key).map_err(std::io::Error::other)?;
-            let listener = tls::TlsListener::new(listener, tls_config, gate, header_timeout)?;
+            let turn_tls =
+                turn.as_ref()
+                    .filter(|t| t.mode() == TurnMode::On)
+                    .map(|t| tls::TurnTls {
+                        turn: t.clone(),
+                        config: tls::turn_config(&tls_config),
+                    });
+            let listener =
+                tls::TlsListener::new(listener, tls_config, gate, header_timeout, turn_tls)?;
             server::run(listener, app, hub, header_timeout, timeout, stop, stop_now).await;
             Ok(())
         }

@@ -3,6 +3,12 @@
 //! the accept loop; finished streams are handed to the server through a
 //! channel. Every connection passes the [`Gate`] before its handshake, so
 //! handshakes count against the cap on connections that are not yet WebSockets.
+//!
+//! With the built-in TURN, the same port also carries TURN over TLS
+//! (`turns:`, for networks that let only TCP 443 out): the ClientHello's ALPN
+//! decides. Browsers' HTTPS offers `http/1.1` (or `h2`); TURN clients offer
+//! nothing or `stun.turn` (RFC 7443). Never routed by SNI: Firefox sends none
+//! on `turns:`.
 
 use std::io;
 use std::net::SocketAddr;
@@ -14,10 +20,11 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_rustls::TlsAcceptor;
+use tokio_rustls::LazyConfigAcceptor;
 use tokio_rustls::server::TlsStream;
 
 use crate::server::{Acceptor, Gate, Pass, accept_tcp};
+use crate::turn::Turn;
 
 /// Reading the certificate or key failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +64,32 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     Ok(Arc::new(config))
 }
 
+/// The same certificate for TURN over TLS: ALPN `stun.turn` when the client
+/// offers it, none otherwise.
+pub fn turn_config(http: &rustls::ServerConfig) -> Arc<rustls::ServerConfig> {
+    let mut config = http.clone();
+    config.alpn_protocols = vec![b"stun.turn".to_vec()];
+    Arc::new(config)
+}
+
+/// Whether a ClientHello with these ALPN offers is for TURN: no offer, or
+/// offers without an HTTP protocol.
+pub fn is_turn_hello(offers: Option<Vec<&[u8]>>) -> bool {
+    match offers {
+        None => true,
+        Some(offers) => !offers
+            .iter()
+            .any(|p| *p == b"http/1.1" || *p == b"h2" || *p == b"http/1.0"),
+    }
+}
+
+/// Where TLS connections for TURN go.
+#[derive(Clone)]
+pub struct TurnTls {
+    pub turn: Arc<Turn>,
+    pub config: Arc<rustls::ServerConfig>,
+}
+
 type Ready = (TlsStream<TcpStream>, SocketAddr, Pass);
 
 /// A listener that yields TLS streams.
@@ -73,12 +106,18 @@ impl TlsListener {
         config: Arc<rustls::ServerConfig>,
         gate: Arc<Gate>,
         handshake_timeout: Duration,
+        turn: Option<TurnTls>,
     ) -> io::Result<Self> {
         let local = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
-        let acceptor = TlsAcceptor::from(config);
-        let accept_task =
-            tokio::spawn(accept_loop(listener, acceptor, tx, gate, handshake_timeout));
+        let accept_task = tokio::spawn(accept_loop(
+            listener,
+            config,
+            tx,
+            gate,
+            handshake_timeout,
+            turn,
+        ));
         Ok(TlsListener {
             local,
             ready,
@@ -95,22 +134,42 @@ impl Drop for TlsListener {
 
 async fn accept_loop(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    config: Arc<rustls::ServerConfig>,
     tx: mpsc::Sender<Ready>,
     gate: Arc<Gate>,
     handshake_timeout: Duration,
+    turn: Option<TurnTls>,
 ) {
     loop {
         let (tcp, peer) = accept_tcp(&listener).await;
         let Some(pass) = gate.admit(peer) else {
             continue;
         };
-        let acceptor = acceptor.clone();
+        let config = config.clone();
         let tx = tx.clone();
+        let turn = turn.clone();
         tokio::spawn(async move {
-            match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => {
+            let handshake = async {
+                let start =
+                    LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+                let offers: Option<Vec<&[u8]>> =
+                    start.client_hello().alpn().map(|offers| offers.collect());
+                match &turn {
+                    Some(turn) if is_turn_hello(offers) => {
+                        let stream = start.into_stream(turn.config.clone()).await?;
+                        Ok::<_, io::Error>(Err((stream, turn.turn.clone())))
+                    }
+                    _ => Ok(Ok(start.into_stream(config).await?)),
+                }
+            };
+            match tokio::time::timeout(handshake_timeout, handshake).await {
+                Ok(Ok(Ok(stream))) => {
                     let _ = tx.send((stream, peer, pass)).await;
+                }
+                Ok(Ok(Err((stream, turn)))) => {
+                    // TURN has its own cap on streams; the HTTP gate is free again.
+                    drop(pass);
+                    turn.accept_stream(stream, peer);
                 }
                 Ok(Err(_)) | Err(_) => tracing::debug!("tls handshake failed"),
             }
@@ -133,5 +192,19 @@ impl Acceptor for TlsListener {
             // The accept loop only ends when aborted; then nothing comes any more.
             None => std::future::pending().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alpn_decides() {
+        assert!(is_turn_hello(None));
+        assert!(is_turn_hello(Some(vec![b"stun.turn"])));
+        assert!(!is_turn_hello(Some(vec![b"h2", b"http/1.1"])));
+        assert!(!is_turn_hello(Some(vec![b"http/1.1"])));
+        assert!(!is_turn_hello(Some(vec![b"stun.turn", b"http/1.1"])));
     }
 }

@@ -188,47 +188,82 @@ fn relay_binary() -> PathBuf {
     path
 }
 
+impl Relay {
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// `confide-relay` running inside the namespace.
 struct Relay {
     child: Child,
     http: SocketAddr,
     turn: SocketAddr,
     /// Its stdout after the two startup lines, for the log check.
-    rest: BufReader<std::process::ChildStdout>,
+    rest: Option<(
+        std::sync::mpsc::Receiver<String>,
+        std::thread::JoinHandle<()>,
+    )>,
 }
 
 impl Relay {
     /// Starts the relay (call from inside the namespace) with TURN on
     /// 203.0.113.10 (ephemeral ports) and `extra` flags.
     fn start(extra: &[&str]) -> Relay {
+        let mut args = vec!["--turn-secret", SECRET];
+        args.extend_from_slice(extra);
+        Relay::spawn(&args)
+    }
+
+    /// Starts the relay with `--listen 203.0.113.10:0` and `args` only.
+    fn spawn(args: &[&str]) -> Relay {
         let mut child = Command::new(relay_binary())
-            .args(["--listen", "203.0.113.10:0", "--turn-secret", SECRET])
-            .args(extra)
+            .args(["--listen", "203.0.113.10:0"])
+            .args(args)
             .env("CONFIDE_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start confide-relay: {e}"));
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        // Lines arrive through a thread, so that a relay that never
+        // announces itself fails the test instead of hanging it.
+        let out = BufReader::new(child.stdout.take().expect("stdout"));
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         let mut http = None;
         let mut turn = None;
-        let mut line = String::new();
         while http.is_none() || turn.is_none() {
-            line.clear();
-            if out.read_line(&mut line).unwrap_or(0) == 0 {
+            let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) else {
                 let _ = child.kill();
-                panic!("the relay exited before announcing STUN/TURN (turn: {turn:?})");
-            }
-            if let Some(rest) = line
-                .trim()
-                .strip_prefix("confide relay listening on http://")
-            {
+                panic!(
+                    "the relay did not announce HTTP and STUN/TURN within 30 s (turn: {turn:?})"
+                );
+            };
+            let announced = line.trim().strip_prefix("confide relay listening on ");
+            if let Some(rest) = announced.and_then(|r| {
+                r.strip_prefix("http://")
+                    .or_else(|| r.strip_prefix("https://"))
+            }) {
                 http = rest.trim_end_matches('/').parse().ok();
             }
-            if let Some(rest) = line
+            if let Some((_, rest)) = line
                 .trim()
-                .strip_prefix("confide relay STUN/TURN on udp+tcp ")
+                .strip_prefix("confide relay ")
+                .and_then(|r| r.split_once(" on udp+tcp "))
             {
                 turn = rest.split(',').next().and_then(|a| a.parse().ok());
                 assert!(
@@ -241,17 +276,18 @@ impl Relay {
             child,
             http: http.expect("http address"),
             turn: turn.expect("turn address"),
-            rest: out,
+            rest: Some((lines, reader)),
         }
     }
 
     /// Stops the relay and returns everything it printed after starting.
     fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let mut text = String::new();
-        let _ = self.rest.read_to_string(&mut text);
-        text
+        self.kill();
+        let Some((lines, reader)) = self.rest.take() else {
+            return String::new();
+        };
+        let _ = reader.join();
+        lines.try_iter().collect::<Vec<_>>().join("\n")
     }
 }
 
@@ -265,9 +301,37 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
 enum Socket {
     Udp(UdpSocket, SocketAddr),
     Tcp(TcpStream, Vec<u8>),
+    Tls(Box<TlsStream>, Vec<u8>),
+}
+
+/// The next STUN message or ChannelData (unpadded) from a byte stream.
+fn read_frame(reader: &mut impl std::io::Read, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    loop {
+        if buf.len() >= 4 {
+            let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
+            let (frame, payload) = if buf[0] >> 6 == 0 {
+                (20 + len, 20 + len)
+            } else {
+                ((4 + len).div_ceil(4) * 4, 4 + len)
+            };
+            if buf.len() >= frame {
+                let data = buf[..payload].to_vec();
+                buf.drain(..frame);
+                return Some(data);
+            }
+        }
+        let mut chunk = [0; 4096];
+        let n = reader.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
 }
 
 impl Socket {
@@ -277,6 +341,10 @@ impl Socket {
                 s.send_to(bytes, *to).expect("udp send");
             }
             Socket::Tcp(s, _) => s.write_all(bytes).expect("tcp send"),
+            Socket::Tls(s, _) => {
+                s.write_all(bytes).expect("tls send");
+                s.flush().expect("tls flush");
+            }
         }
     }
 
@@ -292,27 +360,11 @@ impl Socket {
             }
             Socket::Tcp(s, buf) => {
                 s.set_read_timeout(Some(WAIT)).ok()?;
-                loop {
-                    if buf.len() >= 4 {
-                        let len = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
-                        let (frame, payload) = if buf[0] >> 6 == 0 {
-                            (20 + len, 20 + len)
-                        } else {
-                            ((4 + len).div_ceil(4) * 4, 4 + len)
-                        };
-                        if buf.len() >= frame {
-                            let data = buf[..payload].to_vec();
-                            buf.drain(..frame);
-                            return Some(data);
-                        }
-                    }
-                    let mut chunk = [0; 4096];
-                    let n = s.read(&mut chunk).ok()?;
-                    if n == 0 {
-                        return None;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                }
+                read_frame(s, buf)
+            }
+            Socket::Tls(s, buf) => {
+                s.sock.set_read_timeout(Some(WAIT)).ok()?;
+                read_frame(s.as_mut(), buf)
             }
         }
     }
@@ -336,6 +388,28 @@ impl Turn {
     fn tcp(relay: &Relay, username: &str, password: &str) -> Turn {
         let stream = TcpStream::connect(relay.turn).expect("tcp connect to TURN");
         Turn::with(Socket::Tcp(stream, Vec::new()), username, password)
+    }
+
+    /// TURN over TLS to the HTTPS port, offering `alpn` (browsers offer none).
+    fn tls(
+        relay: &Relay,
+        cert: &rustls::pki_types::CertificateDer<'static>,
+        alpn: &[&[u8]],
+    ) -> TlsStream {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert.clone()).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let name = rustls::pki_types::ServerName::from(IpAddr::V4(RELAY_IP));
+        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+        let tcp = TcpStream::connect(relay.http).expect("tcp connect to the HTTPS port");
+        tcp.set_read_timeout(Some(WAIT)).unwrap();
+        rustls::StreamOwned::new(conn, tcp)
     }
 
     fn with(socket: Socket, username: &str, password: &str) -> Turn {
@@ -768,37 +842,109 @@ fn credentials_come_over_the_websocket_and_die_with_the_guest() {
 fn stun_only_answers_binding_and_refuses_allocations() {
     let ns = Ns::new();
     ns.enter(|| {
-        let mut child = Command::new(relay_binary())
-            .args(["--listen", "203.0.113.10:0", "--turn", "stun-only"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("relay");
-        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut turn = None;
-        let mut line = String::new();
-        while turn.is_none() {
-            line.clear();
-            assert!(out.read_line(&mut line).unwrap_or(0) > 0, "relay exited");
-            if let Some(rest) = line.trim().strip_prefix("confide relay STUN (TURN refused") {
-                turn = rest
-                    .split("udp+tcp ")
-                    .nth(1)
-                    .and_then(|r| r.split(',').next())
-                    .and_then(|a| a.parse::<SocketAddr>().ok());
-            }
-        }
-        let relay = Relay {
-            child,
-            http: SocketAddr::from((RELAY_IP, 0)),
-            turn: turn.expect("turn address"),
-            rest: out,
-        };
+        let relay = Relay::spawn(&["--turn", "stun-only"]);
         let mut stun = Turn::udp(&relay, "", "");
         assert_eq!(stun.call(BINDING, &|_| {}).0, 0);
         let (user, pass) = Turn::minted("x", unix_now() + 3600);
         assert_eq!(Turn::udp(&relay, &user, &pass).allocate(), Err(403));
         relay.stop();
     });
+}
+
+#[test]
+fn turn_over_tls_shares_the_https_port_by_alpn() {
+    let certified = rcgen::generate_simple_self_signed(vec![RELAY_IP.to_string()]).unwrap();
+    let dir = std::env::temp_dir().join(format!("confide-relay-turn-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), certified.signing_key.serialize_pem()).unwrap();
+    let cert = certified.cert.der().clone();
+    let ns = Ns::new();
+    ns.enter(|| {
+        let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let relay = Relay::start(&[
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ]);
+        // HTTPS (ALPN http/1.1) still reaches the web server.
+        let mut https = Turn::tls(&relay, &cert, &[b"http/1.1"]);
+        https
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 203.0.113.10\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        let _ = https.read_to_string(&mut response);
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+        // A TURN client offering no ALPN (as browsers on turns:) gets TURN.
+        let (user, pass) = Turn::minted("tls", unix_now() + 3600);
+        let stream = Turn::tls(&relay, &cert, &[]);
+        let mut a = Turn::with(Socket::Tls(Box::new(stream), Vec::new()), &user, &pass);
+        let ra = a.allocate().expect("an allocation over TLS");
+        assert_eq!(ra.ip(), IpAddr::V4(RELAY_IP));
+        // And one offering stun.turn (RFC 7443) too; both relay to each other.
+        let stream = Turn::tls(&relay, &cert, &[b"stun.turn"]);
+        let mut b = Turn::with(Socket::Tls(Box::new(stream), Vec::new()), &user, &pass);
+        let rb = b
+            .allocate()
+            .expect("an allocation over TLS with ALPN stun.turn");
+        assert_eq!(a.permission(rb), 0);
+        assert_eq!(b.permission(ra), 0);
+        assert_eq!(a.channel(0x4321, rb), 0);
+        a.send_channel(0x4321, b"through TLS");
+        assert_eq!(b.receive(), Some((Some(ra), 0, b"through TLS".to_vec())));
+        // The relay's own HTTPS port is still refused as a peer.
+        assert_eq!(a.permission(relay.http), 403);
+
+        // The WebSocket's ice_servers name turns: on the HTTPS port.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let port = relay.http.port();
+        let turn_port = relay.turn.port();
+        runtime.block_on(async {
+            let tls = tokio_rustls::TlsConnector::from({
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(cert.clone()).unwrap();
+                let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+                let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .unwrap()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth();
+                // As browsers do; a client offering no ALPN would get TURN.
+                config.alpn_protocols = vec![b"http/1.1".to_vec()];
+                std::sync::Arc::new(config)
+            });
+            let tcp = tokio::net::TcpStream::connect(relay.http).await.unwrap();
+            let name = rustls::pki_types::ServerName::from(IpAddr::V4(RELAY_IP));
+            let stream = tls.connect(name, tcp).await.unwrap();
+            let url = format!("wss://203.0.113.10:{port}/ws");
+            let (ws, _) = tokio_tungstenite::client_async(&url, stream).await.unwrap();
+            let mut host = confide_tests::ws::WsClient::new(ws);
+            host.send(&create_msg(1, 1)).await;
+            assert!(matches!(
+                host.recv().await,
+                ServerMessage::RoomCreated { .. }
+            ));
+            let servers = match host.recv().await {
+                ServerMessage::IceServers { servers, .. } => servers,
+                other => panic!("expected ice_servers, got {other:?}"),
+            };
+            let (_, urls) = turn_server(&servers);
+            assert_eq!(
+                urls,
+                vec![
+                    format!("stun:203.0.113.10:{turn_port}"),
+                    format!("turn:203.0.113.10:{turn_port}?transport=udp"),
+                    format!("turn:203.0.113.10:{turn_port}?transport=tcp"),
+                    format!("turns:203.0.113.10:{port}?transport=tcp"),
+                ]
+            );
+        });
+        relay.stop();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 
@@ -25,6 +25,8 @@ use crate::config::{Config, PortRange, TurnMode};
 pub const REALM: &str = "confide";
 /// A TCP connection that sends nothing for this long is closed.
 const TCP_IDLE: Duration = Duration::from_secs(600);
+/// A new TCP connection must send its first complete message within this time.
+const TCP_FIRST: Duration = Duration::from_secs(10);
 /// Messages queued for one TCP client before further ones are dropped.
 const TCP_QUEUE: usize = 256;
 /// Largest frame on a TCP connection (a STUN message or padded ChannelData).
@@ -121,6 +123,8 @@ struct Shell {
     tcp: Mutex<HashMap<u64, mpsc::Sender<Vec<u8>>>>,
     pending: Pending,
     next_tcp: AtomicU64,
+    /// Open TCP and TLS streams (beyond the cap new ones are dropped at once).
+    streams: Arc<Semaphore>,
 }
 
 impl Shell {
@@ -203,8 +207,7 @@ async fn udp_loop(shell: Arc<Shell>) {
     }
 }
 
-async fn tcp_accept_loop(shell: Arc<Shell>, listener: TcpListener, max: usize) {
-    let permits = Arc::new(Semaphore::new(max.max(1)));
+async fn tcp_accept_loop(shell: Arc<Shell>, listener: TcpListener) {
     let mut tasks = JoinSet::new();
     loop {
         let Ok((stream, from)) = listener.accept().await else {
@@ -213,9 +216,10 @@ async fn tcp_accept_loop(shell: Arc<Shell>, listener: TcpListener, max: usize) {
         };
         while tasks.try_join_next().is_some() {}
         // Beyond the cap new connections are dropped at once.
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let Ok(permit) = shell.streams.clone().try_acquire_owned() else {
             continue;
         };
+        let _ = stream.set_nodelay(true);
         let shell = shell.clone();
         tasks.spawn(async move {
             serve_stream(shell, stream, from).await;
@@ -224,10 +228,12 @@ async fn tcp_accept_loop(shell: Arc<Shell>, listener: TcpListener, max: usize) {
     }
 }
 
-/// Serves one TCP client: STUN messages and ChannelData framed back to back
-/// (RFC 8656 §12.5: ChannelData padded to four bytes).
-async fn serve_stream(shell: Arc<Shell>, stream: TcpStream, from: SocketAddr) {
-    let _ = stream.set_nodelay(true);
+/// Serves one TCP or TLS client: STUN messages and ChannelData framed back
+/// to back (RFC 8656 §12.5: ChannelData padded to four bytes).
+async fn serve_stream<S>(shell: Arc<Shell>, stream: S, from: SocketAddr)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let id = shell.next_tcp.fetch_add(1, Ordering::Relaxed);
     let client = Client {
         transport: Transport::Tcp(id),
@@ -235,7 +241,7 @@ async fn serve_stream(shell: Arc<Shell>, stream: TcpStream, from: SocketAddr) {
     };
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
     lock(&shell.tcp).insert(id, tx);
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let write = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             if writer.write_all(&bytes).await.is_err() {
@@ -245,8 +251,9 @@ async fn serve_stream(shell: Arc<Shell>, stream: TcpStream, from: SocketAddr) {
     });
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16384];
+    let mut patience = TCP_FIRST;
     'read: loop {
-        let n = match tokio::time::timeout(TCP_IDLE, reader.read(&mut chunk)).await {
+        let n = match tokio::time::timeout(patience, reader.read(&mut chunk)).await {
             Ok(Ok(n)) if n > 0 => n,
             _ => break,
         };
@@ -267,6 +274,7 @@ async fn serve_stream(shell: Arc<Shell>, stream: TcpStream, from: SocketAddr) {
             let data = &buf[..payload];
             shell.step(|s| s.on_client(client, data, Instant::now(), unix_now()));
             buf.drain(..frame);
+            patience = TCP_IDLE;
         }
     }
     lock(&shell.tcp).remove(&id);
@@ -330,7 +338,13 @@ impl Turn {
 
     /// Starts STUN/TURN on bound `sockets` (inside a tokio runtime). With
     /// `--turn off` there is nothing to start: use `None` instead.
-    pub fn start(config: &Config, sockets: TurnSockets) -> Result<Arc<Turn>, String> {
+    /// `https_port` is the port the relay serves HTTPS on (for the
+    /// `turns:` URL when it terminates TLS itself).
+    pub fn start(
+        config: &Config,
+        sockets: TurnSockets,
+        https_port: Option<u16>,
+    ) -> Result<Arc<Turn>, String> {
         let public_ip = config.turn_public_ip()?;
         let advertised = SocketAddr::new(public_ip, sockets.addr.port());
         let secret: zeroize::Zeroizing<Vec<u8>> = match &config.turn_secret {
@@ -376,24 +390,26 @@ impl Turn {
             tcp: Mutex::default(),
             pending,
             next_tcp: AtomicU64::new(1),
+            streams: Arc::new(Semaphore::new(config.turn_max_allocations.max(1))),
         });
         let tasks = vec![
             tokio::spawn(udp_loop(shell.clone())).abort_handle(),
-            tokio::spawn(tcp_accept_loop(
-                shell.clone(),
-                tcp,
-                config.turn_max_allocations,
-            ))
-            .abort_handle(),
+            tokio::spawn(tcp_accept_loop(shell.clone(), tcp)).abort_handle(),
             tokio::spawn(tick_loop(shell.clone())).abort_handle(),
         ];
         let host = advertised.to_string();
         let stun_urls = vec![format!("stun:{host}")];
         let turn_urls = if config.turn == TurnMode::On {
-            vec![
+            let mut urls = vec![
                 format!("turn:{host}?transport=udp"),
                 format!("turn:{host}?transport=tcp"),
-            ]
+            ];
+            // TURN over TLS on the HTTPS port (ALPN demux in tls.rs).
+            if config.tls() {
+                let port = https_port.unwrap_or(config.listen.port());
+                urls.push(format!("turns:{public_ip}:{port}?transport=tcp"));
+            }
+            urls
         } else {
             Vec::new()
         };
@@ -423,9 +439,14 @@ impl Turn {
         } else {
             "the --turn-listen address"
         };
+        let tls = if config.tls() && config.turn == TurnMode::On {
+            ", TURN over TLS on the HTTPS port (by ALPN)"
+        } else {
+            ""
+        };
         Ok((
             format!(
-                "{what} on udp+tcp {listen}, relayed address {public_ip} ({source}), relay ports {}-{}",
+                "{what} on udp+tcp {listen}, relayed address {public_ip} ({source}), relay ports {}-{}{tls}",
                 config.relay_ports.first, config.relay_ports.last
             ),
             private,
@@ -458,6 +479,27 @@ impl Turn {
 
     pub fn turn_urls(&self) -> &[String] {
         &self.turn_urls
+    }
+
+    /// Serves a TURN-over-TLS stream handed over by the HTTPS listener.
+    pub fn accept_stream<S>(&self, stream: S, from: SocketAddr)
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let Some(shell) = &self.shell else {
+            return;
+        };
+        if self.mode != TurnMode::On {
+            return;
+        }
+        let Ok(permit) = shell.streams.clone().try_acquire_owned() else {
+            return;
+        };
+        let shell = shell.clone();
+        tokio::spawn(async move {
+            serve_stream(shell, stream, from).await;
+            drop(permit);
+        });
     }
 
     /// Revokes credential `id` (which expires at `until_unix`) and closes its allocations.
