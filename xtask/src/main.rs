@@ -34,6 +34,8 @@ fn main() -> ExitCode {
         Some("repro") => repro::run(&args[1..]),
         Some("verify") => verify::run(&args[1..]),
         Some("seal") if args.len() == 2 => integrity::seal(Path::new(&args[1])),
+        Some("relay-url") if args.len() == 3 => relay_url::check_relay_url(&args[2])
+            .and_then(|()| set_relay(Path::new(&args[1]), &args[2])),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
                  repro                  build HEAD twice in two folders and compare byte for byte\n\
                  verify URL [--dist DIR]  check that a server serves exactly this commit's app\n\
                  seal DIR               make a fresh Trunk output check what it loads (build does this)\n\
+                 relay-url DIR URL      make a sealed build talk to the relay at URL (build --relay-url does this)\n\
                  fresh-check [DIR]      both commands above in a fresh clone with empty tool caches"
             );
             return ExitCode::from(2);
