@@ -45,6 +45,9 @@ const MAX_REFRESH_LIFETIME: Duration = Duration::from_secs(3600);
 const NONCE_LIFETIME_SECS: u64 = 3600;
 /// Channel numbers a client may bind (RFC 8656 §12).
 const CHANNELS: std::ops::RangeInclusive<u16> = 0x4000..=0x4FFF;
+/// Largest relayed payload: a Data indication (header, XOR-PEER-ADDRESS,
+/// DATA header) must fit STUN's 16-bit length.
+const MAX_RELAYED: usize = 65535 - 20 - 24 - 4;
 /// Permissions and channels per allocation (a browser needs a handful).
 const MAX_PERMISSIONS: usize = 64;
 
@@ -812,18 +815,21 @@ impl TurnServer {
         out: &mut Vec<Output>,
     ) {
         let peer = SocketAddr::new(canonical(peer.ip()), peer.port());
+        // The permission first: it is cheap, and only permitted peers get a verdict.
+        let permitted = self.allocations.get(&port).is_some_and(|alloc| {
+            alloc
+                .permissions
+                .get(&peer.ip())
+                .is_some_and(|until| *until > now)
+        });
+        if !permitted {
+            return;
+        }
         let verdict = self.verdict(peer);
         let rate = self.settings.bandwidth;
         let Some(alloc) = self.allocations.get_mut(&port) else {
             return;
         };
-        if alloc
-            .permissions
-            .get(&peer.ip())
-            .is_none_or(|until| *until <= now)
-        {
-            return;
-        }
         if !alloc.up.take(data.len(), rate, now) {
             self.metrics.bandwidth_drop();
             return;
@@ -857,6 +863,10 @@ impl TurnServer {
         now: Instant,
         out: &mut Vec<Output>,
     ) {
+        // What does not fit into one STUN message or ChannelData is dropped.
+        if data.len() > MAX_RELAYED {
+            return;
+        }
         let rate = self.settings.bandwidth;
         let Some(alloc) = self.allocations.get_mut(&port) else {
             return;

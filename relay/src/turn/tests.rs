@@ -586,3 +586,78 @@ fn garbage_is_ignored() {
     }
     assert!(s.on_peer(1, c.client.addr, b"x", now).is_empty());
 }
+
+/// Random and mutated datagrams from clients and peers: no panic, and every
+/// answer parses.
+#[test]
+fn random_input_does_not_panic() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(13);
+    let mut s = server();
+    let now = Instant::now();
+    let mut a = client(4000, "a", UNIX + 60);
+    let relayed = a.relayed(&mut s, now);
+    a.permission(&mut s, "198.51.100.50:7000", now);
+    // Seeds: real requests of every kind, mutated byte by byte.
+    let seeds: Vec<Vec<u8>> = vec![
+        a.request(BINDING, &|_| {}, false),
+        a.request(
+            ALLOCATE,
+            &|w| {
+                w.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
+                    .ok();
+            },
+            true,
+        ),
+        a.request(
+            CHANNEL_BIND,
+            &|w| {
+                let t = w.transaction_id();
+                w.add_attribute(&ChannelNumber::new(0x4000)).ok();
+                w.add_attribute(&XorPeerAddress::new(relayed, t)).ok();
+            },
+            true,
+        ),
+        a.request(
+            REFRESH,
+            &|w| {
+                w.add_attribute(&Lifetime::new(60)).ok();
+            },
+            true,
+        ),
+        vec![0x40, 0x00, 0x00, 0x03, 1, 2, 3],
+    ];
+    for round in 0..20_000u32 {
+        let mut data = seeds[round as usize % seeds.len()].clone();
+        for _ in 0..rng.random_range(1..4) {
+            let i = rng.random_range(0..data.len());
+            data[i] = rng.random();
+        }
+        if rng.random_bool(0.1) {
+            data.truncate(rng.random_range(0..data.len()));
+        }
+        let from = Client {
+            transport: if round % 3 == 0 {
+                Transport::Tcp(1)
+            } else {
+                Transport::Udp
+            },
+            addr: SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::new(198, 51, 100, (round % 4) as u8)),
+                4000 + (round % 2) as u16,
+            ),
+        };
+        for output in s.on_client(from, &data, now, UNIX) {
+            if let Output::ToClient { bytes, .. } = output
+                && bytes[0] >> 6 == 0
+            {
+                assert!(Message::from_bytes(&bytes).is_ok());
+            }
+        }
+        let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 50)), 7000);
+        let _ = s.on_peer(relayed.port(), peer, &data, now);
+    }
+    let big = vec![0u8; 65507];
+    let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 50)), 7000);
+    assert!(s.on_peer(relayed.port(), peer, &big, now).is_empty());
+}
