@@ -566,7 +566,7 @@ impl Turn {
 fn allocations_without_valid_credentials_are_refused() {
     let ns = Ns::new();
     ns.enter(|| {
-        let relay = Relay::start(&[]);
+        let relay = Relay::start(&["--metrics"]);
         // STUN Binding needs no credentials.
         let mut stun = Turn::udp(&relay, "", "");
         let (code, answer) = stun.call(BINDING, &|_| {});
@@ -611,6 +611,25 @@ fn allocations_without_valid_credentials_are_refused() {
         let relayed = Turn::udp(&relay, &user, &pass).allocate();
         assert_eq!(relayed.map(|a| a.ip()), Ok(IpAddr::V4(RELAY_IP)));
         assert!(Turn::tcp(&relay, &user, &pass).allocate().is_ok());
+
+        // /metrics counts them by reason, with no address or name.
+        let mut http = TcpStream::connect(relay.http).unwrap();
+        http.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut metrics = String::new();
+        let _ = http.read_to_string(&mut metrics);
+        for line in [
+            "confide_turn_refusals_total{reason=\"expired\"} 2",
+            "confide_turn_refusals_total{reason=\"bad_credentials\"} 2",
+            "confide_turn_auth_failures_total 4",
+            // The TCP client above is gone, and its allocation with it.
+            "confide_turn_allocations 1",
+            "confide_turn_allocations_total 2",
+        ] {
+            assert!(metrics.contains(line), "/metrics lacks {line}: {metrics}");
+        }
+        assert!(!metrics.contains("203.0.113"), "an address in /metrics");
+        assert!(!metrics.contains("fine"), "a credential id in /metrics");
 
         let log = relay.stop();
         for secret in [SECRET, pass.as_str(), user.as_str()] {
@@ -790,6 +809,10 @@ fn credentials_come_over_the_websocket_and_die_with_the_guest() {
             // A guest in the lobby gets none; once admitted it gets its own.
             add_invite(&mut host, 1, 2, None).await;
             let (mut guest, member) = knock(&url, &mut host, 1, 2).await;
+            assert!(
+                guest.try_next(Duration::from_millis(300)).await.is_none(),
+                "a guest in the lobby was sent something (ice_servers?)"
+            );
             host.send(&ClientMessage::Admit {
                 room: room_id(1),
                 member,
