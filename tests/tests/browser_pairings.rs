@@ -330,7 +330,8 @@ async fn a_refused_description_is_shown_within_two_seconds() {
 /// whose worker never decrypts (test-build switch `?skip_decrypt=1`) is told
 /// "Bild und Ton kommen nicht durch" about 15 s after the call starts, not
 /// before, while the counsellor, who decrypts, is not. "Erneut versuchen"
-/// takes the message away and starts a new attempt (an ICE restart).
+/// takes the message away and starts a new attempt (an ICE restart); "Nur
+/// Ton" stops sending the guest's picture and tries again.
 #[tokio::test]
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn no_media_within_the_deadline_is_said_with_a_way_to_retry() {
@@ -397,6 +398,38 @@ async fn no_media_within_the_deadline_is_said_with_a_way_to_retry() {
     )
     .await;
     println!("negotiations at the counsellor before the retry: {before:?}");
+    // Still nothing decrypts: the message comes back, and "Nur Ton" stops
+    // sending our picture at all (the packet counter stands still), shows
+    // the camera as off, and tries again.
+    guest
+        .wait_until(
+            "the no-media message again",
+            STEP * 2,
+            "const t = document.querySelector('[data-testid=media-trouble]'); \
+             return t && t.offsetParent !== null",
+        )
+        .await;
+    guest.click("[data-testid=sound-only]").await;
+    guest
+        .wait_until(
+            "the message to go away and the camera to be off",
+            Duration::from_secs(5),
+            "return document.querySelector('[data-testid=media-trouble]') === null \
+               && document.querySelector('[data-testid=local-video]').classList.contains('hidden')",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let video_sent = call_stat(&guest, "out_video", "packetsSent").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        call_stat(&guest, "out_video", "packetsSent").await,
+        video_sent,
+        "after \"Nur Ton\" no video packet leaves the guest"
+    );
+    assert!(
+        call_stat(&guest, "out_audio", "packetsSent").await > 0.0,
+        "sound still goes out"
+    );
     host.close().await;
     guest.close().await;
 }

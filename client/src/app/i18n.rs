@@ -207,6 +207,7 @@ pub struct Strings {
     pub paused_guest: &'static str,
     pub chat_paused: &'static str,
     pub media_retry: &'static str,
+    pub media_sound_only: &'static str,
     pub knock_in_call: fn(&str) -> String,
     /// A seat asks for a new key exchange; the argument is a name or [`Strings::someone`].
     pub renewal_request: fn(&str) -> String,
@@ -404,6 +405,7 @@ static DE: Strings = Strings {
     paused_guest: "Angehalten, bis die Beratung zurück ist",
     chat_paused: "Der Chat ist angehalten, bis die Beratung zurück ist.",
     media_retry: "Erneut versuchen",
+    media_sound_only: "Nur Ton",
     knock_in_call: |name| format!("{name} klopft an"),
     renewal_request: |name| {
         format!(
@@ -686,6 +688,7 @@ static EN: Strings = Strings {
     paused_guest: "Paused until your counsellor is back",
     chat_paused: "The chat is paused until your counsellor is back.",
     media_retry: "Try again",
+    media_sound_only: "Sound only",
     knock_in_call: |name| format!("{name} is knocking"),
     renewal_request: |name| {
         format!("{name} wants to reconnect. You will compare a new safety code afterwards.")

@@ -353,6 +353,9 @@ pub enum UiAction {
     /// "Erneut versuchen" where picture and sound from this participant do
     /// not come through (ICE restart / a new offer).
     RetryMedia(PeerId),
+    /// "Nur Ton" where picture and sound do not come through: stop sending
+    /// our picture (less to carry) and try the connection again.
+    SoundOnly(PeerId),
     /// Continue without camera (from the camera failure page).
     AudioOnly,
     /// Counsellor: "IP-Adresse verbergen" switched on or off for this session.

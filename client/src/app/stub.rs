@@ -334,6 +334,7 @@ impl Controller for StubController {
             UiAction::CopyLink(_)
             | UiAction::SetLanguage(_)
             | UiAction::RetryMedia(_)
+            | UiAction::SoundOnly(_)
             | UiAction::HideAddress(_)
             | UiAction::DismissWarning(_) => {}
         }

@@ -593,6 +593,27 @@ impl Inner {
         }
     }
 
+    /// Switches our camera on or off. Off is a disabled track (a black
+    /// picture); on also puts the camera back on the senders in case "Nur
+    /// Ton" took it off them.
+    fn set_camera(&mut self, on: bool) {
+        self.camera_off = !on;
+        let Some(local) = &self.local else {
+            return;
+        };
+        for track in local.stream.get_video_tracks().iter() {
+            if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                track.set_enabled(on);
+                if on
+                    && self.screen.is_none()
+                    && let Some(mesh) = &self.mesh
+                {
+                    let _ = mesh.replace_track(MediaKind::Video, Some(&track));
+                }
+            }
+        }
+    }
+
     /// Guest: the relay says the counsellor's connection is lost.
     fn counsellor_away(&self) -> bool {
         !self.session.as_ref().is_some_and(Session::is_host)
@@ -976,6 +997,21 @@ impl Inner {
                     mesh.retry_media(peer.participant);
                 }
             }
+            UiAction::SoundOnly(id) => {
+                // Our picture stops being sent at all (not a black picture):
+                // what is left is sound, a few dozen kbit/s. "Kamera an"
+                // brings it back.
+                self.set_camera(false);
+                if self.screen.is_none()
+                    && let Some(mesh) = &self.mesh
+                {
+                    let _ = mesh.replace_track(MediaKind::Video, None);
+                }
+                if let (Some(mesh), Some(peer)) = (&self.mesh, self.peers.get(&MemberId(id))) {
+                    mesh.retry_media(peer.participant);
+                }
+                self.refresh();
+            }
             UiAction::EnterCall(media) => self.enter_call(media, true),
             UiAction::ContinueToDeviceCheck => self.show(Screen::DeviceCheck(GuestView::default())),
             UiAction::AudioOnly => self.show(Screen::DeviceCheck(GuestView { audio_only: true })),
@@ -992,14 +1028,7 @@ impl Inner {
                 self.refresh();
             }
             UiAction::ToggleCamera => {
-                self.camera_off = !self.camera_off;
-                if let Some(local) = &self.local {
-                    for track in local.stream.get_video_tracks().iter() {
-                        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
-                            track.set_enabled(!self.camera_off);
-                        }
-                    }
-                }
+                self.set_camera(self.camera_off);
                 self.refresh();
             }
             UiAction::SwitchDevice(switch) => self.switch_device(switch),

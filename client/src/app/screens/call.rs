@@ -186,6 +186,11 @@ pub fn call_screen(props: &CallProps) -> Html {
                             data-testid="retry-media" data-peer={participant.id.to_string()}>
                             { strings.media_retry }
                         </button>
+                        <button type="button" class="btn btn-secondary btn-small"
+                            onclick={emit(UiAction::SoundOnly(participant.id))}
+                            data-testid="sound-only" data-peer={participant.id.to_string()}>
+                            { strings.media_sound_only }
+                        </button>
                     </div>
                 } else if !show_video {
                     <div class="avatar-large" aria-hidden="true">
