@@ -184,6 +184,8 @@ async fn relay_loop(shell: Arc<Shell>, port: u16, socket: Arc<UdpSocket>) {
     let mut buf = vec![0u8; 65536];
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+            // Errors on an unconnected UDP socket are rare; never spin on them.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let data = &buf[..n];
@@ -196,6 +198,7 @@ async fn udp_loop(shell: Arc<Shell>) {
     let udp = shell.udp.clone();
     loop {
         let Ok((n, from)) = udp.recv_from(&mut buf).await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
         let client = Client {
