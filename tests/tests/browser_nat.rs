@@ -415,13 +415,56 @@ async fn relayed_one_to_one(
 #[ignore = "needs root, ip, iptables, Chromium, Firefox and the built app: run `cargo xtask test`"]
 async fn with_turn_a_call_crosses_two_symmetric_nats_through_the_relay() {
     let binary = relay_binary();
-    let flags = turn_on(&binary);
+    let mut flags = turn_on(&binary);
+    flags.push("--metrics".into());
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let stage = NatStage::start(&[HomeOptions::default(); 2], &binary, &flags).await;
     let (counsellor, mira, _, _) =
         relayed_one_to_one(&stage, (Engine::Chromium, Engine::Firefox)).await;
+    // What one relayed 1:1 call costs the server (docs/RELAY.md): the TURN
+    // byte counters of /metrics over ten seconds of the running call.
+    let window = Duration::from_secs(10);
+    let before = relayed_bytes(&stage);
+    tokio::time::sleep(window).await;
+    let after = relayed_bytes(&stage);
+    let mbit = |bytes: u64| bytes as f64 * 8.0 / window.as_secs_f64() / 1e6;
+    println!(
+        "relayed 1:1 call (Chromium counsellor, Firefox guest, default camera): \
+         {:.2} Mbit/s to the browsers, {:.2} Mbit/s to the peers' allocations",
+        mbit(after.0.saturating_sub(before.0)),
+        mbit(after.1.saturating_sub(before.1)),
+    );
+    assert!(after.0 > before.0, "media flows through the relay");
     counsellor.close().await;
     mira.close().await;
+}
+
+/// The relay's TURN byte counters (to the clients, to the peers), read from
+/// /metrics inside the internet namespace.
+fn relayed_bytes(stage: &NatStage) -> (u64, u64) {
+    let output = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &stage.topology.inet,
+            "curl",
+            "-sk",
+            &format!("{}metrics", stage.relay.url),
+        ])
+        .output()
+        .expect("curl inside the internet namespace (Debian package curl)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let counter = |direction: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("confide_turn_relayed_bytes_total")
+                    && l.contains(&format!("direction=\"{direction}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no relayed-bytes counter ({direction}) in /metrics: {text}"))
+    };
+    (counter("to_client"), counter("to_peer"))
 }
 
 /// A guest at a place that lets only TCP 443 out (UDP refused): the call
