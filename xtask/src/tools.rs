@@ -84,8 +84,9 @@ impl Toolbox {
         command
     }
 
-    /// Chromium, ChromeDriver and Firefox ESR from Debian's packages;
-    /// the missing ones are installed with apt when we are root.
+    /// Chromium, ChromeDriver and Firefox ESR from Debian's packages, and
+    /// what the NAT tests build their networks with (`ip`, `iptables`,
+    /// `curl`); the missing ones are installed with apt when we are root.
     fn ensure_browsers(&mut self) -> Result<(), String> {
         // (what, the programs it may be called, its Debian package)
         const BROWSERS: [(&str, &[&str], &str); 3] = [
@@ -93,8 +94,14 @@ impl Toolbox {
             ("ChromeDriver", &["chromedriver"], "chromium-driver"),
             ("Firefox ESR", &["firefox-esr", "firefox"], "firefox-esr"),
         ];
+        const NETWORK_TOOLS: [(&str, &[&str], &str); 3] = [
+            ("ip", &["ip"], "iproute2"),
+            ("iptables", &["iptables"], "iptables"),
+            ("curl", &["curl"], "curl"),
+        ];
         let missing: Vec<(&str, &str)> = BROWSERS
             .iter()
+            .chain(NETWORK_TOOLS.iter())
             .filter(|(_, names, _)| find_program(names).is_none())
             .map(|(what, _, package)| (*what, *package))
             .collect();
@@ -332,10 +339,14 @@ fn ensure_binaryen() -> Result<PathBuf, String> {
     Ok(bin)
 }
 
+/// A program on `PATH`, or in the sbin folders (`ip` and `iptables` live
+/// there, and a non-login shell's `PATH` may lack them).
 fn find_program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let sbin = ["/usr/sbin", "/sbin"].map(PathBuf::from);
     names.iter().find_map(|name| {
         std::env::split_paths(&path)
+            .chain(sbin.iter().cloned())
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
     })
