@@ -476,6 +476,32 @@ impl Stage {
     }
 }
 
+/// A counsellor (on `relay_url`, the relay or a proxy in front of it),
+/// Alex and Sam in one call, the counsellor having confirmed both codes;
+/// returns once every one of them decodes both others' video.
+pub async fn group_of_three(stage: &Stage, relay_url: &str) -> (Browser, Browser, Browser) {
+    let host = stage.person().await;
+    let alex = stage.person().await;
+    let sam = stage.person().await;
+    let link_one = counsellor_starts_session(&host, relay_url).await;
+    guest_knocks(&alex, &link_one, "Alex", None).await;
+    counsellor_admits_and_enters(&host, "Alex").await;
+    let link_two = counsellor_invites_from_the_call(&host, None).await;
+    guest_knocks(&sam, &link_two, "Sam", None).await;
+    counsellor_admits_in_the_call(&host, "Sam", 2).await;
+    for (who, browser) in [("counsellor", &host), ("Alex", &alex), ("Sam", &sam)] {
+        browser
+            .wait_until(
+                &format!("two decoding remote videos at {who}"),
+                STEP * 3,
+                "return [...document.querySelectorAll('[data-testid=remote-video]')] \
+                   .filter(v => v.getVideoPlaybackQuality().totalVideoFrames > 5).length >= 2",
+            )
+            .await;
+    }
+    (host, alex, sam)
+}
+
 /// Everything a 1:1 call test needs, started: the stage, and a counsellor
 /// and a guest (named `name`) who are in the call.
 pub struct OneToOne {

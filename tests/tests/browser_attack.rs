@@ -354,25 +354,7 @@ async fn grinding_the_code_through_renewals_is_shown_and_stopped() {
 async fn a_guest_the_relay_names_as_counsellor_changes_nothing() {
     let stage = Stage::start().await;
     let proxy = AttackerProxy::start(&stage.relay).await;
-    let host = stage.person().await;
-    let alex = stage.person().await;
-    let sam = stage.person().await;
-    let link_one = counsellor_starts_session(&host, &proxy.http_url()).await;
-    guest_knocks(&alex, &link_one, "Alex", None).await;
-    counsellor_admits_and_enters(&host, "Alex").await;
-    let link_two = counsellor_invites_from_the_call(&host, None).await;
-    guest_knocks(&sam, &link_two, "Sam", None).await;
-    counsellor_admits_in_the_call(&host, "Sam", 2).await;
-    for (who, browser) in [("counsellor", &host), ("Alex", &alex), ("Sam", &sam)] {
-        browser
-            .wait_until(
-                &format!("two decoding remote videos at {who}"),
-                STEP * 3,
-                "return [...document.querySelectorAll('[data-testid=remote-video]')] \
-                   .filter(v => v.getVideoPlaybackQuality().totalVideoFrames > 5).length >= 2",
-            )
-            .await;
-    }
+    let (host, alex, sam) = group_of_three(&stage, &proxy.http_url()).await;
     let alex_code = shown_sas(&alex).await;
     let alex_refused = refused(&alex).await;
     let alex_kid = sender_kid(&alex).await;

@@ -260,30 +260,6 @@ async fn no_single_tap_ends_the_call_in_firefox() {
     no_single_tap_ends_the_call(Engine::Firefox).await;
 }
 
-/// A counsellor, Alex and Sam in one call, everyone seeing both others.
-async fn group_of_three(stage: &Stage) -> (Browser, Browser, Browser) {
-    let host = stage.person().await;
-    let alex = stage.person().await;
-    let sam = stage.person().await;
-    let link_one = counsellor_starts_session(&host, &stage.relay.http_url()).await;
-    guest_knocks(&alex, &link_one, "Alex", None).await;
-    counsellor_admits_and_enters(&host, "Alex").await;
-    let link_two = counsellor_invites_from_the_call(&host, None).await;
-    guest_knocks(&sam, &link_two, "Sam", None).await;
-    counsellor_admits_in_the_call(&host, "Sam", 2).await;
-    for (who, browser) in [("counsellor", &host), ("Alex", &alex), ("Sam", &sam)] {
-        browser
-            .wait_until(
-                &format!("two decoding remote videos at {who}"),
-                STEP * 3,
-                "return [...document.querySelectorAll('[data-testid=remote-video]')] \
-                   .filter(v => v.getVideoPlaybackQuality().totalVideoFrames > 5).length >= 2",
-            )
-            .await;
-    }
-    (host, alex, sam)
-}
-
 /// RTP packets of `kind` this guest sent to the other guest so far (the
 /// connection that is not the counsellor's, from the test build's report).
 async fn sent_to_other_guest(guest: &Browser, kind: &str) -> f64 {
@@ -324,7 +300,7 @@ async fn sent_to_other_guest(guest: &Browser, kind: &str) -> f64 {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn without_the_counsellor_the_guests_exchange_nothing() {
     let stage = Stage::start().await;
-    let (host, alex, sam) = group_of_three(&stage).await;
+    let (host, alex, sam) = group_of_three(&stage, &stage.relay.http_url()).await;
     let before = sent_to_other_guest(&alex, "video").await;
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     assert!(
@@ -380,7 +356,7 @@ async fn without_the_counsellor_the_guests_exchange_nothing() {
 #[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
 async fn the_counsellors_end_reaches_every_guest_within_two_seconds() {
     let stage = Stage::start().await;
-    let (host, alex, sam) = group_of_three(&stage).await;
+    let (host, alex, sam) = group_of_three(&stage, &stage.relay.http_url()).await;
     host.click("[data-testid=end-for-all]").await;
     host.wait_until(
         "the end button to ask once more",
