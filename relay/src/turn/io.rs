@@ -89,8 +89,10 @@ struct Binder {
 }
 
 impl RelayPorts for Binder {
-    fn open(&mut self) -> Option<u16> {
-        let span = u32::from(self.range.last - self.range.first) + 1;
+    fn open(&mut self, even: bool) -> Option<u16> {
+        let first = u32::from(self.range.first);
+        let last = u32::from(self.range.last);
+        let span = last - first + 1;
         let tries = span.min(64);
         for i in 0..tries {
             let offset = if span <= 64 {
@@ -98,7 +100,16 @@ impl RelayPorts for Binder {
             } else {
                 rand::random_range(0..span)
             };
-            let port = (u32::from(self.range.first) + offset) as u16;
+            let mut port = first + offset;
+            if even && port % 2 == 1 {
+                // The even neighbour inside the range (with small ranges the
+                // loop visits each even port twice, which is harmless).
+                port = if port > first { port - 1 } else { port + 1 };
+                if port > last {
+                    continue;
+                }
+            }
+            let port = port as u16;
             if let Ok(socket) = std::net::UdpSocket::bind(SocketAddr::new(self.ip, port))
                 && socket.set_nonblocking(true).is_ok()
             {
@@ -570,6 +581,24 @@ mod tests {
         assert!(own(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))));
         // TEST-NET-2 is on no interface of a test machine.
         assert!(!own(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1))));
+    }
+
+    #[test]
+    fn even_ports_are_even_and_in_the_range() {
+        for (first, last) in [(40001, 40003), (40100, 40600), (40700, 40701)] {
+            let mut binder = Binder {
+                ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                range: PortRange { first, last },
+                pending: Pending::default(),
+            };
+            for _ in 0..3 {
+                let Some(port) = binder.open(true) else {
+                    continue;
+                };
+                assert_eq!(port % 2, 0, "{port}");
+                assert!((first..=last).contains(&port), "{port}");
+            }
+        }
     }
 
     #[tokio::test]

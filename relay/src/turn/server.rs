@@ -43,8 +43,14 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(600);
 const MAX_REFRESH_LIFETIME: Duration = Duration::from_secs(3600);
 /// How long a nonce is good for (then 438 and the client retries with a new one).
 const NONCE_LIFETIME_SECS: u64 = 3600;
-/// Channel numbers a client may bind (RFC 8656 §12).
-const CHANNELS: std::ops::RangeInclusive<u16> = 0x4000..=0x4FFF;
+/// Channel numbers a client may bind: RFC 5766's 0x4000-0x7FFF. RFC 8656
+/// §12 narrowed it to 0x4000-0x4FFF (so that a client multiplexing TURN
+/// with DTLS-SRTP on one socket can tell them apart by the first byte), but
+/// clients written to RFC 5766 still pick numbers up to 0x7FFF (libwebrtc's
+/// `kMaxChannelNumber`, coturn's `turnutils_uclient`), and coturn accepts
+/// them. Which numbers a client uses concerns only its own demultiplexing;
+/// 0x8000 and above would be read as neither STUN nor ChannelData.
+const CHANNELS: std::ops::RangeInclusive<u16> = 0x4000..=0x7FFF;
 /// Largest relayed payload: a Data indication (header, XOR-PEER-ADDRESS,
 /// DATA header) must fit STUN's 16-bit length.
 const MAX_RELAYED: usize = 65535 - 20 - 24 - 4;
@@ -84,8 +90,9 @@ pub enum Output {
 
 /// Opens relayed ports for new allocations (the I/O layer binds real sockets).
 pub trait RelayPorts: Send {
-    /// A freshly bound port, or `None` when none is free.
-    fn open(&mut self) -> Option<u16>;
+    /// A freshly bound port (an even one when `even`, for EVEN-PORT), or
+    /// `None` when none is free.
+    fn open(&mut self, even: bool) -> Option<u16>;
 }
 
 /// The settings of a [`TurnServer`].
@@ -516,7 +523,31 @@ impl TurnServer {
                 out,
             );
         }
-        if msg.has_attribute(EvenPort::TYPE) || msg.has_attribute(ReservationToken::TYPE) {
+        // EVEN-PORT (RFC 8656 §7.2): an even port we give; reserving the
+        // next one (R = 1) we do not, and so no RESERVATION-TOKEN is ever
+        // valid here: 508 for both, as for a port range without room.
+        let even = match msg.attribute::<EvenPort>() {
+            Ok(even_port) if even_port.requested() => {
+                self.metrics.refused(Refusal::Unsupported);
+                return self.answer_signed(
+                    client,
+                    msg,
+                    auth,
+                    ErrorCode::INSUFFICIENT_CAPACITY,
+                    out,
+                );
+            }
+            Ok(_) => true,
+            Err(_) if msg.has_attribute(EvenPort::TYPE) => {
+                return self.answer_signed(client, msg, auth, ErrorCode::BAD_REQUEST, out);
+            }
+            Err(_) => false,
+        };
+        if msg.has_attribute(ReservationToken::TYPE) {
+            if even {
+                // The two are exclusive (RFC 8656 §7.2).
+                return self.answer_signed(client, msg, auth, ErrorCode::BAD_REQUEST, out);
+            }
             self.metrics.refused(Refusal::Unsupported);
             return self.answer_signed(client, msg, auth, ErrorCode::INSUFFICIENT_CAPACITY, out);
         }
@@ -530,7 +561,7 @@ impl TurnServer {
             self.metrics.refused(Refusal::ServerQuota);
             return self.answer_signed(client, msg, auth, ErrorCode::INSUFFICIENT_CAPACITY, out);
         }
-        let Some(port) = self.ports.open() else {
+        let Some(port) = self.ports.open(even) else {
             self.metrics.refused(Refusal::NoPort);
             return self.answer_signed(client, msg, auth, ErrorCode::INSUFFICIENT_CAPACITY, out);
         };

@@ -11,7 +11,8 @@ use stun_types::message::{
     MessageIntegrityCredentials, MessageWrite, MessageWriteExt, MessageWriteVec, Method,
 };
 use turn_types::attribute::{
-    ChannelNumber, Data, Lifetime, RequestedTransport, XorPeerAddress, XorRelayedAddress,
+    ChannelNumber, Data, EvenPort, Lifetime, RequestedTransport, ReservationToken, XorPeerAddress,
+    XorRelayedAddress,
 };
 use turn_types::channel::ChannelData;
 use turn_types::message::{ALLOCATE, CHANNEL_BIND, CREATE_PERMISSION, DATA, REFRESH, SEND};
@@ -27,8 +28,11 @@ const UNIX: u64 = 1_800_000_000;
 struct Ports(u16);
 
 impl RelayPorts for Ports {
-    fn open(&mut self) -> Option<u16> {
+    fn open(&mut self, even: bool) -> Option<u16> {
         self.0 += 1;
+        if even && self.0 % 2 == 1 {
+            self.0 += 1;
+        }
         Some(self.0)
     }
 }
@@ -396,6 +400,130 @@ fn peers_in_reserved_ranges_and_own_ports_are_refused() {
     let public: SocketAddr = "198.51.100.99:5000".parse().unwrap_or_else(|_| panic!());
     assert_eq!(c.channel(&mut s, 0x3fff, public, now), 400);
     assert_eq!(c.channel(&mut s, 0x4000, public, now), 0);
+}
+
+/// An Allocate with extra attributes after REQUESTED-TRANSPORT.
+fn allocate_with(
+    c: &mut C,
+    s: &mut TurnServer,
+    extra: &dyn Fn(&mut MessageWriteVec),
+    now: Instant,
+) -> Answer {
+    c.call(
+        s,
+        ALLOCATE,
+        &|w| {
+            w.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
+                .ok();
+            extra(w);
+        },
+        now,
+    )
+}
+
+#[test]
+fn even_port_without_reservation_gets_an_even_port() {
+    let mut s = server();
+    let now = Instant::now();
+    // The test's port source would hand out 50001 next: odd.
+    let mut c = client(4000, "a", UNIX + 60);
+    let a = allocate_with(
+        &mut c,
+        &mut s,
+        &|w| {
+            w.add_attribute(&EvenPort::new(false)).ok();
+        },
+        now,
+    );
+    assert_eq!(a.code, 0);
+    let msg = a.msg();
+    let relayed = msg
+        .attribute::<XorRelayedAddress>()
+        .map(|r| r.addr(msg.transaction_id()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(relayed.port() % 2, 0, "{relayed}");
+    assert!(msg.attribute::<ReservationToken>().is_err());
+    // Without EVEN-PORT the next one may be odd.
+    let mut d = client(4001, "a", UNIX + 60);
+    assert_eq!(d.relayed(&mut s, now).port() % 2, 1);
+}
+
+#[test]
+fn even_port_with_reservation_and_reservation_tokens_are_refused() {
+    let mut s = server();
+    let now = Instant::now();
+    let mut c = client(4000, "a", UNIX + 60);
+    // R = 1 (reserve the next port too): not offered, 508.
+    let even_r = |w: &mut MessageWriteVec| {
+        w.add_attribute(&EvenPort::new(true)).ok();
+    };
+    assert_eq!(allocate_with(&mut c, &mut s, &even_r, now).code, 508);
+    // A token we never issued: 508.
+    let token = |w: &mut MessageWriteVec| {
+        w.add_attribute(&ReservationToken::new(7)).ok();
+    };
+    assert_eq!(allocate_with(&mut c, &mut s, &token, now).code, 508);
+    // Both together are exclusive: 400.
+    let both = |w: &mut MessageWriteVec| {
+        w.add_attribute(&EvenPort::new(false)).ok();
+        w.add_attribute(&ReservationToken::new(7)).ok();
+    };
+    assert_eq!(allocate_with(&mut c, &mut s, &both, now).code, 400);
+    assert_eq!(s.allocation_count(), 0);
+    assert_eq!(s.metrics().refusals(Refusal::Unsupported), 2);
+}
+
+#[test]
+fn rfc_5766_channel_numbers_are_bound_and_carried() {
+    // coturn's turnutils_uclient (and libwebrtc's range) pick channel numbers
+    // up to 0x7FFF, which RFC 8656 narrowed to 0x4FFF.
+    let mut s = server();
+    let now = Instant::now();
+    let mut a = client(4000, "a", UNIX + 60);
+    let mut b = client(4001, "b", UNIX + 60);
+    let ra = a.relayed(&mut s, now);
+    let rb = b.relayed(&mut s, now);
+    assert_eq!(a.channel(&mut s, 0x616c, rb, now), 0);
+    assert_eq!(b.channel(&mut s, 0x7fff, ra, now), 0);
+    let mut frame = vec![0; 4 + 3];
+    ChannelData::new(0x616c, b"abc").write_into_unchecked(&mut frame);
+    let out = s.on_client(a.client, &frame, now, UNIX);
+    let got = answers(&out, b.client);
+    assert_eq!(got.len(), 1, "{out:?}");
+    let cd = ChannelData::parse(&got[0]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((cd.id(), cd.data()), (0x7fff, &b"abc"[..]));
+}
+
+#[test]
+fn channel_numbers_outside_the_range_and_forbidden_peers_are_refused() {
+    let mut s = server();
+    let now = Instant::now();
+    let mut a = client(4000, "a", UNIX + 60);
+    let mut b = client(4001, "b", UNIX + 60);
+    a.relayed(&mut s, now);
+    let rb = b.relayed(&mut s, now);
+    // Numbers that are no channel at all.
+    assert_eq!(a.channel(&mut s, 0x8000, rb, now), 400);
+    assert_eq!(a.channel(&mut s, 0xfffe, rb, now), 400);
+    assert_eq!(a.channel(&mut s, 0x3fff, rb, now), 400);
+    // The wider range changes nothing about which peers are allowed.
+    for peer in [
+        "127.0.0.1:80",
+        "10.0.0.1:22",
+        "192.168.1.1:80",
+        "203.0.113.10:8080",
+    ] {
+        let peer: SocketAddr = peer.parse().unwrap_or_else(|_| panic!());
+        assert_eq!(a.channel(&mut s, 0x616c, peer, now), 403, "{peer}");
+    }
+    // One number, one peer.
+    assert_eq!(a.channel(&mut s, 0x616c, rb, now), 0);
+    let other: SocketAddr = "198.51.100.99:5000".parse().unwrap_or_else(|_| panic!());
+    assert_eq!(a.channel(&mut s, 0x616c, other, now), 400);
+    // ChannelData on a number that is not bound is dropped.
+    let mut frame = vec![0; 4 + 1];
+    ChannelData::new(0x616d, b"x").write_into_unchecked(&mut frame);
+    assert!(s.on_client(a.client, &frame, now, UNIX).is_empty());
 }
 
 #[test]
