@@ -391,3 +391,76 @@ async fn the_counsellors_end_reaches_every_guest_within_two_seconds() {
     alex.close().await;
     sam.close().await;
 }
+
+/// Nothing irreversible in one click, on the counsellor's side: "Ablehnen"
+/// waits a few seconds with "Rückgängig" (taken back, the guest stays in
+/// the waiting room and can be let in), and "Entfernen" asks once more.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn no_single_click_turns_away_or_removes_anyone() {
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    host.wait_until(
+        "Mira's knock",
+        STEP,
+        "return document.querySelector('[data-testid=knock-entry] [data-testid=reject]') !== null",
+    )
+    .await;
+    host.click("[data-testid=knock-entry] [data-testid=reject]")
+        .await;
+    host.wait_until(
+        "the decline to wait with a way to take it back",
+        STEP,
+        "return document.querySelector('[data-testid=declining]') !== null \
+           && document.querySelector('[data-testid=undo-reject]') !== null",
+    )
+    .await;
+    host.click("[data-testid=undo-reject]").await;
+    // Past the grace time: Mira is still knocking, still waiting.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=knock-entry] [data-testid=admit]').length")
+            .await,
+        1,
+        "the knock is back with \"Hereinlassen\""
+    );
+    assert_eq!(
+        guest
+            .eval("return document.querySelector('[data-testid=waiting]') !== null")
+            .await,
+        true,
+        "Mira was not turned away"
+    );
+    counsellor_admits_and_enters(&host, "Mira").await;
+    sees_the_call(&guest).await;
+    host.click("[data-testid=remove]").await;
+    host.wait_until(
+        "\"Entfernen\" to ask once more",
+        STEP,
+        "const b = document.querySelector('[data-testid=remove]'); \
+         return b !== null && b.textContent.includes('Wirklich')",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        guest
+            .eval("return document.querySelector('[data-testid=failure]') === null")
+            .await,
+        true,
+        "one click removed nobody"
+    );
+    host.click("[data-testid=remove]").await;
+    guest
+        .wait_until(
+            "Mira to be told she was removed",
+            STEP,
+            "const e = document.querySelector('[data-testid=failure]'); \
+             return e && e.dataset.kind === 'removed'",
+        )
+        .await;
+    host.close().await;
+    guest.close().await;
+}

@@ -119,17 +119,20 @@ fn sample(name: &str) -> Option<Screen> {
                     id: 7,
                     name: Some("Alex".into()),
                     renewal: false,
+                    declining: false,
                 },
                 KnockView {
                     id: 8,
                     name: None,
                     renewal: false,
+                    declining: false,
                 },
             ],
             admitted: vec![KnockView {
                 id: 6,
                 name: Some("Sam".into()),
                 renewal: false,
+                declining: false,
             }],
             hide_address: true,
         }),
@@ -173,6 +176,7 @@ fn sample(name: &str) -> Option<Screen> {
                 id: 8,
                 name: None,
                 renewal: false,
+                declining: false,
             }],
             ..CallView::default()
         }),
@@ -218,6 +222,7 @@ fn sample(name: &str) -> Option<Screen> {
                 id: 7,
                 name: Some("Alex".into()),
                 renewal: true,
+                declining: false,
             }],
             warnings: vec![Warning {
                 id: 1,

@@ -112,6 +112,9 @@ pub struct Strings {
     pub invite_more: &'static str,
     pub invite_limit: &'static str,
     pub hide_address: &'static str,
+    pub declining: &'static str,
+    pub undo: &'static str,
+    pub remove_confirm: &'static str,
     pub hide_address_hint: &'static str,
     pub waiting_room: &'static str,
     pub waiting_room_empty: &'static str,
@@ -306,6 +309,9 @@ static DE: Strings = Strings {
     invite_more: "Weitere Person einladen",
     invite_limit: "Sie können bis zu drei Personen einladen.",
     hide_address: "Meine IP-Adresse verbergen",
+    declining: "Wird abgelehnt …",
+    undo: "Rückgängig",
+    remove_confirm: "Wirklich entfernen?",
     hide_address_hint: "Bild und Ton laufen dann immer über den Server dieser Beratungsstelle \
         (weiterhin verschlüsselt). Gäste sehen Ihre IP-Adresse nicht. Zwischen Gästen \
         gilt das immer.",
@@ -591,6 +597,9 @@ static EN: Strings = Strings {
     invite_more: "Invite another person",
     invite_limit: "You can invite up to three people.",
     hide_address: "Hide my IP address",
+    declining: "Turning away …",
+    undo: "Undo",
+    remove_confirm: "Really remove?",
     hide_address_hint: "Picture and sound then always go through this centre's server \
         (still encrypted). Guests do not see your IP address. Between guests this \
         always applies.",

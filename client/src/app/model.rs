@@ -93,6 +93,9 @@ pub struct KnockView {
     /// counsellor did not start (a reload — or someone trying to get into the
     /// middle): "… möchte die Verbindung neu aufbauen" instead of a knock.
     pub renewal: bool,
+    /// "Ablehnen" was clicked: the guest is turned away in a few seconds
+    /// unless the counsellor takes it back ("Rückgängig").
+    pub declining: bool,
 }
 
 /// A security warning on the call screen, until the person dismisses it.
@@ -358,6 +361,8 @@ pub enum UiAction {
     SoundOnly(PeerId),
     /// Continue without camera (from the camera failure page).
     AudioOnly,
+    /// Counsellor: take back a "Reject" within its grace time.
+    UndoReject(PeerId),
     /// Counsellor: "IP-Adresse verbergen" switched on or off for this session.
     HideAddress(bool),
     /// The user switched the language (already applied by the UI).

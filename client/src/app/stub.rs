@@ -118,6 +118,7 @@ impl Controller for StubController {
                             id: 7,
                             name: Some("Alex".into()),
                             renewal: false,
+                            declining: false,
                         });
                     }
                 });
@@ -336,6 +337,7 @@ impl Controller for StubController {
             | UiAction::RetryMedia(_)
             | UiAction::SoundOnly(_)
             | UiAction::HideAddress(_)
+            | UiAction::UndoReject(_)
             | UiAction::DismissWarning(_) => {}
         }
     }

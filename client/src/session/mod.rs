@@ -132,6 +132,9 @@ struct Inner {
     unload_guard: Option<Closure<dyn FnMut(web_sys::Event)>>,
 }
 
+/// How long "Rückgängig" can take back an "Ablehnen".
+const REJECT_UNDO_MS: u32 = 5_000;
+
 fn origin() -> String {
     web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -410,6 +413,7 @@ impl Inner {
                     id: member.0,
                     name,
                     renewal: false,
+                    declining: false,
                 });
                 if let Some(used) = self.invites.invites.iter_mut().find(|i| i.id == invite) {
                     used.used = true;
@@ -444,6 +448,7 @@ impl Inner {
                     id: member.0,
                     name: known.or(name),
                     renewal: true,
+                    declining: false,
                 });
                 self.refresh();
             }
@@ -612,6 +617,29 @@ impl Inner {
                 }
             }
         }
+    }
+
+    /// "Ablehnen" after its grace time, unless it was taken back (or the
+    /// knock is gone meanwhile: admitted, left).
+    fn reject_now(&mut self, id: u32) {
+        if !self
+            .invites
+            .knocks
+            .iter()
+            .any(|k| k.id == id && k.declining)
+        {
+            return;
+        }
+        self.invites.knocks.retain(|k| k.id != id);
+        self.run(|s| {
+            if s.renewal_pending(MemberId(id)) {
+                s.decline_renewal(MemberId(id))
+            } else {
+                s.reject(MemberId(id))
+            }
+        });
+        self.persist();
+        self.refresh();
     }
 
     /// Guest: the relay says the counsellor's connection is lost.
@@ -976,15 +1004,23 @@ impl Inner {
                 self.refresh();
             }
             UiAction::Reject(id) => {
-                self.invites.knocks.retain(|k| k.id != id);
-                self.run(|s| {
-                    if s.renewal_pending(MemberId(id)) {
-                        s.decline_renewal(MemberId(id))
-                    } else {
-                        s.reject(MemberId(id))
-                    }
-                });
-                self.persist();
+                // Not at once: "Rückgängig" can take it back for a few
+                // seconds (a mis-tap must not turn someone in crisis away).
+                let Some(knock) = self.invites.knocks.iter_mut().find(|k| k.id == id) else {
+                    return;
+                };
+                knock.declining = true;
+                let me = self.me.clone();
+                gloo::timers::callback::Timeout::new(REJECT_UNDO_MS, move || {
+                    Inner::later(&me, move |inner| inner.reject_now(id));
+                })
+                .forget();
+                self.refresh();
+            }
+            UiAction::UndoReject(id) => {
+                if let Some(knock) = self.invites.knocks.iter_mut().find(|k| k.id == id) {
+                    knock.declining = false;
+                }
                 self.refresh();
             }
             UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),

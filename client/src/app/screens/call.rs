@@ -9,7 +9,7 @@ use crate::app::components::video::Video;
 use crate::app::devices::{self, Device};
 use crate::app::i18n::{Strings, use_strings};
 use crate::app::model::{
-    CallView, DeviceKind, DeviceSwitch, ParticipantView, SafetyCode, UiAction, WarningKind,
+    CallView, DeviceKind, DeviceSwitch, ParticipantView, PeerId, SafetyCode, UiAction, WarningKind,
 };
 use crate::app::screens::chat::ChatPanel;
 use crate::app::screens::invite::{InviteLinks, knock_name, sentence_name};
@@ -52,6 +52,8 @@ pub fn call_screen(props: &CallProps) -> Html {
     let confirm_end = use_state_eq(|| false);
     // A guest's hang-up asks once more (one stray tap must not end the call).
     let confirm_hang_up = use_state_eq(|| false);
+    // "Entfernen" asks once more (per person) before it removes anyone.
+    let confirm_remove = use_state_eq(|| None::<PeerId>);
 
     // Messages are "read" while the panel is open.
     {
@@ -150,10 +152,23 @@ pub fn call_screen(props: &CallProps) -> Html {
     let count = view.participants.len().clamp(1, 3);
     let tiles = view.participants.iter().map(|participant| {
         let name = participant_name(strings, participant);
+        let asking = *confirm_remove == Some(participant.id);
         let remove = {
             let on_action = props.on_action.clone();
+            let confirm_remove = confirm_remove.clone();
             let id = participant.id;
-            Callback::from(move |_: MouseEvent| on_action.emit(UiAction::Remove(id)))
+            Callback::from(move |_: MouseEvent| {
+                if *confirm_remove == Some(id) {
+                    confirm_remove.set(None);
+                    on_action.emit(UiAction::Remove(id));
+                } else {
+                    confirm_remove.set(Some(id));
+                }
+            })
+        };
+        let cancel_remove = {
+            let confirm_remove = confirm_remove.clone();
+            Callback::from(move |_: FocusEvent| confirm_remove.set(None))
         };
         let show_video = participant.stream.is_some() && !participant.audio_only;
         html! {
@@ -209,10 +224,12 @@ pub fn call_screen(props: &CallProps) -> Html {
                         </span>
                     }
                     if view.is_host && !participant.is_host {
-                        <button type="button" class="btn btn-small btn-quiet" onclick={remove}
-                            aria-label={(strings.remove_label)(&name)}
+                        <button type="button"
+                            class={classes!("btn", "btn-small", if asking { "btn-danger" } else { "btn-quiet" })}
+                            onclick={remove} onblur={cancel_remove}
+                            aria-label={if asking { strings.remove_confirm.to_string() } else { (strings.remove_label)(&name) }}
                             data-testid="remove" data-peer={participant.id.to_string()}>
-                            { strings.remove }
+                            { if asking { strings.remove_confirm } else { strings.remove } }
                         </button>
                     }
                 </figcaption>
@@ -232,16 +249,25 @@ pub fn call_screen(props: &CallProps) -> Html {
                 } else {
                     <span>{ (strings.knock_in_call)(&name) }</span>
                 }
-                <button type="button" class="btn btn-primary btn-small" onclick={emit(UiAction::Admit(knock.id))}
-                    aria-label={(strings.admit_label)(&name)} data-testid="admit"
-                    data-peer={knock.id.to_string()}>
-                    { if knock.renewal { strings.renewal_accept } else { strings.admit } }
-                </button>
-                <button type="button" class="btn btn-secondary btn-small" onclick={emit(UiAction::Reject(knock.id))}
-                    aria-label={(strings.reject_label)(&name)} data-testid="reject"
-                    data-peer={knock.id.to_string()}>
-                    { strings.reject }
-                </button>
+                if knock.declining {
+                    <span class="hint" data-testid="declining">{ strings.declining }</span>
+                    <button type="button" class="btn btn-secondary btn-small"
+                        onclick={emit(UiAction::UndoReject(knock.id))} data-testid="undo-reject"
+                        data-peer={knock.id.to_string()}>
+                        { strings.undo }
+                    </button>
+                } else {
+                    <button type="button" class="btn btn-primary btn-small" onclick={emit(UiAction::Admit(knock.id))}
+                        aria-label={(strings.admit_label)(&name)} data-testid="admit"
+                        data-peer={knock.id.to_string()}>
+                        { if knock.renewal { strings.renewal_accept } else { strings.admit } }
+                    </button>
+                    <button type="button" class="btn btn-secondary btn-small" onclick={emit(UiAction::Reject(knock.id))}
+                        aria-label={(strings.reject_label)(&name)} data-testid="reject"
+                        data-peer={knock.id.to_string()}>
+                        { strings.reject }
+                    </button>
+                }
             </div>
         }
     });

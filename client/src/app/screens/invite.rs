@@ -266,6 +266,11 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
             let id = knock.id;
             Callback::from(move |_: MouseEvent| on_action.emit(UiAction::Reject(id)))
         };
+        let undo = {
+            let on_action = props.on_action.clone();
+            let id = knock.id;
+            Callback::from(move |_: MouseEvent| on_action.emit(UiAction::UndoReject(id)))
+        };
         html! {
             <li class="knock" key={knock.id} data-testid="knock-entry" data-peer={knock.id.to_string()}
                 data-renewal={knock.renewal.to_string()}>
@@ -279,16 +284,24 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
                     }
                 </span>
                 <span class="knock-actions">
-                    <button type="button" class="btn btn-primary" onclick={admit}
-                        aria-label={(strings.admit_label)(&name)}
-                        data-testid="admit" data-peer={knock.id.to_string()}>
-                        { if knock.renewal { strings.renewal_accept } else { strings.admit } }
-                    </button>
-                    <button type="button" class="btn btn-secondary" onclick={reject}
-                        aria-label={(strings.reject_label)(&name)}
-                        data-testid="reject" data-peer={knock.id.to_string()}>
-                        { strings.reject }
-                    </button>
+                    if knock.declining {
+                        <span class="hint" data-testid="declining">{ strings.declining }</span>
+                        <button type="button" class="btn btn-secondary" onclick={undo}
+                            data-testid="undo-reject" data-peer={knock.id.to_string()}>
+                            { strings.undo }
+                        </button>
+                    } else {
+                        <button type="button" class="btn btn-primary" onclick={admit}
+                            aria-label={(strings.admit_label)(&name)}
+                            data-testid="admit" data-peer={knock.id.to_string()}>
+                            { if knock.renewal { strings.renewal_accept } else { strings.admit } }
+                        </button>
+                        <button type="button" class="btn btn-secondary" onclick={reject}
+                            aria-label={(strings.reject_label)(&name)}
+                            data-testid="reject" data-peer={knock.id.to_string()}>
+                            { strings.reject }
+                        </button>
+                    }
                 </span>
             </li>
         }
