@@ -179,6 +179,12 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_PUBLIC_IP")]
     pub public_ip: Option<IpAddr>,
 
+    /// The DNS name browsers reach this server by (the name on its certificate), like
+    /// beratung.example.org. When the relay terminates TLS, the turns: URL names this host
+    /// (Firefox ignores a turns: URL given by IP); turn: and stun: URLs keep the IP.
+    #[arg(long, env = "CONFIDE_PUBLIC_HOST", value_parser = parse_host)]
+    pub public_host: Option<String>,
+
     /// UDP ports for relayed addresses (open them in the firewall), as A-B.
     #[arg(long, env = "CONFIDE_RELAY_PORTS", default_value = "49152-65535", value_parser = parse_port_range)]
     pub relay_ports: PortRange,
@@ -251,6 +257,27 @@ pub fn parse_origin(text: &str) -> Result<String, String> {
         return Err(bad());
     }
     Ok(origin)
+}
+
+/// Parses `--public-host`: a DNS name (letters, digits, `-` and dots; lower
+/// case, a trailing dot dropped), nothing that could end a URL's host part.
+pub fn parse_host(text: &str) -> Result<String, String> {
+    let host = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let all_digits = host.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) || all_digits {
+        return Err(format!(
+            "not a DNS name: {text:?} (write the host name of the certificate, e.g. \
+             beratung.example.org; the address goes into --public-ip)"
+        ));
+    }
+    Ok(host)
 }
 
 /// `--turn`.
@@ -572,6 +599,38 @@ mod tests {
         assert!(parse(&["--turn-secret", ""]).is_err());
         let secret = parse(&["--turn-secret", "hunter2"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn public_host() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["confide-relay"];
+            all.extend_from_slice(args);
+            Config::try_parse_from(all).map(|c| c.public_host)
+        };
+        assert_eq!(parse(&[]).ok(), Some(None));
+        assert_eq!(
+            parse(&["--public-host", "Beratung.Example.org."]).ok(),
+            Some(Some("beratung.example.org".into()))
+        );
+        assert_eq!(
+            parse(&["--public-host", "relay-1.xn--bcher-kva.example"]).ok(),
+            Some(Some("relay-1.xn--bcher-kva.example".into()))
+        );
+        for bad in [
+            "",
+            "203.0.113.10",
+            "example.org:443",
+            "https://example.org",
+            "example.org/x",
+            "ex ample.org",
+            "example.org?transport=udp",
+            "-example.org",
+            "example..org",
+            "[2001:db8::1]",
+        ] {
+            assert!(parse(&["--public-host", bad]).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

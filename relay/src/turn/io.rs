@@ -318,6 +318,37 @@ async fn tick_loop(shell: Arc<Shell>) {
     }
 }
 
+/// The `stun:` and the `turn:`/`turns:` URLs for browsers. `advertised` is
+/// the public IP with the STUN/TURN port; `tls_port` the HTTPS port when the
+/// relay terminates TLS itself (TURN over TLS shares it, by ALPN). The
+/// `turns:` URL names `public_host` when there is one: browsers check the
+/// certificate against the URL's host, and Firefox does not use a `turns:`
+/// URL given by IP at all. Plain `turn:` and `stun:` keep the IP (no DNS
+/// lookup, nothing to check).
+fn ice_urls(
+    mode: TurnMode,
+    advertised: SocketAddr,
+    tls_port: Option<u16>,
+    public_host: Option<&str>,
+) -> (Vec<String>, Vec<String>) {
+    let stun_urls = vec![format!("stun:{advertised}")];
+    if mode != TurnMode::On {
+        return (stun_urls, Vec::new());
+    }
+    let mut turn_urls = vec![
+        format!("turn:{advertised}?transport=udp"),
+        format!("turn:{advertised}?transport=tcp"),
+    ];
+    if let Some(port) = tls_port {
+        let host = match public_host {
+            Some(name) => name.to_owned(),
+            None => advertised.ip().to_string(),
+        };
+        turn_urls.push(format!("turns:{host}:{port}?transport=tcp"));
+    }
+    (stun_urls, turn_urls)
+}
+
 /// STUN/TURN as the rest of the relay sees it: the hub mints credentials
 /// and revokes them; `/metrics` reads the counters.
 pub struct Turn {
@@ -411,22 +442,15 @@ impl Turn {
             tokio::spawn(tcp_accept_loop(shell.clone(), tcp)).abort_handle(),
             tokio::spawn(tick_loop(shell.clone())).abort_handle(),
         ];
-        let host = advertised.to_string();
-        let stun_urls = vec![format!("stun:{host}")];
-        let turn_urls = if config.turn == TurnMode::On {
-            let mut urls = vec![
-                format!("turn:{host}?transport=udp"),
-                format!("turn:{host}?transport=tcp"),
-            ];
-            // TURN over TLS on the HTTPS port (ALPN demux in tls.rs).
-            if config.tls() {
-                let port = https_port.unwrap_or(config.listen.port());
-                urls.push(format!("turns:{public_ip}:{port}?transport=tcp"));
-            }
-            urls
-        } else {
-            Vec::new()
-        };
+        let tls_port = config
+            .tls()
+            .then(|| https_port.unwrap_or(config.listen.port()));
+        let (stun_urls, turn_urls) = ice_urls(
+            config.turn,
+            advertised,
+            tls_port,
+            config.public_host.as_deref(),
+        );
         Ok(Arc::new(Turn {
             mode: config.turn,
             minter,
@@ -453,10 +477,16 @@ impl Turn {
         } else {
             "the --turn-listen address"
         };
-        let tls = if config.tls() && config.turn == TurnMode::On {
-            ", TURN over TLS on the HTTPS port (by ALPN)"
-        } else {
-            ""
+        let tls = match (
+            &config.public_host,
+            config.tls() && config.turn == TurnMode::On,
+        ) {
+            (Some(host), true) => format!(", TURN over TLS on the HTTPS port (by ALPN) as {host}"),
+            (None, true) => ", TURN over TLS on the HTTPS port (by ALPN)".to_owned(),
+            (Some(_), false) => {
+                ", --public-host unused (no TURN over TLS without --tls-cert)".to_owned()
+            }
+            (None, false) => String::new(),
         };
         Ok((
             format!(
@@ -581,6 +611,37 @@ mod tests {
         assert!(own(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))));
         // TEST-NET-2 is on no interface of a test machine.
         assert!(!own(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1))));
+    }
+
+    #[test]
+    fn turns_url_names_the_public_host() {
+        let at: SocketAddr = "203.0.113.10:3478"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
+        let (stun, turn) = ice_urls(TurnMode::On, at, Some(443), Some("beratung.example.org"));
+        assert_eq!(stun, ["stun:203.0.113.10:3478"]);
+        assert_eq!(
+            turn,
+            [
+                "turn:203.0.113.10:3478?transport=udp",
+                "turn:203.0.113.10:3478?transport=tcp",
+                "turns:beratung.example.org:443?transport=tcp",
+            ]
+        );
+        // Without a name the IP, as before.
+        let (_, turn) = ice_urls(TurnMode::On, at, Some(8443), None);
+        assert_eq!(turn[2], "turns:203.0.113.10:8443?transport=tcp");
+        // Without TLS here there is no turns: URL, name or not.
+        let (stun, turn) = ice_urls(TurnMode::On, at, None, Some("beratung.example.org"));
+        assert_eq!(stun, ["stun:203.0.113.10:3478"]);
+        assert_eq!(turn.len(), 2);
+        assert!(
+            turn.iter()
+                .all(|u| u.starts_with("turn:203.0.113.10:3478?"))
+        );
+        // STUN only: no TURN URLs at all.
+        let (stun, turn) = ice_urls(TurnMode::StunOnly, at, Some(443), Some("x.example"));
+        assert_eq!((stun.len(), turn.len()), (1, 0));
     }
 
     #[test]
