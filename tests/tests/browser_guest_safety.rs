@@ -464,3 +464,57 @@ async fn no_single_click_turns_away_or_removes_anyone() {
     host.close().await;
     guest.close().await;
 }
+
+/// A way back in: when a guest leaves, the counsellor sees "Mira hat das
+/// Gespräch verlassen." with "Neuen Link erstellen"; the new one-time link
+/// is shown (and copied), and Mira knocks with it.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_guest_who_left_gets_a_new_link_from_the_notice() {
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    let guest = stage.person().await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    counsellor_admits_and_enters(&host, "Mira").await;
+    sees_the_call(&guest).await;
+    guest_hangs_up(&guest).await;
+    let notice = host
+        .wait_until(
+            "the notice that Mira left",
+            STEP,
+            "const n = document.querySelector('[data-testid=guest-left]'); return n ? n.innerText : null",
+        )
+        .await;
+    assert!(
+        notice
+            .as_str()
+            .unwrap_or_default()
+            .contains("Mira hat das Gespräch verlassen"),
+        "the notice names her: {notice}"
+    );
+    host.click("[data-testid=new-link-after-leave]").await;
+    let new_link = host
+        .wait_until(
+            "the new link in the notice",
+            STEP,
+            "const i = document.querySelector('[data-testid=new-link]'); return i ? i.value : null",
+        )
+        .await;
+    let new_link = new_link.as_str().expect("a link").to_string();
+    assert_ne!(new_link, link, "a new one-time link");
+    host.screenshot("20-guest-left-new-link").await;
+    // She opens it as she would from a message (a fresh page load; a
+    // fragment change alone would not reload the app).
+    guest.goto("about:blank").await;
+    guest_knocks(&guest, &new_link, "Mira", None).await;
+    host.wait_until(
+        "Mira's knock with the new link",
+        STEP,
+        "const e = document.querySelector('[data-testid=call] [data-testid=knock-entry]'); \
+         return e !== null && e.innerText.includes('Mira')",
+    )
+    .await;
+    host.close().await;
+    guest.close().await;
+}

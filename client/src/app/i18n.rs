@@ -198,6 +198,10 @@ pub struct Strings {
     pub hang_up_confirm: &'static str,
     pub remove: &'static str,
     pub remove_label: fn(&str) -> String,
+    pub guest_left: fn(&str) -> String,
+    pub new_link: &'static str,
+    pub new_link_copied: fn(&str) -> String,
+    pub new_link_made: fn(&str) -> String,
     pub participant_muted: &'static str,
     pub reconnecting: &'static str,
     /// Picture and sound from one participant do not get through.
@@ -401,6 +405,16 @@ static DE: Strings = Strings {
     hang_up_confirm: "Wirklich auflegen?",
     remove: "Entfernen",
     remove_label: |name| format!("{name} aus dem Gespräch entfernen"),
+    guest_left: |name| format!("{name} hat das Gespräch verlassen."),
+    new_link: "Neuen Link erstellen",
+    new_link_copied: |name| {
+        format!("Neuer Link kopiert – senden Sie ihn an {name}. Er funktioniert einmal.")
+    },
+    new_link_made: |name| {
+        format!(
+            "Neuer Link – kopieren Sie ihn und senden Sie ihn an {name}. Er funktioniert einmal."
+        )
+    },
     participant_muted: "Mikrofon aus",
     reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
     media_trouble: "Bild und Ton kommen nicht durch.",
@@ -687,6 +701,10 @@ static EN: Strings = Strings {
     hang_up_confirm: "Really hang up?",
     remove: "Remove",
     remove_label: |name| format!("Remove {name} from the call"),
+    guest_left: |name| format!("{name} left the call."),
+    new_link: "Create a new link",
+    new_link_copied: |name| format!("New link copied – send it to {name}. It works once."),
+    new_link_made: |name| format!("New link – copy it and send it to {name}. It works once."),
     participant_muted: "Microphone off",
     reconnecting: "Connection interrupted – reconnecting…",
     media_trouble: "Picture and sound are not getting through.",

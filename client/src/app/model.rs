@@ -157,6 +157,17 @@ pub struct CallView {
     /// Guest: the counsellor's connection is lost. Picture, sound and chat
     /// with the other guests are paused until she is back.
     pub counsellor_away: bool,
+    /// Counsellor: guests who left the call, each with a way back in.
+    pub departures: Vec<Departure>,
+}
+
+/// Counsellor: a guest left the call (hung up, quick exit, or gone for good).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Departure {
+    pub id: PeerId,
+    pub name: Option<String>,
+    /// The new one-time link made for them ("Neuen Link erstellen").
+    pub link: Option<String>,
 }
 
 /// The safety code shared with one participant.
@@ -361,6 +372,10 @@ pub enum UiAction {
     SoundOnly(PeerId),
     /// Continue without camera (from the camera failure page).
     AudioOnly,
+    /// Counsellor: a new one-time link for a guest who left.
+    NewLinkAfterLeave(PeerId),
+    /// Counsellor: close the notice that a guest left.
+    DismissDeparture(PeerId),
     /// Counsellor: take back a "Reject" within its grace time.
     UndoReject(PeerId),
     /// Counsellor: "IP-Adresse verbergen" switched on or off for this session.

@@ -338,6 +338,8 @@ impl Controller for StubController {
             | UiAction::SoundOnly(_)
             | UiAction::HideAddress(_)
             | UiAction::UndoReject(_)
+            | UiAction::NewLinkAfterLeave(_)
+            | UiAction::DismissDeparture(_)
             | UiAction::DismissWarning(_) => {}
         }
     }

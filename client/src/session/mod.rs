@@ -31,8 +31,9 @@ use web_sys::{MediaStream, Worker};
 use crate::app::controller::{Controller, UiHandle};
 use crate::app::devices;
 use crate::app::model::{
-    CallView, ChatLine, DeviceKind, DeviceSwitch, FailureKind, GuestView, InviteLink, InviteView,
-    KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, UiAction, Warning, WarningKind,
+    CallView, ChatLine, Departure, DeviceKind, DeviceSwitch, FailureKind, GuestView, InviteLink,
+    InviteView, KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, UiAction, Warning,
+    WarningKind,
 };
 use crate::rtc::{self, FrameCrypto, MediaKind, Mesh, RtcEvent, ScreenShare, TransformPath};
 use relay::{RelayConnection, RelayEvent};
@@ -127,6 +128,10 @@ struct Inner {
     camera_off: bool,
     /// The screen capture being sent instead of the camera, if any.
     screen: Option<ScreenShare>,
+    /// Counsellor: guests who left, each with a way back in (a new link).
+    departures: Vec<Departure>,
+    /// Counsellor: seats she removed herself (no "has left" notice for them).
+    removed_by_me: Vec<MemberId>,
     /// Counsellor: the `beforeunload` handler that asks before the tab
     /// closes or reloads while her session is open.
     unload_guard: Option<Closure<dyn FnMut(web_sys::Event)>>,
@@ -215,6 +220,8 @@ impl Inner {
             camera_off: false,
             screen: None,
             unload_guard: None,
+            departures: Vec::new(),
+            removed_by_me: Vec::new(),
         }
     }
 
@@ -568,6 +575,15 @@ impl Inner {
             }
             Event::PeerLeft { member } => {
                 if let Some(peer) = self.peers.remove(&member) {
+                    let counsellor = self.session.as_ref().is_some_and(Session::is_host);
+                    if counsellor && !self.removed_by_me.contains(&member) {
+                        self.departures.retain(|d| d.id != member.0);
+                        self.departures.push(Departure {
+                            id: member.0,
+                            name: peer.name.clone(),
+                            link: None,
+                        });
+                    }
                     if let Some(mesh) = self.mesh.as_ref() {
                         mesh.remove_peer(peer.participant);
                     }
@@ -803,6 +819,11 @@ impl Inner {
             reconnecting: self.reconnect.is_reconnecting() || self.rejoining,
             refused: self.refused,
             counsellor_away: !is_host && self.counsellor_away(),
+            departures: if is_host {
+                self.departures.clone()
+            } else {
+                Vec::new()
+            },
             warnings: self.warnings.clone(),
         }
     }
@@ -1023,7 +1044,25 @@ impl Inner {
                 }
                 self.refresh();
             }
-            UiAction::Remove(id) => self.run(|s| s.remove(&mut OsRng, MemberId(id))),
+            UiAction::Remove(id) => {
+                self.removed_by_me.push(MemberId(id));
+                self.run(|s| s.remove(&mut OsRng, MemberId(id)));
+            }
+            UiAction::NewLinkAfterLeave(id) => {
+                let before = self.invites.invites.len();
+                self.create_invite();
+                let url = (self.invites.invites.len() > before)
+                    .then(|| self.invites.invites.last().map(|i| i.url.clone()))
+                    .flatten();
+                if let Some(departure) = self.departures.iter_mut().find(|d| d.id == id) {
+                    departure.link = url;
+                }
+                self.refresh();
+            }
+            UiAction::DismissDeparture(id) => {
+                self.departures.retain(|d| d.id != id);
+                self.refresh();
+            }
             UiAction::DismissWarning(id) => {
                 self.warnings.retain(|w| w.id != id);
                 self.refresh();

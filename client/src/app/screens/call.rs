@@ -9,7 +9,8 @@ use crate::app::components::video::Video;
 use crate::app::devices::{self, Device};
 use crate::app::i18n::{Strings, use_strings};
 use crate::app::model::{
-    CallView, DeviceKind, DeviceSwitch, ParticipantView, PeerId, SafetyCode, UiAction, WarningKind,
+    CallView, Departure, DeviceKind, DeviceSwitch, ParticipantView, PeerId, SafetyCode, UiAction,
+    WarningKind,
 };
 use crate::app::screens::chat::ChatPanel;
 use crate::app::screens::invite::{InviteLinks, knock_name, sentence_name};
@@ -305,6 +306,10 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </div>
                 }
             }) }
+            { for view.departures.iter().map(|departure| html! {
+                <DepartureNotice key={departure.id} departure={departure.clone()}
+                    on_action={props.on_action.clone()} />
+            }) }
             if view.counsellor_away && !view.reconnecting {
                 <div class="banner" role="status" data-testid="counsellor-away">
                     { strings.counsellor_away }
@@ -472,6 +477,11 @@ struct SecurityProps {
 fn security_status(props: &SecurityProps) -> Html {
     let strings = use_strings();
     let view = &props.view;
+    // Alone in the call there is nothing to secure or compare: no spinner
+    // that never ends, the page says who is expected instead.
+    if view.participants.is_empty() && view.codes.is_empty() {
+        return html! {};
+    }
     html! {
         <div class="security">
             if view.all_encrypted {
@@ -709,6 +719,80 @@ fn device_menu(props: &DeviceMenuProps) -> Html {
                     { options(microphones, &current_mic, strings.microphone_n) }
                 </select>
             </div>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct DepartureProps {
+    departure: Departure,
+    on_action: Callback<UiAction>,
+}
+
+/// "Mira hat das Gespräch verlassen." with a way back in: "Neuen Link
+/// erstellen" makes a new one-time link and copies it at once (the click's
+/// user activation still holds when the link arrives a moment later); the
+/// link also stays on screen to copy by hand.
+#[component(DepartureNotice)]
+fn departure_notice(props: &DepartureProps) -> Html {
+    let strings = use_strings();
+    let wants_copy = use_mut_ref(|| false);
+    // Whether the clipboard took the new link (the notice says so only then).
+    let copied = use_state_eq(|| false);
+    let departure = &props.departure;
+    let name = departure
+        .name
+        .clone()
+        .unwrap_or_else(|| strings.someone.to_string());
+    {
+        let wants_copy = wants_copy.clone();
+        let copied = copied.clone();
+        use_effect_with(departure.link.clone(), move |link| {
+            if let Some(link) = link.clone()
+                && std::mem::take(&mut *wants_copy.borrow_mut())
+            {
+                wasm_bindgen_futures::spawn_local(async move {
+                    copied.set(crate::app::screens::invite::copy_to_clipboard(&link).await);
+                });
+            }
+        });
+    }
+    let new_link = {
+        let on_action = props.on_action.clone();
+        let id = departure.id;
+        Callback::from(move |_: MouseEvent| {
+            *wants_copy.borrow_mut() = true;
+            on_action.emit(UiAction::NewLinkAfterLeave(id));
+        })
+    };
+    let dismiss = {
+        let on_action = props.on_action.clone();
+        let id = departure.id;
+        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::DismissDeparture(id)))
+    };
+    html! {
+        <div class="banner departure" role="status" data-testid="guest-left"
+            data-peer={departure.id.to_string()}>
+            <span>{ (strings.guest_left)(&name) }</span>
+            if let Some(link) = &departure.link {
+                <span class="hint" data-testid="new-link-made">
+                    { if *copied { (strings.new_link_copied)(&name) } else { (strings.new_link_made)(&name) } }
+                </span>
+                <input type="text" readonly=true value={link.clone()} class="departure-link"
+                    aria-label={strings.invite_link_label} data-testid="new-link"
+                    onfocus={Callback::from(|e: FocusEvent| {
+                        e.target_unchecked_into::<web_sys::HtmlInputElement>().select();
+                    })} />
+            } else {
+                <button type="button" class="btn btn-primary btn-small" onclick={new_link}
+                    data-testid="new-link-after-leave">
+                    { strings.new_link }
+                </button>
+            }
+            <button type="button" class="btn btn-secondary btn-small" onclick={dismiss}
+                data-testid="dismiss-departure">
+                { strings.dismiss }
+            </button>
         </div>
     }
 }

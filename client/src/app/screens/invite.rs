@@ -29,7 +29,7 @@ enum Copied {
 
 /// Writes text to the clipboard; `false` if the browser has no Clipboard API
 /// here (e.g. not a secure context) or refused.
-async fn copy_to_clipboard(text: &str) -> bool {
+pub(crate) async fn copy_to_clipboard(text: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
