@@ -178,6 +178,14 @@ async fn links_work_once_and_leaving_is_immediate() {
     let third = stage.person().await;
     guest_knocks_expecting_refusal(&third, &link).await;
     sees_failure(&third, "link-used").await;
+    let page = third
+        .eval("return document.querySelector('[data-testid=failure]').innerText")
+        .await;
+    let page = page.as_str().unwrap_or_default();
+    assert!(
+        page.contains("jemand anderes") && page.contains("Beratungsstelle"),
+        "the page says someone else may have used the link, and whom to contact: {page}"
+    );
     third.screenshot("07-link-used").await;
     // The right room with a wrong secret: cannot even knock.
     let (base, fragment) = link.split_once('#').unwrap_or_default();

@@ -362,7 +362,7 @@ static DE: Strings = Strings {
     name_hint: "Zum Beispiel Ihr Vorname oder ein Spitzname. Sie können das Feld auch leer lassen.",
     knock: "Anklopfen",
     waiting_title: "Sie haben angeklopft",
-    waiting_lead: "Ihre Beraterin / Ihr Berater wurde benachrichtigt und lässt Sie gleich herein.",
+    waiting_lead: "Ihre Beratung weiß, dass Sie da sind, und lässt Sie gleich herein.",
     waiting_calm: "Sie können diese Seite einfach geöffnet lassen. Nehmen Sie sich einen Moment Zeit \
                    und atmen Sie ruhig durch.",
     waiting_status: "Warten auf Einlass",
@@ -472,37 +472,43 @@ static DE: Strings = Strings {
         title: "Dieser Link ist nicht vollständig",
         body: "Der Einladungslink ist ungültig oder wurde beim Kopieren abgeschnitten.",
         todo: "Öffnen Sie den Link bitte noch einmal direkt aus der Nachricht, die Sie bekommen haben. \
-               Klappt das nicht, bitten Sie Ihre Beraterin / Ihren Berater um einen neuen Link.",
+               Klappt das nicht, bitten Sie Ihre Beratungsstelle um einen neuen Link.",
         steps: &[],
     },
     failure_link_used: FailureText {
         title: "Dieser Link wurde schon verwendet",
-        body: "Jeder Einladungslink funktioniert zu Ihrer Sicherheit nur einmal.",
-        todo: "Bitten Sie Ihre Beraterin / Ihren Berater um einen neuen Link.",
+        body: "Jeder Einladungslink funktioniert zu Ihrer Sicherheit nur einmal. Wenn Sie ihn \
+               nicht selbst schon geöffnet haben, hat ihn vielleicht jemand anderes benutzt.",
+        todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle und bitten \
+               Sie um einen neuen Link. Sagen Sie dort auch, wenn Sie den Link nicht selbst \
+               geöffnet haben.",
         steps: &[],
     },
     failure_link_expired: FailureText {
         title: "Dieser Link ist abgelaufen",
         body: "Einladungslinks gelten zu Ihrer Sicherheit nur für kurze Zeit.",
-        todo: "Bitten Sie Ihre Beraterin / Ihren Berater um einen neuen Link.",
+        todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle und bitten \
+               Sie um einen neuen Link.",
         steps: &[],
     },
     failure_host_absent: FailureText {
         title: "Die Sitzung ist gerade nicht geöffnet",
-        body: "Ihre Beraterin / Ihr Berater ist im Moment nicht da, oder die Sitzung wurde schon beendet.",
-        todo: "Versuchen Sie es zum vereinbarten Zeitpunkt noch einmal.",
+        body: "Ihre Beratung hat die Sitzung im Moment nicht geöffnet, oder sie wurde schon \
+               beendet.",
+        todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle. Dort erfahren \
+               Sie, wie es weitergeht, und bekommen wenn nötig einen neuen Link.",
         steps: &[],
     },
     failure_rejected: FailureText {
         title: "Sie wurden nicht hereingelassen",
-        body: "Ihre Beraterin / Ihr Berater hat die Anfrage abgelehnt.",
+        body: "Ihre Beratung hat die Anfrage abgelehnt.",
         todo: "Wenn das ein Versehen war, melden Sie sich bitte auf dem üblichen Weg bei Ihrer \
                Beratungsstelle.",
         steps: &[],
     },
     failure_removed: FailureText {
         title: "Sie wurden aus dem Gespräch genommen",
-        body: "Ihre Beraterin / Ihr Berater hat Sie aus dem Gespräch entfernt.",
+        body: "Ihre Beratung hat Sie aus dem Gespräch entfernt.",
         todo: "Wenn das ein Versehen war, melden Sie sich bitte auf dem üblichen Weg bei Ihrer \
                Beratungsstelle.",
         steps: &[],
@@ -763,8 +769,10 @@ static EN: Strings = Strings {
     },
     failure_link_used: FailureText {
         title: "This link has already been used",
-        body: "For your safety, every invite link works only once.",
-        todo: "Please ask your counsellor for a new link.",
+        body: "For your safety, every invite link works only once. If you did not open it \
+               yourself before, someone else may have used it.",
+        todo: "Please contact your counselling service the usual way and ask for a new link. \
+               Tell them too if you did not open the link yourself.",
         steps: &[],
     },
     failure_link_expired: FailureText {
@@ -775,8 +783,9 @@ static EN: Strings = Strings {
     },
     failure_host_absent: FailureText {
         title: "The session is not open right now",
-        body: "Your counsellor is not here at the moment, or the session has already ended.",
-        todo: "Please try again at the agreed time.",
+        body: "Your counsellor has not opened the session right now, or it has already ended.",
+        todo: "Please contact your counselling service the usual way: they will tell you how to \
+               go on and give you a new link if needed.",
         steps: &[],
     },
     failure_rejected: FailureText {
