@@ -638,19 +638,28 @@ fn allocations_without_valid_credentials_are_refused() {
         assert!(Turn::tcp(&relay, &user, &pass).allocate().is_ok());
 
         // /metrics counts them by reason, with no address or name.
-        let mut http = TcpStream::connect(relay.http).unwrap();
-        http.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut metrics = String::new();
-        let _ = http.read_to_string(&mut metrics);
-        for line in [
+        let lines = [
             "confide_turn_refusals_total{reason=\"expired\"} 2",
             "confide_turn_refusals_total{reason=\"bad_credentials\"} 2",
             "confide_turn_auth_failures_total 4",
-            // The TCP client above is gone, and its allocation with it.
+            // The TCP client above is gone, and its allocation with it (the
+            // relay learns of the close a moment later: asked again for 5 s).
             "confide_turn_allocations 1",
             "confide_turn_allocations_total 2",
-        ] {
+        ];
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let metrics = loop {
+            let mut http = TcpStream::connect(relay.http).unwrap();
+            http.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut metrics = String::new();
+            let _ = http.read_to_string(&mut metrics);
+            if lines.iter().all(|l| metrics.contains(l)) || std::time::Instant::now() > deadline {
+                break metrics;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        for line in lines {
             assert!(metrics.contains(line), "/metrics lacks {line}: {metrics}");
         }
         assert!(!metrics.contains("203.0.113"), "an address in /metrics");

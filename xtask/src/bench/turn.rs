@@ -4,14 +4,24 @@
 //! Both servers run in a network namespace this bench creates (a veth pair
 //! inside it: the servers on 203.0.113.10, the load generator on
 //! 203.0.113.20, TEST-NET-3 addresses that are no one's), so not a packet
-//! leaves it. The generator is coturn's `turnutils_uclient` in
-//! client-to-client mode (`-y`): every message goes from one client's
-//! allocation to another's on the same server, which is what two browsers
-//! relayed through one confide server do. Each server gets the same runs,
-//! alternating, and we compare **end-to-end delivered packets per CPU-second
-//! of the server process** (utime + stime of all its threads, from
-//! `/proc/<pid>/stat`), the figure that decides how many relayed calls one
-//! machine carries. Needs root, iproute2 and the `coturn` package.
+//! leaves it. The generator is coturn's `turnutils_uclient`, in two modes:
+//!
+//! - client to client (`-y`): every message goes from one client's
+//!   allocation to another's on the same server, which is what two browsers
+//!   relayed through one confide server do (confide hands such packets over
+//!   inside the process; coturn sends them from one relayed socket to the
+//!   other through the kernel);
+//! - to an outside peer: every message goes out of a relayed socket to
+//!   `turnutils_peer` (an echo server in a second namespace, on
+//!   198.51.100.2 behind a second veth pair, so not an address of the
+//!   server) and its echo comes back in through that socket, which is a
+//!   browser relayed to one that is not.
+//!
+//! Each server gets the same runs, alternating, and we compare
+//! **end-to-end delivered packets per CPU-second of the server process**
+//! (utime + stime of all its threads, from `/proc/<pid>/stat`), the figure
+//! that decides how many relayed calls one machine carries. Needs root,
+//! iproute2 and the `coturn` package.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,11 +32,16 @@ use super::{clock_ticks, median, relay_binary};
 
 const SERVER_IP: &str = "203.0.113.10";
 const CLIENT_IP: &str = "203.0.113.20";
+/// The outside peer (TEST-NET-2) and the bench namespace's side of its link.
+const PEER_IP: &str = "198.51.100.2";
+const PEER_GATEWAY: &str = "198.51.100.1";
+const PEER_PORT: u16 = 3480;
 const SECRET: &str = "confide-bench-secret";
 const COTURN_PORT: u16 = 3478;
 const CONFIDE_PORT: u16 = 3479;
 
-/// One load: `clients` allocations pairs, `messages` per client of `size`
+/// One load: `clients` allocation pairs (client to client) or allocations
+/// (to the outside peer, which echoes), `messages` per client of `size`
 /// bytes every `interval_ms`.
 #[derive(Clone, Copy)]
 struct Load {
@@ -34,12 +49,18 @@ struct Load {
     messages: u32,
     size: u32,
     interval_ms: u32,
+    to_peer: bool,
 }
 
 impl Load {
     fn describe(&self) -> String {
+        let how = if self.to_peer {
+            "to an outside echo peer and back"
+        } else {
+            "client to client"
+        };
         format!(
-            "{} clients x {} messages of {} B every {} ms",
+            "{} clients x {} messages of {} B every {} ms, {how}",
             self.clients, self.messages, self.size, self.interval_ms
         )
     }
@@ -54,22 +75,45 @@ struct Sample {
     bytes: u64,
 }
 
-/// A network namespace with a veth pair inside; deleted on drop.
+/// The bench's network namespaces: one with a veth pair inside (servers
+/// and generator), and the outside peer's behind a second veth pair; both
+/// deleted on drop.
 struct Namespace {
     name: String,
+    peer: String,
 }
 
 impl Namespace {
     fn create() -> Result<Namespace, String> {
         let name = format!("cfbench{}", std::process::id());
+        let peer = format!("cfbenchpeer{}", std::process::id());
         ip(&["netns", "add", &name])?;
-        let ns = Namespace { name };
+        let mut ns = Namespace {
+            name,
+            peer: String::new(),
+        };
+        ip(&["netns", "add", &peer])?;
+        ns.peer = peer;
         ns.ip(&["link", "set", "lo", "up"])?;
         ns.ip(&["link", "add", "v0", "type", "veth", "peer", "name", "v1"])?;
         ns.ip(&["addr", "add", &format!("{SERVER_IP}/24"), "dev", "v0"])?;
         ns.ip(&["addr", "add", &format!("{CLIENT_IP}/24"), "dev", "v1"])?;
         ns.ip(&["link", "set", "v0", "up"])?;
         ns.ip(&["link", "set", "v1", "up"])?;
+        ns.ip(&[
+            "link", "add", "p0", "type", "veth", "peer", "name", "p1", "netns", &ns.peer,
+        ])?;
+        ns.ip(&["addr", "add", &format!("{PEER_GATEWAY}/24"), "dev", "p0"])?;
+        ns.ip(&["link", "set", "p0", "up"])?;
+        let in_peer = |args: &[&str]| {
+            let mut all = vec!["-n", ns.peer.as_str()];
+            all.extend_from_slice(args);
+            ip(&all)
+        };
+        in_peer(&["link", "set", "lo", "up"])?;
+        in_peer(&["addr", "add", &format!("{PEER_IP}/24"), "dev", "p1"])?;
+        in_peer(&["link", "set", "p1", "up"])?;
+        in_peer(&["route", "add", "default", "via", PEER_GATEWAY])?;
         Ok(ns)
     }
 
@@ -85,13 +129,27 @@ impl Namespace {
         command.args(["netns", "exec", &self.name, program]);
         command
     }
+
+    /// The echo peer (`turnutils_peer`) in the peer's namespace, killed on drop.
+    fn start_peer(&self) -> Result<Server, String> {
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.peer, "turnutils_peer", "-L", PEER_IP])
+            .args(["-p", &PEER_PORT.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start turnutils_peer (install coturn): {e}"))?;
+        Ok(Server { child })
+    }
 }
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        for name in [&self.name, &self.peer] {
+            if !name.is_empty() {
+                let _ = Command::new("ip").args(["netns", "del", name]).status();
+            }
+        }
     }
 }
 
@@ -254,10 +312,14 @@ fn wait_for_stun(ns: &Namespace, port: u16) -> Result<(), String> {
 fn generate(ns: &Namespace, server: &Server, port: u16, load: Load) -> Result<Sample, String> {
     let cpu_before = server.cpu_seconds()?;
     let started = Instant::now();
-    let output = ns
-        .command("turnutils_uclient")
+    let mut command = ns.command("turnutils_uclient");
+    if load.to_peer {
+        command.args(["-e", PEER_IP, "-r", &PEER_PORT.to_string()]);
+    } else {
+        command.arg("-y");
+    }
+    let output = command
         .args([
-            "-y",
             "-c",
             "-X",
             "-m",
@@ -319,7 +381,12 @@ fn parse_uclient(text: &str, cpu_s: f64, wall_s: f64) -> Option<Sample> {
 }
 
 pub(super) fn run() -> Result<(), String> {
-    for tool in ["turnserver", "turnutils_uclient", "turnutils_stunclient"] {
+    for tool in [
+        "turnserver",
+        "turnutils_uclient",
+        "turnutils_stunclient",
+        "turnutils_peer",
+    ] {
         if Command::new(tool).arg("-h").output().is_err() {
             return Err(format!(
                 "`{tool}` not found: install the `coturn` package (apt-get install coturn)"
@@ -328,6 +395,7 @@ pub(super) fn run() -> Result<(), String> {
     }
     let relay = relay_binary()?;
     let ns = Namespace::create()?;
+    let _peer = ns.start_peer()?;
     let loads = [
         // Audio-like: many small packets.
         Load {
@@ -335,6 +403,7 @@ pub(super) fn run() -> Result<(), String> {
             messages: 1500,
             size: 160,
             interval_ms: 5,
+            to_peer: false,
         },
         // Video-like: fewer, larger packets.
         Load {
@@ -342,10 +411,19 @@ pub(super) fn run() -> Result<(), String> {
             messages: 1500,
             size: 1100,
             interval_ms: 5,
+            to_peer: false,
+        },
+        // Video-like, through relayed sockets to a peer outside and back.
+        Load {
+            clients: 10,
+            messages: 1500,
+            size: 1100,
+            interval_ms: 5,
+            to_peer: true,
         },
     ];
     println!(
-        "\nTURN relaying, coturn {} vs confide-relay, turnutils_uclient -y (client to client), 3 alternating runs each:",
+        "\nTURN relaying, coturn {} vs confide-relay, turnutils_uclient, 3 alternating runs each:",
         coturn_version()
     );
     for load in loads {
