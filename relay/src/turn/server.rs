@@ -46,9 +46,9 @@ const NONCE_LIFETIME_SECS: u64 = 3600;
 /// Channel numbers a client may bind: RFC 5766's 0x4000-0x7FFF. RFC 8656
 /// §12 narrowed it to 0x4000-0x4FFF (so that a client multiplexing TURN
 /// with DTLS-SRTP on one socket can tell them apart by the first byte), but
-/// clients written to RFC 5766 still pick numbers up to 0x7FFF (libwebrtc's
-/// `kMaxChannelNumber`, coturn's `turnutils_uclient`), and coturn accepts
-/// them. Which numbers a client uses concerns only its own demultiplexing;
+/// clients written to RFC 5766 may pick numbers up to 0x7FFF (coturn's
+/// `turnutils_uclient` picks them at random there), and coturn accepts
+/// them; libwebrtc counts up from 0x4000. Which numbers a client uses concerns only its own demultiplexing;
 /// 0x8000 and above would be read as neither STUN nor ChannelData.
 const CHANNELS: std::ops::RangeInclusive<u16> = 0x4000..=0x7FFF;
 /// Largest relayed payload: a Data indication (header, XOR-PEER-ADDRESS,

@@ -475,8 +475,8 @@ fn even_port_with_reservation_and_reservation_tokens_are_refused() {
 
 #[test]
 fn rfc_5766_channel_numbers_are_bound_and_carried() {
-    // coturn's turnutils_uclient (and libwebrtc's range) pick channel numbers
-    // up to 0x7FFF, which RFC 8656 narrowed to 0x4FFF.
+    // coturn's turnutils_uclient picks channel numbers up to 0x7FFF (RFC
+    // 5766's range), which RFC 8656 narrowed to 0x4FFF.
     let mut s = server();
     let now = Instant::now();
     let mut a = client(4000, "a", UNIX + 60);
