@@ -185,6 +185,14 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_PUBLIC_HOST", value_parser = parse_host)]
     pub public_host: Option<String>,
 
+    /// An external STUN/TURN server to hand to browsers instead of the built-in one, like
+    /// turn:turn.example.org:3478?transport=udp (repeat the flag, or separate URLs by commas).
+    /// With a turn: or turns: URL, --turn-secret must be that server's shared secret (coturn's
+    /// use-auth-secret / static-auth-secret): members get REST credentials minted with it.
+    /// The built-in STUN/TURN is then off.
+    #[arg(long = "ice-server", env = "CONFIDE_ICE_SERVER", value_delimiter = ',', value_parser = parse_ice_url)]
+    pub ice_server: Vec<String>,
+
     /// UDP ports for relayed addresses (open them in the firewall), as A-B.
     #[arg(long, env = "CONFIDE_RELAY_PORTS", default_value = "49152-65535", value_parser = parse_port_range)]
     pub relay_ports: PortRange,
@@ -278,6 +286,30 @@ pub fn parse_host(text: &str) -> Result<String, String> {
         ));
     }
     Ok(host)
+}
+
+/// Parses `--ice-server`: a `stun:`, `turn:` or `turns:` URL (RFC 7064/7065)
+/// without spaces, quotes or anything else a browser's URL parser would
+/// stumble over.
+pub fn parse_ice_url(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    let rest = ["stun:", "turn:", "turns:"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme));
+    let valid = rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]?=_".contains(c))
+    });
+    if !valid {
+        return Err(format!(
+            "not a STUN/TURN URL: {text:?} (write e.g. turn:turn.example.org:3478?transport=udp \
+             or stun:turn.example.org:3478)"
+        ));
+    }
+    Ok(url.to_owned())
 }
 
 /// `--turn`.
@@ -468,7 +500,18 @@ impl Config {
                 "--send-queue-total-bytes must be at least twice --max-message-bytes".into(),
             );
         }
-        if self.turn != TurnMode::Off {
+        let external_turn = self.ice_server.iter().any(|url| url.starts_with("turn"));
+        if external_turn && self.turn_secret.is_none() {
+            return Err(
+                "--ice-server with a turn: or turns: URL needs --turn-secret, the shared secret \
+                 of that server (coturn's static-auth-secret)"
+                    .into(),
+            );
+        }
+        if external_turn && self.turn_credential_ttl < Duration::from_secs(60) {
+            return Err("--turn-credential-ttl must be at least 1m".into());
+        }
+        if self.builtin_turn() {
             self.turn_public_ip()?;
             if self.turn_bandwidth < 16 * 1024 {
                 return Err("--turn-bandwidth must be at least 16384 (bytes per second)".into());
@@ -481,6 +524,12 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether the built-in STUN/TURN runs: `--turn` is not `off` and no
+    /// external `--ice-server` is given.
+    pub fn builtin_turn(&self) -> bool {
+        self.turn != TurnMode::Off && self.ice_server.is_empty()
     }
 
     pub fn tls(&self) -> bool {
@@ -599,6 +648,50 @@ mod tests {
         assert!(parse(&["--turn-secret", ""]).is_err());
         let secret = parse(&["--turn-secret", "hunter2"]).unwrap_or_else(|e| panic!("{e}"));
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn external_ice_servers() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["confide-relay"];
+            all.extend_from_slice(args);
+            let config = Config::try_parse_from(all).map_err(|e| e.to_string())?;
+            config.validate().map(|()| config)
+        };
+        let config = parse(&[
+            "--ice-server",
+            "stun:turn.example.org:3478,turn:turn.example.org:3478?transport=udp",
+            "--ice-server",
+            "turns:turn.example.org:5349?transport=tcp",
+            "--turn-secret",
+            "s",
+            // Needs no --public-ip: the built-in TURN is off.
+            "--listen",
+            "0.0.0.0:443",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.ice_server.len(), 3);
+        assert!(!config.builtin_turn());
+        // A turn: URL without the secret to mint its credentials: refused.
+        let error = parse(&["--ice-server", "turn:203.0.113.5:3478"])
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("--turn-secret"), "{error}");
+        // STUN alone needs none.
+        assert!(parse(&["--ice-server", "stun:stun.example.org"]).is_ok());
+        for bad in [
+            "https://turn.example.org",
+            "turn:",
+            "turn://turn.example.org",
+            "turn:turn.example.org\"onerror=x",
+            "turn:turn example.org",
+        ] {
+            assert!(
+                parse(&["--ice-server", bad, "--turn-secret", "s"]).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(parse(&[]).is_ok_and(|c| c.builtin_turn()));
     }
 
     #[test]

@@ -249,11 +249,15 @@ impl Hub {
                     continue;
                 }
             };
-            let mut servers = vec![IceServer {
-                urls: turn.stun_urls().to_vec(),
-                username: String::new(),
-                credential: String::new(),
-            }];
+            let mut servers = Vec::new();
+            // An external server (--ice-server) may come without stun: URLs.
+            if !turn.stun_urls().is_empty() {
+                servers.push(IceServer {
+                    urls: turn.stun_urls().to_vec(),
+                    username: String::new(),
+                    credential: String::new(),
+                });
+            }
             if !turn.turn_urls().is_empty() {
                 let grant = inner.ice.entry((room, member)).or_insert_with(|| IceGrant {
                     id: base64::engine::general_purpose::URL_SAFE_NO_PAD

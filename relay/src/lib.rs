@@ -78,7 +78,7 @@ pub async fn serve_bound(
 /// Binds the STUN/TURN listeners the configuration asks for (none with
 /// `--turn off`); the error names the protocol and address.
 pub fn bind_turn(config: &Config) -> Result<Option<TurnSockets>, String> {
-    if config.turn == TurnMode::Off {
+    if !config.builtin_turn() {
         return Ok(None);
     }
     config.turn_public_ip()?;
@@ -125,7 +125,8 @@ async fn serve_inner(
         Some(sockets) => {
             Some(Turn::start(&config, sockets, https_port).map_err(std::io::Error::other)?)
         }
-        None => None,
+        // An external STUN/TURN server (--ice-server), or none.
+        None => Turn::external(&config),
     };
     let state = AppState::with_turn(&config, turn.clone());
     let hub = state.hub.clone();

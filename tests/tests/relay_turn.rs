@@ -249,6 +249,12 @@ impl Relay {
 
     /// Starts the relay with `--listen 203.0.113.10:0` and `args` only.
     fn spawn(args: &[&str]) -> Relay {
+        Relay::spawn_with(args, true)
+    }
+
+    /// Like [`Relay::spawn`]; without `turn_line` it waits for the HTTP line
+    /// only (no built-in STUN/TURN), and `turn` is 0.0.0.0:0.
+    fn spawn_with(args: &[&str], turn_line: bool) -> Relay {
         let mut child = Command::new(relay_binary())
             .args(["--listen", "203.0.113.10:0"])
             .args(args)
@@ -270,7 +276,7 @@ impl Relay {
             }
         });
         let mut http = None;
-        let mut turn = None;
+        let mut turn = (!turn_line).then(|| SocketAddr::from(([0, 0, 0, 0], 0)));
         while http.is_none() || turn.is_none() {
             let Ok(line) = lines.recv_timeout(Duration::from_secs(30)) else {
                 let _ = child.kill();
@@ -892,6 +898,69 @@ fn credentials_come_over_the_websocket_and_die_with_the_guest() {
             assert_eq!(h.permission(rh), 0);
         });
         relay.stop();
+    });
+}
+
+#[test]
+fn an_external_turn_server_is_handed_out_with_rest_credentials() {
+    let ns = Ns::new();
+    ns.enter(|| {
+        let relay = Relay::spawn_with(
+            &[
+                "--ice-server",
+                "stun:turn.example.org:3478,turn:turn.example.org:3478?transport=udp",
+                "--ice-server",
+                "turns:turn.example.org:5349?transport=tcp",
+                "--turn-secret",
+                SECRET,
+            ],
+            false,
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let url = format!("ws://{}/ws", relay.http);
+            let mut host = WsClient::connect(&url).await;
+            host.send(&create_msg(1, 1)).await;
+            assert!(matches!(
+                host.recv().await,
+                ServerMessage::RoomCreated { .. }
+            ));
+            let servers = match host.recv().await {
+                ServerMessage::IceServers { servers, .. } => servers,
+                other => panic!("expected ice_servers after room_created, got {other:?}"),
+            };
+            let (turn, urls) = turn_server(&servers);
+            assert_eq!(
+                urls,
+                vec![
+                    "stun:turn.example.org:3478",
+                    "turn:turn.example.org:3478?transport=udp",
+                    "turns:turn.example.org:5349?transport=tcp",
+                ]
+            );
+            // coturn's use-auth-secret format: `<expiry>:<id>` and
+            // base64(HMAC-SHA1(secret, username)), valid for the TTL (12 h).
+            let (expiry, _) = turn.username.split_once(':').expect("expiry:id");
+            let expiry: u64 = expiry.parse().expect("a unix time");
+            let now = unix_now();
+            assert!((now + 12 * 3600 - 60..=now + 12 * 3600 + 60).contains(&expiry));
+            assert_eq!(
+                turn.credential,
+                Minter::new(SECRET.as_bytes())
+                    .password_for(&turn.username)
+                    .as_str()
+            );
+        });
+        // The built-in STUN/TURN is off: it never announced itself.
+        let log = relay.stop();
+        assert!(
+            !log.contains(" on udp+tcp "),
+            "built-in TURN started: {log}"
+        );
+        assert!(!log.contains(SECRET), "the log shows the secret: {log}");
     });
 }
 

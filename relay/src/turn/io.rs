@@ -463,6 +463,45 @@ impl Turn {
         }))
     }
 
+    /// An external STUN/TURN server (`--ice-server`, e.g. coturn with
+    /// `use-auth-secret`) instead of the built-in one: nothing listens here;
+    /// browsers get the given URLs, the `turn:`/`turns:` ones with REST
+    /// credentials minted with `--turn-secret`, which the external server
+    /// checks. `None` without `--ice-server`.
+    pub fn external(config: &Config) -> Option<Arc<Turn>> {
+        if config.ice_server.is_empty() {
+            return None;
+        }
+        let (turn_urls, stun_urls): (Vec<String>, Vec<String>) = config
+            .ice_server
+            .iter()
+            .cloned()
+            .partition(|url| url.starts_with("turn"));
+        // Validation insists on a secret when there are turn: URLs; without
+        // them nothing is minted.
+        let secret = config
+            .turn_secret
+            .as_ref()
+            .map(|s| s.0.clone())
+            .unwrap_or_else(|| zeroize::Zeroizing::new(rand::random::<[u8; 32]>().to_vec()));
+        tracing::info!(
+            "built-in STUN/TURN off: browsers get {} external STUN and {} TURN URL(s) (--ice-server)",
+            stun_urls.len(),
+            turn_urls.len()
+        );
+        Some(Arc::new(Turn {
+            // Not ours to serve: no TURN over TLS on the HTTPS port.
+            mode: TurnMode::Off,
+            minter: Minter::new(&secret),
+            ttl: config.turn_credential_ttl,
+            stun_urls,
+            turn_urls,
+            metrics: Arc::new(TurnMetrics::default()),
+            shell: None,
+            tasks: Vec::new(),
+        }))
+    }
+
     /// The startup line: where STUN/TURN listens and what it advertises.
     pub fn describe(config: &Config, listen: SocketAddr) -> Result<(String, bool), String> {
         let public_ip = config.turn_public_ip()?;
@@ -516,7 +555,8 @@ impl Turn {
         (self.minter.mint(id, expires), expires)
     }
 
-    /// The URLs for browsers: `stun:` always, `turn:` (UDP and TCP) when TURN is on.
+    /// The URLs for browsers: `stun:` always (unless an external server
+    /// has none), `turn:` (UDP and TCP) when TURN is on.
     pub fn stun_urls(&self) -> &[String] {
         &self.stun_urls
     }
@@ -611,6 +651,46 @@ mod tests {
         assert!(own(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 10))));
         // TEST-NET-2 is on no interface of a test machine.
         assert!(!own(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1))));
+    }
+
+    #[test]
+    fn external_servers_get_coturn_rest_credentials() {
+        use clap::Parser as _;
+        let config = Config::try_parse_from([
+            "confide-relay",
+            "--ice-server",
+            "stun:turn.example.org:3478,turn:turn.example.org:3478?transport=udp",
+            "--ice-server",
+            "turns:turn.example.org:5349?transport=tcp",
+            "--turn-secret",
+            "coturn-secret",
+            "--turn-credential-ttl",
+            "2h",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(Turn::external(&Config::for_tests()).is_none());
+        let turn = Turn::external(&config).unwrap_or_else(|| panic!("no external TURN"));
+        assert_eq!(turn.stun_urls(), ["stun:turn.example.org:3478"]);
+        assert_eq!(
+            turn.turn_urls(),
+            [
+                "turn:turn.example.org:3478?transport=udp",
+                "turns:turn.example.org:5349?transport=tcp"
+            ]
+        );
+        // Nothing served here, not even TURN over TLS on the HTTPS port.
+        assert_eq!(turn.mode(), TurnMode::Off);
+        // coturn's use-auth-secret: username `<expiry unix>:<anything>`,
+        // password base64(HMAC-SHA1(static-auth-secret, username)).
+        let before = unix_now();
+        let (credential, expires) = turn.mint("abc");
+        assert!((before + 7200..=unix_now() + 7200).contains(&expires));
+        assert_eq!(credential.username, format!("{expires}:abc"));
+        // `printf %s 1800000000:abc | openssl dgst -sha1 -hmac coturn-secret -binary | base64`
+        assert_eq!(
+            turn.minter.mint("abc", 1_800_000_000).password.as_str(),
+            "IifpbtzuPEJb58rQqwehRsxgD7o="
+        );
     }
 
     #[test]
