@@ -92,14 +92,51 @@ impl AssetSource {
     }
 }
 
+/// The start of the page's release meta (`<meta name="confide-release"
+/// content="…">`); 64 lower-case hex digits and `">` follow.
+const RELEASE_META: &[u8] = b"<meta name=\"confide-release\" content=\"";
+
+/// `index.html` as the manifest counts it: every release meta value (exactly
+/// 64 lower-case hex digits before `">`) replaced by 64 zeros, since the page
+/// shows the digest of its own folder. The same as `xtask/src/digest.rs`.
+fn normalised_page(html: &[u8]) -> Vec<u8> {
+    let mut out = html.to_vec();
+    let mut at = 0;
+    while let Some(offset) = out[at..]
+        .windows(RELEASE_META.len())
+        .position(|w| w == RELEASE_META)
+    {
+        let start = at + offset + RELEASE_META.len();
+        let end = start + 64;
+        if out.len() >= end + 2
+            && out[start..end]
+                .iter()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            && &out[end..end + 2] == b"\">"
+        {
+            out[start..end].fill(b'0');
+        }
+        at = start;
+    }
+    out
+}
+
 /// SHA-256 (hex) over the manifest of `(name, content)`: one `name  sha256`
-/// line per file, sorted by name. The same as `xtask/src/digest.rs`.
+/// line per file, sorted by name, `index.html` with its release meta zeroed
+/// (`normalised_page`). The same as `xtask/src/digest.rs`.
 pub fn release_digest(files: &[(String, Vec<u8>)]) -> String {
     use sha2::{Digest, Sha256};
     let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
     let mut lines: Vec<String> = files
         .iter()
-        .map(|(name, content)| format!("{name}  {}\n", hex(&Sha256::digest(content))))
+        .map(|(name, content)| {
+            let hash = if name == "index.html" {
+                Sha256::digest(normalised_page(content))
+            } else {
+                Sha256::digest(content)
+            };
+            format!("{name}  {}\n", hex(&hash))
+        })
         .collect();
     lines.sort();
     hex(&Sha256::digest(lines.concat().as_bytes()))
@@ -300,7 +337,7 @@ mod tests {
         assert!(!accepts("identity", "gzip"));
     }
 
-    /// The same example is in xtask/src/digest.rs: both sides must agree.
+    /// The same examples are in xtask/src/digest.rs: both sides must agree.
     #[test]
     fn release_digest_of_a_known_example() {
         let files = [
@@ -311,6 +348,28 @@ mod tests {
             release_digest(&files),
             "d9cbbc9fe41984033b7a9540371b8e0923a9f402a2b5669fcebcebdb4c16ea4d"
         );
+    }
+
+    /// The page's release meta counts as zeros, whatever digest it shows
+    /// (xtask/src/digest.rs, `the_release_meta_counts_as_zeros`).
+    #[test]
+    fn release_digest_counts_the_shown_digest_as_zeros() {
+        let meta = "<meta name=\"confide-release\" content=\"";
+        let page = |value: &str| format!("<head>{meta}{value}\"></head>").into_bytes();
+        let digest = "27e705deee081f52301dd398d49c0808275407aa17f1a6a8ee68e919472e15fe";
+        for value in ["0".repeat(64).as_str(), digest] {
+            let files = [
+                ("index.html".to_string(), page(value)),
+                ("a.js".to_string(), Vec::new()),
+            ];
+            assert_eq!(release_digest(&files), digest);
+        }
+        // Not 64 lower-case hex digits: counted as it is.
+        let files = [
+            ("index.html".to_string(), page(&digest.to_uppercase())),
+            ("a.js".to_string(), Vec::new()),
+        ];
+        assert_ne!(release_digest(&files), digest);
     }
 
     #[test]

@@ -15,6 +15,10 @@
 //! there the app not starting is the proof: without the app nothing can
 //! create a peer connection.
 //!
+//! The unchanged copy's start page also shows the first 16 hex digits of
+//! the release digest that xtask's own code (`xtask/src/digest.rs`, included
+//! here) computes for the served folder, and the full digest as its label.
+//!
 //! Like the other browser tests they need the built app and the browsers,
 //! so they are `#[ignore]`d in a plain `cargo test`; `cargo xtask test` runs
 //! them with `--ignored`.
@@ -26,6 +30,10 @@ use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine
 use confide_tests::call::STEP;
 use confide_tests::relay::TestRelay;
 use serde_json::Value;
+
+#[allow(dead_code)]
+#[path = "../../xtask/src/digest.rs"]
+mod digest;
 
 /// Counts every `RTCPeerConnection` the page constructs (run before the page's scripts).
 const COUNT_PEER_CONNECTIONS: &str = "(() => {
@@ -156,7 +164,8 @@ async fn refuses(env: &BrowserEnv, driver: &Driver, dir: &Path, file: &str, engi
 }
 
 /// The control: the unchanged copy, served the same way, starts in both
-/// browsers (the start button, the frame-crypto worker answers); in
+/// browsers (the start button, the frame-crypto worker answers, the footer
+/// shows the folder's release digest); in
 /// Chromium the wrapper counts the peer connections of the test build's
 /// loopback call, so a zero in the refusal tests means something.
 #[tokio::test]
@@ -165,6 +174,7 @@ async fn an_unchanged_copy_starts_in_chromium_and_firefox() {
     let env = BrowserEnv::from_env();
     let driver = Driver::start(&env).await;
     let (copy, _) = served_copy(&env, None);
+    let (_, expected_digest) = digest::of_dir(&copy.path).expect("the copy's release digest");
     let relay = TestRelay::start(Some(copy.path.clone())).await;
     for engine in [Engine::Chromium, Engine::Firefox] {
         let browser = launch(&env, engine, &driver).await;
@@ -186,6 +196,31 @@ async fn an_unchanged_copy_starts_in_chromium_and_firefox() {
             .await;
         let refusal = browser.eval(REFUSAL_TEXT).await;
         assert_eq!(refusal, Value::Null, "{engine:?}: no refusal");
+        let release = browser
+            .eval(
+                "const e = document.querySelector('[data-testid=release]'); \
+                 return e ? { text: e.textContent, label: e.getAttribute('aria-label') } : null",
+            )
+            .await;
+        let text = release
+            .get("text")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let label = release
+            .get("label")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        assert!(
+            text.contains(&format!("{} …", digest::short(&expected_digest)))
+                && (text.contains("Prüfsumme") || text.contains("Checksum")),
+            "{engine:?}: the start page shows the release digest {expected_digest}: {release}"
+        );
+        let words: Vec<&str> = label.split_whitespace().collect();
+        assert_eq!(
+            words[words.len().saturating_sub(16)..].concat(),
+            expected_digest,
+            "{engine:?}: the label carries the full digest: {release}"
+        );
         if engine == Engine::Chromium {
             let started = browser
                 .eval_async(

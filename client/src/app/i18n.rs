@@ -97,6 +97,10 @@ pub struct Strings {
     pub start_lead: &'static str,
     pub start_points: [&'static str; 3],
     pub start_button: &'static str,
+    // Release line (start and guest pages)
+    pub release_version: &'static str,
+    pub release_checksum: &'static str,
+    pub release_note: &'static str,
     // Invite
     pub invite_title: &'static str,
     pub invite_lead: &'static str,
@@ -299,6 +303,11 @@ static DE: Strings = Strings {
         "Ihr Gegenüber braucht nur einen Browser und Ihren Einladungslink.",
     ],
     start_button: "Neue Sitzung starten",
+    release_version: "Version",
+    release_checksum: "Prüfsumme",
+    release_note: "Zum Vergleich mit der Prüfsumme, die Ihre Beratungsstelle veröffentlicht. \
+                   Auch eine veränderte Seite könnte diese Zahl zeigen: Was ausgeliefert wird, \
+                   beweist nur eine Prüfung von außen.",
     invite_title: "Person einladen",
     invite_lead: "Senden Sie diesen Link an die Person, mit der Sie sprechen möchten.",
     invite_link_label: "Einladungslink",
@@ -603,6 +612,11 @@ static EN: Strings = Strings {
         "The other person only needs a browser and your invite link.",
     ],
     start_button: "Start a new session",
+    release_version: "Version",
+    release_checksum: "Checksum",
+    release_note: "To compare with the checksum your counselling centre publishes. A modified \
+                   page could show the genuine number too: only a check from outside proves \
+                   what is served.",
     invite_title: "Invite someone",
     invite_lead: "Send this link to the person you want to talk to.",
     invite_link_label: "Invite link",

@@ -3,4 +3,5 @@
 pub mod device_check;
 pub mod icons;
 pub mod qr;
+pub mod release;
 pub mod video;

@@ -6,6 +6,7 @@ use yew::prelude::*;
 
 use crate::app::components::device_check::DeviceCheck;
 use crate::app::components::icons::{Icon, icon};
+use crate::app::components::release::ReleaseLine;
 use crate::app::i18n::use_strings;
 use crate::app::model::{GuestView, LocalMedia, UiAction};
 
@@ -42,6 +43,7 @@ pub fn guest_welcome(props: &GuestProps) -> Html {
                 { strings.welcome_next }
             </button>
             <p class="hint small">{ strings.quick_exit_note }</p>
+            <ReleaseLine />
         </section>
     }
 }
@@ -95,6 +97,7 @@ pub fn waiting_screen() -> Html {
             <p class="lead">{ strings.waiting_lead }</p>
             <p>{ strings.waiting_calm }</p>
             <p class="visually-hidden" role="status">{ strings.waiting_status }</p>
+            <ReleaseLine />
         </section>
     }
 }

@@ -3,6 +3,7 @@
 use yew::prelude::*;
 
 use crate::app::components::icons::{Icon, icon};
+use crate::app::components::release::ReleaseLine;
 use crate::app::i18n::use_strings;
 use crate::app::model::UiAction;
 
@@ -31,6 +32,7 @@ pub fn start_screen(props: &StartProps) -> Html {
                 data-testid="start-session">
                 { strings.start_button }
             </button>
+            <ReleaseLine />
         </section>
     }
 }
