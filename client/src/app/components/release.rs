@@ -42,7 +42,7 @@ fn grouped(digest: &str, groups: usize) -> String {
         .join(" ")
 }
 
-/// A small line with the version (when the page names one) and the first 16
+/// A small line with the version and the first 16
 /// hex digits of the release digest; the full digest as its label and tooltip.
 #[component(ReleaseLine)]
 pub fn release_line() -> Html {
@@ -50,11 +50,13 @@ pub fn release_line() -> Html {
     let Some(digest) = release_digest() else {
         return html! {};
     };
+    // The page may name a version; otherwise the app's own (Cargo.toml):
+    // the same for every build of a commit, unlike a build time or a path.
     let version = meta("confide-version")
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty() && v.len() <= 40)
-        .map(|v| format!("{} {v} · ", strings.release_version))
-        .unwrap_or_default();
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string());
+    let version = format!("{} {version} · ", strings.release_version);
     let text = format!(
         "{version}{} {} …",
         strings.release_checksum,
