@@ -141,16 +141,17 @@ pub fn in_netns<T: Send>(
     })
 }
 
-/// Namespaces left by earlier runs of these tests whose process is gone
-/// (killed before its drop ran): removed so that they do not pile up.
-fn remove_orphans(ip: &Path) {
+/// Namespaces named `<prefix><pid>…` that earlier test runs left behind
+/// when their process was killed before its drop ran: the processes inside
+/// are killed and the namespaces removed, so that they do not pile up.
+pub fn remove_orphans(ip: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir("/run/netns") else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
-            .strip_prefix("cfnat")
+            .strip_prefix(prefix)
             .and_then(|rest| rest.split('-').next())
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
@@ -184,7 +185,7 @@ impl Topology {
     pub fn build(homes: &[HomeOptions]) -> Topology {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let (ip, iptables) = require_tools();
-        remove_orphans(&ip);
+        remove_orphans(&ip, "cfnat");
         let run_id = format!(
             "cfnat{}-{}",
             std::process::id(),

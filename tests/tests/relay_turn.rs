@@ -88,7 +88,7 @@ impl Ns {
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         );
-        remove_orphans(&ip);
+        confide_tests::netns::remove_orphans(&ip, "cfturn");
         run(&ip, &["netns", "add", &name]);
         let ns = Ns { name, ip };
         let n = ns.name.as_str();
@@ -128,30 +128,6 @@ impl Ns {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         })
-    }
-}
-
-/// Namespaces of earlier runs whose test process is gone (killed before
-/// its drop ran), so that they do not pile up.
-fn remove_orphans(ip: &Path) {
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("cfturn")
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new(ip)
-                .args(["netns", "del", &name])
-                .stderr(Stdio::null())
-                .status();
-        }
     }
 }
 

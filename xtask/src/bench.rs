@@ -334,16 +334,21 @@ impl Relay {
 
     /// User + system CPU time of the relay process so far, in seconds.
     fn cpu_secs(&self) -> Result<f64, String> {
-        let path = format!("/proc/{}/stat", self.child.id());
-        let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        // Fields after the ")" of the command name: state is field 3, utime 14, stime 15.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(u), Some(s)) => Ok((u + s) / clock_ticks()),
-            _ => Err(format!("cannot parse {path}")),
-        }
+        cpu_seconds(self.child.id())
+    }
+}
+
+/// User + system CPU time of process `pid` (all its threads) so far, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    // Fields after the ")" of the command name: state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => Ok((u + s) / clock_ticks()),
+        _ => Err(format!("cannot parse {path}")),
     }
 }
 

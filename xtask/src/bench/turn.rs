@@ -28,7 +28,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{clock_ticks, median, relay_binary};
+use super::{cpu_seconds, median, relay_binary};
 
 const SERVER_IP: &str = "203.0.113.10";
 const CLIENT_IP: &str = "203.0.113.20";
@@ -176,15 +176,7 @@ struct Server {
 
 impl Server {
     fn cpu_seconds(&self) -> Result<f64, String> {
-        let path = format!("/proc/{}/stat", self.child.id());
-        let stat = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-        match (ticks(11), ticks(12)) {
-            (Some(u), Some(s)) => Ok((u + s) / clock_ticks()),
-            _ => Err(format!("cannot parse {path}")),
-        }
+        cpu_seconds(self.child.id())
     }
 }
 
