@@ -19,6 +19,7 @@ pub mod resume;
 pub mod sas;
 pub mod sdp;
 pub mod session;
+pub mod shard;
 pub mod sframe;
 pub mod signal;
 pub mod small_map;

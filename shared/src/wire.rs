@@ -167,6 +167,14 @@ fixed_bytes!(
     secret = true
 );
 fixed_bytes!(
+    /// A counsellor's sign-in (48 bytes, from the centre's sign-in link): only
+    /// connections that present a valid one may create rooms. Opaque to the
+    /// client; the relay checks it (`relay/src/counsellor.rs`).
+    CounsellorToken,
+    48,
+    secret = true
+);
+fixed_bytes!(
     /// SHA-256 of a token or secret (32 bytes).
     TokenHash,
     32,
@@ -228,6 +236,8 @@ pub enum ClientMessage {
         v: u32,
         room: RoomId,
         host_token: HostToken,
+        /// The counsellor's sign-in; without a valid one the relay closes with 4020.
+        counsellor: CounsellorToken,
     },
     /// Host: register a one-time invite by the SHA-256 of its token.
     AddInvite {
@@ -393,6 +403,13 @@ pub enum ErrorCode {
     RoomExists,
     ResumeFailed,
     Replaced,
+    /// This relay node does not serve the connection's shard label, or the
+    /// room's id does not derive the label the connection was routed by
+    /// (`shard`): a load balancer sent it to the wrong node.
+    WrongShard,
+    /// `create_room` without a valid counsellor sign-in (missing, forged,
+    /// made with another key, or revoked).
+    NotCounsellor,
     /// Not fatal: the addressed member is not (or no longer) reachable for the sender.
     UnknownMember,
     /// Not fatal: the room has as many invites as it may keep.
@@ -401,7 +418,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes, for tables and metrics.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::ProtocolError,
         ErrorCode::MessageTooLarge,
         ErrorCode::RateLimited,
@@ -421,6 +438,8 @@ impl ErrorCode {
         ErrorCode::RoomExists,
         ErrorCode::ResumeFailed,
         ErrorCode::Replaced,
+        ErrorCode::WrongShard,
+        ErrorCode::NotCounsellor,
         ErrorCode::UnknownMember,
         ErrorCode::TooManyInvites,
     ];
@@ -447,6 +466,8 @@ impl ErrorCode {
             ErrorCode::RoomExists => 4016,
             ErrorCode::ResumeFailed => 4017,
             ErrorCode::Replaced => 4018,
+            ErrorCode::WrongShard => 4019,
+            ErrorCode::NotCounsellor => 4020,
             ErrorCode::UnknownMember | ErrorCode::TooManyInvites => return None,
         })
     }
@@ -480,6 +501,8 @@ impl ErrorCode {
             ErrorCode::RoomExists => "room_exists",
             ErrorCode::ResumeFailed => "resume_failed",
             ErrorCode::Replaced => "replaced",
+            ErrorCode::WrongShard => "wrong_shard",
+            ErrorCode::NotCounsellor => "not_counsellor",
             ErrorCode::UnknownMember => "unknown_member",
             ErrorCode::TooManyInvites => "too_many_invites",
         }
@@ -541,14 +564,16 @@ mod tests {
             v: 1,
             room: room(),
             host_token: HostToken([1; 32]),
+            counsellor: CounsellorToken([2; 48]),
         };
         let json = msg.to_json();
         assert_eq!(
             json,
             format!(
-                r#"{{"type":"create_room","v":1,"room":"{}","host_token":"{}"}}"#,
+                r#"{{"type":"create_room","v":1,"room":"{}","host_token":"{}","counsellor":"{}"}}"#,
                 room().to_base64(),
-                HostToken([1; 32]).to_base64()
+                HostToken([1; 32]).to_base64(),
+                CounsellorToken([2; 48]).to_base64()
             )
         );
         assert_eq!(ClientMessage::from_json(&json).unwrap(), msg);
