@@ -40,6 +40,11 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_METRICS")]
     pub metrics: bool,
 
+    /// Serve /metrics (only) on this separate address instead, e.g. 127.0.0.1:9100,
+    /// so that the public listener never answers it. Not with --metrics.
+    #[arg(long, env = "CONFIDE_METRICS_LISTEN", conflicts_with = "metrics")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
     /// Largest WebSocket message a client may send, in bytes.
     #[arg(long, env = "CONFIDE_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
     pub max_message_bytes: usize,
@@ -462,6 +467,18 @@ impl Config {
                 return Err(format!("{flag} is longer than ten years"));
             }
         }
+        if let Some(metrics) = self.metrics_listen {
+            if self.metrics {
+                return Err(
+                    "--metrics and --metrics-listen: choose one (--metrics-listen keeps \
+                            /metrics off the public listener)"
+                        .into(),
+                );
+            }
+            if metrics == self.listen && metrics.port() != 0 {
+                return Err("--metrics-listen must be another address than --listen".into());
+            }
+        }
         if self.header_timeout.is_zero() {
             return Err("--header-timeout must be longer than 0".into());
         }
@@ -601,6 +618,9 @@ mod tests {
         assert!(parse(&["--max-connections", "0"]).is_err());
         assert!(parse(&["--header-timeout", "0s"]).is_err());
         assert!(parse(&["--send-queue-bytes", "1000"]).is_err());
+        assert!(parse(&["--metrics-listen", "127.0.0.1:9100"]).is_ok());
+        assert!(parse(&["--metrics-listen", "127.0.0.1:8080"]).is_err());
+        assert!(parse(&["--metrics", "--metrics-listen", "127.0.0.1:9100"]).is_err());
         let mut huge = Config::for_tests();
         huge.ping_interval = Duration::MAX;
         assert!(huge.validate().is_err());

@@ -50,7 +50,7 @@ async fn static_file(State(state): State<AppState>, uri: Uri, headers: HeaderMap
 }
 
 /// `/metrics` (only with `--metrics`): aggregate counts, never an id or an address.
-async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>) -> Response {
     if !state.metrics {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }

@@ -1,11 +1,13 @@
 //! Glue between the pure room state machine and the connection tasks: one
 //! lock around [`Relay`], and a bounded outbound queue per connection. The
 //! lock is held only to run the state machine and to hand out messages
-//! without waiting, never across I/O.
+//! without waiting, never across I/O. Messages are queued unserialised
+//! ([`Shared`]): the first recipient's task turns one into JSON, outside
+//! the lock, and every other recipient of a broadcast reuses that text.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
@@ -18,12 +20,68 @@ use crate::room::{Close, ConnId, Output, Relay};
 use crate::source::Source;
 use crate::turn::Turn;
 
-/// What a connection task writes to its socket. A text shared by several
+/// What a connection task writes to its socket. A message shared by several
 /// recipients (a broadcast) is serialised once and shared.
 #[derive(Debug)]
 pub enum Outbound {
-    Text(Utf8Bytes),
+    Text(Arc<Shared>),
     Close(Close),
+}
+
+/// A message for one or more connections. Serialised by the first task
+/// that writes it, outside the hub's lock (base64 of a large payload is
+/// the costly part); queue budgets count [`Shared::budget`], known up front.
+#[derive(Debug)]
+pub struct Shared {
+    message: ServerMessage,
+    text: OnceLock<Utf8Bytes>,
+    budget: usize,
+}
+
+impl Shared {
+    pub fn new(message: ServerMessage) -> Shared {
+        Shared {
+            budget: budget(&message),
+            message,
+            text: OnceLock::new(),
+        }
+    }
+
+    /// The JSON text, serialised on first use.
+    pub fn text(&self) -> Utf8Bytes {
+        self.text
+            .get_or_init(|| Utf8Bytes::from(self.message.to_json()))
+            .clone()
+    }
+
+    /// Bytes this message counts against the queue budgets.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+}
+
+/// An upper bound of a message's JSON size without serialising it: a
+/// payload as base64 plus room for the fields around it.
+fn budget(message: &ServerMessage) -> usize {
+    const FIELDS: usize = 512;
+    match message {
+        ServerMessage::Deliver { payload, .. } | ServerMessage::Knocked { payload, .. } => {
+            payload.0.len().div_ceil(3) * 4 + FIELDS
+        }
+        ServerMessage::IceServers { servers, .. } => {
+            servers
+                .iter()
+                .map(|s| {
+                    s.urls.iter().map(|u| u.len() + 8).sum::<usize>()
+                        + s.username.len()
+                        + s.credential.len()
+                        + 64
+                })
+                .sum::<usize>()
+                + FIELDS
+        }
+        _ => FIELDS,
+    }
 }
 
 /// Lets the hub close a connection whose queue is full (out of band).
@@ -138,8 +196,8 @@ impl Registration {
     pub fn discard_queue(&mut self) {
         self.rx.close();
         while let Ok(item) = self.rx.try_recv() {
-            if let Outbound::Text(text) = item {
-                self.dequeued(text.len());
+            if let Outbound::Text(shared) = item {
+                self.dequeued(shared.budget());
             }
         }
     }
@@ -372,23 +430,23 @@ impl Hub {
         }
         let limits = &self.limits;
         let mut round = 0;
-        // The last serialised message: a broadcast is a run of equal messages.
-        let mut last: Option<(confide_shared::wire::ServerMessage, Utf8Bytes)> = None;
+        // The last message: a broadcast is a run of equal messages, shared.
+        let mut last: Option<Arc<Shared>> = None;
         while !outputs.is_empty() && round < 4 {
             round += 1;
             let mut slow = Vec::new();
             for output in outputs {
                 let (conn, item) = match output {
                     Output::Send(conn, msg) => {
-                        let text = match &last {
-                            Some((previous, text)) if *previous == msg => text.clone(),
+                        let shared = match &last {
+                            Some(previous) if previous.message == msg => previous.clone(),
                             _ => {
-                                let text = Utf8Bytes::from(msg.to_json());
-                                last = Some((msg, text.clone()));
-                                text
+                                let shared = Arc::new(Shared::new(msg));
+                                last = Some(shared.clone());
+                                shared
                             }
                         };
-                        (conn, Outbound::Text(text))
+                        (conn, Outbound::Text(shared))
                     }
                     Output::Close(conn, close) => (conn, Outbound::Close(close)),
                 };
@@ -396,7 +454,7 @@ impl Hub {
                     continue;
                 };
                 let size = match &item {
-                    Outbound::Text(text) => text.len(),
+                    Outbound::Text(shared) => shared.budget(),
                     Outbound::Close(_) => 0,
                 };
                 if size > 0 {

@@ -8,6 +8,7 @@ pub mod http;
 pub mod hub;
 mod inline_scripts;
 pub mod limits;
+pub mod logging;
 pub mod room;
 pub mod server;
 pub mod source;
@@ -51,7 +52,8 @@ impl AppState {
             csp: http::content_security_policy(&assets.script_hashes()).into(),
             assets: Arc::new(assets),
             tls: config.tls(),
-            metrics: config.metrics,
+            // With --metrics-listen, the public listener never serves /metrics.
+            metrics: config.metrics && config.metrics_listen.is_none(),
             hub: Hub::with_turn(config.limits(), turn),
         }
     }
@@ -69,10 +71,22 @@ pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()>
 pub async fn serve_bound(
     listener: TcpListener,
     turn: Option<TurnSockets>,
+    metrics: Option<TcpListener>,
     config: Config,
 ) -> std::io::Result<()> {
     let (first, second) = signals();
-    serve_inner(listener, turn, config, first, second).await
+    serve_inner(listener, turn, metrics, config, first, second).await
+}
+
+/// Binds `--metrics-listen` if given; the error names the address.
+pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, String> {
+    match config.metrics_listen {
+        Some(addr) => TcpListener::bind(addr)
+            .await
+            .map(Some)
+            .map_err(|e| format!("cannot listen for metrics on {addr}: {e}")),
+        None => Ok(None),
+    }
 }
 
 /// Binds the STUN/TURN listeners the configuration asks for (none with
@@ -107,12 +121,14 @@ pub async fn serve_until_or_now(
         .validate()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let sockets = bind_turn(&config).map_err(std::io::Error::other)?;
-    serve_inner(listener, sockets, config, stop, stop_now).await
+    let metrics = bind_metrics(&config).await.map_err(std::io::Error::other)?;
+    serve_inner(listener, sockets, metrics, config, stop, stop_now).await
 }
 
 async fn serve_inner(
     listener: TcpListener,
     sockets: Option<TurnSockets>,
+    metrics: Option<TcpListener>,
     config: Config,
     stop: impl Future<Output = ()> + Send + 'static,
     stop_now: impl Future<Output = ()> + Send + 'static,
@@ -130,8 +146,21 @@ async fn serve_inner(
     };
     let state = AppState::with_turn(&config, turn.clone());
     let hub = state.hub.clone();
-    let app = http::router(state);
+    let app = http::router(state.clone());
     let ticker = tokio::spawn(tick_loop(hub.clone()));
+    // /metrics on its own listener: nothing else there, nothing of it on the public one.
+    let metrics_task = metrics.map(|listener| {
+        let state = AppState {
+            metrics: true,
+            ..state.clone()
+        };
+        let app = axum::Router::new()
+            .route("/metrics", axum::routing::get(http::metrics))
+            .with_state(state);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        })
+    });
     let limits = hub.limits().clone();
     let gate = server::Gate::new(server::GateLimits {
         max_pending: config.max_pending_connections,
@@ -162,6 +191,9 @@ async fn serve_inner(
         }
     };
     ticker.abort();
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
     if let Some(turn) = turn {
         turn.stop();
     }

@@ -1,17 +1,11 @@
 use clap::Parser;
 use confide_relay::config::Config;
 use tokio::net::TcpListener;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let filter = EnvFilter::try_from_env("CONFIDE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    // The STUN/TURN codec logs peer addresses and message contents: never ours to keep.
-    let filter = ["stun_types=off", "turn_types=off", "stun_proto=off"]
-        .into_iter()
-        .filter_map(|d| d.parse().ok())
-        .fold(filter, |f, d| f.add_directive(d));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Dependencies log frames and addresses below warn: capped whatever CONFIDE_LOG says.
+    confide_relay::logging::init(confide_relay::logging::operator_filter(), std::io::stdout);
     let config = Config::parse();
     if config.print_digest {
         return confide_relay::assets::print_digest(config.static_dir.as_deref());
@@ -42,6 +36,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let metrics = match confide_relay::bind_metrics(&config).await {
+        Ok(metrics) => metrics,
+        Err(error) => {
+            eprintln!("confide-relay: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -66,7 +67,10 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
-    if let Err(error) = confide_relay::serve_bound(listener, turn, config).await {
+    if let Some(addr) = metrics.as_ref().and_then(|m| m.local_addr().ok()) {
+        println!("confide relay metrics on http://{addr}/metrics");
+    }
+    if let Err(error) = confide_relay::serve_bound(listener, turn, metrics, config).await {
         eprintln!("confide-relay: {error}");
         return std::process::ExitCode::FAILURE;
     }

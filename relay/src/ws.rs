@@ -138,8 +138,10 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
             biased;
             close = reg.kill.fired() => break close,
             item = reg.rx.recv() => match item {
-                Some(Outbound::Text(text)) => {
-                    reg.dequeued(text.len());
+                Some(Outbound::Text(shared)) => {
+                    reg.dequeued(shared.budget());
+                    // Serialised here, outside the hub's lock, once per broadcast.
+                    let text = shared.text();
                     // A peer that does not read blocks this write; a kill
                     // (slow consumer) must still get through and free the queue.
                     let kill = reg.kill.clone();

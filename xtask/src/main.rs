@@ -400,6 +400,8 @@ fn test(_args: &[String]) -> Result<(), String> {
         "--test",
         "wasm",
     ]))?;
+    // The siege test runs the real release binary (tests/tests/relay_siege.rs).
+    run(cargo().args(["build", "--release", "--package", "confide-relay"]))?;
     let mut browser = cargo();
     browser
         .args([
@@ -428,6 +430,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_integrity",
             "--test",
             "browser_two_origins",
+            "--test",
+            "relay_siege",
             "--",
             "--ignored",
             "--test-threads",
@@ -437,7 +441,11 @@ fn test(_args: &[String]) -> Result<(), String> {
         .env("CONFIDE_CHROMIUM", &tools.chromium)
         .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver)
         .env("CONFIDE_FIREFOX", &tools.firefox)
-        .env("CONFIDE_GECKODRIVER", &tools.geckodriver);
+        .env("CONFIDE_GECKODRIVER", &tools.geckodriver)
+        .env(
+            "CONFIDE_RELAY_BIN",
+            root().join("target/release/confide-relay"),
+        );
     run(&mut browser)?;
     println!("\nxtask: every check and test passed.");
     Ok(())
