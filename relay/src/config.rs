@@ -479,6 +479,11 @@ impl Config {
                 return Err("--metrics-listen must be another address than --listen".into());
             }
         }
+        // The relay checks for silence at each ping: a shorter idle timeout
+        // would close clients that answer every ping.
+        if self.idle_timeout <= self.ping_interval {
+            return Err("--idle-timeout must be longer than --ping-interval".into());
+        }
         if self.header_timeout.is_zero() {
             return Err("--header-timeout must be longer than 0".into());
         }
@@ -618,6 +623,25 @@ mod tests {
         assert!(parse(&["--max-connections", "0"]).is_err());
         assert!(parse(&["--header-timeout", "0s"]).is_err());
         assert!(parse(&["--send-queue-bytes", "1000"]).is_err());
+        // Every duration flag: a huge value is refused by name, never a panic later.
+        for flag in [
+            "--ping-interval",
+            "--idle-timeout",
+            "--room-grace",
+            "--invite-ttl",
+            "--invite-ttl-max",
+            "--shutdown-timeout",
+            "--first-message-timeout",
+            "--header-timeout",
+            "--turn-credential-ttl",
+            "--turn-max-lifetime",
+        ] {
+            let error = parse(&[flag, "10000000d"]).err().unwrap_or_default();
+            assert!(error.contains(flag), "{flag}: {error:?}");
+            assert!(parse(&[flag, "99999999999999999999d"]).is_err(), "{flag}");
+        }
+        assert!(parse(&["--idle-timeout", "20s"]).is_err());
+        assert!(parse(&["--idle-timeout", "21s"]).is_ok());
         assert!(parse(&["--metrics-listen", "127.0.0.1:9100"]).is_ok());
         assert!(parse(&["--metrics-listen", "127.0.0.1:8080"]).is_err());
         assert!(parse(&["--metrics", "--metrics-listen", "127.0.0.1:9100"]).is_err());
