@@ -36,6 +36,11 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// How often the relay checks whether --tls-cert or --tls-key changed (a
+    /// renewal); SIGHUP reloads at once. Open connections and rooms stay.
+    #[arg(long, env = "CONFIDE_TLS_RELOAD_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub tls_reload_interval: Duration,
+
     /// Serve /metrics: aggregate counts in Prometheus text format (no ids, no addresses).
     #[arg(long, env = "CONFIDE_METRICS")]
     pub metrics: bool,
@@ -459,6 +464,7 @@ impl Config {
             ("--shutdown-timeout", self.shutdown_timeout),
             ("--first-message-timeout", self.first_message_timeout),
             ("--header-timeout", self.header_timeout),
+            ("--tls-reload-interval", self.tls_reload_interval),
             ("--turn-credential-ttl", self.turn_credential_ttl),
             ("--turn-max-lifetime", self.turn_max_lifetime),
         ];
@@ -483,6 +489,9 @@ impl Config {
         // would close clients that answer every ping.
         if self.idle_timeout <= self.ping_interval {
             return Err("--idle-timeout must be longer than --ping-interval".into());
+        }
+        if self.tls_reload_interval.is_zero() {
+            return Err("--tls-reload-interval must be longer than 0".into());
         }
         if self.header_timeout.is_zero() {
             return Err("--header-timeout must be longer than 0".into());
@@ -633,6 +642,7 @@ mod tests {
             "--shutdown-timeout",
             "--first-message-timeout",
             "--header-timeout",
+            "--tls-reload-interval",
             "--turn-credential-ttl",
             "--turn-max-lifetime",
         ] {

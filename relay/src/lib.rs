@@ -171,7 +171,10 @@ async fn serve_inner(
     let timeout = config.shutdown_timeout;
     let result = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
-            let tls_config = tls::server_config(cert, key).map_err(std::io::Error::other)?;
+            let (tls_config, cert_files) =
+                tls::reloading_server_config(cert, key).map_err(std::io::Error::other)?;
+            // SIGHUP or changed files: new handshakes get the new certificate, rooms stay.
+            let reloader = tokio::spawn(tls::reload_loop(cert_files, config.tls_reload_interval));
             let turn_tls =
                 turn.as_ref()
                     .filter(|t| t.mode() == TurnMode::On)
@@ -182,6 +185,7 @@ async fn serve_inner(
             let listener =
                 tls::TlsListener::new(listener, tls_config, gate, header_timeout, turn_tls)?;
             server::run(listener, app, hub, header_timeout, timeout, stop, stop_now).await;
+            reloader.abort();
             Ok(())
         }
         _ => {

@@ -9,15 +9,20 @@
 //! decides. Browsers' HTTPS offers `http/1.1` (or `h2`); TURN clients offer
 //! nothing or `stun.turn` (RFC 7443). Never routed by SNI: Firefox sends none
 //! on `turns:`.
+//!
+//! The certificate is reloaded without a restart ([`CertFiles`]): on SIGHUP
+//! and when the files change, so a renewal drops no room. A broken new pair
+//! is reported and the previous certificate stays in use.
 
 use std::io;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
 
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::LazyConfigAcceptor;
@@ -45,23 +50,152 @@ pub enum TlsError {
 
 /// Builds the server configuration from PEM files (HTTP/1.1 only: WebSocket needs it).
 pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    reloading_server_config(cert, key).map(|(config, _)| config)
+}
+
+/// Like [`server_config`], with the handle that reloads the certificate
+/// the configuration serves.
+pub fn reloading_server_config(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Arc<rustls::ServerConfig>, Arc<CertFiles>), TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let files = Arc::new(CertFiles::load(cert, key, provider.clone())?);
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(files.clone());
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok((Arc::new(config), files))
+}
+
+/// The certificate and key files, and the pair read from them last. Every
+/// handshake takes the current pair, so a reload applies to new
+/// connections; open ones keep theirs.
+pub struct CertFiles {
+    cert: PathBuf,
+    key: PathBuf,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    current: RwLock<Arc<CertifiedKey>>,
+    /// Modification times of both files at the last read.
+    stamp: RwLock<Option<(SystemTime, SystemTime)>>,
+}
+
+impl std::fmt::Debug for CertFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertFiles")
+            .field("cert", &self.cert)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CertFiles {
+    fn load(
+        cert: &Path,
+        key: &Path,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<CertFiles, TlsError> {
+        let stamp = stamp(cert, key);
+        let pair = read_pair(cert, key, &provider)?;
+        Ok(CertFiles {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            provider,
+            current: RwLock::new(Arc::new(pair)),
+            stamp: RwLock::new(stamp),
+        })
+    }
+
+    /// Reads both files again if they changed since the last read (or
+    /// always, with `force`). `Ok(true)`: a new pair is in use. On an error
+    /// the previous pair stays in use.
+    pub fn reload(&self, force: bool) -> Result<bool, TlsError> {
+        let stamp = stamp(&self.cert, &self.key);
+        let last = *self.stamp.read().unwrap_or_else(|p| p.into_inner());
+        if !force && stamp == last {
+            return Ok(false);
+        }
+        // Remember the attempt: a broken pair is reported once, not every poll.
+        *self.stamp.write().unwrap_or_else(|p| p.into_inner()) = stamp;
+        let pair = read_pair(&self.cert, &self.key, &self.provider)?;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(pair);
+        Ok(true)
+    }
+}
+
+impl rustls::server::ResolvesServerCert for CertFiles {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+}
+
+fn stamp(cert: &Path, key: &Path) -> Option<(SystemTime, SystemTime)> {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    Some((modified(cert)?, modified(key)?))
+}
+
+/// Reads a certificate chain and its key, and checks that they belong together.
+fn read_pair(
+    cert: &Path,
+    key: &Path,
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<CertifiedKey, TlsError> {
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
         .map_err(|source| TlsError::Cert {
             path: cert.display().to_string(),
             source,
         })?;
+    if certs.is_empty() {
+        return Err(TlsError::Rustls(rustls::Error::General(format!(
+            "no certificate in {}",
+            cert.display()
+        ))));
+    }
     let key = PrivateKeyDer::from_pem_file(key).map_err(|source| TlsError::Key {
         path: key.display().to_string(),
         source,
     })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok(CertifiedKey::from_der(certs, key, provider)?)
+}
+
+/// Reloads the certificate on SIGHUP and when its files change (checked
+/// every `poll`), until aborted. Logs the outcome, never a path's contents.
+pub async fn reload_loop(files: Arc<CertFiles>, poll: Duration) {
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut interval = tokio::time::interval(poll);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        #[cfg(unix)]
+        let force = tokio::select! {
+            _ = interval.tick() => false,
+            Some(()) = async {
+                match hangup.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => true,
+        };
+        #[cfg(not(unix))]
+        let force = {
+            interval.tick().await;
+            false
+        };
+        match files.reload(force) {
+            Ok(true) => tracing::info!("TLS certificate reloaded"),
+            Ok(false) => {}
+            Err(error) => tracing::warn!(
+                %error,
+                "TLS certificate not reloaded; the previous one stays in use"
+            ),
+        }
+    }
 }
 
 /// The same certificate for TURN over TLS: ALPN `stun.turn` when the client

@@ -104,3 +104,121 @@ async fn https_and_wss_with_a_self_signed_certificate() {
     assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
     let _ = std::fs::remove_dir_all(&pki.dir);
 }
+
+/// A fresh self-signed certificate for `localhost`, written into `dir`
+/// (through a rename, as a renewal tool would).
+fn issue_into(dir: &std::path::Path) -> Pki {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, text) in [
+        ("key.pem", certified.signing_key.serialize_pem()),
+        ("cert.pem", certified.cert.pem()),
+    ] {
+        std::fs::write(dir.join(format!("{name}.new")), text).unwrap();
+        std::fs::rename(dir.join(format!("{name}.new")), dir.join(name)).unwrap();
+    }
+    Pki {
+        dir: dir.to_path_buf(),
+        cert_der: certified.cert.der().clone(),
+    }
+}
+
+/// A TLS handshake that trusts only `pki`'s certificate: whether it succeeded.
+async fn handshake_trusting(relay: &TestRelay, pki: &Pki) -> bool {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(pki.cert_der.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = TcpStream::connect(relay.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_is_served_and_rooms_stay() {
+    let dir = std::env::temp_dir().join(format!("confide-relay-tls-reload-{}", std::process::id()));
+    let old = issue_into(&dir);
+    let mut config = Config::for_tests();
+    config.tls_cert = Some(dir.join("cert.pem"));
+    config.tls_key = Some(dir.join("key.pem"));
+    config.tls_reload_interval = std::time::Duration::from_millis(100);
+    let relay = TestRelay::start_with(config).await;
+
+    // A session over WSS with the old certificate.
+    let url = format!("wss://localhost:{}/ws", relay.addr.port());
+    let (ws, _) = tokio_tungstenite::client_async(&url, tls_connect(&relay, &old).await)
+        .await
+        .unwrap();
+    let mut host = WsClient::new(ws);
+    host.send(&create_msg(1, 1)).await;
+    let host_id = match host.recv().await {
+        ServerMessage::RoomCreated { member, .. } => member,
+        other => panic!("{other:?}"),
+    };
+    add_invite(&mut host, 1, 2, None).await;
+    let (ws, _) = tokio_tungstenite::client_async(&url, tls_connect(&relay, &old).await)
+        .await
+        .unwrap();
+    let mut guest = WsClient::new(ws);
+    guest.send(&knock_msg(1, 2, b"hi")).await;
+    let member = match guest.recv().await {
+        ServerMessage::Waiting { member, .. } => member,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(host.recv().await, ServerMessage::Knocked { .. }));
+    host.send(&confide_shared::wire::ClientMessage::Admit {
+        room: room_id(1),
+        member,
+    })
+    .await;
+    assert!(matches!(guest.recv().await, ServerMessage::Admitted { .. }));
+    assert!(matches!(
+        host.recv().await,
+        ServerMessage::MemberJoined { .. }
+    ));
+
+    // The renewal: new files in place. New handshakes get the new
+    // certificate once the relay has noticed (polled every 100 ms).
+    let new = issue_into(&dir);
+    assert_ne!(old.cert_der, new.cert_der);
+    let mut served = false;
+    for _ in 0..100 {
+        if handshake_trusting(&relay, &new).await {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(served, "the renewed certificate is served");
+    assert!(
+        !handshake_trusting(&relay, &old).await,
+        "the old certificate is no longer served"
+    );
+
+    // The session from before the renewal goes on over its connections.
+    host.send(&send_msg(1, None, b"after the renewal")).await;
+    match guest.recv().await {
+        ServerMessage::Deliver { from, payload, .. } => {
+            assert_eq!(from, host_id);
+            assert_eq!(payload.0, b"after the renewal");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A broken renewal (garbage in the certificate file) is not taken:
+    // the last good certificate stays in use.
+    std::fs::write(dir.join("cert.pem"), "not a certificate").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(
+        handshake_trusting(&relay, &new).await,
+        "a broken file does not replace the working certificate"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
