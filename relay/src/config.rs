@@ -240,6 +240,29 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_TURN_BANDWIDTH", default_value_t = 512 * 1024)]
     pub turn_bandwidth: u64,
 
+    /// The centre's secret for counsellor sign-ins: a file holding 64 hex digits
+    /// (`openssl rand -hex 32`). Only counsellors with a sign-in link made from it
+    /// (`confide-relay counsellor add "Name"`) may create rooms. Without it the relay
+    /// starts only on a loopback address, with a key of its own that ends with the
+    /// process (it prints a sign-in link). docs/RELAY.md "Counsellor access".
+    #[arg(long, env = "CONFIDE_COUNSELLOR_KEY_FILE", global = true)]
+    pub counsellor_key_file: Option<PathBuf>,
+
+    /// Revoked counsellors: a file with one counsellor id per line (what
+    /// `counsellor add` printed; anything after the id is a note). Read at start
+    /// and again within seconds of every change.
+    #[arg(long, env = "CONFIDE_COUNSELLOR_REVOKED")]
+    pub counsellor_revoked: Option<PathBuf>,
+
+    /// The counsellor key in use (read from --counsellor-key-file, or made up on
+    /// loopback; tests set it directly).
+    #[arg(skip)]
+    pub counsellor_key: Option<crate::counsellor::CounsellorKey>,
+
+    /// `counsellor add "Name"`: print a new counsellor's sign-in link.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Print the release digest of the app this relay serves (built in, or --static-dir) and
     /// exit; compare it with `cargo xtask build` of the same commit (docs/VERIFY.md).
     #[arg(long)]
@@ -369,6 +392,30 @@ impl FromStr for Secret {
     }
 }
 
+/// Tasks besides serving.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Counsellor sign-ins (needs --counsellor-key-file).
+    Counsellor {
+        #[command(subcommand)]
+        action: CounsellorCommand,
+    },
+}
+
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum CounsellorCommand {
+    /// Print a sign-in link for a new counsellor, and her id (for --counsellor-revoked).
+    /// The relay stores nothing: run it again for a new link with a new id.
+    Add {
+        /// Her name, only printed back (the relay never learns it).
+        name: String,
+        /// The address of the app, like https://beratung.example.org/. Default: from
+        /// --public-host, else --listen.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
 impl Config {
     /// The defaults, as if started with no flags and no environment (for tests),
     /// except that STUN/TURN is off: in-process tests run many relays at once
@@ -377,7 +424,61 @@ impl Config {
     pub fn for_tests() -> Config {
         let mut config = Config::parse_from(["confide-relay"]);
         config.turn = TurnMode::Off;
+        config.counsellor_key = Some(Config::test_counsellor_key());
         config
+    }
+
+    /// The counsellor key of [`Config::for_tests`] (public: tests sign in with it).
+    pub fn test_counsellor_key() -> crate::counsellor::CounsellorKey {
+        crate::counsellor::CounsellorKey::from_bytes([0x42; crate::counsellor::KEY_LEN])
+    }
+
+    /// Loads the counsellor key: from --counsellor-key-file, or (without one, only
+    /// on a loopback address) a new random key. Returns whether it made one up.
+    /// A relay reachable from elsewhere without a key file refuses to start: a
+    /// forgotten flag must not open the server to everyone.
+    pub fn load_counsellor_key(&mut self) -> Result<bool, String> {
+        if let Some(file) = &self.counsellor_key_file {
+            self.counsellor_key = Some(crate::counsellor::CounsellorKey::read(file)?);
+            return Ok(false);
+        }
+        if self.counsellor_key.is_some() {
+            return Ok(false);
+        }
+        if !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "--counsellor-key-file is needed when listening on {} (only loopback runs \
+                 without one): create it with `openssl rand -hex 32 > FILE`, see docs/RELAY.md \
+                 \"Counsellor access\"",
+                self.listen
+            ));
+        }
+        self.counsellor_key = Some(crate::counsellor::CounsellorKey::generate());
+        Ok(true)
+    }
+
+    /// Who may create rooms: the loaded key (a random one nobody holds if
+    /// none was loaded) and the revocation list.
+    pub fn counsellor_access(&self) -> Result<crate::counsellor::Access, String> {
+        let key = self
+            .counsellor_key
+            .clone()
+            .unwrap_or_else(crate::counsellor::CounsellorKey::generate);
+        match &self.counsellor_revoked {
+            Some(file) => crate::counsellor::Access::with_revoked_file(key, file),
+            None => Ok(crate::counsellor::Access::new(key)),
+        }
+    }
+
+    /// The app's address for sign-in links: `https://<--public-host>/`, else --listen.
+    pub fn app_url(&self) -> String {
+        match &self.public_host {
+            Some(host) => format!("https://{host}/"),
+            None => {
+                let scheme = if self.tls() { "https" } else { "http" };
+                format!("{scheme}://{}/", self.listen)
+            }
+        }
     }
 
     /// Where STUN/TURN listens (UDP and TCP).

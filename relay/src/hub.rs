@@ -15,6 +15,7 @@ use base64::Engine as _;
 use confide_shared::wire::{ErrorCode, IceServer, MemberId, RoomId, ServerMessage};
 use tokio::sync::{Notify, mpsc, watch};
 
+use crate::counsellor::Access;
 use crate::limits::Limits;
 use crate::room::{Close, ConnId, Output, Relay};
 use crate::source::Source;
@@ -246,16 +247,17 @@ impl Drop for Registration {
 }
 
 impl Hub {
-    pub fn new(limits: Limits) -> Arc<Hub> {
-        Hub::with_turn(limits, None)
+    pub fn new(limits: Limits, access: Arc<Access>) -> Arc<Hub> {
+        Hub::with_turn(limits, None, access)
     }
 
     /// A hub that hands out STUN/TURN servers and credentials from `turn`.
-    pub fn with_turn(limits: Limits, turn: Option<Arc<Turn>>) -> Arc<Hub> {
+    /// Rooms only for the counsellors `access` admits.
+    pub fn with_turn(limits: Limits, turn: Option<Arc<Turn>>, access: Arc<Access>) -> Arc<Hub> {
         let seed = rand::random();
         Arc::new(Hub {
             inner: Mutex::new(Inner {
-                relay: Relay::new(limits.clone(), seed),
+                relay: Relay::new(limits.clone(), seed, access),
                 handles: HashMap::new(),
                 per_source: HashMap::new(),
                 unidentified: 0,

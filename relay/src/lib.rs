@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod counsellor;
 pub mod http;
 pub mod hub;
 mod inline_scripts;
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 
 use crate::assets::AssetSource;
 use crate::config::{Config, TurnMode};
+use crate::counsellor::Access;
 use crate::hub::Hub;
 use crate::turn::{Turn, TurnSockets};
 
@@ -39,11 +41,16 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
-        AppState::with_turn(config, None)
+        // Without a usable key nobody may create rooms (fail closed).
+        let access = config
+            .counsellor_access()
+            .unwrap_or_else(|_| Access::new(counsellor::CounsellorKey::generate()));
+        AppState::with_turn(config, None, Arc::new(access))
     }
 
     /// With the built-in STUN/TURN the hub hands out ICE servers.
-    pub fn with_turn(config: &Config, turn: Option<Arc<Turn>>) -> Self {
+    /// Rooms only for counsellors that `access` admits.
+    pub fn with_turn(config: &Config, turn: Option<Arc<Turn>>, access: Arc<Access>) -> Self {
         let assets = match &config.static_dir {
             Some(dir) => AssetSource::Directory(dir.clone()),
             None => AssetSource::Embedded,
@@ -54,7 +61,7 @@ impl AppState {
             tls: config.tls(),
             // With --metrics-listen, the public listener never serves /metrics.
             metrics: config.metrics && config.metrics_listen.is_none(),
-            hub: Hub::with_turn(config.limits(), turn),
+            hub: Hub::with_turn(config.limits(), turn, access),
         }
     }
 }
@@ -144,7 +151,19 @@ async fn serve_inner(
         // An external STUN/TURN server (--ice-server), or none.
         None => Turn::external(&config),
     };
-    let state = AppState::with_turn(&config, turn.clone());
+    let mut config = config;
+    if config.counsellor_key.is_none() {
+        config
+            .load_counsellor_key()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    }
+    let access = Arc::new(
+        config
+            .counsellor_access()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+    );
+    let revocations = tokio::spawn(reload_revocations(access.clone()));
+    let state = AppState::with_turn(&config, turn.clone(), access);
     let hub = state.hub.clone();
     let app = http::router(state.clone());
     let ticker = tokio::spawn(tick_loop(hub.clone()));
@@ -195,6 +214,7 @@ async fn serve_inner(
         }
     };
     ticker.abort();
+    revocations.abort();
     if let Some(task) = metrics_task {
         task.abort();
     }
@@ -202,6 +222,24 @@ async fn serve_inner(
         turn.stop();
     }
     result
+}
+
+/// Reads --counsellor-revoked again when it changes (checked every 2 s), so
+/// a revocation takes effect without a restart. A broken list is reported
+/// and the previous one stays in force.
+async fn reload_revocations(access: Arc<Access>) {
+    let mut interval = tokio::time::interval(Duration::from_secs(2));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        match access.reload_revoked() {
+            Ok(Some(count)) => tracing::info!(revoked = count, "counsellor revocation list read"),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "counsellor revocation list not read; the previous one stays in force")
+            }
+        }
+    }
 }
 
 /// Expires away members and empty rooms.

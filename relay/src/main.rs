@@ -1,15 +1,26 @@
 use clap::Parser;
-use confide_relay::config::Config;
+use confide_relay::config::{Command, Config, CounsellorCommand};
+use confide_relay::counsellor::{CounsellorId, CounsellorKey};
 use tokio::net::TcpListener;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Dependencies log frames and addresses below warn: capped whatever CONFIDE_LOG says.
     confide_relay::logging::init(confide_relay::logging::operator_filter(), std::io::stdout);
-    let config = Config::parse();
+    let mut config = Config::parse();
     if config.print_digest {
         return confide_relay::assets::print_digest(config.static_dir.as_deref());
     }
+    if let Some(command) = &config.command {
+        return run_command(&config, command);
+    }
+    let ephemeral_key = match config.load_counsellor_key() {
+        Ok(made_up) => made_up,
+        Err(error) => {
+            eprintln!("confide-relay: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     if let Err(error) = config.validate() {
         eprintln!("confide-relay: {error}");
         return std::process::ExitCode::FAILURE;
@@ -50,6 +61,16 @@ async fn main() -> std::process::ExitCode {
     let scheme = if config.tls() { "https" } else { "http" };
     // Tools (the xtask, the tests) read this line to learn the port.
     println!("confide relay listening on {scheme}://{address}/");
+    if ephemeral_key && let Some(key) = &config.counsellor_key {
+        // Loopback only, key of this process: a link for whoever runs it here.
+        let token = key.token(&CounsellorId::random());
+        let url = format!("{scheme}://{address}/");
+        println!(
+            "confide relay counsellor sign-in (no --counsellor-key-file: valid until this \
+             process ends): {}",
+            confide_relay::counsellor::sign_in_link(&url, &token)
+        );
+    }
     if let Some(sockets) = &turn {
         match confide_relay::turn::Turn::describe(&config, sockets.addr) {
             Ok((line, private)) => {
@@ -74,6 +95,37 @@ async fn main() -> std::process::ExitCode {
         eprintln!("confide-relay: {error}");
         return std::process::ExitCode::FAILURE;
     }
+    std::process::ExitCode::SUCCESS
+}
+
+/// `counsellor add "Name"`: a new id and its sign-in link, from the key file.
+fn run_command(config: &Config, command: &Command) -> std::process::ExitCode {
+    let Command::Counsellor {
+        action: CounsellorCommand::Add { name, url },
+    } = command;
+    let Some(file) = &config.counsellor_key_file else {
+        eprintln!(
+            "confide-relay: counsellor add needs --counsellor-key-file (or \
+             CONFIDE_COUNSELLOR_KEY_FILE), the same file the relay uses"
+        );
+        return std::process::ExitCode::FAILURE;
+    };
+    let key = match CounsellorKey::read(file) {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("confide-relay: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let id = CounsellorId::random();
+    let base = url.clone().unwrap_or_else(|| config.app_url());
+    println!("Counsellor: {name}");
+    println!("Id (to revoke her sign-in, put it into --counsellor-revoked): {id}");
+    println!("Sign-in link (for her only; she opens it once on her own device):");
+    println!(
+        "{}",
+        confide_relay::counsellor::sign_in_link(&base, &key.token(&id))
+    );
     std::process::ExitCode::SUCCESS
 }
 

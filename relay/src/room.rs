@@ -10,16 +10,18 @@
 //! - every protocol violation or limit closes only the offending connection.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use confide_shared::wire::{
-    Blob, ClientMessage, ErrorCode, HostToken, InviteToken, MemberId, PROTOCOL_VERSION,
-    ResumeSecret, RoomId, ServerMessage, TokenHash,
+    Blob, ClientMessage, CounsellorToken, ErrorCode, HostToken, InviteToken, MemberId,
+    PROTOCOL_VERSION, ResumeSecret, RoomId, ServerMessage, TokenHash,
 };
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use subtle::ConstantTimeEq as _;
 
+use crate::counsellor::Access;
 use crate::limits::Limits;
 use crate::source::Source;
 
@@ -287,13 +289,17 @@ pub struct Relay {
     rooms_by_source: HashMap<Source, usize>,
     rng: StdRng,
     stats: Stats,
+    /// Who may create rooms (counsellors of the centre).
+    access: Arc<Access>,
 }
 
 impl Relay {
     /// `seed` only picks member ids, which are not secret (a member proves
-    /// itself with its connection or its resume secret).
-    pub fn new(limits: Limits, seed: u64) -> Self {
+    /// itself with its connection or its resume secret). Only connections
+    /// with a sign-in that `access` admits may create rooms.
+    pub fn new(limits: Limits, seed: u64, access: Arc<Access>) -> Self {
         Relay {
+            access,
             limits,
             rooms: HashMap::new(),
             conns: HashMap::new(),
@@ -496,9 +502,11 @@ impl Relay {
                 v,
                 room,
                 host_token,
+                counsellor,
             } => {
                 if self.version_ok(conn, v, now, out)
                     && self.kind_ok(conn, kind, &[Kind::Fresh, Kind::Host], now, out)
+                    && self.counsellor_ok(conn, &counsellor, now, out)
                 {
                     self.create_room(conn, room, &host_token, now, out);
                 }
@@ -537,6 +545,22 @@ impl Relay {
             return true;
         }
         self.fail(conn, ErrorCode::UnsupportedVersion, now, out);
+        false
+    }
+
+    /// Rooms (and with them TURN credentials) only for signed-in counsellors;
+    /// checked on every `create_room`, so a revoked sign-in cannot take a room back either.
+    fn counsellor_ok(
+        &mut self,
+        conn: ConnId,
+        token: &CounsellorToken,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        if self.access.admits(token) {
+            return true;
+        }
+        self.fail(conn, ErrorCode::NotCounsellor, now, out);
         false
     }
 

@@ -71,7 +71,8 @@ fn events(effects: Vec<Effect>) -> (Vec<confide_shared::wire::ClientMessage>, Ve
 
 #[wasm_bindgen_test]
 fn invite_link_and_knock_work_in_wasm() {
-    let (mut host, _create) = Session::new_host(&mut OsRng);
+    let (mut host, _create) =
+        Session::new_host(&mut OsRng, confide_shared::wire::CounsellorToken([0; 48]));
     let (_, url, _add) = host
         .create_invite(&mut OsRng, "https://beratung.example")
         .expect("invite");

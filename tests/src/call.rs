@@ -11,9 +11,10 @@ use crate::relay::TestRelay;
 /// How long a step of a call may take on a loaded 2-core machine.
 pub const STEP: Duration = Duration::from_secs(30);
 
-/// The counsellor opens confide and starts a session; returns the invite link.
+/// The counsellor opens confide (signed in with the test counsellor's link,
+/// as she does once on her device) and starts a session; returns the invite link.
 pub async fn counsellor_starts_session(host: &Browser, relay_url: &str) -> String {
-    host.goto(relay_url).await;
+    host.goto(&crate::relay::counsellor_link(relay_url)).await;
     host.click("[data-testid=start-session]").await;
     let link = host
         .wait_until(

@@ -728,6 +728,9 @@ impl NsRelay {
             key.display().to_string(),
             "--static-dir".into(),
             dist.display().to_string(),
+            // The test key: counsellors sign in with `relay::counsellor_link`.
+            "--counsellor-key-file".into(),
+            crate::relay::counsellor_key_file().display().to_string(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = dir.path.join("relay.log");

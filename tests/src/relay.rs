@@ -7,6 +7,26 @@ use confide_relay::config::Config;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// `page` (no fragment) with the test counsellor's sign-in as its fragment
+/// (relays with [`Config::test_counsellor_key`], see [`crate::ws::counsellor_token`]).
+pub fn counsellor_link(page: &str) -> String {
+    format!(
+        "{page}#counsellor={}",
+        crate::ws::counsellor_token().to_base64()
+    )
+}
+
+/// The test key as a key file (for relay binaries: `--counsellor-key-file`).
+pub fn counsellor_key_file() -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "confide-test-counsellor-{}.key",
+        std::process::id()
+    ));
+    let hex: String = std::iter::repeat_n("42", confide_relay::counsellor::KEY_LEN).collect();
+    std::fs::write(&path, hex).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
 /// A relay running on 127.0.0.1 for the duration of a test.
 pub struct TestRelay {
     pub addr: SocketAddr,
@@ -50,6 +70,12 @@ impl TestRelay {
     pub fn http_url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
         format!("{scheme}://{}/", self.addr)
+    }
+
+    /// The app's address with the test counsellor's sign-in link fragment:
+    /// what a counsellor opens once before she can start sessions.
+    pub fn counsellor_url(&self) -> String {
+        counsellor_link(&self.http_url())
     }
 
     pub fn ws_url(&self) -> String {

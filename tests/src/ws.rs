@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
+use confide_relay::config::Config;
+use confide_relay::counsellor::CounsellorId;
 use confide_shared::wire::{
-    Blob, ClientMessage, HostToken, InviteToken, MemberId, ResumeSecret, RoomId, ServerMessage,
+    Blob, ClientMessage, CounsellorToken, HostToken, InviteToken, MemberId, ResumeSecret, RoomId,
+    ServerMessage,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -178,11 +181,18 @@ pub fn resume_secret(n: u8) -> ResumeSecret {
     }))
 }
 
+/// The sign-in of a test counsellor on relays with the test key
+/// (`Config::for_tests`, and relay binaries that [`crate::relay`] starts).
+pub fn counsellor_token() -> CounsellorToken {
+    Config::test_counsellor_key().token(&CounsellorId([1; 16]))
+}
+
 pub fn create_msg(room: u8, token: u8) -> ClientMessage {
     ClientMessage::CreateRoom {
         v: 1,
         room: room_id(room),
         host_token: host_token(token),
+        counsellor: counsellor_token(),
     }
 }
 

@@ -43,7 +43,8 @@ async fn one_to_one_call(transform: &str, screenshots: bool) {
     let base = format!("{}?transform={transform}", stage.relay.http_url());
 
     if screenshots {
-        host.goto(&base).await;
+        host.goto(&confide_tests::relay::counsellor_link(&base))
+            .await;
         host.wait_until(
             "the start page",
             STEP,

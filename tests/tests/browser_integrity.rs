@@ -178,7 +178,7 @@ async fn an_unchanged_copy_starts_in_chromium_and_firefox() {
     let relay = TestRelay::start(Some(copy.path.clone())).await;
     for engine in [Engine::Chromium, Engine::Firefox] {
         let browser = launch(&env, engine, &driver).await;
-        browser.goto(&relay.http_url()).await;
+        browser.goto(&relay.counsellor_url()).await;
         browser
             .wait_until(
                 &format!("the start button ({engine:?})"),

@@ -171,7 +171,8 @@ async fn a_third_origin_is_refused_by_the_relay() {
     // The counsellor on the third origin's page: a calm failure, at once.
     let driver = Driver::start(&env).await;
     let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
-    host.goto(&other.url()).await;
+    host.goto(&confide_tests::relay::counsellor_link(&other.url()))
+        .await;
     host.click("[data-testid=start-session]").await;
     let shown = host
         .wait_until(

@@ -233,6 +233,8 @@ impl Relay {
     fn spawn_with(args: &[&str], turn_line: bool) -> Relay {
         let mut child = Command::new(relay_binary())
             .args(["--listen", "203.0.113.10:0"])
+            .arg("--counsellor-key-file")
+            .arg(confide_tests::relay::counsellor_key_file())
             .args(args)
             .env("CONFIDE_LOG", "debug")
             .stdin(Stdio::null())

@@ -48,7 +48,8 @@ struct Net {
 impl Net {
     /// A relay with a counsellor in a fresh room.
     fn new() -> Net {
-        let (session, create) = Session::new_host(&mut OsRng);
+        let (session, create) =
+            Session::new_host(&mut OsRng, confide_tests::ws::counsellor_token());
         Self::with_host(session, create, Vec::new(), Vec::new())
     }
 
@@ -719,7 +720,8 @@ fn grinding_the_code_through_renewals_gets_one_silent_try_then_needs_the_counsel
         panic!("a host snapshot");
     };
     // The counsellor's page reloads; the relay gives her the room back.
-    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let (session, create) =
+        Session::restore_host(&mut OsRng, stored, confide_tests::ws::counsellor_token());
     let mut net = Net::with_host(session, create, vec![seat], Vec::new());
     assert_eq!(
         sent_of(&net, HOST, seat, 0x16),
@@ -1280,7 +1282,8 @@ fn a_failed_renewal_does_not_push_the_guest_out() {
     else {
         panic!("a host snapshot");
     };
-    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let (session, create) =
+        Session::restore_host(&mut OsRng, stored, confide_tests::ws::counsellor_token());
     let mut net = Net::with_host(session, create, vec![seat], Vec::new());
     net.deliver(seat, HOST, link_holder_knock(&url));
     assert_eq!(sent_of(&net, HOST, seat, 0x12), 1, "the silent m2 went out");

@@ -130,7 +130,7 @@ impl Party {
 
 /// A counsellor with a room and one invite link; returns the party and the link.
 async fn host_with_invite(relay: &TestRelay) -> (Party, String) {
-    let (session, create) = Session::new_host(&mut OsRng);
+    let (session, create) = Session::new_host(&mut OsRng, confide_tests::ws::counsellor_token());
     let mut host = Party::new(relay, session, create).await;
     host.until("room ready", |e| matches!(e, Event::RoomReady))
         .await;
@@ -644,7 +644,8 @@ async fn a_counsellor_who_reloads_gets_the_guest_back() {
     let Resume::Host(stored) = reload(host) else {
         panic!("a counsellor keeps a host snapshot");
     };
-    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let (session, create) =
+        Session::restore_host(&mut OsRng, stored, confide_tests::ws::counsellor_token());
     let mut host = Party::new(&relay, session, create).await;
     let (guest, host) = tokio::join!(
         async {
@@ -797,7 +798,8 @@ async fn in_a_group_a_reloading_counsellor_gets_everyone_back() {
     let Resume::Host(stored) = reload(host) else {
         panic!("host snapshot");
     };
-    let (session, create) = Session::restore_host(&mut OsRng, stored);
+    let (session, create) =
+        Session::restore_host(&mut OsRng, stored, confide_tests::ws::counsellor_token());
     let host = Party::new(&relay, session, create).await;
     let renewed_code = |e: &Event| {
         matches!(

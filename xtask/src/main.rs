@@ -313,10 +313,90 @@ fn serve(args: &[String]) -> Result<(), String> {
     let args = relay_args(args);
     build(&[])?;
     let relay = root().join("target/release/confide-relay");
+    let (key_file, mut relay_args) = serve_counsellor_key(args)?;
+    relay_args.extend(args.iter().cloned());
+    // A sign-in link for local use, from the same key file as the relay.
+    let scheme = if flag_value(args, "--tls-cert").is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let listen = flag_value(args, "--listen")
+        .or_else(|| std::env::var("CONFIDE_LISTEN").ok())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let output = Command::new(&relay)
+        .arg("--counsellor-key-file")
+        .arg(&key_file)
+        .args(["counsellor", "add", "Local counsellor", "--url"])
+        .arg(format!("{scheme}://{listen}/"))
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", relay.display()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "confide-relay counsellor add failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let link = text.lines().last().unwrap_or_default();
     println!(
-        "\nconfide is starting. Open the URL below in Chromium, Firefox or Safari. Stop with Ctrl-C.\n"
+        "\nconfide is starting. Open the URL below in Chromium, Firefox or Safari. Stop with Ctrl-C.\n\
+         Counsellors: open this sign-in link once (key: {}):\n    {link}\n",
+        key_file.display()
     );
-    run(Command::new(relay).args(args))
+    run(Command::new(relay).args(relay_args))
+}
+
+/// The value of `--flag VALUE` or `--flag=VALUE` in the relay's arguments.
+fn flag_value(args: &[String], flag: &str) -> Option<String> {
+    let prefix = format!("{flag}=");
+    args.iter().enumerate().find_map(|(i, arg)| {
+        if arg == flag {
+            args.get(i + 1).cloned()
+        } else {
+            arg.strip_prefix(&prefix).map(str::to_string)
+        }
+    })
+}
+
+/// The counsellor key file for `serve`: the one given (flag or environment),
+/// else `target/confide-dev/counsellor.key`, made once (so sign-ins survive a
+/// restart). Returns it and the flags to pass for it.
+fn serve_counsellor_key(args: &[String]) -> Result<(PathBuf, Vec<String>), String> {
+    if let Some(given) = flag_value(args, "--counsellor-key-file")
+        .or_else(|| std::env::var("CONFIDE_COUNSELLOR_KEY_FILE").ok())
+    {
+        return Ok((PathBuf::from(given), Vec::new()));
+    }
+    let file = root().join("target/confide-dev/counsellor.key");
+    if !file.exists() {
+        let mut bytes = [0u8; 32];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut random| std::io::Read::read_exact(&mut random, &mut bytes))
+            .map_err(|e| format!("no random bytes for the counsellor key: {e}"))?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        write_private(&file, &hex)?;
+    }
+    let flags = vec![
+        "--counsellor-key-file".to_string(),
+        file.display().to_string(),
+    ];
+    Ok((file, flags))
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(file: &Path, text: &str) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(file)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// A clean clone's full test run grows `target/` to about 1.9 GB (measured

@@ -261,6 +261,10 @@ pub struct Strings {
     pub failure_unsupported: FailureText,
     pub failure_connection_lost: FailureText,
     pub failure_security: FailureText,
+    // Counsellor sign-in (access)
+    pub failure_sign_in: FailureText,
+    /// "Abmelden", its question, and the two answers.
+    pub sign_out: [&'static str; 4],
 }
 
 impl Strings {
@@ -283,6 +287,7 @@ impl Strings {
             FailureKind::UnsupportedBrowser => &self.failure_unsupported,
             FailureKind::ConnectionLost { .. } => &self.failure_connection_lost,
             FailureKind::SecurityWarning => &self.failure_security,
+            FailureKind::SignInNeeded => &self.failure_sign_in,
         }
     }
 }
@@ -594,6 +599,22 @@ static DE: Strings = Strings {
                vereinbaren Sie ein neues Gespräch.",
         steps: &[],
     },
+    failure_sign_in: FailureText {
+        title: "Anmeldung für Beratende",
+        body: "Sitzungen öffnen hier nur die Beraterinnen und Berater dieser Beratungsstelle. \
+               Dieses Gerät ist nicht (mehr) angemeldet. Gäste brauchen keine Anmeldung: Sie \
+               öffnen einfach den Link, den Sie von Ihrer Beratung bekommen haben.",
+        todo: "Bitten Sie die Verwaltung Ihrer Beratungsstelle um Ihren persönlichen \
+               Anmeldelink und öffnen Sie ihn auf diesem Gerät. Danach bleibt es angemeldet, bis \
+               Sie sich abmelden.",
+        steps: &[],
+    },
+    sign_out: [
+        "Abmelden",
+        "Dieses Gerät abmelden? Zum erneuten Anmelden brauchen Sie wieder Ihren Anmeldelink.",
+        "Ja, abmelden",
+        "Angemeldet bleiben",
+    ],
 };
 
 static EN: Strings = Strings {
@@ -883,6 +904,21 @@ static EN: Strings = Strings {
                conversation.",
         steps: &[],
     },
+    failure_sign_in: FailureText {
+        title: "Sign-in for counsellors",
+        body: "Only the counsellors of this centre open sessions here. This device is not (or no \
+               longer) signed in. Guests need no sign-in: just open the link you received from \
+               your counsellor.",
+        todo: "Ask your centre's administration for your personal sign-in link and open it on \
+               this device. It then stays signed in until you sign out.",
+        steps: &[],
+    },
+    sign_out: [
+        "Sign out",
+        "Sign out this device? To sign in again you will need your sign-in link.",
+        "Yes, sign out",
+        "Stay signed in",
+    ],
 };
 
 /// Digits separated by spaces, so screen readers read them one by one.

@@ -264,6 +264,8 @@ pub enum FailureKind {
     ConnectionLost { retrying: bool },
     /// The safety codes did not match or the connection could not be verified.
     SecurityWarning,
+    /// A counsellor without a (valid) sign-in on this device.
+    SignInNeeded,
 }
 
 impl FailureKind {
@@ -285,6 +287,7 @@ impl FailureKind {
             FailureKind::UnsupportedBrowser => "unsupported-browser",
             FailureKind::ConnectionLost { .. } => "connection-lost",
             FailureKind::SecurityWarning => "security-warning",
+            FailureKind::SignInNeeded => "sign-in-needed",
         }
     }
 }
@@ -323,6 +326,8 @@ pub struct DeviceSwitch {
 pub enum UiAction {
     /// Counsellor: "start a new session".
     StartSession,
+    /// Counsellor: "Abmelden" (confirmed): forget her sign-in on this device.
+    SignOut,
     /// Counsellor: create another invite link.
     CreateInvite,
     /// Counsellor copied an invite link (the UI already wrote it to the clipboard).

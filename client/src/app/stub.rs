@@ -340,7 +340,8 @@ impl Controller for StubController {
             | UiAction::UndoReject(_)
             | UiAction::NewLinkAfterLeave(_)
             | UiAction::DismissDeparture(_)
-            | UiAction::DismissWarning(_) => {}
+            | UiAction::DismissWarning(_)
+            | UiAction::SignOut => {}
         }
     }
 }

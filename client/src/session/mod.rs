@@ -5,6 +5,7 @@
 //! to the frame-crypto worker, WebRTC signals to the mesh) and keeps the UI's
 //! [`Screen`] up to date. All protocol decisions live in `shared`.
 
+mod counsellor;
 mod relay;
 mod storage;
 #[cfg(feature = "test-hooks")]
@@ -180,6 +181,7 @@ fn failure_for(reason: EndReason) -> FailureKind {
             ErrorCode::InviteExpired => FailureKind::LinkExpired,
             ErrorCode::InviteInvalid => FailureKind::InvalidLink,
             ErrorCode::RoomNotFound => FailureKind::HostAbsent,
+            ErrorCode::NotCounsellor => FailureKind::SignInNeeded,
             ErrorCode::SessionEnded => FailureKind::SessionEnded,
             ErrorCode::Removed => FailureKind::Removed,
             ErrorCode::Rejected => FailureKind::Rejected,
@@ -609,6 +611,10 @@ impl Inner {
             Event::Ended(reason) => {
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason(&format!("{reason:?}"));
+                if reason == EndReason::Relay(ErrorCode::NotCounsellor) {
+                    // Revoked, or the centre changed its key: this sign-in is dead.
+                    counsellor::forget();
+                }
                 self.finish(failure_for(reason))
             }
         }
@@ -989,7 +995,11 @@ impl Inner {
     fn handle(&mut self, action: UiAction) {
         match action {
             UiAction::StartSession => {
-                let (session, create) = Session::new_host(&mut OsRng);
+                let Some(token) = counsellor::load() else {
+                    self.show(Screen::Failure(FailureKind::SignInNeeded));
+                    return;
+                };
+                let (session, create) = Session::new_host(&mut OsRng, token);
                 self.session = Some(session);
                 self.check_roster_acks_regularly();
                 self.ask_before_closing(true);
@@ -998,6 +1008,10 @@ impl Inner {
                 self.refresh();
             }
             UiAction::CreateInvite => self.create_invite(),
+            UiAction::SignOut => {
+                counsellor::forget();
+                self.show(Screen::Failure(FailureKind::SignInNeeded));
+            }
             UiAction::HideAddress(hide) => {
                 self.hide_addresses = hide;
                 self.invites.hide_address = hide;
@@ -1298,7 +1312,13 @@ impl Inner {
                         used: i.member.is_some(),
                     })
                     .collect();
-                let (session, create) = Session::restore_host(&mut OsRng, stored);
+                let Some(token) = counsellor::load() else {
+                    // Signed out in another tab meanwhile.
+                    storage::clear();
+                    self.show(Screen::Failure(FailureKind::SignInNeeded));
+                    return;
+                };
+                let (session, create) = Session::restore_host(&mut OsRng, stored, token);
                 self.session = Some(session);
                 self.check_roster_acks_regularly();
                 self.ask_before_closing(true);
@@ -1421,6 +1441,7 @@ fn quick_exit() {
 impl Controller for SessionController {
     fn initial_screen(&self) -> Screen {
         let mut inner = self.inner.borrow_mut();
+        counsellor::take_from_link();
         let from_url = invite_from_url();
         if let Some((resume, media)) = storage::load() {
             // A reload (the link's fragment is gone from the address bar once
@@ -1439,6 +1460,7 @@ impl Controller for SessionController {
             storage::clear();
         }
         match from_url {
+            None if counsellor::load().is_none() => Screen::Failure(FailureKind::SignInNeeded),
             None => Screen::Start,
             Some(Ok(invite)) => {
                 inner.invite = Some(invite);

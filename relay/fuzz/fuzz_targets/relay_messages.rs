@@ -73,7 +73,11 @@ fuzz_target!(|data: &[u8]| {
         invite_ttl_max: Duration::from_secs(5),
         ..Limits::default()
     };
-    let mut relay = Relay::new(limits, 1);
+    // Sign-ins from this key pass (b % 3 == 2 sends a forged one).
+    let key = confide_relay::counsellor::CounsellorKey::from_bytes([7; 32]);
+    let signed_in = key.token(&confide_relay::counsellor::CounsellorId([1; 16]));
+    let access = std::sync::Arc::new(confide_relay::counsellor::Access::new(key));
+    let mut relay = Relay::new(limits, 1, access);
     let mut now = Instant::now();
     let mut members: Vec<MemberId> = vec![MemberId(0)];
     let mut bytes = Bytes(data);
@@ -105,6 +109,11 @@ fuzz_target!(|data: &[u8]| {
                         v,
                         room: room(a),
                         host_token: HostToken([b % 2; 32]),
+                        counsellor: if b % 3 == 2 {
+                            confide_shared::wire::CounsellorToken([b; 48])
+                        } else {
+                            signed_in.clone()
+                        },
                     },
                     1 => ClientMessage::AddInvite {
                         room: room(a),

@@ -16,6 +16,13 @@ fn host_token(n: u8) -> HostToken {
 fn invite(n: u8) -> InviteToken {
     InviteToken([n; 32])
 }
+/// The key of the test relays, and the sign-in of a counsellor made with it.
+fn key() -> crate::counsellor::CounsellorKey {
+    crate::counsellor::CounsellorKey::from_bytes([0x42; crate::counsellor::KEY_LEN])
+}
+fn counsellor() -> CounsellorToken {
+    key().token(&crate::counsellor::CounsellorId([1; 16]))
+}
 fn secret(n: u8) -> ResumeSecret {
     ResumeSecret([n; 32])
 }
@@ -56,7 +63,7 @@ fn recipients(out: &[Output]) -> Vec<ConnId> {
 impl H {
     fn new(limits: Limits) -> H {
         H {
-            relay: Relay::new(limits, 7),
+            relay: Relay::new(limits, 7, Arc::new(Access::new(key()))),
             now: Instant::now(),
         }
     }
@@ -157,6 +164,7 @@ fn create(r: u8, token: u8) -> ClientMessage {
         v: 1,
         room: room(r),
         host_token: host_token(token),
+        counsellor: counsellor(),
     }
 }
 
@@ -426,6 +434,7 @@ fn limits_close_with_their_codes() {
             v: 2,
             room: room(3),
             host_token: host_token(3),
+            counsellor: counsellor(),
         },
     );
     assert_eq!(closes(&out), vec![(3, 4015)]);
@@ -740,4 +749,77 @@ fn connect_with_an_id_in_use_is_ignored() {
     h.connect(2);
     h.relay.check_invariants();
     assert_eq!(recipients(&h.send(1, send_all(1, "x"))), vec![2]);
+}
+
+#[test]
+fn only_signed_in_counsellors_create_rooms() {
+    use crate::counsellor::{CounsellorId, CounsellorKey};
+    let access = Arc::new(Access::new(key()));
+    let mut h = H {
+        relay: Relay::new(small(), 7, access.clone()),
+        now: Instant::now(),
+    };
+    let with = |r: u8, counsellor: CounsellorToken| ClientMessage::CreateRoom {
+        v: 1,
+        room: room(r),
+        host_token: host_token(r),
+        counsellor,
+    };
+    // Forged (right length, wrong tag), made with another key, all zeros.
+    let mut forged = *counsellor().as_bytes();
+    forged[40] ^= 0x80;
+    let foreign =
+        CounsellorKey::from_bytes([0x43; crate::counsellor::KEY_LEN]).token(&CounsellorId([1; 16]));
+    let refused = [
+        CounsellorToken::from_bytes(forged),
+        foreign,
+        CounsellorToken::from_bytes([0; 48]),
+    ];
+    for (i, token) in refused.into_iter().enumerate() {
+        let conn = 10 + i as ConnId;
+        h.connect(conn);
+        let out = h.send(conn, with(1, token));
+        assert_eq!(closes(&out), vec![(conn, 4020)]);
+        assert!(
+            sent_to(&out, conn)
+                .iter()
+                .all(|m| !matches!(m, ServerMessage::RoomCreated { .. }))
+        );
+    }
+    assert_eq!(h.relay.room_count(), 0);
+    // Missing: the message does not parse without it.
+    h.connect(20);
+    let r = room(1).to_base64();
+    let t = host_token(1).to_base64();
+    let out = h.relay.receive_text(
+        20,
+        &format!(r#"{{"type":"create_room","v":1,"room":"{r}","host_token":"{t}"}}"#),
+        h.now,
+    );
+    assert_eq!(closes(&out), vec![(20, 4000)]);
+    assert_eq!(h.relay.room_count(), 0);
+
+    // A valid sign-in creates the room; a guest with an invite needs none.
+    h.connect(1);
+    h.create(1, 1);
+    h.add_invite(1, 1, 5, None);
+    h.connect(2);
+    h.knock(2, 1, 5);
+    assert_eq!(h.relay.room_count(), 1);
+
+    // Revoked: refused, also when taking her own room back after a reload.
+    let anna = CounsellorId([1; 16]);
+    access.set_revoked([anna].into_iter().collect());
+    h.connect(30);
+    let out = h.send(30, with(2, counsellor()));
+    assert_eq!(closes(&out), vec![(30, 4020)]);
+    h.connect(31);
+    let out = h.send(31, create(1, 1));
+    assert_eq!(closes(&out), vec![(31, 4020)]);
+    assert_eq!(h.relay.room_count(), 1);
+    // Another counsellor is not affected.
+    h.connect(32);
+    let out = h.send(32, with(3, key().token(&CounsellorId([2; 16]))));
+    assert!(closes(&out).is_empty());
+    assert_eq!(h.relay.room_count(), 2);
 }

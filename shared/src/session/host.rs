@@ -26,6 +26,8 @@ pub(super) struct Admitting {
 
 pub(super) struct HostState {
     pub(super) secret: SessionSecret,
+    /// Her sign-in, sent again with every `create_room` (also after a reconnect).
+    pub(super) counsellor: wire::CounsellorToken,
     /// Open invites with the id `create_invite` returned for them.
     pub(super) invites: Vec<(u32, Invite)>,
     /// Invites already knocked with, by the seat that used them: their PSK
@@ -72,10 +74,14 @@ pub(super) struct PendingAck {
 
 impl Session {
     /// The counsellor starts a new session. Returns the session and the
-    /// message that creates the room on the relay.
-    pub fn new_host(rng: &mut impl CryptoRngCore) -> (Session, ClientMessage) {
+    /// message that creates the room on the relay (with her sign-in, without
+    /// which the relay creates no room).
+    pub fn new_host(
+        rng: &mut impl CryptoRngCore,
+        counsellor: wire::CounsellorToken,
+    ) -> (Session, ClientMessage) {
         let secret = SessionSecret::generate(rng);
-        Self::resume_host(rng, secret)
+        Self::resume_host(rng, secret, counsellor)
     }
 
     /// The counsellor's session after a page reload: same room, same invites,
@@ -84,6 +90,7 @@ impl Session {
     pub fn restore_host(
         rng: &mut impl CryptoRngCore,
         stored: HostResume,
+        counsellor: wire::CounsellorToken,
     ) -> (Session, ClientMessage) {
         let HostResume {
             secret,
@@ -92,7 +99,7 @@ impl Session {
             admitted,
             rejected,
         } = stored;
-        let (mut session, create) = Self::resume_host(rng, secret);
+        let (mut session, create) = Self::resume_host(rng, secret, counsellor);
         if let Role::Host(host) = &mut session.role {
             host.next_invite = next_invite.max(1);
             host.admitted = admitted.into_iter().collect();
@@ -113,6 +120,7 @@ impl Session {
     pub(super) fn resume_host(
         rng: &mut impl CryptoRngCore,
         secret: SessionSecret,
+        counsellor: wire::CounsellorToken,
     ) -> (Session, ClientMessage) {
         let keypair = SessionKeypair::generate(rng);
         let room = secret.room_id();
@@ -122,9 +130,11 @@ impl Session {
             v: wire::PROTOCOL_VERSION,
             room,
             host_token: secret.host_token(),
+            counsellor: counsellor.clone(),
         };
         let host = HostState {
             secret,
+            counsellor,
             invites: Vec::new(),
             used: SmallMap::new(),
             admitted: SmallSet::new(),

@@ -312,6 +312,7 @@ impl Session {
                 v: wire::PROTOCOL_VERSION,
                 room: self.room,
                 host_token: host.secret.host_token(),
+                counsellor: host.counsellor.clone(),
             }),
             Role::Guest(guest) => Some(ClientMessage::Resume {
                 v: wire::PROTOCOL_VERSION,

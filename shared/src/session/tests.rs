@@ -3,7 +3,7 @@ use crate::group::PEER_CONFIRM_FORMAT;
 use rand_core::OsRng;
 
 fn waiting_guest() -> Session {
-    let (mut host, _) = Session::new_host(&mut OsRng);
+    let (mut host, _) = Session::new_host(&mut OsRng, wire::CounsellorToken([0; 48]));
     let Some((_, url, _)) = host.create_invite(&mut OsRng, "https://b.example") else {
         panic!("an invite");
     };
@@ -86,7 +86,7 @@ fn a_rejoin_request_from_anyone_but_the_host_is_refused() {
 
 #[test]
 fn a_knock_again_that_no_invite_opens_is_refused() {
-    let (mut host, _) = Session::new_host(&mut OsRng);
+    let (mut host, _) = Session::new_host(&mut OsRng, wire::CounsellorToken([0; 48]));
     let room = host.room();
     host.handle(
         &mut OsRng,

@@ -4,4 +4,5 @@ pub mod device_check;
 pub mod icons;
 pub mod qr;
 pub mod release;
+pub mod sign_out;
 pub mod video;

@@ -4,6 +4,7 @@ use yew::prelude::*;
 
 use crate::app::components::icons::{Icon, icon};
 use crate::app::components::release::ReleaseLine;
+use crate::app::components::sign_out::SignOut;
 use crate::app::i18n::use_strings;
 use crate::app::model::UiAction;
 
@@ -32,6 +33,7 @@ pub fn start_screen(props: &StartProps) -> Html {
                 data-testid="start-session">
                 { strings.start_button }
             </button>
+            <SignOut on_action={props.on_action.clone()} />
             <ReleaseLine />
         </section>
     }

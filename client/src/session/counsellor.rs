@@ -1,0 +1,52 @@
+//! The counsellor's sign-in, kept in `localStorage` on her own device (it
+//! outlives the tab: she signs in once). It arrives in the fragment of the
+//! sign-in link from the centre's admin, which the browser never sends to a
+//! server; the relay checks it on every `create_room` (docs/PROTOCOL.md,
+//! "Counsellor sign-in"). Guests never have one.
+
+use confide_shared::wire::CounsellorToken;
+use web_sys::Storage;
+
+const KEY: &str = "confide.counsellor";
+const FRAGMENT: &str = "#counsellor=";
+
+fn storage() -> Option<Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn parse(text: &str) -> Option<CounsellorToken> {
+    CounsellorToken::from_base64(text).ok()
+}
+
+/// Keeps the sign-in of a sign-in link in the address bar and removes it from
+/// there (and from the history entry). A damaged link signs nobody in.
+pub fn take_from_link() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let hash = window.location().hash().unwrap_or_default();
+    let Some(text) = hash.strip_prefix(FRAGMENT) else {
+        return;
+    };
+    if let (Some(token), Some(storage)) = (parse(text), storage()) {
+        let _ = storage.set_item(KEY, &token.to_base64());
+    }
+    // Keep the path and query, drop the fragment.
+    let location = window.location();
+    let url = location.pathname().unwrap_or_default() + &location.search().unwrap_or_default();
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// The kept sign-in, if any.
+pub fn load() -> Option<CounsellorToken> {
+    parse(&storage()?.get_item(KEY).ok()??)
+}
+
+/// "Abmelden", or the relay refused the sign-in (revoked, or a new key).
+pub fn forget() {
+    if let Some(storage) = storage() {
+        let _ = storage.remove_item(KEY);
+    }
+}
