@@ -195,6 +195,30 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_PUBLIC_HOST", value_parser = parse_host)]
     pub public_host: Option<String>,
 
+    /// The counselling centre's name, shown to guests on the welcome, waiting, failure and
+    /// end pages (served as /centre.json; docs/RELAY.md "The centre's name and numbers").
+    #[arg(long, env = "CONFIDE_CENTRE_NAME", value_parser = crate::centre::parse_name)]
+    pub centre_name: Option<String>,
+
+    /// The centre's phone number, shown to guests with the name, like "030 123 456 78".
+    #[arg(long, env = "CONFIDE_CENTRE_PHONE", value_parser = crate::centre::parse_phone)]
+    pub centre_phone: Option<String>,
+
+    /// The centre's web address, shown to guests with the name, like https://beratung.example.org.
+    #[arg(long, env = "CONFIDE_CENTRE_URL", value_parser = crate::centre::parse_url)]
+    pub centre_url: Option<String>,
+
+    /// A crisis line for the end page, as "Name: number" (repeat the flag, or separate by ";").
+    /// Default: Telefonseelsorge 0800 111 0 111 and 0800 111 0 222, Nummer gegen Kummer 116 111.
+    #[arg(long = "crisis-line", env = "CONFIDE_CRISIS_LINE", value_delimiter = ';',
+          value_parser = crate::centre::parse_crisis_line)]
+    pub crisis_line: Vec<crate::centre::CrisisLine>,
+
+    /// Show no crisis lines on the end page.
+    #[arg(long, env = "CONFIDE_NO_CRISIS_LINES")]
+    pub no_crisis_lines: bool,
+
+
     /// An external STUN/TURN server to hand to browsers instead of the built-in one, like
     /// turn:turn.example.org:3478?transport=udp (repeat the flag, or separate URLs by commas).
     /// With a turn: or turns: URL, --turn-secret must be that server's shared secret (coturn's

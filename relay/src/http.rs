@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route(WS_PATH, get(crate::ws::upgrade))
         .route("/metrics", get(metrics))
+        .route("/centre.json", get(centre))
         .fallback(get(static_file))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -47,6 +48,19 @@ async fn static_file(State(state): State<AppState>, uri: Uri, headers: HeaderMap
         return assets::app_missing();
     }
     state.assets.respond(uri.path(), &headers).await
+}
+
+/// `/centre.json`: the centre's name, phone, web address and crisis lines
+/// (`relay/src/centre.rs`). Not cached for long: a changed flag shows soon.
+async fn centre(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        state.centre.to_string(),
+    )
+        .into_response()
 }
 
 /// `/metrics` (only with `--metrics`): aggregate counts, never an id or an address.

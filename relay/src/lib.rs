@@ -3,6 +3,7 @@
 //! is a pure state machine (`room`); `ws` and `hub` connect it to sockets.
 
 pub mod assets;
+pub mod centre;
 pub mod config;
 pub mod counsellor;
 pub mod http;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub tls: bool,
     pub metrics: bool,
     pub hub: Arc<Hub>,
+    /// `/centre.json`: the centre's name and numbers for guests.
+    pub centre: Arc<str>,
 }
 
 impl AppState {
@@ -62,6 +65,7 @@ impl AppState {
             // With --metrics-listen, the public listener never serves /metrics.
             metrics: config.metrics && config.metrics_listen.is_none(),
             hub: Hub::with_turn(config.limits(), turn, access),
+            centre: centre::Centre::from_config(config).to_json().into(),
         }
     }
 }

@@ -505,6 +505,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "--test",
             "browser_guest_safety",
             "--test",
+            "browser_counselling_day",
+            "--test",
             "browser_nat",
             "--test",
             "browser_integrity",

@@ -166,7 +166,18 @@ pub struct Strings {
     pub encrypted_detail: &'static str,
     pub securing: &'static str,
     pub sas_title: &'static str,
+    /// The counsellor leads the comparison: she asks for the number.
     pub sas_explain: &'static str,
+    /// The guest is told she will be asked (`None` = no counsellor name known).
+    pub sas_lead_guest: fn(Option<&str>) -> String,
+    /// A way to compare without speaking aloud. Not the chat: whoever could
+    /// sit in the middle could also rewrite a typed number.
+    pub sas_silent_host: &'static str,
+    pub sas_silent_guest: &'static str,
+    /// Before the centre's phone number (guest pages).
+    pub centre_phone: &'static str,
+    /// Above the crisis lines on the end page.
+    pub crisis_title: &'static str,
     pub sas_pending: &'static str,
     pub sas_confirm: &'static str,
     pub sas_deny: &'static str,
@@ -385,15 +396,25 @@ static DE: Strings = Strings {
     encrypted_detail: "Bild, Ton und Chat sind Ende-zu-Ende verschlüsselt.",
     securing: "Verbindung wird gesichert…",
     sas_title: "Sicherheitscode",
-    sas_explain: "Lesen Sie sich den Code gegenseitig vor. Stimmt er überein, hört niemand mit.",
+    sas_explain: "Bitten Sie Ihr Gegenüber, die Zahl vorzulesen. Ist es dieselbe wie hier, hört niemand mit.",
+    sas_lead_guest: |name| {
+        format!(
+            "{} fragt Sie gleich nach dieser Zahl. Ist es dieselbe, hört niemand mit.",
+            name.unwrap_or("Ihre Beratung")
+        )
+    },
+    sas_silent_host: "Ihr Gegenüber kann die Zahl auch auf einen Zettel schreiben und in die Kamera halten.",
+    sas_silent_guest: "Lieber nicht laut sprechen? Schreiben Sie die Zahl auf einen Zettel und halten Sie ihn in die Kamera.",
+    centre_phone: "Telefon:",
+    crisis_title: "Wenn Sie jetzt mit jemandem sprechen möchten, kostenlos und anonym:",
     sas_pending: "Der Sicherheitscode wird berechnet…",
-    sas_confirm: "Code stimmt überein",
-    sas_deny: "Stimmt nicht überein",
+    sas_confirm: "Gleiche Zahl",
+    sas_deny: "Andere Zahl",
     sas_confirmed: "Code bestätigt",
     sas_with: |name| format!("Mit {name}:"),
     sas_code_label: |name, code| format!("Sicherheitscode mit {name}: {}", spaced(code)),
-    sas_confirm_label: |name| format!("Der Code mit {name} stimmt überein"),
-    sas_deny_label: |name| format!("Der Code mit {name} stimmt nicht überein"),
+    sas_confirm_label: |name| format!("Die Zahl mit {name} ist gleich"),
+    sas_deny_label: |name| format!("Die Zahl mit {name} ist anders"),
     sas_recheck: "Bitte lesen Sie die Zahl noch einmal langsam vor. Ist sie wirklich anders?",
     sas_is_different: "Sie ist anders",
     back: "Zurück",
@@ -708,15 +729,25 @@ static EN: Strings = Strings {
     encrypted_detail: "Video, sound and chat are end-to-end encrypted.",
     securing: "Securing the connection…",
     sas_title: "Safety code",
-    sas_explain: "Read the code to each other. If it matches, nobody is listening in.",
+    sas_explain: "Ask the other person to read the number out. If it is the same as here, nobody is listening in.",
+    sas_lead_guest: |name| {
+        format!(
+            "{} will ask you for this number in a moment. If it is the same, nobody is listening in.",
+            name.unwrap_or("Your counsellor")
+        )
+    },
+    sas_silent_host: "They can also write the number on paper and hold it up to the camera.",
+    sas_silent_guest: "Rather not speak aloud? Write the number on paper and hold it up to the camera.",
+    centre_phone: "Phone:",
+    crisis_title: "If you want to talk to someone now, free and anonymous:",
     sas_pending: "Calculating the safety code…",
-    sas_confirm: "Code matches",
-    sas_deny: "Does not match",
+    sas_confirm: "Same number",
+    sas_deny: "Different number",
     sas_confirmed: "Code confirmed",
     sas_with: |name| format!("With {name}:"),
     sas_code_label: |name, code| format!("Safety code with {name}: {}", spaced(code)),
-    sas_confirm_label: |name| format!("The code with {name} matches"),
-    sas_deny_label: |name| format!("The code with {name} does not match"),
+    sas_confirm_label: |name| format!("The number with {name} is the same"),
+    sas_deny_label: |name| format!("The number with {name} is different"),
     sas_recheck: "Please read the number out again, slowly. Is it really different?",
     sas_is_different: "It is different",
     back: "Back",

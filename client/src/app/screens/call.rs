@@ -482,6 +482,11 @@ fn security_status(props: &SecurityProps) -> Html {
     if view.participants.is_empty() && view.codes.is_empty() {
         return html! {};
     }
+    let host_name = view
+        .codes
+        .iter()
+        .find(|c| c.with_host)
+        .and_then(|c| c.name.as_deref());
     html! {
         <div class="security">
             if view.all_encrypted {
@@ -500,8 +505,15 @@ fn security_status(props: &SecurityProps) -> Html {
                     <span class="sas-explain">{ strings.sas_pending }</span>
                 } else {
                     <span class="sas-title">{ strings.sas_title }</span>
+                    // The counsellor leads: she asks, the guest reads out
+                    // (or holds the number up to the camera).
                     if !view.all_codes_confirmed() {
-                        <span class="sas-explain">{ strings.sas_explain }</span>
+                        <span class="sas-explain" data-testid="sas-lead">
+                            { if view.is_host { strings.sas_explain.to_string() } else { (strings.sas_lead_guest)(host_name) } }
+                        </span>
+                        <span class="sas-explain sas-silent" data-testid="sas-silent">
+                            { if view.is_host { strings.sas_silent_host } else { strings.sas_silent_guest } }
+                        </span>
                     }
                     { for view.codes.iter().map(|code| html! {
                         <SafetyCodeRow code={code.clone()} labelled={view.codes.len() > 1}
@@ -571,7 +583,7 @@ fn safety_code_row(props: &SafetyCodeProps) -> Html {
             </span>
             if code.confirmed {
                 <span class="sas-ok" data-testid="sas-confirmed" data-peer={peer_attr.clone()}>
-                    { icon(Icon::Check) }{ strings.sas_confirmed }
+                    { icon(Icon::Check) }<span class="sas-ok-text">{ strings.sas_confirmed }</span>
                 </span>
             } else if *rechecking {
                 <span class="sas-recheck" role="alert" data-testid="sas-recheck">

@@ -2,6 +2,7 @@
 
 use yew::prelude::*;
 
+use crate::app::components::centre::CentreInfo;
 use crate::app::components::icons::{Icon, icon};
 use crate::app::i18n::use_strings;
 use crate::app::model::{FailureKind, UiAction};
@@ -91,6 +92,10 @@ pub fn failure_view(props: &FailureProps) -> Html {
                     </button>
                 }
             </div>
+            // Guests see whom to call; after an ending also the crisis lines.
+            if !props.compact && !props.offer_new_session {
+                <CentreInfo crisis={ended} />
+            }
         </section>
     }
 }

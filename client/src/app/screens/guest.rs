@@ -4,6 +4,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::app::components::centre::CentreInfo;
 use crate::app::components::device_check::DeviceCheck;
 use crate::app::components::icons::{Icon, icon};
 use crate::app::components::release::ReleaseLine;
@@ -43,6 +44,7 @@ pub fn guest_welcome(props: &GuestProps) -> Html {
                 { strings.welcome_next }
             </button>
             <p class="hint small">{ strings.quick_exit_note }</p>
+            <CentreInfo />
             <ReleaseLine />
         </section>
     }
@@ -97,6 +99,7 @@ pub fn waiting_screen() -> Html {
             <p class="lead">{ strings.waiting_lead }</p>
             <p>{ strings.waiting_calm }</p>
             <p class="visually-hidden" role="status">{ strings.waiting_status }</p>
+            <CentreInfo />
             <ReleaseLine />
         </section>
     }
