@@ -218,7 +218,6 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_NO_CRISIS_LINES")]
     pub no_crisis_lines: bool,
 
-
     /// An external STUN/TURN server to hand to browsers instead of the built-in one, like
     /// turn:turn.example.org:3478?transport=udp (repeat the flag, or separate URLs by commas).
     /// With a turn: or turns: URL, --turn-secret must be that server's shared secret (coturn's
@@ -298,6 +297,13 @@ pub struct Config {
     /// relay's own origin may always connect; other browser pages get 403.
     #[arg(long = "allowed-origin", env = "CONFIDE_ALLOWED_ORIGIN", value_delimiter = ',', value_parser = parse_origin)]
     pub allowed_origin: Vec<String>,
+
+    /// Several relay nodes behind a load balancer that routes by the shard label (`/ws?s=3f`):
+    /// this node holds only the labels whose value mod M is N - 1, like 2/3, and closes
+    /// connections for other labels, or without one, with 4019 (docs/RELAY.md "Several relay
+    /// nodes"). Default: every label (one node, or a balancer that moves labels on failure).
+    #[arg(long, env = "CONFIDE_SHARD")]
+    pub shard: Option<crate::shard::Shards>,
 }
 
 /// Parses `--allowed-origin`: `http(s)://host[:port]`, as browsers send it in

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod logging;
 pub mod room;
 pub mod server;
+pub mod shard;
 pub mod source;
 pub mod tls;
 pub mod turn;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub tls: bool,
     pub metrics: bool,
     pub hub: Arc<Hub>,
+    /// The shard labels this node holds (`--shard`; `None`: all).
+    pub shards: Option<shard::Shards>,
     /// `/centre.json`: the centre's name and numbers for guests.
     pub centre: Arc<str>,
 }
@@ -65,6 +68,7 @@ impl AppState {
             // With --metrics-listen, the public listener never serves /metrics.
             metrics: config.metrics && config.metrics_listen.is_none(),
             hub: Hub::with_turn(config.limits(), turn, access),
+            shards: config.shard,
             centre: centre::Centre::from_config(config).to_json().into(),
         }
     }

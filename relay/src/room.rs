@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use confide_shared::shard::ShardLabel;
 use confide_shared::wire::{
     Blob, ClientMessage, CounsellorToken, ErrorCode, HostToken, InviteToken, MemberId,
     PROTOCOL_VERSION, ResumeSecret, RoomId, ServerMessage, TokenHash,
@@ -184,6 +185,8 @@ struct Conn {
     /// Rooms this connection hosted and left: they count against its room
     /// budget while they wait for their host (grace period).
     left: Vec<RoomId>,
+    /// The shard label the load balancer routed it by (`crate::shard`).
+    shard: Option<ShardLabel>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,7 +357,16 @@ impl Relay {
             buckets,
             source,
             left: Vec::new(),
+            shard: None,
         });
+    }
+
+    /// The connection came with shard label `label` in its URL: it may only
+    /// create, knock on or resume rooms of that label (4019 otherwise).
+    pub fn set_shard(&mut self, conn: ConnId, label: ShardLabel) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.shard = Some(label);
+        }
     }
 
     /// Whether the connection is a guest waiting in a lobby.
@@ -494,9 +506,17 @@ impl Relay {
         now: Instant,
         out: &mut Vec<Output>,
     ) {
-        let Some(kind) = self.conns.get(&conn).map(|c| c.kind) else {
+        let Some((kind, shard)) = self.conns.get(&conn).map(|c| (c.kind, c.shard)) else {
             return;
         };
+        if let ClientMessage::CreateRoom { room, .. }
+        | ClientMessage::Knock { room, .. }
+        | ClientMessage::Resume { room, .. } = &msg
+            && !crate::shard::room_fits(shard, room)
+        {
+            self.fail(conn, ErrorCode::WrongShard, now, out);
+            return;
+        }
         match msg {
             ClientMessage::CreateRoom {
                 v,

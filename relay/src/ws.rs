@@ -49,7 +49,27 @@ pub async fn upgrade(
     // Frames up to twice the limit are read whole and refused by the state
     // machine with a clean 4001; larger ones fail in the WebSocket layer.
     let hard_limit = limits.max_message_bytes.saturating_mul(2).max(1024);
-    let registration = hub.try_open(source);
+    let registration = match crate::shard::admit(state.shards, uri.query()) {
+        Ok(label) => hub
+            .try_open(source)
+            .map_err(|refusal| (refusal.as_str(), ErrorCode::ServerFull))
+            .inspect(|registration| {
+                if let Some(label) = label {
+                    hub.run(|relay| {
+                        relay.set_shard(registration.id, label);
+                        Vec::new()
+                    });
+                }
+            }),
+        // Another node's connection (or a balancer without the label): refused loudly.
+        Err(misrouted) => {
+            hub.run(|relay| {
+                relay.record_error(ErrorCode::WrongShard);
+                Vec::new()
+            });
+            Err((misrouted.as_str(), ErrorCode::WrongShard))
+        }
+    };
     ws.read_buffer_size(4096)
         .write_buffer_size(0)
         .max_write_buffer_size(hard_limit.saturating_mul(2))
@@ -58,9 +78,9 @@ pub async fn upgrade(
         .on_upgrade(move |socket| async move {
             match registration {
                 Ok(registration) => serve(socket, registration, hub).await,
-                Err(refusal) => {
-                    tracing::info!(reason = refusal.as_str(), "connection refused");
-                    close(socket, Close::error(ErrorCode::ServerFull)).await;
+                Err((reason, code)) => {
+                    tracing::info!(reason, "connection refused");
+                    close(socket, Close::error(code)).await;
                 }
             }
         })

@@ -6,6 +6,7 @@ pub mod attacker;
 pub mod browser;
 pub mod call;
 pub mod camera;
+pub mod cluster;
 pub mod mitm;
 pub mod netns;
 pub mod pairing;

@@ -12,6 +12,9 @@
 //! - `turn`: the built-in TURN server against coturn, side by side, in a
 //!   network namespace of its own (see `bench/turn.rs`; root, coturn).
 //!   Not part of `all`: it needs root and the coturn package.
+//! - `shard`: forwarding through HAProxy in front of 1, 2 and 3 relay
+//!   nodes, next to one node without HAProxy (see `bench/shard.rs`; the
+//!   haproxy package). Not part of `all`.
 //!
 //! The machine is shared and has 2 cores: every figure is the median of a
 //! few repetitions, and the spread is printed next to it.
@@ -32,6 +35,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::root;
 
+mod shard;
 mod turn;
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -46,6 +50,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "relay-mem" => relay_memory()?,
         "relay-fwd" => relay_forwarding()?,
         "turn" => turn::run()?,
+        "shard" => shard::run()?,
         "all" => {
             crypto()?;
             relay_memory()?;
@@ -53,7 +58,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn or all"
+                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard or all"
             ));
         }
     }
@@ -254,11 +259,14 @@ fn read_result(dir: &Path) -> Option<(String, Estimate)> {
 // ---------------------------------------------------------------- relay
 
 /// Flags for the benchmark relay: rate limits and the connection cap out of
-/// the way (they would be what we measure otherwise), and no pings during
-/// a run (the bench clients do not answer them).
-const RELAY_FLAGS: [&str; 12] = [
+/// the way (they would be what we measure otherwise), no pings during a run
+/// (the bench clients do not answer them), and no STUN/TURN (no
+/// `ice_servers` messages between the set-up steps).
+const RELAY_FLAGS: [&str; 14] = [
     "--listen",
     "127.0.0.1:0",
+    "--turn",
+    "off",
     "--max-connections",
     "5000",
     "--rate-per-sec",
@@ -277,12 +285,26 @@ const DEADLINE: Duration = Duration::from_secs(60);
 struct Relay {
     child: Child,
     addr: SocketAddr,
+    /// The counsellor sign-in from the link the relay prints (loopback, no key file).
+    counsellor: String,
 }
 
 impl Relay {
     fn start(binary: &Path) -> Result<Relay, String> {
+        Relay::start_with(binary, &[], None)
+    }
+
+    /// With `extra` flags after the bench's own; with `--counsellor-key-file`
+    /// among them, `counsellor` is a sign-in made with that key (the relay
+    /// then prints none).
+    fn start_with(
+        binary: &Path,
+        extra: &[&str],
+        counsellor: Option<&str>,
+    ) -> Result<Relay, String> {
         let mut child = Command::new(binary)
             .args(RELAY_FLAGS)
+            .args(extra)
             .env("CONFIDE_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -310,12 +332,32 @@ impl Relay {
             let _ = child.wait();
             return Err(format!("relay listens on {addr}, not loopback"));
         }
+        // "confide relay counsellor sign-in (...): http://127.0.0.1:PORT/#counsellor=TOKEN"
+        let counsellor = match counsellor {
+            Some(counsellor) => counsellor.to_string(),
+            None => {
+                line.clear();
+                let _ = lines.read_line(&mut line);
+                let Some((_, counsellor)) = line.trim().split_once("#counsellor=") else {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "no counsellor sign-in link from the relay: {line:?}"
+                    ));
+                };
+                counsellor.to_string()
+            }
+        };
         // Keep draining stdout so the relay never blocks on it.
         thread::spawn(move || {
             let mut sink = Vec::new();
             let _ = lines.read_to_end(&mut sink);
         });
-        Ok(Relay { child, addr })
+        Ok(Relay {
+            child,
+            addr,
+            counsellor,
+        })
     }
 
     fn status_kb(&self, field: &str) -> Result<u64, String> {
@@ -330,11 +372,6 @@ impl Relay {
 
     fn rss_kb(&self) -> Result<u64, String> {
         self.status_kb("VmRSS:")
-    }
-
-    /// User + system CPU time of the relay process so far, in seconds.
-    fn cpu_secs(&self) -> Result<f64, String> {
-        cpu_seconds(self.child.id())
     }
 }
 
@@ -410,7 +447,16 @@ fn relay_forwarding() -> Result<(), String> {
         let mut rates = Vec::new();
         let mut per_cpu = Vec::new();
         for _ in 0..5 {
-            let r = forward(&relay, &mut room_seq, rooms, members, per_member)?;
+            let pids = [relay.child.id()];
+            let r = forward(
+                relay.addr,
+                &pids,
+                &relay.counsellor,
+                &mut room_seq,
+                rooms,
+                members,
+                per_member,
+            )?;
             rates.push(r.0);
             per_cpu.push(r.1);
         }
@@ -446,11 +492,14 @@ fn idle_memory(relay: &Relay) -> Result<(u64, u64, u64), String> {
     Ok((base, at_200, at_1000))
 }
 
-/// One forwarding run: `rooms` rooms of `members` members; every member
-/// sends `per_member` broadcasts of 1 KB. Returns (deliveries per second,
-/// deliveries per relay CPU-second).
+/// One forwarding run through `addr`: `rooms` rooms of `members` members,
+/// created with the sign-in `counsellor`; every member sends `per_member`
+/// broadcasts of 1 KB. Returns (deliveries per second, deliveries per
+/// CPU-second of the processes `pids`).
 fn forward(
-    relay: &Relay,
+    addr: SocketAddr,
+    pids: &[u32],
+    counsellor: &str,
     room_seq: &mut u32,
     rooms: usize,
     members: usize,
@@ -459,13 +508,14 @@ fn forward(
     let mut all = Vec::new();
     for _ in 0..rooms {
         *room_seq += 1;
-        all.push(setup_room(relay.addr, *room_seq, members)?);
+        all.push(setup_room(addr, counsellor, *room_seq, members)?);
     }
     let expected_each = per_member * (members as u64 - 1);
     let total = expected_each * (rooms * members) as u64;
     let payload = URL_SAFE_NO_PAD.encode(vec![0xa5u8; 1024]);
     let stop = Arc::new(AtomicBool::new(false));
-    let cpu_before = relay.cpu_secs()?;
+    let cpu = || -> Result<f64, String> { pids.iter().map(|pid| cpu_seconds(*pid)).sum() };
+    let cpu_before = cpu()?;
     let started = Instant::now();
     let mut handles = Vec::new();
     for (room, conns) in all {
@@ -533,12 +583,17 @@ fn forward(
     }
     result?;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = relay.cpu_secs()? - cpu_before;
+    let cpu = cpu()? - cpu_before;
     Ok((total as f64 / elapsed, total as f64 / cpu.max(1e-3)))
 }
 
 /// Creates room `n` with `members` admitted members (host first).
-fn setup_room(addr: SocketAddr, n: u32, members: usize) -> Result<(String, Vec<Conn>), String> {
+fn setup_room(
+    addr: SocketAddr,
+    counsellor: &str,
+    n: u32,
+    members: usize,
+) -> Result<(String, Vec<Conn>), String> {
     let mut id = [0u8; 16];
     id[..4].copy_from_slice(&n.to_be_bytes());
     id[4..].copy_from_slice(b"confidebench");
@@ -552,9 +607,11 @@ fn setup_room(addr: SocketAddr, n: u32, members: usize) -> Result<(String, Vec<C
     let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
     let hash = |b: &[u8]| URL_SAFE_NO_PAD.encode(Sha256::digest(b));
 
-    let mut host = Conn::connect(addr)?;
+    // Every connection of the room carries its shard label, as the app's do.
+    let path = format!("/ws?s={}", shard_label(&id));
+    let mut host = Conn::connect_to(addr, &path)?;
     host.send(&format!(
-        r#"{{"type":"create_room","v":1,"room":"{room}","host_token":"{}"}}"#,
+        r#"{{"type":"create_room","v":1,"room":"{room}","host_token":"{}","counsellor":"{counsellor}"}}"#,
         b64(&secret(1, 0))
     ))?;
     host.expect("room_created")?;
@@ -566,7 +623,7 @@ fn setup_room(addr: SocketAddr, n: u32, members: usize) -> Result<(String, Vec<C
             hash(&invite)
         ))?;
         conns[0].expect("invite_added")?;
-        let mut guest = Conn::connect(addr)?;
+        let mut guest = Conn::connect_to(addr, &path)?;
         guest.send(&format!(
             r#"{{"type":"knock","v":1,"room":"{room}","invite_token":"{}","resume_hash":"{}","payload":"{}"}}"#,
             b64(&invite),
@@ -592,6 +649,16 @@ fn setup_room(addr: SocketAddr, n: u32, members: usize) -> Result<(String, Vec<C
     Ok((room, conns))
 }
 
+/// The shard label of a room (docs/PROTOCOL.md "Shard label"; the same
+/// vector as `confide_shared::shard`'s test).
+fn shard_label(room: &[u8; 16]) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"confide shard label v1")
+        .chain_update(room)
+        .finalize();
+    format!("{:02x}", digest[0])
+}
+
 // ---------------------------------------------------------------- client
 
 /// A minimal blocking WebSocket client (RFC 6455): text frames only, no
@@ -603,6 +670,11 @@ struct Conn {
 
 impl Conn {
     fn connect(addr: SocketAddr) -> Result<Conn, String> {
+        Conn::connect_to(addr, "/ws")
+    }
+
+    /// The WebSocket at `path` (like `/ws?s=3f`).
+    fn connect_to(addr: SocketAddr, path: &str) -> Result<Conn, String> {
         if !addr.ip().is_loopback() {
             return Err(format!("refusing to connect to non-loopback {addr}"));
         }
@@ -615,7 +687,7 @@ impl Conn {
         let mut writer = stream.try_clone().map_err(|e| e.to_string())?;
         write!(
             writer,
-            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: Y29uZmlkZSBiZW5jaCBrZXk=\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
         .map_err(|e| format!("handshake: {e}"))?;
@@ -710,5 +782,16 @@ fn read_text(reader: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
             }
             _ => return Err(std::io::Error::other(format!("unexpected opcode {opcode}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The vectors of docs/PROTOCOL.md "Shard label" (shared/src/shard.rs).
+    #[test]
+    fn shard_labels_are_the_protocols() {
+        assert_eq!(super::shard_label(&[0; 16]), "b6");
+        assert_eq!(super::shard_label(&[7; 16]), "2d");
+        assert_eq!(super::shard_label(&[0xff; 16]), "b1");
     }
 }

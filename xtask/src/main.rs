@@ -514,6 +514,11 @@ fn test(_args: &[String]) -> Result<(), String> {
             "browser_two_origins",
             "--test",
             "relay_siege",
+            // Three relay processes behind HAProxy (issue 19).
+            "--test",
+            "relay_shard",
+            "--test",
+            "browser_shard",
             "--",
             "--ignored",
             "--test-threads",

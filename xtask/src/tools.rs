@@ -84,9 +84,10 @@ impl Toolbox {
         command
     }
 
-    /// Chromium, ChromeDriver and Firefox ESR from Debian's packages, and
-    /// what the NAT tests build their networks with (`ip`, `iptables`,
-    /// `curl`); the missing ones are installed with apt when we are root.
+    /// Chromium, ChromeDriver and Firefox ESR from Debian's packages, what
+    /// the NAT tests build their networks with (`ip`, `iptables`, `curl`)
+    /// and HAProxy for the sharding tests; the missing ones are installed
+    /// with apt when we are root.
     fn ensure_browsers(&mut self) -> Result<(), String> {
         // (what, the programs it may be called, its Debian package)
         const BROWSERS: [(&str, &[&str], &str); 3] = [
@@ -94,10 +95,12 @@ impl Toolbox {
             ("ChromeDriver", &["chromedriver"], "chromium-driver"),
             ("Firefox ESR", &["firefox-esr", "firefox"], "firefox-esr"),
         ];
-        const NETWORK_TOOLS: [(&str, &[&str], &str); 3] = [
+        const NETWORK_TOOLS: [(&str, &[&str], &str); 4] = [
             ("ip", &["ip"], "iproute2"),
             ("iptables", &["iptables"], "iptables"),
             ("curl", &["curl"], "curl"),
+            // The load balancer of the sharding tests (relay_shard, browser_shard).
+            ("HAProxy", &["haproxy"], "haproxy"),
         ];
         let missing: Vec<(&str, &str)> = BROWSERS
             .iter()

@@ -249,12 +249,16 @@ impl Inner {
 
     // ----- relay -----
 
+    /// Opens the connection for the current session's room (set before every call).
     fn connect(&mut self) {
+        let Some(room) = self.session.as_ref().map(Session::room) else {
+            return;
+        };
         let me = self.me.clone();
         let on_event: Rc<dyn Fn(RelayEvent)> = Rc::new(move |event| {
             Inner::later(&me, move |inner| inner.on_relay(event));
         });
-        match RelayConnection::open(on_event) {
+        match RelayConnection::open(room, on_event) {
             Ok(connection) => self.relay = Some(connection),
             Err(_) => self.show(Screen::Failure(FailureKind::ConnectionLost {
                 retrying: false,

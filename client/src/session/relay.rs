@@ -5,11 +5,17 @@
 //! one in `<meta name="confide-relay" content="wss://…/ws">` (the app served by
 //! the centre's own web space, the relay elsewhere: docs/RELAY.md). The page's
 //! Content-Security-Policy (`connect-src`) must allow that address.
+//!
+//! The URL carries the room's shard label (`?s=3f`, docs/PROTOCOL.md "Shard
+//! label"): with several relay nodes, the load balancer sends every
+//! connection for one room to the same node. One connection per session, so a
+//! counsellor's sessions in several tabs each reach their room's node.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
-use confide_shared::wire::{ClientMessage, ErrorCode, ServerMessage, WS_PATH};
+use confide_shared::shard::{SHARD_PARAM, ShardLabel};
+use confide_shared::wire::{ClientMessage, ErrorCode, RoomId, ServerMessage, WS_PATH};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -34,10 +40,13 @@ pub struct RelayConnection {
 }
 
 impl RelayConnection {
-    /// Connects to the page's relay ([`relay_url`]).
-    pub fn open(on_event: Rc<dyn Fn(RelayEvent)>) -> Result<RelayConnection, JsValue> {
+    /// Connects to the page's relay ([`relay_url`]) for `room`.
+    pub fn open(
+        room: RoomId,
+        on_event: Rc<dyn Fn(RelayEvent)>,
+    ) -> Result<RelayConnection, JsValue> {
         let window = web_sys::window().ok_or("no window")?;
-        let socket = WebSocket::new(&relay_url(&window)?)?;
+        let socket = WebSocket::new(&relay_url(&window, &room)?)?;
         let opened = Rc::new(Cell::new(false));
 
         let on_open = {
@@ -116,19 +125,27 @@ thread_local! {
     static EVER_OPENED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The relay's WebSocket address: the page's `<meta name="confide-relay">`
-/// when it holds a `wss://` (or `ws://`) URL, else `ws(s)://<this origin>/ws`.
-pub fn relay_url(window: &web_sys::Window) -> Result<String, JsValue> {
-    if let Some(url) = configured_relay(window) {
-        return Ok(url);
-    }
-    let location = window.location();
-    let scheme = if location.protocol()? == "https:" {
-        "wss"
-    } else {
-        "ws"
+/// The relay's WebSocket address for `room`: the page's `<meta
+/// name="confide-relay">` when it holds a `wss://` (or `ws://`) URL, else
+/// `ws(s)://<this origin>/ws`; with the room's shard label as `s`.
+pub fn relay_url(window: &web_sys::Window, room: &RoomId) -> Result<String, JsValue> {
+    let base = match configured_relay(window) {
+        Some(url) => url,
+        None => {
+            let location = window.location();
+            let scheme = if location.protocol()? == "https:" {
+                "wss"
+            } else {
+                "ws"
+            };
+            format!("{scheme}://{}{WS_PATH}", location.host()?)
+        }
     };
-    Ok(format!("{scheme}://{}{WS_PATH}", location.host()?))
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Ok(format!(
+        "{base}{separator}{SHARD_PARAM}={}",
+        ShardLabel::of(room)
+    ))
 }
 
 /// The relay named by the page's static files, if any.
