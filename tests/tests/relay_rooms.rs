@@ -290,3 +290,101 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
     tcp.read_to_string(&mut response).await.unwrap();
     response
 }
+
+/// Only a counsellor's sign-in made with the relay's key, not revoked, creates
+/// a room; guests with an invite need none. Revocations are read while the
+/// relay runs.
+#[tokio::test]
+async fn only_signed_in_counsellors_create_rooms() {
+    use confide_relay::counsellor::{CounsellorId, CounsellorKey};
+    use confide_shared::wire::CounsellorToken;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = std::env::temp_dir().join(format!("confide-rooms-access-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let revoked = dir.join("revoked");
+    let gone = CounsellorId([2; 16]);
+    std::fs::write(&revoked, format!("{gone} Former colleague\n")).unwrap();
+    let mut config = Config::for_tests();
+    config.counsellor_revoked = Some(revoked.clone());
+    let relay = TestRelay::start_with(config).await;
+    let url = relay.ws_url();
+    let key = Config::test_counsellor_key();
+    let create_with = |room: u8, counsellor: CounsellorToken| ClientMessage::CreateRoom {
+        v: 1,
+        room: room_id(room),
+        host_token: host_token(room),
+        counsellor,
+    };
+
+    let mut forged = *counsellor_token().as_bytes();
+    forged[47] ^= 1;
+    let refused = [
+        ("forged", CounsellorToken::from_bytes(forged)),
+        (
+            "another key",
+            CounsellorKey::from_bytes([0x43; 32]).token(&CounsellorId([1; 16])),
+        ),
+        ("revoked", key.token(&gone)),
+    ];
+    for (what, token) in refused {
+        let mut client = Client::connect(&url).await;
+        client.send(&create_with(1, token)).await;
+        // The first and only event: the close, no room_created.
+        match client.next_event().await {
+            Event::Closed(Some((code, _))) => assert_eq!(code, 4020, "{what}"),
+            other => panic!("{what}: expected close 4020, got {other:?}"),
+        }
+    }
+    // No sign-in at all: the message is malformed.
+    let mut bare = Client::connect(&url).await;
+    bare.send_raw(Message::text(format!(
+        r#"{{"type":"create_room","v":1,"room":"{}","host_token":"{}"}}"#,
+        room_id(1).to_base64(),
+        host_token(1).to_base64()
+    )))
+    .await;
+    bare.expect_close(4000).await;
+
+    // None of them made the room: it does not exist, and the counsellor gets it.
+    let mut stranger = Client::connect(&url).await;
+    stranger.send(&knock_msg(1, 9, b"anyone?")).await;
+    stranger.expect_close(4013).await;
+    let (mut host1, h1) = host(&url, 1).await;
+    // A guest with an invite needs no sign-in.
+    let (mut guest, _) = admitted_guest(&url, &mut host1, 1, 6).await;
+
+    // Revoked while the relay runs: refused from the next create_room on
+    // (the file is read again within seconds), the room already open lives on.
+    let anna = CounsellorId([1; 16]);
+    std::fs::write(&revoked, format!("{gone}\n{anna} Anna\n")).unwrap();
+    let mut tries = 0;
+    let refused_at = loop {
+        tries += 1;
+        assert!(tries < 100, "the changed revocation list was not read");
+        let mut client = Client::connect(&url).await;
+        client.send(&create_with(2, key.token(&anna))).await;
+        match client.next_event().await {
+            Event::Closed(Some((4020, _))) => break true,
+            Event::Message(ServerMessage::RoomCreated { .. }) => {
+                client
+                    .send(&ClientMessage::EndSession { room: room_id(2) })
+                    .await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert!(refused_at);
+    host1.send(&send_msg(1, None, b"still here")).await;
+    expect_delivery(&mut guest, h1, b"still here").await;
+    // Another counsellor is not affected.
+    let mut bea = Client::connect(&url).await;
+    bea.send(&create_with(3, key.token(&CounsellorId([3; 16]))))
+        .await;
+    assert!(matches!(
+        bea.recv().await,
+        ServerMessage::RoomCreated { .. }
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -800,6 +800,21 @@ fn credentials_come_over_the_websocket_and_die_with_the_guest() {
             .unwrap();
         runtime.block_on(async {
             let url = format!("ws://{}/ws", relay.http);
+            // A stranger without a valid counsellor sign-in creates no room
+            // and gets no credentials: the first thing it gets is the close.
+            let mut forged = *confide_tests::ws::counsellor_token().as_bytes();
+            forged[20] ^= 1;
+            let mut stranger = WsClient::connect(&url).await;
+            stranger
+                .send(&ClientMessage::CreateRoom {
+                    v: 1,
+                    room: room_id(9),
+                    host_token: confide_tests::ws::host_token(9),
+                    counsellor: confide_shared::wire::CounsellorToken::from_bytes(forged),
+                })
+                .await;
+            stranger.expect_close(4020).await;
+
             let mut host = WsClient::connect(&url).await;
             host.send(&create_msg(1, 1)).await;
             assert!(matches!(
