@@ -222,7 +222,10 @@ impl Node {
         let mut child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let stdout = child.stdout.take().expect("the relay's stdout");
+        let stdout = child
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("{name}: no stdout"));
         let mut lines = BufReader::new(stdout);
         let mut line = String::new();
         let _ = lines.read_line(&mut line);
