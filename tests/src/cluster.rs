@@ -69,8 +69,8 @@ impl Cluster {
     pub fn start(count: usize, static_dir: Option<&Path>) -> Cluster {
         let haproxy_program = haproxy();
         let dir = TempDir::new("confide-cluster");
-        let key_file = dir.path.join("counsellor.key");
-        write_test_counsellor_key(&key_file);
+        // The tests' sign-ins (`ws::create_msg`, the browser's sign-in link) work on every node.
+        let key_file = crate::relay::counsellor_key_file();
         let nodes: Vec<Node> = (1..=count)
             .map(|i| Node::start(&format!("relay{i}"), &key_file, static_dir))
             .collect();
@@ -297,23 +297,6 @@ backend relays
 {servers}",
         admin = admin_socket.display()
     )
-}
-
-/// Writes the counsellor key of `Config::for_tests` as a key file, so that
-/// the tests' sign-ins (`ws::create_msg`, the browser's sign-in link) work
-/// on every node.
-fn write_test_counsellor_key(file: &Path) {
-    use confide_relay::config::Config;
-    use confide_relay::counsellor::{CounsellorId, CounsellorKey};
-    let hex = "42".repeat(32);
-    let probe = CounsellorId([7; 16]);
-    let same = CounsellorKey::parse(&hex)
-        .is_ok_and(|key| key.token(&probe) == Config::test_counsellor_key().token(&probe));
-    assert!(
-        same,
-        "Config::test_counsellor_key() is no longer 0x42 × 32: update cluster.rs"
-    );
-    std::fs::write(file, hex).unwrap_or_else(|e| panic!("cannot write {}: {e}", file.display()));
 }
 
 /// A plain HTTP/1.0 GET on loopback; the body.
