@@ -7,7 +7,9 @@
 //!   label is not the one it was routed by; the refused room really does not
 //!   exist afterwards.
 //! - Three real relay processes behind a real HAProxy (`cluster.rs`): 30
-//!   rooms made through HAProxy, each with a guest; every room's members
+//!   rooms made through HAProxy, each with a guest, all hosted with one
+//!   counsellor's sign-in over one connection per room (as her tabs do), so
+//!   her sessions work on whichever node they land; every room's members
 //!   are on one node (their ICE servers name that node's TURN port, the
 //!   nodes' `/metrics` count exactly those rooms and connections, and a
 //!   direct knock finds each room on its node only); rooms on all three
@@ -54,15 +56,33 @@ async fn created(client: &mut Client) {
     }
 }
 
-/// Whether room `n` exists on `relay`: a knock with an unknown invite gets
-/// 4007 in an existing room and 4013 otherwise.
+/// Whether room `n` exists on `relay`, asked as a signed-in counsellor (a
+/// knock no longer tells: 4007 either way): `create_room` with another host
+/// token gets 4016 where the room is; elsewhere it makes the room, which the
+/// probe ends at once.
 async fn exists(relay: &TestRelay, n: u8) -> bool {
-    let mut probe = connect(relay, Some(&label(n).to_string())).await;
-    probe.send(&knock_msg(n, 250, b"probe")).await;
-    match probe.closed().await {
-        Some(4007) => true,
-        Some(4013) => false,
-        other => panic!("a knock with an unknown invite closed with {other:?}"),
+    probe_exists(connect(relay, Some(&label(n).to_string())).await, n).await
+}
+
+async fn probe_exists(mut probe: Client, n: u8) -> bool {
+    probe.send(&create_msg(n, n.wrapping_add(100))).await;
+    match probe.next_event().await {
+        confide_tests::ws::Event::Closed(Some((4016, _))) => true,
+        confide_tests::ws::Event::Message(ServerMessage::RoomCreated { .. }) => {
+            probe
+                .send(&ClientMessage::EndSession { room: room_id(n) })
+                .await;
+            loop {
+                match probe.next_event().await {
+                    confide_tests::ws::Event::Message(ServerMessage::SessionEnded { .. }) => {
+                        break false;
+                    }
+                    confide_tests::ws::Event::Message(_) => {}
+                    other => panic!("the probe's room did not end: {other:?}"),
+                }
+            }
+        }
+        other => panic!("a probing create_room got {other:?}"),
     }
 }
 
@@ -272,11 +292,13 @@ fn assert_node_holds(cluster: &Cluster, i: usize, rooms: &[&Room]) {
     );
 }
 
-/// A direct knock with an unknown invite on node `i`: 4007 where room `n` is, 4013 elsewhere.
-async fn knock_directly(cluster: &Cluster, i: usize, n: u8) -> u16 {
-    let mut probe = Client::connect(&cluster.node_ws_url(i, &room_id(n))).await;
-    probe.send(&knock_msg(n, 250, b"probe")).await;
-    probe.closed().await.unwrap_or_default()
+/// Whether room `n` is on node `i`, asked directly (see [`exists`]).
+async fn exists_directly(cluster: &Cluster, i: usize, n: u8) -> bool {
+    probe_exists(
+        Client::connect(&cluster.node_ws_url(i, &room_id(n))).await,
+        n,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,10 +332,9 @@ async fn rooms_stay_on_one_node_behind_haproxy() {
     // Directly: each room is on its node, and on no other.
     for room in &rooms {
         for i in 0..3 {
-            let expected = if i == room.node { 4007 } else { 4013 };
             assert_eq!(
-                knock_directly(&cluster, i, room.n).await,
-                expected,
+                exists_directly(&cluster, i, room.n).await,
+                i == room.node,
                 "room {} on node {i}",
                 room.n
             );
