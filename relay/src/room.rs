@@ -743,14 +743,15 @@ impl Relay {
         out: &mut Vec<Output>,
     ) {
         let max_participants = self.limits.max_participants;
+        // No room, an unknown, used or expired invite: one answer, so an old
+        // link does not tell whether its session still runs.
         let Some(room) = self.rooms.get_mut(&room_id) else {
-            self.fail(conn, ErrorCode::RoomNotFound, now, out);
+            self.fail(conn, ErrorCode::InviteInvalid, now, out);
             return;
         };
         let refusal = match room.invites.get(&token.hash()) {
             None => Some(ErrorCode::InviteInvalid),
-            Some(invite) if invite.used => Some(ErrorCode::InviteUsed),
-            Some(invite) if now >= invite.expires => Some(ErrorCode::InviteExpired),
+            Some(invite) if invite.used || now >= invite.expires => Some(ErrorCode::InviteInvalid),
             // Checked before the invite is consumed, so the guest may try again later.
             Some(_) if room.members.len() >= max_participants => Some(ErrorCode::RoomFull),
             Some(_) => None,
@@ -808,8 +809,9 @@ impl Relay {
         now: Instant,
         out: &mut Vec<Output>,
     ) {
+        // No room is answered like a wrong secret (no liveness oracle).
         let Some(room) = self.rooms.get(&room_id) else {
-            self.fail(conn, ErrorCode::RoomNotFound, now, out);
+            self.fail(conn, ErrorCode::ResumeFailed, now, out);
             return;
         };
         let hash = secret.hash();

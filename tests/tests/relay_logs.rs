@@ -47,7 +47,7 @@ async fn logs_contain_no_identifiers() {
     // Errors of several kinds.
     let mut reuse = Client::connect(&url).await;
     reuse.send(&knock_msg(1, 5, b"again")).await;
-    reuse.expect_close(4008).await;
+    reuse.expect_close(4007).await;
     let mut bad = Client::connect(&url).await;
     bad.send_raw(Message::text("not json")).await;
     bad.expect_close(4000).await;
@@ -62,7 +62,7 @@ async fn logs_contain_no_identifiers() {
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
-        logs.contains("invite_used"),
+        logs.contains("invite_invalid"),
         "error kinds are logged:\n{logs}"
     );
     // The relay's own debug lines are there: the operator's trace took effect.

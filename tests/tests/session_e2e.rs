@@ -288,13 +288,13 @@ async fn counsellor_and_guest_agree_on_the_safety_code_and_talk() {
 }
 
 #[tokio::test]
-async fn a_used_link_is_refused_with_its_own_reason() {
+async fn a_used_link_is_refused_like_any_link_that_does_not_get_in() {
     let relay = TestRelay::start(None).await;
     let (_host, _guest, url) = connected_pair(&relay).await;
     let mut second = guest_knocks(&relay, &url, "Zweiter Versuch").await;
     second
         .until("refusal", |e| {
-            matches!(e, Event::Ended(EndReason::Relay(ErrorCode::InviteUsed)))
+            matches!(e, Event::Ended(EndReason::Relay(ErrorCode::InviteInvalid)))
         })
         .await;
 }

@@ -511,9 +511,10 @@ static DE: Strings = Strings {
         steps: &[],
     },
     failure_link_used: FailureText {
-        title: "Dieser Link wurde schon verwendet",
-        body: "Jeder Einladungslink funktioniert zu Ihrer Sicherheit nur einmal. Wenn Sie ihn \
-               nicht selbst schon geöffnet haben, hat ihn vielleicht jemand anderes benutzt.",
+        title: "Dieser Link funktioniert nicht (mehr)",
+        body: "Jeder Einladungslink funktioniert zu Ihrer Sicherheit nur einmal, nur für kurze \
+               Zeit und nur, solange die Sitzung geöffnet ist. Wenn Sie ihn nicht selbst schon \
+               geöffnet haben, hat ihn vielleicht jemand anderes benutzt.",
         todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle und bitten \
                Sie um einen neuen Link. Sagen Sie dort auch, wenn Sie den Link nicht selbst \
                geöffnet haben.",
@@ -834,9 +835,10 @@ static EN: Strings = Strings {
         steps: &[],
     },
     failure_link_used: FailureText {
-        title: "This link has already been used",
-        body: "For your safety, every invite link works only once. If you did not open it \
-               yourself before, someone else may have used it.",
+        title: "This link does not work (any more)",
+        body: "For your safety, every invite link works only once, for a short time, and only \
+               while the session is open. If you did not open it yourself before, someone else \
+               may have used it.",
         todo: "Please contact your counselling service the usual way and ask for a new link. \
                Tell them too if you did not open the link yourself.",
         steps: &[],

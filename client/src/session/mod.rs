@@ -177,10 +177,9 @@ fn failure_for(reason: EndReason) -> FailureKind {
         EndReason::Removed => FailureKind::Removed,
         EndReason::HandshakeFailed => FailureKind::SecurityWarning,
         EndReason::Relay(code) => match code {
-            ErrorCode::InviteUsed => FailureKind::LinkUsed,
-            ErrorCode::InviteExpired => FailureKind::LinkExpired,
-            ErrorCode::InviteInvalid => FailureKind::InvalidLink,
-            ErrorCode::RoomNotFound => FailureKind::HostAbsent,
+            // No room, or an unknown, used or expired invite: the relay
+            // tells them apart for nobody (docs/PROTOCOL.md, close codes).
+            ErrorCode::InviteInvalid => FailureKind::LinkUsed,
             ErrorCode::NotCounsellor => FailureKind::SignInNeeded,
             ErrorCode::SessionEnded => FailureKind::SessionEnded,
             ErrorCode::Removed => FailureKind::Removed,

@@ -270,15 +270,18 @@ fn invites_are_one_time_and_expire() {
     h.create(1, 1);
     h.add_invite(1, 1, 2, Some(60));
     h.knock(2, 1, 2);
-    // Reuse while the first guest still waits in the lobby.
-    assert_eq!(closes(&h.knock_raw(3, 1, 2)), vec![(3, 4008)]);
+    // Every refusal is the same 4007, so a link does not tell whether its
+    // room lives. Reuse while the first guest still waits in the lobby:
+    assert_eq!(closes(&h.knock_raw(3, 1, 2)), vec![(3, 4007)]);
     // Unknown invite, unknown room.
     assert_eq!(closes(&h.knock_raw(4, 1, 9)), vec![(4, 4007)]);
-    assert_eq!(closes(&h.knock_raw(5, 7, 2)), vec![(5, 4013)]);
+    assert_eq!(closes(&h.knock_raw(5, 7, 2)), vec![(5, 4007)]);
     // Expired.
     h.add_invite(1, 1, 6, Some(1));
     h.advance(Duration::from_millis(1500));
-    assert_eq!(closes(&h.knock_raw(6, 1, 6)), vec![(6, 4009)]);
+    assert_eq!(closes(&h.knock_raw(6, 1, 6)), vec![(6, 4007)]);
+    // None of them got in: the room holds the host and the first guest.
+    assert_eq!(h.relay.rooms[&room(1)].members.len(), 2);
     // Revoked.
     h.add_invite(1, 1, 7, None);
     h.send(
@@ -311,7 +314,7 @@ fn invite_ttl_is_capped() {
         [ServerMessage::InviteAdded { ttl_secs: 5, .. }]
     ));
     h.advance(Duration::from_secs(6));
-    assert_eq!(closes(&h.knock_raw(2, 1, 2)), vec![(2, 4009)]);
+    assert_eq!(closes(&h.knock_raw(2, 1, 2)), vec![(2, 4007)]);
 }
 
 #[test]
@@ -321,7 +324,7 @@ fn reused_hash_stays_used() {
     h.add_invite(1, 1, 2, None);
     h.knock(2, 1, 2);
     h.add_invite(1, 1, 2, None);
-    assert_eq!(closes(&h.knock_raw(3, 1, 2)), vec![(3, 4008)]);
+    assert_eq!(closes(&h.knock_raw(3, 1, 2)), vec![(3, 4007)]);
 }
 
 #[test]
@@ -600,7 +603,8 @@ fn reload_within_grace_keeps_the_room_and_after_grace_it_is_gone() {
             resume_secret: secret(2),
         },
     );
-    assert_eq!(closes(&out), vec![(6, 4013)]);
+    // Like a wrong secret: no word on whether the room ever existed.
+    assert_eq!(closes(&out), vec![(6, 4017)]);
 }
 
 #[test]

@@ -213,7 +213,7 @@ pub enum EndReason {
     Rejected,
     /// The host removed us.
     Removed,
-    /// The relay refused us (`invite_used`, `invite_expired`, `room_not_found`, ...).
+    /// The relay refused us (`invite_invalid`, `resume_failed`, ...).
     Relay(ErrorCode),
     /// The peer's handshake failed: the link's secret is wrong, or someone interfered.
     HandshakeFailed,
