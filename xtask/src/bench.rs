@@ -12,6 +12,9 @@
 //! - `turn`: the built-in TURN server against coturn, side by side, in a
 //!   network namespace of its own (see `bench/turn.rs`; root, coturn).
 //!   Not part of `all`: it needs root and the coturn package.
+//! - `signalling`: 5 000 connections in rooms of 4 at the default rate
+//!   limits, the relay against a bare tokio-tungstenite forwarder (see
+//!   `bench/signalling.rs`). Not part of `all` (a few minutes).
 //! - `shard`: forwarding through HAProxy in front of 1, 2 and 3 relay
 //!   nodes, next to one node without HAProxy (see `bench/shard.rs`; the
 //!   haproxy package). Not part of `all`.
@@ -36,6 +39,7 @@ use sha2::{Digest as _, Sha256};
 use crate::root;
 
 mod shard;
+mod signalling;
 mod turn;
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -51,6 +55,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "relay-fwd" => relay_forwarding()?,
         "turn" => turn::run()?,
         "shard" => shard::run()?,
+        "signalling" => signalling::run(&args[1..])?,
+        "signalling-forwarder" => signalling::forwarder()?,
         "all" => {
             crypto()?;
             relay_memory()?;
@@ -58,7 +64,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard or all"
+                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard, signalling or all"
             ));
         }
     }
