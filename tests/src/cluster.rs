@@ -63,20 +63,52 @@ pub struct Cluster {
     dir: TempDir,
 }
 
+/// How HAProxy picks a node for a label.
+pub enum Routing {
+    /// `balance url_param s` with `hash-type consistent`; the nodes hold every label.
+    Consistent,
+    /// A fixed table, label → node index, in a map file (`use_backend`, one
+    /// backend per node); node i runs with `--shard i+1/count`.
+    Table(fn(u8) -> usize),
+}
+
 impl Cluster {
     /// Starts `count` relay nodes (serving the app from `static_dir` when
-    /// given) and HAProxy in front of them; returns once HAProxy sees all up.
+    /// given) and HAProxy in front of them, routing consistently; returns
+    /// once HAProxy sees all up.
     pub fn start(count: usize, static_dir: Option<&Path>) -> Cluster {
+        Cluster::start_with(count, static_dir, Routing::Consistent)
+    }
+
+    /// Like [`Cluster::start`], routing as `routing` says.
+    pub fn start_with(count: usize, static_dir: Option<&Path>, routing: Routing) -> Cluster {
         let haproxy_program = haproxy();
         let dir = TempDir::new("confide-cluster");
         // The tests' sign-ins (`ws::create_msg`, the browser's sign-in link) work on every node.
         let key_file = crate::relay::counsellor_key_file();
         let nodes: Vec<Node> = (1..=count)
-            .map(|i| Node::start(&format!("relay{i}"), &key_file, static_dir))
+            .map(|i| {
+                let shard = match routing {
+                    Routing::Consistent => None,
+                    Routing::Table(_) => Some(format!("{i}/{count}")),
+                };
+                Node::start(&format!("relay{i}"), &key_file, static_dir, shard)
+            })
             .collect();
         let lb: SocketAddr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let admin_socket = dir.path.join("admin.sock");
-        let config = haproxy_config(lb, &admin_socket, &nodes);
+        let config = match routing {
+            Routing::Consistent => haproxy_config(lb, &admin_socket, &nodes),
+            Routing::Table(node_of) => {
+                let map = dir.path.join("shards.map");
+                let table: String = (0..=255u8)
+                    .map(|label| format!("{label:02x} {}\n", nodes[node_of(label)].name))
+                    .collect();
+                std::fs::write(&map, table)
+                    .unwrap_or_else(|e| panic!("cannot write {}: {e}", map.display()));
+                haproxy_table_config(lb, &admin_socket, &nodes, &map)
+            }
+        };
         let config_file = dir.path.join("haproxy.cfg");
         std::fs::write(&config_file, config)
             .unwrap_or_else(|e| panic!("cannot write {}: {e}", config_file.display()));
@@ -202,7 +234,12 @@ impl Drop for Cluster {
 }
 
 impl Node {
-    fn start(name: &str, key_file: &Path, static_dir: Option<&Path>) -> Node {
+    fn start(
+        name: &str,
+        key_file: &Path,
+        static_dir: Option<&Path>,
+        shard: Option<String>,
+    ) -> Node {
         let binary = relay_binary();
         let turn_port = free_port();
         let mut command = Command::new(&binary);
@@ -218,6 +255,9 @@ impl Node {
             .stderr(Stdio::inherit());
         if let Some(dir) = static_dir {
             command.arg("--static-dir").arg(dir);
+        }
+        if let Some(shard) = shard {
+            command.arg("--shard").arg(shard);
         }
         let mut child = command
             .spawn()
@@ -296,6 +336,48 @@ backend relays
     default-server check inter 100ms fall 1 rise 1
 {servers}",
         admin = admin_socket.display()
+    )
+}
+
+/// HAProxy with the fixed table of docs/RELAY.md: one backend per node,
+/// chosen by the label through the map file `map` (pages without a label go
+/// to the first node).
+fn haproxy_table_config(lb: SocketAddr, admin_socket: &Path, nodes: &[Node], map: &Path) -> String {
+    let backends: String = nodes
+        .iter()
+        .map(|n| {
+            format!(
+                "backend {name}
+    option httpchk GET /healthz
+    http-check expect status 200
+    server {name} {addr} check inter 100ms fall 1 rise 1
+
+",
+                name = n.name,
+                addr = n.http
+            )
+        })
+        .collect();
+    format!(
+        "global
+    maxconn 4096
+    stats socket {admin} mode 600 level admin
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout tunnel 1h
+
+frontend confide
+    bind {lb}
+    use_backend %[urlp(s),map({map},{first})]
+
+{backends}",
+        admin = admin_socket.display(),
+        map = map.display(),
+        first = nodes[0].name,
     )
 }
 

@@ -15,13 +15,18 @@
 //!   direct knock finds each room on its node only); rooms on all three
 //!   nodes; stopping one node ends exactly its rooms while the others keep
 //!   forwarding, and new rooms (and a host coming back) go to the other two.
+//! - The fixed table of docs/RELAY.md (HAProxy map file, nodes with
+//!   `--shard i/3`): each room lands on the node that holds its label; a
+//!   table that does not match the nodes fails loudly (4019), creating no
+//!   room anywhere.
+//!
 //!   Needs the `haproxy` package (fails naming it); `#[ignore]`d in a plain
 //!   `cargo test`, run by `cargo xtask test`.
 
 use confide_relay::config::Config;
 use confide_shared::shard::ShardLabel;
 use confide_shared::wire::{ClientMessage, ErrorCode, MemberId, ServerMessage};
-use confide_tests::cluster::Cluster;
+use confide_tests::cluster::{Cluster, Routing};
 use confide_tests::relay::TestRelay;
 use confide_tests::ws::{Client, add_invite, create_msg, knock_msg, resume_msg, room_id, send_msg};
 
@@ -410,4 +415,44 @@ async fn rooms_stay_on_one_node_behind_haproxy() {
         .node_with_turn_port(turn_port(&host.recv().await))
         .unwrap_or_default();
     assert_ne!(node, stopped);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "starts three relay processes and HAProxy (package haproxy): run `cargo xtask test`"]
+async fn a_fixed_table_sends_each_label_to_the_node_that_holds_it() {
+    // The table of docs/RELAY.md: label mod 3, nodes with --shard 1/3, 2/3, 3/3.
+    let cluster = Cluster::start_with(3, None, Routing::Table(|label| usize::from(label) % 3));
+    let mut rooms = Vec::new();
+    for n in 1..=12u8 {
+        let room = Room::open(&cluster, n).await;
+        assert_eq!(room.node, usize::from(label(n).0) % 3, "room {n}");
+        rooms.push(room);
+    }
+    let all: Vec<&Room> = rooms.iter().collect();
+    for i in 0..3 {
+        assert_node_holds(&cluster, i, &all);
+    }
+    drop(rooms);
+    drop(cluster);
+
+    // A table shifted by one against the nodes' --shard: the connection is
+    // closed at once, counted where it arrived, and no room exists anywhere.
+    let wrong = Cluster::start_with(
+        3,
+        None,
+        Routing::Table(|label| (usize::from(label) + 1) % 3),
+    );
+    let mut misrouted = Client::connect(&wrong.ws_url(&room_id(1))).await;
+    misrouted.send(&create_msg(1, 1)).await;
+    misrouted.expect_close(wrong_shard()).await;
+    let refused: u64 = (0..3)
+        .map(|i| wrong.metric(i, "confide_errors_total{kind=\"wrong_shard\"}"))
+        .sum();
+    assert_eq!(refused, 1);
+    assert_eq!(
+        (0..3)
+            .map(|i| wrong.metric(i, "confide_rooms"))
+            .sum::<u64>(),
+        0
+    );
 }
