@@ -216,8 +216,10 @@ async fn serve_inner(
             Ok(())
         }
         _ => {
+            let hangup = tokio::spawn(tls::ignore_hangup());
             let acceptor = server::PlainAcceptor::new(listener, gate);
             server::run(acceptor, app, hub, header_timeout, timeout, stop, stop_now).await;
+            hangup.abort();
             Ok(())
         }
     };

@@ -14,6 +14,7 @@
 //! and when the files change, so a renewal drops no room. A broken new pair
 //! is reported and the previous certificate stays in use.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -166,10 +167,44 @@ fn read_pair(
 
 /// Reloads the certificate on SIGHUP and when its files change (checked
 /// every `poll`), until aborted. Logs the outcome, never a path's contents.
-pub async fn reload_loop(files: Arc<CertFiles>, poll: Duration) {
+/// The SIGHUP handler is installed when this is called (not when the future
+/// first runs), so a SIGHUP after the relay answers never ends the process.
+pub fn reload_loop(files: Arc<CertFiles>, poll: Duration) -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let mut interval = tokio::time::interval(poll);
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    #[cfg(not(unix))]
+    let hangup = ();
+    reload_forever(files, poll, hangup)
+}
+
+/// Without TLS: a SIGHUP (`systemctl reload`) only says there is nothing to
+/// reload, instead of ending the process and every room.
+pub fn ignore_hangup() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut hangup) = hangup {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: no certificate to reload (no --tls-cert)");
+            }
+        }
+        std::future::pending::<()>().await
+    }
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = ();
+
+async fn reload_forever(files: Arc<CertFiles>, poll: Duration, hangup: Hangup) {
+    #[cfg(unix)]
+    let mut hangup = hangup;
+    #[cfg(not(unix))]
+    let _ = hangup;
+    // The first look after one period: the files were read at start.
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + poll, poll);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         #[cfg(unix)]

@@ -222,3 +222,41 @@ async fn a_renewed_certificate_is_served_and_rooms_stay() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn sighup_reloads_the_certificate_at_once() {
+    let dir = std::env::temp_dir().join(format!("confide-relay-tls-hup-{}", std::process::id()));
+    let old = issue_into(&dir);
+    let mut config = Config::for_tests();
+    config.tls_cert = Some(dir.join("cert.pem"));
+    config.tls_key = Some(dir.join("key.pem"));
+    // No polling within the test: only the signal can reload.
+    config.tls_reload_interval = std::time::Duration::from_secs(3600);
+    let relay = TestRelay::start_with(config).await;
+    // Serving (and so the SIGHUP handler installed).
+    assert!(handshake_trusting(&relay, &old).await);
+    let new = issue_into(&dir);
+    assert!(
+        handshake_trusting(&relay, &old).await,
+        "without a signal the old certificate stays"
+    );
+    // SIGHUP to this process, which runs the relay.
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut served = false;
+    for _ in 0..100 {
+        if handshake_trusting(&relay, &new).await {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        served,
+        "SIGHUP made the relay serve the renewed certificate"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
