@@ -3,8 +3,9 @@
 //! `relay_shard.rs` and `browser_shard.rs`.
 //!
 //! HAProxy routes `/ws` by the shard label (`balance url_param s`,
-//! `hash-type consistent`), checks `/healthz` every 100 ms and takes a node
-//! out at its first failed check (503 while it drains, then refused). Each
+//! `hash-type consistent`; or by a fixed table, [`Routing::Table`], to nodes
+//! with `--shard`), checks `/healthz` every 100 ms and takes a node out at
+//! its first failed check (503 while it drains, then refused). Each
 //! node runs its own STUN/TURN on a port of its own and shares the
 //! counsellor key of `Config::for_tests`. HAProxy's admin socket tells the
 //! test which nodes it considers up.
