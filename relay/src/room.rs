@@ -204,6 +204,9 @@ struct Member {
     away_since: Option<Instant>,
     /// SHA-256 of the guest's resume secret; `None` for the host.
     resume_hash: Option<TokenHash>,
+    /// The last resume: the used secret's hash and the next hash it named,
+    /// so that the same resume again (its answer was lost) still works.
+    resume_retry: Option<(TokenHash, TokenHash)>,
     /// The rate limits of its last connection, kept while it is away.
     buckets: Option<Buckets>,
 }
@@ -549,11 +552,20 @@ impl Relay {
                 room,
                 member,
                 resume_secret,
+                next_resume_hash,
             } => {
                 if self.version_ok(conn, v, now, out)
                     && self.kind_ok(conn, kind, &[Kind::Fresh], now, out)
                 {
-                    self.resume(conn, room, member, &resume_secret, now, out);
+                    self.resume(
+                        conn,
+                        room,
+                        member,
+                        &resume_secret,
+                        next_resume_hash,
+                        now,
+                        out,
+                    );
                 }
             }
             other => self.in_room(conn, other, now, out),
@@ -664,6 +676,7 @@ impl Relay {
                         conn: None,
                         away_since: Some(now),
                         resume_hash: None,
+                        resume_retry: None,
                         buckets: None,
                     },
                 );
@@ -771,6 +784,7 @@ impl Relay {
                 conn: None,
                 away_since: Some(now),
                 resume_hash: Some(resume_hash),
+                resume_retry: None,
                 buckets: None,
             },
         );
@@ -800,30 +814,37 @@ impl Relay {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn resume(
         &mut self,
         conn: ConnId,
         room_id: RoomId,
         member: MemberId,
         secret: &ResumeSecret,
+        next: TokenHash,
         now: Instant,
         out: &mut Vec<Output>,
     ) {
         // No room is answered like a wrong secret (no liveness oracle).
-        let Some(room) = self.rooms.get(&room_id) else {
+        let Some(room) = self.rooms.get_mut(&room_id) else {
             self.fail(conn, ErrorCode::ResumeFailed, now, out);
             return;
         };
         let hash = secret.hash();
-        let Some(m) = room
-            .members
-            .get(&member)
-            .filter(|m| m.resume_hash.as_ref().is_some_and(|h| same_hash(h, &hash)))
-        else {
+        // The current secret, used up now; or exactly the last resume again.
+        let Some(m) = room.members.get_mut(&member).filter(|m| {
+            m.resume_hash.as_ref().is_some_and(|h| same_hash(h, &hash))
+                || m.resume_retry
+                    .as_ref()
+                    .is_some_and(|(used, named)| same_hash(used, &hash) && same_hash(named, &next))
+        }) else {
             self.fail(conn, ErrorCode::ResumeFailed, now, out);
             return;
         };
-        if let Some(old) = m.conn {
+        m.resume_retry = Some((hash, next));
+        m.resume_hash = Some(next);
+        let old = m.conn;
+        if let Some(old) = old {
             self.fail(old, ErrorCode::Replaced, now, out);
         }
         if let Some(c) = self.conns.get_mut(&conn) {

@@ -33,6 +33,8 @@ pub struct GuestResume {
     pub name: String,
     pub member: MemberId,
     pub resume_secret: ResumeSecret,
+    /// Named in a `resume` the relay has not answered yet (see `Session::reconnect`).
+    pub next_resume_secret: Option<ResumeSecret>,
 }
 
 /// The counsellor's snapshot: the session secret (room and host token follow
@@ -86,6 +88,8 @@ struct Stored {
     member: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resume_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_resume_secret: Option<String>,
     // Host
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
@@ -119,6 +123,7 @@ impl Resume {
                 stored.name = Some(g.name.clone());
                 stored.member = Some(g.member.0);
                 stored.resume_secret = Some(g.resume_secret.to_base64());
+                stored.next_resume_secret = g.next_resume_secret.as_ref().map(|s| s.to_base64());
             }
             Resume::Host(h) => {
                 stored.role = Some(Role::Host);
@@ -160,6 +165,12 @@ impl Resume {
                         .ok_or(field("resume secret"))?,
                 )
                 .map_err(|_| field("resume secret"))?,
+                next_resume_secret: stored
+                    .next_resume_secret
+                    .as_deref()
+                    .map(ResumeSecret::from_base64)
+                    .transpose()
+                    .map_err(|_| field("next resume secret"))?,
             })),
             Some(Role::Host) => {
                 let secret = stored.secret.as_deref().ok_or(field("session secret"))?;
@@ -276,12 +287,17 @@ mod tests {
             name: "Mira".into(),
             member: MemberId(9),
             resume_secret: ResumeSecret([5; 32]),
+            next_resume_secret: Some(ResumeSecret([6; 32])),
         };
         let json = Resume::Guest(stored).to_json();
         let Ok(Resume::Guest(back)) = Resume::from_json(&json) else {
             panic!("reads back as a guest snapshot");
         };
         assert_eq!(back.name, "Mira");
+        assert_eq!(
+            back.next_resume_secret.as_ref().map(|s| *s.as_bytes()),
+            Some([6; 32])
+        );
         assert_eq!(back.member, MemberId(9));
         assert_eq!(back.resume_secret.as_bytes(), &[5; 32]);
     }

@@ -257,11 +257,14 @@ pub enum ClientMessage {
         payload: Blob,
     },
     /// Guest: take one's place again after a reload, within the grace period.
+    /// The secret is used up: from then on the seat answers only to the
+    /// secret whose SHA-256 is `next_resume_hash`.
     Resume {
         v: u32,
         room: RoomId,
         member: MemberId,
         resume_secret: ResumeSecret,
+        next_resume_hash: TokenHash,
     },
     /// Host: let a lobby member in.
     Admit { room: RoomId, member: MemberId },

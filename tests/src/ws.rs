@@ -212,6 +212,8 @@ pub fn resume_msg(room: u8, member: MemberId, invite: u8) -> ClientMessage {
         room: room_id(room),
         member,
         resume_secret: resume_secret(invite),
+        // The same secret again (tests that rotate build the message themselves).
+        next_resume_hash: resume_secret(invite).hash(),
     }
 }
 

@@ -683,15 +683,44 @@ async fn a_dropped_socket_resumes_without_a_new_handshake() {
     let relay = TestRelay::start(None).await;
     let (mut host, guest, _) = connected_pair(&relay).await;
     let Party {
-        session, events, ..
+        mut session,
+        events,
+        ..
     } = guest;
-    let message = session.reconnect().expect("a seat to take again");
+    let Some(Resume::Guest(before)) = session.resume_state() else {
+        panic!("a guest snapshot");
+    };
+    let message = session.reconnect(&mut OsRng).expect("a seat to take again");
     let mut guest = Party::new(&relay, session, message).await;
     guest.events = events;
     chat_arrives(&mut host, &mut guest, "noch da?").await;
     chat_arrives(&mut guest, &mut host, "ja").await;
     assert_eq!(codes(&host).len(), 1, "no second handshake");
     assert_eq!(codes(&guest).len(), 1);
+
+    // The secret it resumed with is used up: someone who copied it is refused.
+    let mut thief = Client::connect(&relay.ws_url()).await;
+    thief
+        .send(&ClientMessage::Resume {
+            v: 1,
+            room: before.invite.room_id(),
+            member: before.member,
+            resume_secret: before.resume_secret.clone(),
+            next_resume_hash: confide_shared::wire::ResumeSecret::generate(&mut OsRng).hash(),
+        })
+        .await;
+    thief.expect_close(4017).await;
+    // Dropped again: the session resumes with the secret it named last time.
+    let Party {
+        mut session,
+        events,
+        ..
+    } = guest;
+    let message = session.reconnect(&mut OsRng).expect("the seat again");
+    let mut guest = Party::new(&relay, session, message).await;
+    guest.events = events;
+    chat_arrives(&mut host, &mut guest, "und jetzt?").await;
+    chat_arrives(&mut guest, &mut host, "immer noch").await;
 }
 
 #[tokio::test]

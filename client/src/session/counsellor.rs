@@ -24,6 +24,20 @@ pub fn take_from_link() {
     let Some(window) = web_sys::window() else {
         return;
     };
+    // A sign-in link opened in a tab that already shows the app changes only
+    // the fragment: load the page again so that it is taken.
+    let reload = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
+        if let Some(window) = web_sys::window()
+            && window
+                .location()
+                .hash()
+                .is_ok_and(|hash| hash.starts_with(FRAGMENT))
+        {
+            let _ = window.location().reload();
+        }
+    });
+    window.set_onhashchange(Some(wasm_bindgen::JsCast::unchecked_ref(reload.as_ref())));
+    reload.forget();
     let hash = window.location().hash().unwrap_or_default();
     let Some(text) = hash.strip_prefix(FRAGMENT) else {
         return;

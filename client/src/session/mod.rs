@@ -346,9 +346,15 @@ impl Inner {
     }
 
     fn reconnect(&mut self) {
-        let Some(message) = self.session.as_ref().and_then(Session::reconnect) else {
+        let Some(message) = self
+            .session
+            .as_mut()
+            .and_then(|session| session.reconnect(&mut OsRng))
+        else {
             return;
         };
+        // Keep the next resume secret before the relay can use up this one.
+        self.persist();
         self.outbox.clear();
         self.connect();
         self.send(message);
@@ -1295,6 +1301,10 @@ impl Inner {
                     return;
                 };
                 self.session = Some(session);
+                // The resume names the next secret: keep it before sending.
+                if let Some(state) = self.session.as_ref().and_then(Session::resume_state) {
+                    storage::save(&state, &media);
+                }
                 self.in_call = media.in_call;
                 self.connect();
                 self.send(resume);

@@ -136,6 +136,7 @@ fuzz_target!(|data: &[u8]| {
                         room: room(a),
                         member,
                         resume_secret: ResumeSecret([a % 4; 32]),
+                        next_resume_hash: ResumeSecret([b % 4; 32]).hash(),
                     },
                     5 => ClientMessage::Admit {
                         room: room(a),

@@ -384,6 +384,7 @@ fn reject_and_remove_close_the_guest() {
             room: room(1),
             member: g,
             resume_secret: secret(2),
+            next_resume_hash: secret(2).hash(),
         },
     );
     assert_eq!(closes(&out), vec![(20, 4017)]);
@@ -553,6 +554,7 @@ fn reload_within_grace_keeps_the_room_and_after_grace_it_is_gone() {
             room: room(1),
             member: g,
             resume_secret: secret(2),
+            next_resume_hash: secret(2).hash(),
         },
     );
     assert_eq!(
@@ -583,6 +585,7 @@ fn reload_within_grace_keeps_the_room_and_after_grace_it_is_gone() {
             room: room(1),
             member: g,
             resume_secret: secret(9),
+            next_resume_hash: secret(9).hash(),
         },
     );
     assert_eq!(closes(&out), vec![(5, 4017)]);
@@ -601,6 +604,7 @@ fn reload_within_grace_keeps_the_room_and_after_grace_it_is_gone() {
             room: room(1),
             member: g,
             resume_secret: secret(2),
+            next_resume_hash: secret(2).hash(),
         },
     );
     // Like a wrong secret: no word on whether the room ever existed.
@@ -690,6 +694,7 @@ fn lobby_guest_away_can_be_admitted_and_learns_it_on_resume() {
             room: room(1),
             member: g,
             resume_secret: secret(2),
+            next_resume_hash: secret(2).hash(),
         },
     );
     assert_eq!(
@@ -826,4 +831,44 @@ fn only_signed_in_counsellors_create_rooms() {
     let out = h.send(32, with(3, key().token(&CounsellorId([2; 16]))));
     assert!(closes(&out).is_empty());
     assert_eq!(h.relay.room_count(), 2);
+}
+
+#[test]
+fn resume_secrets_work_once() {
+    let mut h = H::new(small());
+    let (_, g) = h.pair(1, 2, 1);
+    let resume = |used: u8, next: u8| ClientMessage::Resume {
+        v: 1,
+        room: room(1),
+        member: g,
+        resume_secret: secret(used),
+        next_resume_hash: secret(next).hash(),
+    };
+    h.disconnect(2);
+    // The knock's secret (2) names 3 as the next one.
+    h.connect(3);
+    let out = h.send(3, resume(2, 3));
+    assert!(closes(&out).is_empty(), "{out:?}");
+    assert!(matches!(
+        sent_to(&out, 3).as_slice(),
+        [ServerMessage::Admitted { .. }, ..]
+    ));
+    // Its answer was lost: exactly the same resume again still works.
+    h.connect(4);
+    let out = h.send(4, resume(2, 3));
+    assert_eq!(closes(&out), vec![(3, 4018)]);
+    // The used secret with any other next one is refused.
+    h.connect(5);
+    assert_eq!(closes(&h.send(5, resume(2, 9))), vec![(5, 4017)]);
+    // The named one works (and names 4); after that, 2 is dead for good.
+    h.connect(6);
+    let out = h.send(6, resume(3, 4));
+    assert_eq!(closes(&out), vec![(4, 4018)]);
+    h.connect(7);
+    assert_eq!(closes(&h.send(7, resume(2, 3))), vec![(7, 4017)]);
+    // 3 with another next one is refused; 4 is the secret now.
+    h.connect(8);
+    assert_eq!(closes(&h.send(8, resume(3, 5))), vec![(8, 4017)]);
+    h.connect(9);
+    assert_eq!(closes(&h.send(9, resume(4, 5))), vec![(6, 4018)]);
 }

@@ -19,6 +19,9 @@ pub(super) struct GuestState {
     pub(super) invite: Invite,
     pub(super) name: String,
     pub(super) resume_secret: wire::ResumeSecret,
+    /// The secret named in our last `resume` (by its hash), until the relay
+    /// answers it: then it replaces `resume_secret` (each secret works once).
+    pub(super) next_resume_secret: Option<wire::ResumeSecret>,
     /// The current handshake's knock, `KNOCK_AGAIN`-framed, for re-sending.
     pub(super) knock: Vec<u8>,
     /// After a reload: send `knock` once the relay gave the seat back.
@@ -78,10 +81,14 @@ impl Session {
             name,
             member,
             resume_secret,
+            next_resume_secret,
         } = stored;
         let mut session = Self::guest(rng, invite, &name, resume_secret, true)?;
         session.me = Some(member);
-        let message = session.reconnect().ok_or(SignalError::KnockName)?;
+        if let Role::Guest(guest) = &mut session.role {
+            guest.next_resume_secret = next_resume_secret;
+        }
+        let message = session.reconnect(rng).ok_or(SignalError::KnockName)?;
         Ok((session, message))
     }
 
@@ -100,6 +107,7 @@ impl Session {
             invite,
             name: name.to_string(),
             resume_secret,
+            next_resume_secret: None,
             knock,
             knock_on_seat: rejoined,
             rejoined,

@@ -297,29 +297,52 @@ impl Session {
                 name: guest.name.clone(),
                 member: self.me?,
                 resume_secret: guest.resume_secret.clone(),
+                next_resume_secret: guest.next_resume_secret.clone(),
             })),
         }
     }
 
     /// The message that takes our seat again on a new relay connection (the
-    /// socket dropped; the session and its keys are intact).
-    pub fn reconnect(&self) -> Option<ClientMessage> {
+    /// socket dropped; the session and its keys are intact). A guest names
+    /// its next resume secret: keep [`Session::resume_state`] before sending,
+    /// so that a reload meanwhile still has it.
+    pub fn reconnect(&mut self, rng: &mut impl CryptoRngCore) -> Option<ClientMessage> {
         if self.ended {
             return None;
         }
-        match &self.role {
+        match &mut self.role {
             Role::Host(host) => Some(ClientMessage::CreateRoom {
                 v: wire::PROTOCOL_VERSION,
                 room: self.room,
                 host_token: host.secret.host_token(),
                 counsellor: host.counsellor.clone(),
             }),
-            Role::Guest(guest) => Some(ClientMessage::Resume {
-                v: wire::PROTOCOL_VERSION,
-                room: self.room,
-                member: self.me?,
-                resume_secret: guest.resume_secret.clone(),
-            }),
+            Role::Guest(guest) => {
+                let member = self.me?;
+                // The same next secret until the relay answers (a retry of a
+                // resume whose answer was lost must name the same one).
+                let next = guest
+                    .next_resume_secret
+                    .get_or_insert_with(|| wire::ResumeSecret::generate(rng))
+                    .hash();
+                Some(ClientMessage::Resume {
+                    v: wire::PROTOCOL_VERSION,
+                    room: self.room,
+                    member,
+                    resume_secret: guest.resume_secret.clone(),
+                    next_resume_hash: next,
+                })
+            }
+        }
+    }
+
+    /// The relay answered our `resume` (or a knock): the secret it used up
+    /// is gone, the next one is the current one.
+    fn resume_answered(&mut self) {
+        if let Role::Guest(guest) = &mut self.role
+            && let Some(next) = guest.next_resume_secret.take()
+        {
+            guest.resume_secret = next;
         }
     }
 
@@ -431,6 +454,7 @@ impl Session {
             ServerMessage::InviteAdded { .. } => Vec::new(),
             ServerMessage::Waiting { member, host, .. } => {
                 self.me = Some(member);
+                self.resume_answered();
                 let mut effects = self.seat_taken(host);
                 effects.push(Effect::Event(Event::Waiting));
                 effects
@@ -440,6 +464,7 @@ impl Session {
             } => self.on_knock(rng, member, &payload.0),
             ServerMessage::Admitted { member, host, .. } => {
                 self.me = Some(member);
+                self.resume_answered();
                 self.seat_taken(host)
             }
             ServerMessage::Rejected { .. } => self.end(EndReason::Rejected),
