@@ -12,3 +12,10 @@ pub mod rtc;
 pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
+
+/// Talc instead of the standard library's dlmalloc, for both the app and the
+/// worker: smaller code (docs/BENCHMARKS.md §5) and faster allocation. The
+/// page is single-threaded (no `atomics`), which this allocator requires.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

@@ -18,6 +18,16 @@
 //! details come from `/centre.json`), so the release digest and the
 //! Content-Security-Policy are unchanged.
 //!
+//! Knocks are noticed: a soft two-note chime (WebAudio) at the counsellor.
+//!
+//! Links that are easy to send: "Nachricht kopieren" copies a ready
+//! message with the link, what the guest needs and the centre's phone;
+//! "Teilen" appears exactly where the browser has a share sheet.
+//!
+//! The waiting room: it says how long she has waited, keeps the screen on
+//! where it can, and she can leave it (a second tap; the first only asks),
+//! after which the counsellor no longer sees her knock.
+//!
 //! Like the other browser tests: `#[ignore]`d in a plain `cargo test`, run
 //! by `cargo xtask test`.
 
@@ -155,6 +165,13 @@ async fn guided_code(engine: Engine) {
             == Value::Bool(true),
         "the badge still says the code was confirmed"
     );
+    // The chat on the phone: it covers the call, with a way back.
+    if engine == Engine::Chromium {
+        send_chat(&host, "Hallo Mira, schön, dass Sie da sind.").await;
+        guest.click("[data-testid=chat-toggle]").await;
+        sees_chat(&guest, "schön, dass Sie da sind").await;
+        guest.screenshot("29-phone-chat").await;
+    }
     host.close().await;
     guest.close().await;
 }
@@ -262,7 +279,7 @@ async fn guests_see_the_centres_name_and_phone_and_the_crisis_lines_at_the_end()
     sees_the_call(&guest).await;
 
     // Someone else opens the used link: the failure page names the centre.
-    let third = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let third = guest_on_a_phone(&env, Engine::Chromium, &driver, 844).await;
     third.goto(&link).await;
     third.click("[data-testid=continue]").await;
     third
@@ -281,7 +298,7 @@ async fn guests_see_the_centres_name_and_phone_and_the_crisis_lines_at_the_end()
         )
         .await;
     let used = centre_box(&third, "link-used page").await;
-    third.screenshot("26-link-used-with-centre").await;
+    third.screenshot("26-phone-link-used").await;
     assert!(!used.contains("116 111"), "{used}");
     third.close().await;
 
@@ -306,6 +323,133 @@ async fn guests_see_the_centres_name_and_phone_and_the_crisis_lines_at_the_end()
         Value::Bool(true),
         "the counsellor's own end page does not list her centre"
     );
+    host.close().await;
+    guest.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn the_counsellor_copies_a_ready_message_and_the_guest_can_leave_the_waiting_room() {
+    let env = BrowserEnv::from_env();
+    let mut config = Config::for_tests();
+    config.static_dir = Some(env.dist.clone());
+    config.centre_name = Some(CENTRE.into());
+    config.centre_phone = Some(PHONE.into());
+    let relay = TestRelay::start_with(config).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let guest = guest_on_a_phone(&env, Engine::Chromium, &driver, 844).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+
+    // What the page hands the clipboard (the headless clipboard itself
+    // needs a focused window; the text is what matters here).
+    host.eval(
+        "window.copiedText = null; \
+         navigator.clipboard.writeText = t => { window.copiedText = t; return Promise.resolve(); }; \
+         return true",
+    )
+    .await;
+    host.wait_until(
+        "the centre's details to arrive",
+        STEP,
+        "const b = document.querySelector('[data-testid=copy-message]'); return b !== null",
+    )
+    .await;
+    // The message names the centre once /centre.json has arrived.
+    let message = host
+        .wait_until(
+            "the copied message",
+            STEP,
+            "document.querySelector('[data-testid=copy-message]').click(); \
+             return window.copiedText && window.copiedText.includes('Beratungsstelle Nord') ? window.copiedText : null",
+        )
+        .await;
+    let message = message.as_str().unwrap_or_default().to_string();
+    println!("copied message:\n{message}");
+    assert!(
+        message.contains(&link),
+        "the link is in the message: {message}"
+    );
+    for part in ["Guten Tag", "nur einmal", "nichts", PHONE] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
+    assert!(
+        !message.contains('/') || message.matches('/').count() == link.matches('/').count(),
+        "no slash forms besides the link: {message}"
+    );
+    let share = host
+        .eval(
+            "return [typeof navigator.share === 'function', \
+                     document.querySelector('[data-testid=share-link]') !== null]",
+        )
+        .await;
+    assert_eq!(
+        share[0], share[1],
+        "'Teilen' exactly where there is a share sheet: {share}"
+    );
+    host.screenshot("28-invite-with-message").await;
+
+    // The knock chime: count the tones the page makes (headless has no
+    // speakers to listen to).
+    host.eval(
+        "window.tones = 0; const make = AudioContext.prototype.createOscillator; \
+         AudioContext.prototype.createOscillator = function () { window.tones++; return make.call(this); }; \
+         return true",
+    )
+    .await;
+    guest_knocks(&guest, &link, "Mira", None).await;
+    let waited = guest
+        .wait_until(
+            "how long she has waited",
+            STEP,
+            "const e = document.querySelector('[data-testid=waited]'); return e ? e.innerText : null",
+        )
+        .await;
+    assert_eq!(
+        waited,
+        Value::from("Sie warten seit weniger als einer Minute.")
+    );
+    host.wait_until(
+        "the knock",
+        STEP,
+        "return document.querySelector('[data-testid=knock-entry]') !== null",
+    )
+    .await;
+    host.wait_until("the two-note knock chime", STEP, "return window.tones >= 2")
+        .await;
+    // One tap only asks; she is still waiting and still seen.
+    guest.click("[data-testid=leave-waiting]").await;
+    let asked = guest
+        .wait_until(
+            "the question",
+            STEP,
+            "const b = document.querySelector('[data-testid=leave-waiting]'); \
+             return b && b.innerText.includes('Wirklich gehen') ? b.innerText : null",
+        )
+        .await;
+    println!("after one tap: {asked}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=knock-entry]').length")
+            .await,
+        1,
+        "one tap did not leave"
+    );
+    // The second tap leaves: her page says so, and her knock is gone.
+    guest.click("[data-testid=leave-waiting]").await;
+    guest
+        .wait_until(
+            "the page after leaving",
+            STEP,
+            "const e = document.querySelector('[data-testid=failure]'); return e ? e.dataset.kind : null",
+        )
+        .await;
+    host.wait_until(
+        "the knock to be gone at the counsellor",
+        STEP,
+        "return document.querySelectorAll('[data-testid=knock-entry]').length === 0",
+    )
+    .await;
     host.close().await;
     guest.close().await;
 }

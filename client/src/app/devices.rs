@@ -239,3 +239,43 @@ impl Drop for LevelMeter {
         let _ = self.context.close();
     }
 }
+
+/// Keeps the screen on while the calling component is shown (waiting room,
+/// call): the Screen Wake Lock where the browser has it, nothing elsewhere.
+/// The browser drops the lock when the tab is hidden.
+#[yew::hook]
+pub fn use_wake_lock() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::{JsCast, JsValue};
+    yew::use_effect_with((), |_| {
+        let held = Rc::new(RefCell::new(None::<JsValue>));
+        let sentinel = held.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+                return;
+            };
+            let lock = js_sys::Reflect::get(&navigator, &"wakeLock".into()).unwrap_or_default();
+            let Some(request) = js_sys::Reflect::get(&lock, &"request".into())
+                .ok()
+                .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            else {
+                return;
+            };
+            if let Ok(promise) = request.call1(&lock, &"screen".into()) {
+                let promise: js_sys::Promise = promise.unchecked_into();
+                if let Ok(granted) = wasm_bindgen_futures::JsFuture::from(promise).await {
+                    *sentinel.borrow_mut() = Some(granted);
+                }
+            }
+        });
+        move || {
+            if let Some(granted) = held.borrow_mut().take()
+                && let Ok(release) = js_sys::Reflect::get(&granted, &"release".into())
+                    .and_then(|f| f.dyn_into::<js_sys::Function>())
+            {
+                let _ = release.call0(&granted);
+            }
+        }
+    });
+}

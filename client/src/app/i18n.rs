@@ -178,6 +178,17 @@ pub struct Strings {
     pub centre_phone: &'static str,
     /// Above the crisis lines on the end page.
     pub crisis_title: &'static str,
+    /// "Nachricht kopieren": the link in a ready message (link, centre, phone).
+    pub copy_message: &'static str,
+    pub invite_message: fn(&str, Option<&str>, Option<&str>) -> String,
+    /// The phone's share sheet.
+    pub share_link: &'static str,
+    /// The waiting page: minutes waited, after 10 minutes whom to call,
+    /// and leaving the waiting room (asks once more).
+    pub waited: fn(u32) -> String,
+    pub waiting_long: &'static str,
+    pub leave_waiting: &'static str,
+    pub leave_waiting_confirm: &'static str,
     pub sas_pending: &'static str,
     pub sas_confirm: &'static str,
     pub sas_deny: &'static str,
@@ -202,6 +213,12 @@ pub struct Strings {
     pub remote_video_label: fn(&str) -> String,
     pub mute: &'static str,
     pub camera_off: &'static str,
+    /// The microphone and camera buttons say what is on now, not what a tap does.
+    pub mic_on: &'static str,
+    pub camera_on: &'static str,
+    /// The other person's picture: fill a portrait screen, or show it whole.
+    pub fit_fill: &'static str,
+    pub fit_whole: &'static str,
     pub devices: &'static str,
     pub devices_title: &'static str,
     pub share_screen: &'static str,
@@ -407,6 +424,28 @@ static DE: Strings = Strings {
     sas_silent_guest: "Lieber nicht laut sprechen? Schreiben Sie die Zahl auf einen Zettel und halten Sie ihn in die Kamera.",
     centre_phone: "Telefon:",
     crisis_title: "Wenn Sie jetzt mit jemandem sprechen möchten, kostenlos und anonym:",
+    copy_message: "Nachricht kopieren",
+    invite_message: |link, centre, phone| {
+        let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
+        let call = phone
+            .map(|p| format!("\nFragen? Rufen Sie uns an: {p}\n"))
+            .unwrap_or_default();
+        format!(
+            "Guten Tag,\n\nhier ist Ihr Link für das Video-Gespräch{with}:\n{link}\n\n\
+             Der Link funktioniert nur einmal. Sie brauchen ein Handy oder einen Computer mit \
+             aktuellem Browser; Kamera und Mikrofon, wenn Sie möchten. Sie müssen nichts \
+             installieren.\n{call}"
+        )
+    },
+    share_link: "Teilen",
+    waited: |minutes| match minutes {
+        0 => "Sie warten seit weniger als einer Minute.".into(),
+        1 => "Sie warten seit einer Minute.".into(),
+        n => format!("Sie warten seit {n} Minuten."),
+    },
+    waiting_long: "Es dauert länger als gedacht. Sie können Ihre Beratungsstelle auch anrufen:",
+    leave_waiting: "Warteraum verlassen",
+    leave_waiting_confirm: "Wirklich gehen? Der Link gilt dann nicht mehr.",
     sas_pending: "Der Sicherheitscode wird berechnet…",
     sas_confirm: "Gleiche Zahl",
     sas_deny: "Andere Zahl",
@@ -428,8 +467,12 @@ static DE: Strings = Strings {
     counsellor: "Beratung",
     alone: "Noch ist niemand im Gespräch. Sobald jemand hereinkommt, erscheint das Bild hier.",
     remote_video_label: |name| format!("Video von {name}"),
-    mute: "Stumm",
+    mute: "Mikro aus",
     camera_off: "Kamera aus",
+    mic_on: "Mikro an",
+    camera_on: "Kamera an",
+    fit_fill: "Bild füllen",
+    fit_whole: "Ganzes Bild",
     devices: "Geräte",
     devices_title: "Kamera und Mikrofon wechseln",
     share_screen: "Bildschirm teilen",
@@ -741,6 +784,27 @@ static EN: Strings = Strings {
     sas_silent_guest: "Rather not speak aloud? Write the number on paper and hold it up to the camera.",
     centre_phone: "Phone:",
     crisis_title: "If you want to talk to someone now, free and anonymous:",
+    copy_message: "Copy message",
+    invite_message: |link, centre, phone| {
+        let with = centre.map(|c| format!(" with {c}")).unwrap_or_default();
+        let call = phone
+            .map(|p| format!("\nQuestions? Call us: {p}\n"))
+            .unwrap_or_default();
+        format!(
+            "Hello,\n\nhere is your link for the video call{with}:\n{link}\n\n\
+             The link works only once. You need a phone or computer with an up-to-date \
+             browser; camera and microphone if you like. Nothing to install.\n{call}"
+        )
+    },
+    share_link: "Share",
+    waited: |minutes| match minutes {
+        0 => "You have been waiting for less than a minute.".into(),
+        1 => "You have been waiting for one minute.".into(),
+        n => format!("You have been waiting for {n} minutes."),
+    },
+    waiting_long: "It is taking longer than expected. You can also call your counselling centre:",
+    leave_waiting: "Leave the waiting room",
+    leave_waiting_confirm: "Really leave? The link will no longer work.",
     sas_pending: "Calculating the safety code…",
     sas_confirm: "Same number",
     sas_deny: "Different number",
@@ -762,8 +826,12 @@ static EN: Strings = Strings {
     counsellor: "Counsellor",
     alone: "Nobody else is in the call yet. As soon as someone joins, their video appears here.",
     remote_video_label: |name| format!("Video of {name}"),
-    mute: "Mute",
+    mute: "Mic off",
     camera_off: "Camera off",
+    mic_on: "Mic on",
+    camera_on: "Camera on",
+    fit_fill: "Fill screen",
+    fit_whole: "Whole picture",
     devices: "Devices",
     devices_title: "Change camera and microphone",
     share_screen: "Share screen",

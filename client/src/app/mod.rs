@@ -198,7 +198,7 @@ fn app(props: &AppProps) -> Html {
         Screen::DeviceCheck(view) => {
             html! { <GuestDeviceCheck view={view.clone()} on_action={on_action.clone()} /> }
         }
-        Screen::Waiting => html! { <WaitingScreen /> },
+        Screen::Waiting => html! { <WaitingScreen on_action={on_action.clone()} /> },
         Screen::Call(view) => html! {
             <CallScreen view={view.clone()} on_action={on_action.clone()} chat_open={chat_param()} />
         },

@@ -482,15 +482,23 @@ impl Session {
                 vec![Effect::Event(Event::PeerAway { member })]
             }
             ServerMessage::MemberLeft { member, .. } => {
+                let mut knocked = false;
                 if let Role::Host(host) = &mut self.role {
-                    host.lobby.remove(&member);
+                    knocked = host.lobby.remove(&member).is_some();
                     host.admitting.remove(&member);
                     host.renewals.remove(&member);
                     host.asked.remove(&member);
                     host.used.remove(&member);
                     host.admitted.remove(&member);
                 }
-                self.forget_peer(rng, member)
+                let effects = self.forget_peer(rng, member);
+                // A guest who leaves the waiting room was never a peer: the
+                // counsellor still has to learn that her knock is gone.
+                if effects.is_empty() && knocked {
+                    vec![Effect::Event(Event::PeerLeft { member })]
+                } else {
+                    effects
+                }
             }
             ServerMessage::Deliver { from, payload, .. } => self.on_deliver(rng, from, &payload.0),
             ServerMessage::IceServers { servers, .. } => {

@@ -66,7 +66,7 @@ async fn fetch() -> Option<Centre> {
 
 /// The centre's details, once fetched (empty until then).
 #[hook]
-fn use_centre() -> Rc<Centre> {
+pub fn use_centre() -> Rc<Centre> {
     let centre = use_state(|| CACHE.with(|c| c.borrow().clone()).unwrap_or_default());
     {
         let centre = centre.clone();
@@ -84,7 +84,7 @@ fn use_centre() -> Rc<Centre> {
 }
 
 /// `tel:` with only the digits and a leading +.
-fn tel(phone: &str) -> String {
+pub fn tel(phone: &str) -> String {
     let digits: String = phone
         .chars()
         .filter(|c| c.is_ascii_digit() || *c == '+')

@@ -46,6 +46,17 @@ fn participant_name(strings: &Strings, participant: &ParticipantView) -> String 
 pub fn call_screen(props: &CallProps) -> Html {
     let strings = use_strings();
     let view = &props.view;
+    crate::app::devices::use_wake_lock();
+    // A knock during the call sounds the same soft chime.
+    {
+        let knocks = view.knocks.iter().filter(|k| !k.renewal).count();
+        let before = use_mut_ref(|| knocks);
+        use_effect_with(knocks, move |knocks| {
+            if *knocks > std::mem::replace(&mut *before.borrow_mut(), *knocks) {
+                crate::app::components::chime::chime();
+            }
+        });
+    }
     let chat_open = use_state_eq(|| props.chat_open);
     let seen = use_state_eq(|| 0usize);
     let devices_open = use_state_eq(|| false);
@@ -55,6 +66,13 @@ pub fn call_screen(props: &CallProps) -> Html {
     let confirm_hang_up = use_state_eq(|| false);
     // "Entfernen" asks once more (per person) before it removes anyone.
     let confirm_remove = use_state_eq(|| None::<PeerId>);
+    // Phones: the other person's picture fills the portrait screen (cropped
+    // at the sides) unless she asks for the whole picture.
+    let whole = use_state_eq(|| false);
+    let toggle_fit = {
+        let whole = whole.clone();
+        Callback::from(move |_: MouseEvent| whole.set(!*whole))
+    };
 
     // Messages are "read" while the panel is open.
     {
@@ -276,7 +294,7 @@ pub fn call_screen(props: &CallProps) -> Html {
     let bool_attr = |b: bool| AttrValue::from(if b { "true" } else { "false" });
 
     html! {
-        <div class={classes!("call", chat_open.then_some("with-chat"))} data-testid="call">
+        <div class={classes!("call", chat_open.then_some("with-chat"), whole.then_some("fit-whole"))} data-testid="call">
             <h1 class="visually-hidden" id="call-title" tabindex="-1">{ strings.call_title }</h1>
             <div class="call-top">
                 <SecurityStatus view={view.clone()} on_action={props.on_action.clone()} />
@@ -335,6 +353,11 @@ pub fn call_screen(props: &CallProps) -> Html {
                     { for tiles }
                     if view.participants.is_empty() {
                         <div class="alone"><p>{ strings.alone }</p></div>
+                    } else {
+                        <button type="button" class="btn btn-small btn-quiet fit-toggle" onclick={toggle_fit}
+                            data-testid="fit-toggle">
+                            { if *whole { strings.fit_fill } else { strings.fit_whole } }
+                        </button>
                     }
                     <div class="self-view">
                         if view.camera_off || view.audio_only {
@@ -370,17 +393,15 @@ pub fn call_screen(props: &CallProps) -> Html {
             }
             <nav class="controls" aria-label={strings.controls_label}>
                 <button type="button" class={classes!("ctl", view.muted.then_some("off"))}
-                    aria-pressed={bool_attr(view.muted)} onclick={emit(UiAction::ToggleMute)}
-                    data-testid="toggle-mute">
+                    onclick={emit(UiAction::ToggleMute)} data-testid="toggle-mute">
                     { icon(if view.muted { Icon::MicOff } else { Icon::Mic }) }
-                    <span class="btn-label">{ strings.mute }</span>
+                    <span class="btn-label">{ if view.muted { strings.mute } else { strings.mic_on } }</span>
                 </button>
                 if !view.audio_only {
                     <button type="button" class={classes!("ctl", view.camera_off.then_some("off"))}
-                        aria-pressed={bool_attr(view.camera_off)} onclick={emit(UiAction::ToggleCamera)}
-                        data-testid="toggle-camera">
+                        onclick={emit(UiAction::ToggleCamera)} data-testid="toggle-camera">
                         { icon(if view.camera_off { Icon::CameraOff } else { Icon::Camera }) }
-                        <span class="btn-label">{ strings.camera_off }</span>
+                        <span class="btn-label">{ if view.camera_off { strings.camera_off } else { strings.camera_on } }</span>
                     </button>
                 }
                 <button type="button" class="ctl" aria-expanded={bool_attr(*devices_open)}

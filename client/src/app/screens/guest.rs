@@ -4,7 +4,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::app::components::centre::CentreInfo;
+use crate::app::components::centre::{CentreInfo, tel, use_centre};
 use crate::app::components::device_check::DeviceCheck;
 use crate::app::components::icons::{Icon, icon};
 use crate::app::components::release::ReleaseLine;
@@ -88,17 +88,64 @@ pub fn guest_device_check(props: &GuestProps) -> Html {
     }
 }
 
-/// After knocking: a calm page with a slow, gentle animation.
+#[derive(Properties, PartialEq)]
+pub struct WaitingProps {
+    pub on_action: Callback<UiAction>,
+}
+
+/// After this many minutes the page also offers the centre's phone.
+const WAITING_LONG_MINUTES: u32 = 10;
+
+/// After knocking: a calm page with a slow, gentle animation, how long she
+/// has waited, and a way out that asks once more (the link is spent).
 #[component(WaitingScreen)]
-pub fn waiting_screen() -> Html {
+pub fn waiting_screen(props: &WaitingProps) -> Html {
     let strings = use_strings();
+    let minutes = use_state_eq(|| 0u32);
+    let confirm_leave = use_state_eq(|| false);
+    {
+        let minutes = minutes.clone();
+        use_effect_with((), move |_| {
+            let started = js_sys::Date::now();
+            let tick = gloo::timers::callback::Interval::new(15_000, move || {
+                minutes.set(((js_sys::Date::now() - started) / 60_000.0) as u32);
+            });
+            move || drop(tick)
+        });
+    }
+    crate::app::devices::use_wake_lock();
+    let centre = use_centre();
+    let leave = {
+        let confirm_leave = confirm_leave.clone();
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| {
+            if *confirm_leave {
+                on_action.emit(UiAction::HangUp);
+            } else {
+                confirm_leave.set(true);
+            }
+        })
+    };
+    let cancel_leave = {
+        let confirm_leave = confirm_leave.clone();
+        Callback::from(move |_: FocusEvent| confirm_leave.set(false))
+    };
     html! {
         <section class="card waiting" aria-labelledby="waiting-title" data-testid="waiting">
             <div class="breathe" aria-hidden="true"><span></span></div>
             <h1 id="waiting-title" tabindex="-1">{ strings.waiting_title }</h1>
             <p class="lead">{ strings.waiting_lead }</p>
             <p>{ strings.waiting_calm }</p>
+            <p class="hint" data-testid="waited">{ (strings.waited)(*minutes) }</p>
+            if let Some(phone) = centre.phone.as_ref().filter(|_| *minutes >= WAITING_LONG_MINUTES) {
+                <p data-testid="waiting-long">{ strings.waiting_long }{ " " }
+                    <a href={tel(phone)}>{ phone.clone() }</a></p>
+            }
             <p class="visually-hidden" role="status">{ strings.waiting_status }</p>
+            <button type="button" class={classes!("btn", if *confirm_leave { "btn-danger" } else { "btn-quiet" })}
+                onclick={leave} onblur={cancel_leave} data-testid="leave-waiting">
+                { if *confirm_leave { strings.leave_waiting_confirm } else { strings.leave_waiting } }
+            </button>
             <CentreInfo />
             <ReleaseLine />
         </section>

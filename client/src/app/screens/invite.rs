@@ -8,6 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::app::components::centre::use_centre;
 use crate::app::components::device_check::DeviceCheck;
 use crate::app::components::icons::{Icon, icon};
 use crate::app::components::qr::QrCodeSvg;
@@ -49,10 +50,15 @@ pub(crate) async fn copy_to_clipboard(text: &str) -> bool {
 pub fn invite_screen(props: &InviteProps) -> Html {
     let strings = use_strings();
 
-    // A knock changes the tab title so it is noticed in another tab.
+    // A knock changes the tab title so it is noticed in another tab, and
+    // a new one sounds a soft chime.
     {
         let waiting = props.view.knocks.len();
+        let before = use_mut_ref(|| 0usize);
         use_effect_with(waiting, move |waiting| {
+            if *waiting > std::mem::replace(&mut *before.borrow_mut(), *waiting) {
+                crate::app::components::chime::chime();
+            }
             let document = web_sys::window().and_then(|w| w.document());
             if let Some(document) = &document {
                 if *waiting > 0 {
@@ -124,12 +130,13 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
         let copied = copied.clone();
         let reset = reset.clone();
         let on_action = props.on_action.clone();
-        Callback::from(move |link: InviteLink| {
+        // The link alone, or the ready message around it.
+        Callback::from(move |(link, text): (InviteLink, String)| {
             let copied = copied.clone();
             let reset = reset.clone();
             on_action.emit(UiAction::CopyLink(link.id));
             wasm_bindgen_futures::spawn_local(async move {
-                let ok = copy_to_clipboard(&link.url).await;
+                let ok = copy_to_clipboard(&text).await;
                 if !ok {
                     select_link(link.id);
                 }
@@ -148,6 +155,8 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
         Callback::from(move |_: MouseEvent| on_action.emit(UiAction::CreateInvite))
     };
 
+    let centre = use_centre();
+    let can_share = share_supported();
     let invites = &props.invites;
     let count = invites.len();
     let links = invites.iter().enumerate().map(|(i, link)| {
@@ -162,8 +171,20 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             _ => None,
         };
         let newest = i + 1 == count;
-        let on_copy = on_copy.clone();
-        let copy_link = link.clone();
+        let message = (strings.invite_message)(
+            &link.url,
+            centre.name.as_deref(),
+            centre.phone.as_deref(),
+        );
+        let copy = |text: String| {
+            let on_copy = on_copy.clone();
+            let link = link.clone();
+            Callback::from(move |_: MouseEvent| on_copy.emit((link.clone(), text.clone())))
+        };
+        let share = {
+            let message = message.clone();
+            Callback::from(move |_: MouseEvent| share_text(&message))
+        };
         html! {
             <div class={classes!("invite-link", link.used.then_some("used"))} key={link.id}>
                 <label for={format!("invite-{}", link.id)}>{ label }</label>
@@ -175,11 +196,25 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
                         data-testid="invite-link" data-invite={link.id.to_string()} />
                     <button type="button" class="btn btn-primary" data-testid="copy-link"
                         data-invite={link.id.to_string()}
-                        onclick={Callback::from(move |_: MouseEvent| on_copy.emit(copy_link.clone()))}>
+                        onclick={copy(link.url.clone())}>
                         { icon(if state == Some(Ok(())) { Icon::Check } else { Icon::Copy }) }
                         { if state == Some(Ok(())) { strings.copied } else { strings.copy_link } }
                     </button>
                 </div>
+                if !link.used {
+                    <div class="link-row send-row">
+                        <button type="button" class="btn btn-secondary btn-small" data-testid="copy-message"
+                            data-invite={link.id.to_string()} onclick={copy(message)}>
+                            { strings.copy_message }
+                        </button>
+                        if can_share {
+                            <button type="button" class="btn btn-secondary btn-small" data-testid="share-link"
+                                onclick={share}>
+                                { strings.share_link }
+                            </button>
+                        }
+                    </div>
+                }
                 <p class="hint small" role="status">
                     { match state {
                         Some(Ok(())) => strings.copied,
@@ -209,6 +244,35 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             }
             <p class="hint small">{ strings.invite_limit }</p>
         </>
+    }
+}
+
+/// The phone's share sheet (`navigator.share`) exists here.
+fn share_supported() -> bool {
+    web_sys::window()
+        .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("share")).ok())
+        .is_some_and(|f| f.is_function())
+}
+
+/// Opens the share sheet with `text`; closing it without sharing is no error.
+fn share_text(text: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
+        return;
+    };
+    let Some(share) = Reflect::get(&navigator, &JsValue::from_str("share"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    else {
+        return;
+    };
+    let data = js_sys::Object::new();
+    let _ = Reflect::set(&data, &JsValue::from_str("text"), &JsValue::from_str(text));
+    if let Ok(promise) = share.call1(&navigator, &data) {
+        let promise: js_sys::Promise = promise.unchecked_into();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(promise).await;
+        });
     }
 }
 
