@@ -648,3 +648,71 @@ async fn a_shared_screen_reaches_the_other_side_encrypted() {
     host.close().await;
     guest.close().await;
 }
+
+/// A counsellor signs in once with the link from her centre (the token
+/// leaves the address bar), stays signed in, signs out after a question;
+/// a sign-in the relay refuses (forged here) is forgotten, with the same
+/// calm page. Without a sign-in the start page explains how to get one.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn counsellor_signs_in_once_and_out_again() {
+    use confide_tests::call::STEP;
+    let stage = Stage::start().await;
+    let browser = stage.person().await;
+    let start = "return document.querySelector('[data-testid=start-session]') !== null";
+    let stored = "return localStorage.getItem('confide.counsellor')";
+
+    browser.goto(&stage.relay.http_url()).await;
+    sees_failure(&browser, "sign-in-needed").await;
+    assert_eq!(browser.eval(start).await, false);
+
+    browser.goto(&stage.relay.counsellor_url()).await;
+    browser.wait_until("the start button", STEP, start).await;
+    assert_eq!(browser.eval("return location.hash").await, "");
+    assert_eq!(
+        browser.eval(stored).await,
+        confide_tests::ws::counsellor_token().to_base64()
+    );
+    // Still signed in on the next visit.
+    browser.goto("about:blank").await;
+    browser.goto(&stage.relay.http_url()).await;
+    browser
+        .wait_until("the start button again", STEP, start)
+        .await;
+
+    // "Abmelden" asks first; "Angemeldet bleiben" changes nothing.
+    browser.click("[data-testid=sign-out]").await;
+    browser
+        .wait_until(
+            "the sign-out question",
+            STEP,
+            "return document.querySelector('[data-testid=sign-out-confirm]') !== null",
+        )
+        .await;
+    assert!(browser.eval(stored).await.is_string());
+    browser.click("[data-testid=sign-out-confirm]").await;
+    sees_failure(&browser, "sign-in-needed").await;
+    assert!(browser.eval(stored).await.is_null());
+
+    // A sign-in the relay does not accept: refused (4020) and forgotten.
+    let mut forged = *confide_tests::ws::counsellor_token().as_bytes();
+    forged[47] ^= 1;
+    let forged = confide_shared::wire::CounsellorToken::from_bytes(forged).to_base64();
+    browser
+        .goto(&format!("{}#counsellor={forged}", stage.relay.http_url()))
+        .await;
+    browser
+        .wait_until("the start button (forged)", STEP, start)
+        .await;
+    browser.click("[data-testid=start-session]").await;
+    sees_failure(&browser, "sign-in-needed").await;
+    assert!(browser.eval(stored).await.is_null());
+    // The refusal really came from the relay.
+    assert_eq!(
+        browser
+            .eval("return document.body.dataset.confideReason")
+            .await,
+        "Relay(NotCounsellor)"
+    );
+    browser.close().await;
+}
