@@ -69,10 +69,8 @@ impl RelayProcess {
             "no relay binary at {} (cargo build --release -p confide-relay, or set CONFIDE_RELAY_BIN)",
             binary.display()
         );
-        // The key of `Config::for_tests`, which the helpers' sign-in uses.
-        let key_file =
-            std::env::temp_dir().join(format!("confide-siege-{}.key", std::process::id()));
-        std::fs::write(&key_file, "42".repeat(32)).unwrap();
+        // The key the helpers' counsellor sign-in is made with.
+        let key_file = confide_tests::relay::counsellor_key_file();
         let mut child = Command::new(&binary)
             .args([
                 "--listen",
