@@ -181,8 +181,6 @@ pub struct Strings {
     /// "Nachricht kopieren": the link in a ready message (link, centre, phone).
     pub copy_message: &'static str,
     pub invite_message: fn(&str, Option<&str>, Option<&str>) -> String,
-    /// The phone's share sheet.
-    pub share_link: &'static str,
     /// The waiting page: minutes waited, after 10 minutes whom to call,
     /// and leaving the waiting room (asks once more).
     pub waited: fn(u32) -> String,
@@ -437,7 +435,6 @@ static DE: Strings = Strings {
              installieren.\n{call}"
         )
     },
-    share_link: "Teilen",
     waited: |minutes| match minutes {
         0 => "Sie warten seit weniger als einer Minute.".into(),
         1 => "Sie warten seit einer Minute.".into(),
@@ -796,7 +793,6 @@ static EN: Strings = Strings {
              browser; camera and microphone if you like. Nothing to install.\n{call}"
         )
     },
-    share_link: "Share",
     waited: |minutes| match minutes {
         0 => "You have been waiting for less than a minute.".into(),
         1 => "You have been waiting for one minute.".into(),

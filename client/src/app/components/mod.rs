@@ -1,7 +1,6 @@
 //! Building blocks shared by several screens.
 
 pub mod centre;
-pub mod chime;
 pub mod device_check;
 pub mod icons;
 pub mod qr;

@@ -46,17 +46,6 @@ fn participant_name(strings: &Strings, participant: &ParticipantView) -> String 
 pub fn call_screen(props: &CallProps) -> Html {
     let strings = use_strings();
     let view = &props.view;
-    crate::app::devices::use_wake_lock();
-    // A knock during the call sounds the same soft chime.
-    {
-        let knocks = view.knocks.iter().filter(|k| !k.renewal).count();
-        let before = use_mut_ref(|| knocks);
-        use_effect_with(knocks, move |knocks| {
-            if *knocks > std::mem::replace(&mut *before.borrow_mut(), *knocks) {
-                crate::app::components::chime::chime();
-            }
-        });
-    }
     let chat_open = use_state_eq(|| props.chat_open);
     let seen = use_state_eq(|| 0usize);
     let devices_open = use_state_eq(|| false);

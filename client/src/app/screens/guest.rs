@@ -113,7 +113,6 @@ pub fn waiting_screen(props: &WaitingProps) -> Html {
             move || drop(tick)
         });
     }
-    crate::app::devices::use_wake_lock();
     let centre = use_centre();
     let leave = {
         let confirm_leave = confirm_leave.clone();

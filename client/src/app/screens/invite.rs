@@ -50,15 +50,10 @@ pub(crate) async fn copy_to_clipboard(text: &str) -> bool {
 pub fn invite_screen(props: &InviteProps) -> Html {
     let strings = use_strings();
 
-    // A knock changes the tab title so it is noticed in another tab, and
-    // a new one sounds a soft chime.
+    // A knock changes the tab title so it is noticed in another tab.
     {
         let waiting = props.view.knocks.len();
-        let before = use_mut_ref(|| 0usize);
         use_effect_with(waiting, move |waiting| {
-            if *waiting > std::mem::replace(&mut *before.borrow_mut(), *waiting) {
-                crate::app::components::chime::chime();
-            }
             let document = web_sys::window().and_then(|w| w.document());
             if let Some(document) = &document {
                 if *waiting > 0 {
@@ -156,7 +151,6 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
     };
 
     let centre = use_centre();
-    let can_share = share_supported();
     let invites = &props.invites;
     let count = invites.len();
     let links = invites.iter().enumerate().map(|(i, link)| {
@@ -181,10 +175,6 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             let link = link.clone();
             Callback::from(move |_: MouseEvent| on_copy.emit((link.clone(), text.clone())))
         };
-        let share = {
-            let message = message.clone();
-            Callback::from(move |_: MouseEvent| share_text(&message))
-        };
         html! {
             <div class={classes!("invite-link", link.used.then_some("used"))} key={link.id}>
                 <label for={format!("invite-{}", link.id)}>{ label }</label>
@@ -207,12 +197,6 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
                             data-invite={link.id.to_string()} onclick={copy(message)}>
                             { strings.copy_message }
                         </button>
-                        if can_share {
-                            <button type="button" class="btn btn-secondary btn-small" data-testid="share-link"
-                                onclick={share}>
-                                { strings.share_link }
-                            </button>
-                        }
                     </div>
                 }
                 <p class="hint small" role="status">
@@ -244,35 +228,6 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             }
             <p class="hint small">{ strings.invite_limit }</p>
         </>
-    }
-}
-
-/// The phone's share sheet (`navigator.share`) exists here.
-fn share_supported() -> bool {
-    web_sys::window()
-        .and_then(|w| Reflect::get(&w.navigator(), &JsValue::from_str("share")).ok())
-        .is_some_and(|f| f.is_function())
-}
-
-/// Opens the share sheet with `text`; closing it without sharing is no error.
-fn share_text(text: &str) {
-    use wasm_bindgen::JsCast;
-    let Some(navigator) = web_sys::window().map(|w| w.navigator()) else {
-        return;
-    };
-    let Some(share) = Reflect::get(&navigator, &JsValue::from_str("share"))
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-    else {
-        return;
-    };
-    let data = js_sys::Object::new();
-    let _ = Reflect::set(&data, &JsValue::from_str("text"), &JsValue::from_str(text));
-    if let Ok(promise) = share.call1(&navigator, &data) {
-        let promise: js_sys::Promise = promise.unchecked_into();
-        wasm_bindgen_futures::spawn_local(async move {
-            let _ = JsFuture::from(promise).await;
-        });
     }
 }
 
