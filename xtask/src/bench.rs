@@ -15,6 +15,15 @@
 //! - `signalling`: 5 000 connections in rooms of 4 at the default rate
 //!   limits, the relay against a bare tokio-tungstenite forwarder (see
 //!   `bench/signalling.rs`). Not part of `all` (a few minutes).
+//! - `frames`: the frame-crypto worker's own per-frame path against
+//!   WebCrypto AES-GCM, in headless Chromium and Firefox (see
+//!   `bench/browser.rs`). Not part of `all` (browsers, a few minutes).
+//! - `first-picture`: from the counsellor's "Hereinlassen" to the first
+//!   picture on both pages, 10 calls per browser pairing, with the steps in
+//!   between (`bench/browser.rs`). Not part of `all`.
+//! - `page-load`: a guest opens the link in Chromium emulating a phone's
+//!   mobile connection and a 4× slower CPU; time until the device check is
+//!   interactive, first and repeat visit (`bench/browser.rs`). Not part of `all`.
 //! - `shard`: forwarding through HAProxy in front of 1, 2 and 3 relay
 //!   nodes, next to one node without HAProxy (see `bench/shard.rs`; the
 //!   haproxy package). Not part of `all`.
@@ -38,6 +47,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::root;
 
+mod browser;
 mod shard;
 mod signalling;
 mod turn;
@@ -55,6 +65,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "relay-fwd" => relay_forwarding()?,
         "turn" => turn::run()?,
         "shard" => shard::run()?,
+        "frames" => browser::run_bench("frames")?,
+        "first-picture" => browser::run_bench("first_picture")?,
+        "page-load" => browser::run_bench("page_load")?,
         "signalling" => signalling::run(&args[1..])?,
         "signalling-forwarder" => signalling::forwarder()?,
         "all" => {
@@ -64,7 +77,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard, signalling or all"
+                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard, signalling, frames, first-picture, page-load or all"
             ));
         }
     }

@@ -519,6 +519,9 @@ fn test(_args: &[String]) -> Result<(), String> {
             "relay_shard",
             "--test",
             "browser_shard",
+            // Smoke runs of the in-browser benches (`cargo xtask bench frames`).
+            "--test",
+            "browser_bench_smoke",
             "--",
             "--ignored",
             "--test-threads",

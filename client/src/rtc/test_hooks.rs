@@ -791,3 +791,42 @@ pub fn certificates_as_the_page_asks(mut certificates: Vec<Vec<u8>>) -> Vec<Vec<
     }
     certificates
 }
+
+/// TEST ONLY: `cargo xtask bench frames` (`worker/bench.rs`). Starts a
+/// fresh frame-crypto worker, has it measure its per-frame path against
+/// WebCrypto and resolves to the report (a JSON string).
+#[wasm_bindgen]
+pub async fn confide_bench_frames(batches: u32, per_batch: u32) -> Result<JsValue, JsValue> {
+    let crypto = FrameCrypto::start().await.map_err(js_err)?;
+    let worker = crypto.worker().clone();
+    let answer: Rc<RefCell<Option<js_sys::Function>>> = Rc::new(RefCell::new(None));
+    let on_message = {
+        let answer = answer.clone();
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let data = event.data();
+            let kind = Reflect::get(&data, &"type".into())
+                .ok()
+                .and_then(|t| t.as_string());
+            if kind.as_deref() == Some("bench_result")
+                && let Some(resolve) = answer.borrow_mut().take()
+            {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &data);
+            }
+        })
+    };
+    worker.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref())?;
+    let done = js_sys::Promise::new(&mut |resolve, _| *answer.borrow_mut() = Some(resolve));
+    let request = Object::new();
+    Reflect::set(&request, &"type".into(), &"bench_frames".into())?;
+    Reflect::set(&request, &"batches".into(), &batches.into())?;
+    Reflect::set(&request, &"per_batch".into(), &per_batch.into())?;
+    worker.post_message(&request)?;
+    let data = JsFuture::from(done).await?;
+    let _ =
+        worker.remove_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+    drop(crypto);
+    match Reflect::get(&data, &"result".into())?.as_string() {
+        Some(result) => Ok(result.into()),
+        None => Err(Reflect::get(&data, &"error".into())?),
+    }
+}

@@ -11,6 +11,8 @@
 //!
 //! Protocol: [`protocol`].
 
+#[cfg(feature = "test-hooks")]
+mod bench;
 pub mod protocol;
 mod streams;
 
@@ -70,6 +72,13 @@ pub fn start() {
 }
 
 fn handle_message(state: &Rc<RefCell<State>>, data: &JsValue) {
+    #[cfg(feature = "test-hooks")]
+    {
+        let scope = state.borrow().scope.clone();
+        if bench::handles(&scope, data) {
+            return;
+        }
+    }
     let message = match ToWorker::from_js(data) {
         Ok(message) => message,
         Err(e) => return post_error(state, &format!("bad message: {e}")),

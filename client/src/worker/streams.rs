@@ -235,6 +235,31 @@ impl State {
         }
     }
 
+    /// TEST ONLY (bench.rs): a stream with no pipe, whose frames a bench
+    /// hands to [`State::process_frame`] directly.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn add_detached_stream(&mut self, options: StreamOptions) -> u32 {
+        self.next_id = self.next_id.wrapping_add(1);
+        self.streams.push(Stream {
+            id: self.next_id,
+            options,
+            receive: ReceiveStream::new(),
+            counters: Counters::default(),
+            transformer: None,
+            wants_key_frame: false,
+            last_key_frame_request_ms: f64::NEG_INFINITY,
+            _closure: FrameClosure::new(|_, _| {}),
+        });
+        self.next_id
+    }
+
+    /// TEST ONLY (bench.rs): the per-frame work of the transform handlers;
+    /// whether the frame would be passed on.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn process_frame(&mut self, id: u32, frame: &JsValue) -> bool {
+        matches!(self.process(id, frame), Outcome::Pass)
+    }
+
     fn process(&mut self, id: u32, frame: &JsValue) -> Outcome {
         let now = monotonic_ms();
         let State {

@@ -1,0 +1,476 @@
+#![allow(clippy::expect_used)]
+//! The in-browser benches of `cargo xtask bench frames|…` (docs/BENCHMARKS.md
+//! §§ 9–12), and their smoke runs.
+//!
+//! Without `CONFIDE_BENCH=full` every bench runs with tiny counts and only
+//! checks that it produced numbers, so `cargo xtask test` keeps the bench
+//! pages from rotting; `cargo xtask bench <name>` sets `CONFIDE_BENCH=full`
+//! and prints the tables the docs quote. No timed assertions.
+
+use std::time::Duration;
+
+use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
+use confide_tests::relay::TestRelay;
+use serde_json::Value;
+
+/// Whether this is the real bench (`cargo xtask bench`) or a smoke run.
+fn full() -> bool {
+    std::env::var("CONFIDE_BENCH").is_ok_and(|v| v == "full")
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Opens the test build and waits for its bindings and worker.
+async fn open_app(browser: &Browser, relay: &TestRelay) {
+    browser.goto(&relay.http_url()).await;
+    browser
+        .wait_until(
+            "the app's bench bindings and frame-crypto worker",
+            Duration::from_secs(60),
+            "const m = document.getElementById('confide-app'); \
+             return !!(window.wasmBindings && window.wasmBindings.confide_bench_frames) \
+                    && m && m.dataset.worker === 'ready'",
+        )
+        .await;
+}
+
+/// Runs the worker's frame bench in `browser`; the parsed report.
+async fn frames_report(browser: &Browser, batches: u32, per_batch: u32) -> Value {
+    browser
+        .eval(&format!(
+            "window.__bench = null;
+             window.wasmBindings.confide_bench_frames({batches}, {per_batch})
+               .then(r => window.__bench = {{ ok: r }}, e => window.__bench = {{ error: String(e) }});
+             return true;"
+        ))
+        .await;
+    let answer = browser
+        .wait_until(
+            "the frame bench to finish",
+            Duration::from_secs(if full() { 1800 } else { 120 }),
+            "return window.__bench",
+        )
+        .await;
+    let text = answer
+        .get("ok")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("the frame bench failed: {answer}"));
+    serde_json::from_str(text).expect("the frame bench's report is JSON")
+}
+
+/// Prints the table of one browser's report and checks every cell is a
+/// positive, finite number.
+fn print_frames(browser: &str, report: &Value) {
+    let frames = report["frames"].as_array().expect("frames in the report");
+    assert_eq!(frames.len(), 4, "four frame sizes: {report}");
+    println!(
+        "\n{browser}: µs per frame, median (p99) of {} batch means (batch: {} frames of 50 KB, up to 40× as many smaller ones); load {}",
+        report["batches"],
+        report["per_batch_50k"],
+        loadavg()
+    );
+    println!(
+        "{:<16} {:<10} {:>18} {:>18} {:>18} {:>9} {:>9}",
+        "frame",
+        "op",
+        "WebCrypto AES-GCM",
+        "ChaCha (default)",
+        "AES-128-GCM",
+        "ChaCha/WC",
+        "AES/WC"
+    );
+    for row in frames {
+        let cell = |name: &str, stat: &str| {
+            let v = row["us_per_frame"][name][stat].as_f64().unwrap_or(f64::NAN);
+            assert!(
+                v.is_finite() && v >= 0.0,
+                "{name} {stat} is not a number: {row}"
+            );
+            v
+        };
+        for op in ["encrypt", "decrypt"] {
+            let wc = cell(&format!("webcrypto_aesgcm_{op}"), "median_us");
+            let chacha = cell(&format!("chacha20poly1305_{op}"), "median_us");
+            let aes = cell(&format!("aes128gcm_{op}"), "median_us");
+            let with_p99 = |name: &str, median: f64| {
+                format!(
+                    "{median:.1} ({:.1})",
+                    cell(&format!("{name}_{op}"), "p99_us")
+                )
+            };
+            println!(
+                "{:<16} {:<10} {:>18} {:>18} {:>18} {:>9.2} {:>9.2}",
+                row["frame"].as_str().unwrap_or("?"),
+                op,
+                with_p99("webcrypto_aesgcm", wc),
+                with_p99("chacha20poly1305", chacha),
+                with_p99("aes128gcm", aes),
+                chacha / wc,
+                aes / wc,
+            );
+        }
+    }
+}
+
+/// Item 1 of issue 18: the worker's real per-frame path (both suites)
+/// against one awaited WebCrypto AES-GCM call per frame, in headless
+/// Chromium and Firefox.
+#[tokio::test]
+#[ignore = "needs the browsers and the built app: run `cargo xtask test` or `cargo xtask bench frames`"]
+async fn frames() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env = BrowserEnv::from_env();
+    env.require_firefox();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let (batches, per_batch) = if full() { (40, 50) } else { (2, 1) };
+    let rounds = if full() { 2 } else { 1 };
+    for round in 1..=rounds {
+        println!("\n== round {round} of {rounds}");
+        {
+            let driver = Driver::start(&env).await;
+            let browser = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+            open_app(&browser, &relay).await;
+            let report = frames_report(&browser, batches, per_batch).await;
+            print_frames("Chromium", &report);
+            browser.close().await;
+        }
+        {
+            let browser = Browser::launch_firefox(&env, BrowserOptions::default()).await;
+            open_app(&browser, &relay).await;
+            let report = frames_report(&browser, batches, per_batch).await;
+            print_frames("Firefox", &report);
+            browser.close().await;
+        }
+    }
+}
+
+/// Marks what a call's first second is made of, in the page, on the
+/// clock both browsers share (`performance.timeOrigin + performance.now()`,
+/// milliseconds since the epoch): every `RTCPeerConnection` step and state
+/// change, the WebSocket messages (count and time only: they are sealed),
+/// and the first picture the remote `<video>` presents
+/// (`requestVideoFrameCallback`; its `receiveTime` is when the last packet
+/// of that frame arrived). Nothing of the app changes: the page's globals
+/// are wrapped once the page has loaded, before the admission.
+const MARKS: &str = r#"
+if (window.__ttfp) return true;
+const t = () => performance.timeOrigin + performance.now();
+const m = window.__ttfp = { marks: {}, ws_out: [], ws_in: [] };
+const mark = (name, at) => { if (!(name in m.marks)) m.marks[name] = at === undefined ? t() : at; };
+window.__ttfp_mark = mark;
+const hook = (pc) => {
+  if (pc.__ttfp) return;
+  pc.__ttfp = true;
+  mark('pc_created');
+  pc.addEventListener('icegatheringstatechange', () => mark('gathering_' + pc.iceGatheringState));
+  pc.addEventListener('iceconnectionstatechange', () => mark('ice_' + pc.iceConnectionState));
+  pc.addEventListener('connectionstatechange', () => mark('dtls_' + pc.connectionState));
+  pc.addEventListener('track', () => mark('track_event'));
+};
+const Orig = window.RTCPeerConnection;
+window.RTCPeerConnection = new Proxy(Orig, { construct(T, args) { const pc = new T(...args); hook(pc); return pc; } });
+const P = Orig.prototype;
+for (const [name, label] of [['createOffer', 'create_offer'], ['createAnswer', 'create_answer'],
+                             ['setLocalDescription', 'set_local'], ['setRemoteDescription', 'set_remote']]) {
+  const orig = P[name];
+  P[name] = function (...a) {
+    hook(this);
+    const d = a[0];
+    let type = d && d.type ? d.type : '';
+    if (name === 'setLocalDescription' && !type) type = this.signalingState === 'have-remote-offer' ? 'answer' : 'offer';
+    const label2 = type ? label + '_' + type : label;
+    mark(label2);
+    const r = orig.apply(this, a);
+    if (r && r.then) r.then(() => mark(label2 + '_done'), () => {});
+    return r;
+  };
+}
+const send = WebSocket.prototype.send;
+WebSocket.prototype.send = function (...a) {
+  if (!this.__ttfp) { this.__ttfp = true; this.addEventListener('message', () => m.ws_in.push(t())); }
+  m.ws_out.push(t());
+  return send.apply(this, a);
+};
+const watch = (v) => {
+  if (v.__ttfp || !v.requestVideoFrameCallback) return;
+  v.__ttfp = true;
+  v.requestVideoFrameCallback((now, meta) => {
+    mark('first_frame_shown');
+    if (meta && meta.receiveTime) mark('first_frame_received', performance.timeOrigin + meta.receiveTime);
+  });
+};
+const scan = () => document.querySelectorAll('[data-testid=remote-video]').forEach(watch);
+new MutationObserver(scan).observe(document, { childList: true, subtree: true });
+scan();
+return true;
+"#;
+
+/// One call's marks of one side, in ms after the counsellor's click on
+/// "Hereinlassen", plus WebSocket messages sent and received after it.
+fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)>) {
+    if let Some(marks) = page["marks"].as_object() {
+        for (name, at) in marks {
+            if let Some(at) = at.as_f64() {
+                into.push((format!("{side}.{name}"), at - admit));
+            }
+        }
+    }
+    for dir in ["ws_out", "ws_in"] {
+        let after: Vec<f64> = page[dir]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(Value::as_f64)
+                    .filter(|at| *at >= admit)
+                    .collect()
+            })
+            .unwrap_or_default();
+        into.push((format!("{side}.{dir}_count"), after.len() as f64));
+        if let Some(first) = after.first() {
+            into.push((format!("{side}.{dir}_first"), first - admit));
+        }
+    }
+}
+
+/// Opens a browser of `engine` ("chromium" or "firefox") on `stage`.
+async fn person(env: &BrowserEnv, driver: &Driver, engine: &str) -> Browser {
+    match engine {
+        "firefox" => Browser::launch_firefox(env, BrowserOptions::default()).await,
+        _ => Browser::launch(env, driver, BrowserOptions::default()).await,
+    }
+}
+
+/// One call, counsellor in `host_engine`, guest in `guest_engine`; the
+/// marks of both sides after the admission.
+async fn one_call(
+    env: &BrowserEnv,
+    driver: &Driver,
+    relay: &TestRelay,
+    host_engine: &str,
+    guest_engine: &str,
+) -> Vec<(String, f64)> {
+    use confide_tests::call::{counsellor_starts_session, guest_knocks};
+    let host = person(env, driver, host_engine).await;
+    let guest = person(env, driver, guest_engine).await;
+    let link = counsellor_starts_session(&host, &relay.http_url()).await;
+    guest_knocks(&guest, &link, "Alex", None).await;
+    host.eval(MARKS).await;
+    guest.eval(MARKS).await;
+    host.wait_until(
+        "a knock",
+        Duration::from_secs(30),
+        "return document.querySelector('[data-testid=admit]') !== null",
+    )
+    .await;
+    // The clicks come from the page itself: "Hereinlassen", then "enter
+    // the call" as soon as the camera check allows it (polled every 5 ms),
+    // so WebDriver's round trips are not in the figures.
+    host.eval(
+        "const mark = window.__ttfp_mark;
+         mark('admit_click');
+         document.querySelector('[data-testid=admit]').click();
+         const timer = setInterval(() => {
+           const b = document.querySelector('[data-testid=enter-call]');
+           if (b && !b.disabled) { clearInterval(timer); mark('enter_click'); b.click(); }
+         }, 5);
+         return true;",
+    )
+    .await;
+    for (who, page) in [("counsellor", &host), ("guest", &guest)] {
+        page.wait_until(
+            &format!("the first remote picture at the {who}"),
+            Duration::from_secs(60),
+            "return window.__ttfp && 'first_frame_shown' in window.__ttfp.marks",
+        )
+        .await;
+    }
+    let host_page = host.eval("return window.__ttfp").await;
+    let guest_page = guest.eval("return window.__ttfp").await;
+    let admit = host_page["marks"]["admit_click"]
+        .as_f64()
+        .expect("the admission click was marked");
+    let mut marks = Vec::new();
+    side_marks(&host_page, admit, "counsellor", &mut marks);
+    side_marks(&guest_page, admit, "guest", &mut marks);
+    host.close().await;
+    guest.close().await;
+    marks
+}
+
+fn median_and_max(values: &mut [f64]) -> (f64, f64) {
+    values.sort_by(f64::total_cmp);
+    let median = if values.is_empty() {
+        f64::NAN
+    } else if values.len() % 2 == 1 {
+        values[values.len() / 2]
+    } else {
+        (values[values.len() / 2 - 1] + values[values.len() / 2]) / 2.0
+    };
+    (median, values.last().copied().unwrap_or(f64::NAN))
+}
+
+/// Item 2 of issue 18: from the counsellor's click on "Hereinlassen" to the
+/// first picture on both pages, with what happens in between.
+#[tokio::test]
+#[ignore = "needs the browsers and the built app: run `cargo xtask test` or `cargo xtask bench first-picture`"]
+async fn first_picture() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let pairings: &[(&str, &str)] = if full() {
+        env.require_firefox();
+        &[
+            ("chromium", "chromium"),
+            ("chromium", "firefox"),
+            ("firefox", "firefox"),
+        ]
+    } else {
+        &[("chromium", "chromium")]
+    };
+    let calls = if full() { 10 } else { 1 };
+    for (host_engine, guest_engine) in pairings {
+        let mut all: Vec<(String, Vec<f64>)> = Vec::new();
+        for _ in 0..calls {
+            for (name, ms) in one_call(&env, &driver, &relay, host_engine, guest_engine).await {
+                match all.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, v)) => v.push(ms),
+                    None => all.push((name, vec![ms])),
+                }
+            }
+        }
+        for who in ["counsellor", "guest"] {
+            let first = all
+                .iter()
+                .find(|(n, _)| *n == format!("{who}.first_frame_shown"))
+                .map_or(0, |(_, v)| v.len());
+            assert_eq!(first, calls, "every call showed a picture at the {who}");
+        }
+        let mut rows: Vec<(String, f64, f64, usize)> = all
+            .into_iter()
+            .map(|(name, mut v)| {
+                let n = v.len();
+                let (median, max) = median_and_max(&mut v);
+                (name, median, max, n)
+            })
+            .collect();
+        rows.sort_by(|a, b| a.1.total_cmp(&b.1));
+        println!(
+            "\ncounsellor {host_engine} -> guest {guest_engine}: ms after 'Hereinlassen', {calls} calls; load {}",
+            loadavg()
+        );
+        println!("{:<40} {:>9} {:>9} {:>6}", "mark", "median", "max", "calls");
+        for (name, median, max, n) in rows {
+            assert!(median.is_finite(), "{name} is a number");
+            println!("{name:<40} {median:>9.1} {max:>9.1} {n:>6}");
+        }
+    }
+}
+
+/// Runs in every page before its own scripts: clicks "continue" on the
+/// guest's first screen as soon as it is there, and notes (ms since the
+/// navigation started) when that screen appeared and when the device check
+/// became interactive (its "knock" button enabled: camera preview running).
+const PAGE_LOAD_MARKS: &str = r#"
+window.__load = {};
+const tick = () => {
+  const l = window.__load;
+  const go = document.querySelector('[data-testid=continue]');
+  if (go && l.first_screen === undefined) { l.first_screen = performance.now(); go.click(); }
+  const knock = document.querySelector('[data-testid=knock]');
+  if (knock && l.device_check_shown === undefined) l.device_check_shown = performance.now();
+  if (knock && !knock.disabled && l.device_check_ready === undefined) {
+    l.device_check_ready = performance.now();
+    l.bytes = performance.getEntriesByType('resource').reduce((n, e) => n + (e.transferSize || 0), 0)
+      + ((performance.getEntriesByType('navigation')[0] || {}).transferSize || 0);
+    return;
+  }
+  setTimeout(tick, 5);
+};
+tick();
+"#;
+
+/// Item 4 of issue 18: a guest opens the link on a phone-like connection
+/// (Chromium's network emulation, 1.6 Mbit/s down, 750 kbit/s up, 150 ms
+/// round trip, and 4× CPU slowdown); how long until the device check is
+/// interactive, first visit (empty cache) and repeat visit.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test` or `cargo xtask bench page-load`"]
+async fn page_load() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env = BrowserEnv::from_env();
+    // The app embedded in the relay binary (the release build, without test
+    // hooks), served as to guests: compressed, content-hashed files cached.
+    let relay = TestRelay::start(None).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    let link = confide_tests::call::counsellor_starts_session(&host, &relay.http_url()).await;
+    let rounds = if full() { 5 } else { 1 };
+    let mut figures: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut record = |name: String, value: f64| match figures.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, v)) => v.push(value),
+        None => figures.push((name, vec![value])),
+    };
+    for _ in 0..rounds {
+        let guest = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+        guest.set_window_size(390, 844).await;
+        guest.cdp("Network.enable", serde_json::json!({})).await;
+        guest
+            .cdp(
+                "Network.emulateNetworkConditions",
+                serde_json::json!({
+                    "offline": false,
+                    "latency": 150,
+                    "downloadThroughput": 1_600_000 / 8,
+                    "uploadThroughput": 750_000 / 8,
+                }),
+            )
+            .await;
+        guest
+            .cdp(
+                "Emulation.setCPUThrottlingRate",
+                serde_json::json!({ "rate": 4 }),
+            )
+            .await;
+        guest.before_every_page(PAGE_LOAD_MARKS).await;
+        for visit in ["first", "repeat"] {
+            guest.goto("about:blank").await;
+            guest.goto(&link).await;
+            let load = guest
+                .wait_until(
+                    "the interactive device check",
+                    Duration::from_secs(120),
+                    "return window.__load && window.__load.device_check_ready !== undefined ? window.__load : null",
+                )
+                .await;
+            for name in [
+                "first_screen",
+                "device_check_shown",
+                "device_check_ready",
+                "bytes",
+            ] {
+                let value = load[name].as_f64().unwrap_or(f64::NAN);
+                assert!(
+                    value.is_finite(),
+                    "{visit} visit: {name} was measured: {load}"
+                );
+                record(format!("{visit}.{name}"), value);
+            }
+        }
+        guest.close().await;
+    }
+    println!(
+        "\nguest link on a phone connection (1.6 Mbit/s, 150 ms RTT, 4× CPU), {rounds} fresh browsers; ms since navigation start (bytes: transferred); load {}",
+        loadavg()
+    );
+    println!("{:<32} {:>10} {:>10}", "mark", "median", "max");
+    for (name, mut values) in figures {
+        let (median, max) = median_and_max(&mut values);
+        println!("{name:<32} {median:>10.0} {max:>10.0}");
+    }
+    host.close().await;
+}

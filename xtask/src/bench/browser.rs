@@ -1,0 +1,46 @@
+//! `cargo xtask bench frames|first-picture|page-load`: the in-browser benches (docs/BENCHMARKS.md
+//! §9 on). Each builds the app with test hooks into `target/dist-bench`
+//! and runs its test in `tests/tests/browser_bench_smoke.rs` with
+//! `CONFIDE_BENCH=full`, which prints the tables; without that variable the
+//! same tests are the smoke runs of `cargo xtask test`.
+
+use crate::tools::Toolbox;
+use crate::{build_app_in, cargo, root, run};
+
+const DIST: &str = "target/dist-bench";
+/// A cargo target folder of its own for the WASM: other builds of the app
+/// in `target/` (without test hooks) would race for the same output files.
+const WASM_TARGET: &str = "target/bench-wasm";
+
+/// Runs the bench test `name` at full size in headless Chromium and Firefox.
+pub fn run_bench(name: &str) -> Result<(), String> {
+    let tools = Toolbox::install_all(true)?;
+    build_app_in(
+        &tools,
+        &root(),
+        &root().join(WASM_TARGET),
+        &root().join(DIST),
+        &["test-hooks"],
+    )?;
+    run(cargo()
+        .args([
+            "test",
+            "--package",
+            "confide-tests",
+            "--test",
+            "browser_bench_smoke",
+            "--",
+            "--ignored",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+            name,
+        ])
+        .env("CONFIDE_BENCH", "full")
+        .env("CONFIDE_TEST_DIST", root().join(DIST))
+        .env("CONFIDE_CHROMIUM", &tools.chromium)
+        .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver)
+        .env("CONFIDE_FIREFOX", &tools.firefox)
+        .env("CONFIDE_GECKODRIVER", &tools.geckodriver))
+}
