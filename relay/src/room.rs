@@ -619,6 +619,15 @@ impl Relay {
         now: Instant,
         out: &mut Vec<Output>,
     ) {
+        // A room id is the hash of its host token (`link::room_id_of`), so knowing
+        // a room id from a link is not enough to create the room first (after a
+        // restart or its grace). A room that exists keeps its own check below
+        // (4016 for another token); its host's token was bound when it was made.
+        if !self.rooms.contains_key(&room_id) && confide_shared::link::room_id_of(token) != room_id
+        {
+            self.fail(conn, ErrorCode::RoomIdMismatch, now, out);
+            return;
+        }
         let hash = token.hash();
         let (hosted, left, source) = self
             .conns

@@ -1,7 +1,8 @@
 //! Invite links and the secrets derived from them.
 //!
-//! The counsellor's browser (host) holds a [`SessionSecret`]; from it come
-//! the relay-visible [`RoomId`] and [`HostToken`]. Each invitee gets an
+//! The counsellor's browser (host) holds a [`SessionSecret`]; from it comes
+//! the relay-visible [`HostToken`], and from that the [`RoomId`] (so the relay
+//! can check that a room's creator holds its host token). Each invitee gets an
 //! [`InviteSecret`]; the link fragment carries `room_id || invite_secret`,
 //! and from it come the relay-visible [`InviteToken`] and the [`Psk`] that
 //! never leaves the browsers. Browsers never send the fragment to a server,
@@ -20,7 +21,8 @@ pub use crate::wire::{HostToken, InviteToken, ResumeSecret, RoomId};
 
 use crate::kdf;
 
-/// HKDF info labels; see `docs/PROTOCOL.md (section 1)` §Derivations.
+/// HKDF info labels (and the room id's hash prefix); see
+/// `docs/PROTOCOL.md (section 1)` §Derivations.
 pub(crate) mod label {
     pub const ROOM_ID: &[u8] = b"confide v1 room id";
     pub const HOST_TOKEN: &[u8] = b"confide v1 host token";
@@ -104,10 +106,9 @@ impl SessionSecret {
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
         Self(random32(rng))
     }
-    /// The relay-visible room id.
+    /// The relay-visible room id, derived from the host token (see [`room_id_of`]).
     pub fn room_id(&self) -> RoomId {
-        let okm = kdf::hkdf::<{ RoomId::LEN }>(&[], &self.0, &[label::ROOM_ID]);
-        RoomId(*okm)
+        room_id_of(&self.host_token())
     }
     /// The host's relay credential.
     pub fn host_token(&self) -> HostToken {
@@ -120,6 +121,21 @@ impl SessionSecret {
             secret: InviteSecret::generate(rng),
         }
     }
+}
+
+/// The room id a host token may create: the first 16 bytes of
+/// SHA-256("confide v1 room id" || host_token). Public so the relay can refuse a
+/// `create_room` whose room id is not its host token's: whoever learns a room id
+/// (from a link) cannot take the room without the host token behind it.
+pub fn room_id_of(host_token: &HostToken) -> RoomId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(label::ROOM_ID)
+        .chain_update(host_token.as_bytes())
+        .finalize();
+    let mut room = [0u8; RoomId::LEN];
+    room.copy_from_slice(&digest[..RoomId::LEN]);
+    RoomId(room)
 }
 
 impl InviteSecret {

@@ -412,6 +412,9 @@ pub enum ErrorCode {
     /// `create_room` without a valid counsellor sign-in (missing, forged,
     /// made with another key, or revoked).
     NotCounsellor,
+    /// `create_room` whose room id is not the one its host token derives
+    /// (`link::room_id_of`): someone who learned a room id tried to take the room.
+    RoomIdMismatch,
     /// Not fatal: the addressed member is not (or no longer) reachable for the sender.
     UnknownMember,
     /// Not fatal: the room has as many invites as it may keep.
@@ -420,7 +423,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes, for tables and metrics.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::ProtocolError,
         ErrorCode::MessageTooLarge,
         ErrorCode::RateLimited,
@@ -439,6 +442,7 @@ impl ErrorCode {
         ErrorCode::Replaced,
         ErrorCode::WrongShard,
         ErrorCode::NotCounsellor,
+        ErrorCode::RoomIdMismatch,
         ErrorCode::UnknownMember,
         ErrorCode::TooManyInvites,
     ];
@@ -464,6 +468,7 @@ impl ErrorCode {
             ErrorCode::Replaced => 4018,
             ErrorCode::WrongShard => 4019,
             ErrorCode::NotCounsellor => 4020,
+            ErrorCode::RoomIdMismatch => 4021,
             ErrorCode::UnknownMember | ErrorCode::TooManyInvites => return None,
         })
     }
@@ -496,6 +501,7 @@ impl ErrorCode {
             ErrorCode::Replaced => "replaced",
             ErrorCode::WrongShard => "wrong_shard",
             ErrorCode::NotCounsellor => "not_counsellor",
+            ErrorCode::RoomIdMismatch => "room_id_mismatch",
             ErrorCode::UnknownMember => "unknown_member",
             ErrorCode::TooManyInvites => "too_many_invites",
         }

@@ -32,8 +32,13 @@ fn case(session: [u8; 32], invite: [u8; 32]) -> Value {
     let (tok, psk) = (inv.token(), inv.psk());
 
     // The spec's formulas, independently.
-    let room_m: [u8; 16] = hkdf(&[], &session, b"confide v1 room id");
     let host_m: [u8; 32] = hkdf(&[], &session, b"confide v1 host token");
+    let room_hash: [u8; 32] = Sha256::new()
+        .chain_update(b"confide v1 room id")
+        .chain_update(host_m)
+        .finalize()
+        .into();
+    let room_m: [u8; 16] = room_hash[..16].try_into().unwrap();
     let tok_m: [u8; 32] = hkdf(&room_m, &invite, b"confide v1 invite token");
     let psk_m: [u8; 32] = hkdf(&room_m, &invite, b"confide v1 psk");
     assert_eq!(room.as_bytes(), &room_m);

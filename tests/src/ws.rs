@@ -160,10 +160,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsClient<S> {
 }
 
 /// Fixed ids and secrets for tests: distinct per `n`, not all zero.
+/// Room `n` is the room of host token `n` (the relay checks the binding).
 pub fn room_id(n: u8) -> RoomId {
-    RoomId(std::array::from_fn(|i| {
-        n.wrapping_mul(31).wrapping_add((i as u8).wrapping_mul(7)) ^ 0x5a
-    }))
+    confide_shared::link::room_id_of(&host_token(n))
 }
 pub fn host_token(n: u8) -> HostToken {
     HostToken(std::array::from_fn(|i| {

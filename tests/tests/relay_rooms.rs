@@ -241,6 +241,33 @@ async fn second_create_with_another_token_is_refused() {
     host1.expect_silence(QUIET).await;
 }
 
+/// The squatting finding: a signed-in counsellor who knows a room id (from a
+/// link) but not its host token cannot create the room first, e.g. after a
+/// restart; the honest host creates it, and re-creates it after a reload.
+#[tokio::test]
+async fn a_room_id_is_created_only_with_its_host_token() {
+    let relay = TestRelay::start(None).await;
+    let url = relay.ws_url();
+    let mut squatter = Client::connect(&url).await;
+    squatter.send(&create_msg(1, 77)).await;
+    squatter.expect_close(4021).await;
+    // The refusal made no room: the honest host's create is a fresh room.
+    let (mut host1, _) = host(&url, 1).await;
+    add_invite(&mut host1, 1, 5).await;
+    drop(host1);
+    // The host's reload: a new connection re-creates it with the same token
+    // and gets the room back, with its invite.
+    let mut again = Client::connect(&url).await;
+    again.send(&create_msg(1, 1)).await;
+    match again.recv().await {
+        ServerMessage::RoomCreated { resumed, .. } => assert!(resumed),
+        other => panic!("expected room_created, got {other:?}"),
+    }
+    let mut guest = Client::connect(&url).await;
+    guest.send(&knock_msg(1, 5, b"x")).await;
+    assert!(matches!(again.recv().await, ServerMessage::Knocked { .. }));
+}
+
 #[tokio::test]
 async fn healthz_and_security_headers() {
     let relay = TestRelay::start(None).await;

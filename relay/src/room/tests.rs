@@ -7,8 +7,9 @@ struct H {
     now: Instant,
 }
 
+/// Room `n` is the room of host token `n` (`create_room` checks the binding).
 fn room(n: u8) -> RoomId {
-    RoomId([n; 16])
+    confide_shared::link::room_id_of(&host_token(n))
 }
 fn host_token(n: u8) -> HostToken {
     HostToken([n; 32])
@@ -492,6 +493,28 @@ fn rate_refills_over_time() {
         h.now += Duration::from_millis(100);
         assert!(closes(&h.send(2, send_all(1, "x"))).is_empty());
     }
+}
+
+#[test]
+fn room_ids_are_bound_to_host_tokens() {
+    let mut h = H::new(small());
+    // A signed-in counsellor who knows room 1's id but not its host token
+    // cannot create it first: refused, and no room is made.
+    h.connect(1);
+    assert_eq!(closes(&h.send(1, create(1, 2))), vec![(1, 4021)]);
+    assert!(h.relay.rooms.is_empty());
+    // The honest host creates it, leaves, and re-creates it with the same token.
+    h.connect(2);
+    assert!(closes(&h.send(2, create(1, 1))).is_empty());
+    assert!(h.relay.rooms.contains_key(&room(1)));
+    h.send(2, ClientMessage::Leave { room: room(1) });
+    // Its grace passes and the room is gone; the host token still makes it again.
+    h.now += h.relay.limits.grace + Duration::from_secs(1);
+    h.relay.tick(h.now);
+    assert!(h.relay.rooms.is_empty());
+    h.connect(3);
+    assert!(closes(&h.send(3, create(1, 1))).is_empty());
+    assert!(h.relay.rooms.contains_key(&room(1)));
 }
 
 #[test]

@@ -314,16 +314,22 @@ async fn relay_room(
     counsellor: &str,
     n: u32,
 ) -> Result<(String, Vec<Ws>), String> {
-    let mut id = [0u8; 16];
-    id[..4].copy_from_slice(&n.to_be_bytes());
-    id[4..].copy_from_slice(b"signalling!!");
-    let room = URL_SAFE_NO_PAD.encode(id);
     let secret = |kind: u8, i: usize| -> [u8; 32] {
         let mut s = [kind; 32];
         s[..4].copy_from_slice(&n.to_be_bytes());
         s[4] = i as u8;
         s
     };
+    // The room id of the host token, as `confide_shared::link::room_id_of`
+    // (the relay refuses any other).
+    let mut id = [0u8; 16];
+    id.copy_from_slice(
+        &Sha256::new()
+            .chain_update(b"confide v1 room id")
+            .chain_update(secret(1, 0))
+            .finalize()[..16],
+    );
+    let room = URL_SAFE_NO_PAD.encode(id);
     let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
     let hash = |b: &[u8]| URL_SAFE_NO_PAD.encode(Sha256::digest(b));
     let mut host = connect(addr).await?;
