@@ -170,6 +170,13 @@ impl Buckets {
     }
 }
 
+/// Parses one text message without the relay, so that JSON and base64 decoding
+/// run before the hub's lock is taken; returns the size the size and rate checks
+/// of [`Relay::receive_parsed`] count, and the message or why it is none.
+pub fn parse_text(text: &str) -> (usize, Result<ClientMessage, serde_json::Error>) {
+    (text.len(), ClientMessage::from_json(text))
+}
+
 /// The byte bucket holds at least one largest message.
 fn byte_burst(limits: &Limits) -> u64 {
     limits.rate_bytes_burst.max(limits.max_message_bytes) as u64
@@ -407,16 +414,22 @@ impl Relay {
         out
     }
 
-    /// One text message from a connection: size and rate checks, decoding, handling.
-    pub fn receive_text(&mut self, conn: ConnId, text: &str, now: Instant) -> Vec<Output> {
+    /// One text message from a connection, parsed by [`parse_text`] (outside
+    /// the hub's lock): size and rate checks first, as if unparsed, then handling.
+    pub fn receive_parsed(
+        &mut self,
+        conn: ConnId,
+        size: usize,
+        parsed: Result<ClientMessage, serde_json::Error>,
+        now: Instant,
+    ) -> Vec<Output> {
         let mut out = Vec::new();
         let in_lobby = self.in_lobby(conn);
         let Some(c) = self.conns.get_mut(&conn) else {
             return out;
         };
         let limits = &self.limits;
-        let size = text.len() as u64;
-        if text.len() > limits.max_message_bytes {
+        if size > limits.max_message_bytes {
             self.fail(conn, ErrorCode::MessageTooLarge, now, &mut out);
         } else if !c.buckets.messages.take(
             1,
@@ -424,13 +437,13 @@ impl Relay {
             u64::from(limits.rate_burst),
             now,
         ) || !c.buckets.bytes.take(
-            size,
+            size as u64,
             limits.rate_bytes_per_sec as u64,
             byte_burst(limits),
             now,
         ) || (in_lobby
             && !c.buckets.lobby_bytes.take(
-                size,
+                size as u64,
                 limits.lobby_bytes_per_sec as u64,
                 limits.lobby_bytes_burst as u64,
                 now,
@@ -438,7 +451,7 @@ impl Relay {
         {
             self.fail(conn, ErrorCode::RateLimited, now, &mut out);
         } else {
-            match ClientMessage::from_json(text) {
+            match parsed {
                 Ok(msg) => self.handle(conn, msg, now, &mut out),
                 Err(_) => self.fail(conn, ErrorCode::ProtocolError, now, &mut out),
             }

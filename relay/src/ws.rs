@@ -185,7 +185,10 @@ async fn serve(mut socket: WebSocket, mut reg: Registration, hub: Arc<Hub>) {
                 last_heard = now;
                 match incoming {
                     Some(Ok(Message::Text(text))) => {
-                        hub.run(|relay| relay.receive_text(id, text.as_str(), now));
+                        // Parsed here, outside the hub's lock; only the checks
+                        // and the handling run under it.
+                        let (size, parsed) = crate::room::parse_text(text.as_str());
+                        hub.run(|relay| relay.receive_parsed(id, size, parsed, now));
                         reg.check_identified();
                     }
                     Some(Ok(Message::Binary(_))) => hub.run(|relay| relay.kick(id, ErrorCode::ProtocolError, now)),

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use confide_relay::limits::Limits;
-use confide_relay::room::{ConnId, Output, Relay};
+use confide_relay::room::{ConnId, Output, Relay, parse_text};
 use confide_shared::wire::{
     Blob, ClientMessage, HostToken, InviteToken, MemberId, ResumeSecret, RoomId, ServerMessage,
 };
@@ -98,7 +98,8 @@ fuzz_target!(|data: &[u8]| {
             3 => {
                 let len = usize::from(bytes.next().unwrap_or(0));
                 let text = String::from_utf8_lossy(bytes.take(len)).into_owned();
-                relay.receive_text(conn, &text, now)
+                let (size, parsed) = parse_text(&text);
+                relay.receive_parsed(conn, size, parsed, now)
             }
             _ => {
                 let kind = bytes.next().unwrap_or(0);
@@ -161,7 +162,8 @@ fuzz_target!(|data: &[u8]| {
                     _ => ClientMessage::EndSession { room: room(a) },
                 };
                 // Through the text path, so decoding is exercised as well.
-                relay.receive_text(conn, &msg.to_json(), now)
+                let (size, parsed) = parse_text(&msg.to_json());
+                relay.receive_parsed(conn, size, parsed, now)
             }
         };
         relay.check_invariants();

@@ -74,7 +74,7 @@ impl H {
     }
 
     fn send(&mut self, conn: ConnId, msg: ClientMessage) -> Vec<Output> {
-        let out = self.relay.receive_text(conn, &msg.to_json(), self.now);
+        let out = receive_text(&mut self.relay, conn, &msg.to_json(), self.now);
         self.relay.check_invariants();
         out
     }
@@ -158,6 +158,12 @@ impl H {
         self.admit(host, r, g);
         (h, g)
     }
+}
+
+/// What `ws.rs` does with a text message: parse (outside the lock), then receive.
+fn receive_text(relay: &mut Relay, conn: ConnId, text: &str, now: Instant) -> Vec<Output> {
+    let (size, parsed) = parse_text(text);
+    relay.receive_parsed(conn, size, parsed, now)
 }
 
 fn create(r: u8, token: u8) -> ClientMessage {
@@ -424,12 +430,12 @@ fn limits_close_with_their_codes() {
     });
     h.connect(1);
     assert_eq!(
-        closes(&h.relay.receive_text(1, &"x".repeat(201), h.now)),
+        closes(&receive_text(&mut h.relay, 1, &"x".repeat(201), h.now)),
         vec![(1, 4001)]
     );
     h.connect(2);
     assert_eq!(
-        closes(&h.relay.receive_text(2, "{nope", h.now)),
+        closes(&receive_text(&mut h.relay, 2, "{nope", h.now)),
         vec![(2, 4000)]
     );
     h.connect(3);
@@ -823,7 +829,8 @@ fn only_signed_in_counsellors_create_rooms() {
     h.connect(20);
     let r = room(1).to_base64();
     let t = host_token(1).to_base64();
-    let out = h.relay.receive_text(
+    let out = receive_text(
+        &mut h.relay,
         20,
         &format!(r#"{{"type":"create_room","v":1,"room":"{r}","host_token":"{t}"}}"#),
         h.now,
