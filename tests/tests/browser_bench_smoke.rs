@@ -409,8 +409,18 @@ async fn page_load() {
     // The test build from a folder: served uncompressed and `no-cache`
     // (the relay's folder mode), so this is an upper bound for the release
     // build, which the relay embeds, compresses and lets browsers cache
-    // (docs/BENCHMARKS.md §13).
-    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    // (docs/BENCHMARKS.md §13). `CONFIDE_BENCH_APP=embedded`: the release
+    // app embedded in this test binary (the `dist/` it was compiled with).
+    let embedded = std::env::var("CONFIDE_BENCH_APP").is_ok_and(|v| v == "embedded");
+    let relay = TestRelay::start((!embedded).then(|| env.dist.clone())).await;
+    println!(
+        "\napp: {}",
+        if embedded {
+            "the release build embedded in the relay (compressed, cached)"
+        } else {
+            "the test build from a folder (uncompressed, no-cache)"
+        }
+    );
     let driver = Driver::start(&env).await;
     let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
     let link = confide_tests::call::counsellor_starts_session(&host, &relay.http_url()).await;

@@ -65,9 +65,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "relay-fwd" => relay_forwarding()?,
         "turn" => turn::run()?,
         "shard" => shard::run()?,
-        "frames" => browser::run_bench("frames")?,
-        "first-picture" => browser::run_bench("first_picture")?,
-        "page-load" => browser::run_bench("page_load")?,
+        "frames" => browser::run_bench("frames", false)?,
+        "first-picture" => browser::run_bench("first_picture", false)?,
+        "page-load" => browser::run_bench("page_load", true)?,
         "signalling" => signalling::run(&args[1..])?,
         "signalling-forwarder" => signalling::forwarder()?,
         "all" => {

@@ -13,8 +13,13 @@ const DIST: &str = "target/dist-bench";
 const WASM_TARGET: &str = "target/bench-wasm";
 
 /// Runs the bench test `name` at full size in headless Chromium and Firefox.
-pub fn run_bench(name: &str) -> Result<(), String> {
+/// `release_app`: the page is the release build, embedded in the relay as
+/// guests get it (built into `dist/` first, as `cargo xtask build` does).
+pub fn run_bench(name: &str, release_app: bool) -> Result<(), String> {
     let tools = Toolbox::install_all(true)?;
+    if release_app {
+        crate::build_app(&tools, "dist", &[], None)?;
+    }
     build_app_in(
         &tools,
         &root(),
@@ -38,6 +43,10 @@ pub fn run_bench(name: &str) -> Result<(), String> {
             name,
         ])
         .env("CONFIDE_BENCH", "full")
+        .env(
+            "CONFIDE_BENCH_APP",
+            if release_app { "embedded" } else { "" },
+        )
         .env("CONFIDE_TEST_DIST", root().join(DIST))
         .env("CONFIDE_CHROMIUM", &tools.chromium)
         .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver)
