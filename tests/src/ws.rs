@@ -298,6 +298,27 @@ pub async fn admitted_guest<S: AsyncRead + AsyncWrite + Unpin>(
     (guest, member)
 }
 
+/// Waits for a delivery of `payload`, skipping other notifications (ice
+/// servers and the like) that a busy relay may send first.
+pub async fn skip_to_delivery<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut WsClient<S>,
+    from: MemberId,
+    payload: &[u8],
+) {
+    loop {
+        if let ServerMessage::Deliver {
+            from: f,
+            payload: p,
+            ..
+        } = client.recv().await
+        {
+            assert_eq!(f, from);
+            assert_eq!(p.0, payload);
+            return;
+        }
+    }
+}
+
 /// Asserts that `client` receives a delivery of `payload`.
 pub async fn expect_delivery<S: AsyncRead + AsyncWrite + Unpin>(
     client: &mut WsClient<S>,

@@ -307,28 +307,6 @@ async fn legit_session(url: &str, room: u8, invite: u8) -> (Client, Client, Dura
     (counsellor, guest, started.elapsed())
 }
 
-/// Waits for a delivery, skipping other notifications (ice servers and the like).
-async fn skip_to_delivery(
-    client: &mut Client,
-    from: confide_shared::wire::MemberId,
-    payload: &[u8],
-) {
-    loop {
-        match client.recv().await {
-            ServerMessage::Deliver {
-                from: f,
-                payload: p,
-                ..
-            } => {
-                assert_eq!(f, from);
-                assert_eq!(p.0, payload);
-                return;
-            }
-            _ => continue,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the release relay binary; run by cargo xtask test"]
 async fn a_legitimate_session_gets_through_a_siege() {

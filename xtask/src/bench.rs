@@ -613,21 +613,8 @@ fn setup_room(
     n: u32,
     members: usize,
 ) -> Result<(String, Vec<Conn>), String> {
-    let secret = |kind: u8, i: usize| -> [u8; 32] {
-        let mut s = [kind; 32];
-        s[..4].copy_from_slice(&n.to_be_bytes());
-        s[4] = i as u8;
-        s
-    };
-    // The room id of the host token, as `confide_shared::link::room_id_of`
-    // (the relay refuses any other).
-    let mut id = [0u8; 16];
-    id.copy_from_slice(
-        &Sha256::new()
-            .chain_update(b"confide v1 room id")
-            .chain_update(secret(1, 0))
-            .finalize()[..16],
-    );
+    let secret = |kind: u8, i: usize| bench_secret(n, kind, i);
+    let id = room_id_of(&secret(1, 0));
     let room = URL_SAFE_NO_PAD.encode(id);
     let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
     let hash = |b: &[u8]| URL_SAFE_NO_PAD.encode(Sha256::digest(b));
@@ -672,6 +659,28 @@ fn setup_room(
         conns.push(guest);
     }
     Ok((room, conns))
+}
+
+/// Secret `i` of `kind` (1 host token, 2 invite, 3 resume) of bench room `n`:
+/// fixed, so every run and set-up sees the same rooms.
+fn bench_secret(n: u32, kind: u8, i: usize) -> [u8; 32] {
+    let mut s = [kind; 32];
+    s[..4].copy_from_slice(&n.to_be_bytes());
+    s[4] = i as u8;
+    s
+}
+
+/// The room id of a host token (docs/PROTOCOL.md "Derivations", as
+/// `confide_shared::link::room_id_of`; the relay refuses any other). xtask
+/// does not build the protocol crate, so the test below pins it to its vector.
+fn room_id_of(host_token: &[u8; 32]) -> [u8; 16] {
+    let digest = Sha256::new()
+        .chain_update(b"confide v1 room id")
+        .chain_update(host_token)
+        .finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    id
 }
 
 /// The shard label of a room (docs/PROTOCOL.md "Shard label"; the same
@@ -818,5 +827,20 @@ mod tests {
         assert_eq!(super::shard_label(&[0; 16]), "b6");
         assert_eq!(super::shard_label(&[7; 16]), "2d");
         assert_eq!(super::shard_label(&[0xff; 16]), "b1");
+    }
+
+    /// The first case of shared/tests/vectors/link/derivations.json.
+    #[test]
+    fn room_ids_are_the_protocols() {
+        let hex = "ce5c6a16c76a68221878368e7c2555e09f5f49996634bd31706424668f74999a";
+        let mut token = [0u8; 32];
+        for (i, byte) in token.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_default();
+        }
+        let id: String = super::room_id_of(&token)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(id, "58a05d4c976f1e77a3b4acb6ba00b66b");
     }
 }

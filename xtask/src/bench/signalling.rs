@@ -29,7 +29,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{cpu_seconds, median, relay_binary};
+use super::{bench_secret, cpu_seconds, median, relay_binary, room_id_of};
 
 const ROOMS: usize = 1250;
 const MEMBERS: usize = 4;
@@ -314,21 +314,8 @@ async fn relay_room(
     counsellor: &str,
     n: u32,
 ) -> Result<(String, Vec<Ws>), String> {
-    let secret = |kind: u8, i: usize| -> [u8; 32] {
-        let mut s = [kind; 32];
-        s[..4].copy_from_slice(&n.to_be_bytes());
-        s[4] = i as u8;
-        s
-    };
-    // The room id of the host token, as `confide_shared::link::room_id_of`
-    // (the relay refuses any other).
-    let mut id = [0u8; 16];
-    id.copy_from_slice(
-        &Sha256::new()
-            .chain_update(b"confide v1 room id")
-            .chain_update(secret(1, 0))
-            .finalize()[..16],
-    );
+    let secret = |kind: u8, i: usize| bench_secret(n, kind, i);
+    let id = room_id_of(&secret(1, 0));
     let room = URL_SAFE_NO_PAD.encode(id);
     let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
     let hash = |b: &[u8]| URL_SAFE_NO_PAD.encode(Sha256::digest(b));
