@@ -125,3 +125,68 @@ fn a_knock_again_that_no_invite_opens_is_refused() {
     assert_eq!(state.invites.len(), 1, "the open invite is not used up");
     assert!(state.lobby.is_empty() && state.used.is_empty());
 }
+
+#[test]
+fn a_guest_who_leaves_the_waiting_room_is_no_longer_knocking() {
+    let (mut host, _) = Session::new_host(&mut OsRng, wire::CounsellorToken([0; 48]));
+    let room = host.room();
+    host.handle(
+        &mut OsRng,
+        ServerMessage::RoomCreated {
+            room,
+            member: MemberId(1),
+            resumed: false,
+            members: Vec::new(),
+            lobby: Vec::new(),
+        },
+    );
+    let Some((_, url, _)) = host.create_invite(&mut OsRng, "https://b.example") else {
+        panic!("an invite");
+    };
+    let Ok(invite) = Invite::parse(&url) else {
+        panic!("the link parses");
+    };
+    let Ok((_, ClientMessage::Knock { payload, .. }, _)) =
+        Session::new_guest(&mut OsRng, invite, "Mira")
+    else {
+        panic!("a knock");
+    };
+    let effects = host.handle(
+        &mut OsRng,
+        ServerMessage::Knocked {
+            room,
+            member: MemberId(2),
+            payload,
+        },
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Event(Event::Knocked {
+            member: MemberId(2),
+            ..
+        })]
+    ));
+    let Role::Host(state) = &host.role else {
+        panic!("the host");
+    };
+    assert!(state.lobby.contains_key(&MemberId(2)), "she is knocking");
+    // She leaves the waiting room before being let in: never a peer, yet the
+    // counsellor must learn that the knock is gone.
+    let effects = host.handle(
+        &mut OsRng,
+        ServerMessage::MemberLeft {
+            room,
+            member: MemberId(2),
+        },
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Event(Event::PeerLeft {
+            member: MemberId(2)
+        })]
+    ));
+    let Role::Host(state) = &host.role else {
+        panic!("the host");
+    };
+    assert!(state.lobby.is_empty());
+}
