@@ -16,11 +16,9 @@ use super::model::{
 use super::stub::StubController;
 
 /// Every failure kind, for `failure-<data-kind>`.
-const FAILURES: [FailureKind; 15] = [
+const FAILURES: [FailureKind; 13] = [
     FailureKind::InvalidLink,
     FailureKind::LinkUsed,
-    FailureKind::LinkExpired,
-    FailureKind::HostAbsent,
     FailureKind::Rejected,
     FailureKind::Removed,
     FailureKind::SessionEnded,

@@ -274,8 +274,6 @@ pub struct Strings {
     pub new_session: &'static str,
     pub failure_invalid_link: FailureText,
     pub failure_link_used: FailureText,
-    pub failure_link_expired: FailureText,
-    pub failure_host_absent: FailureText,
     pub failure_rejected: FailureText,
     pub failure_removed: FailureText,
     pub failure_session_ended: FailureText,
@@ -298,8 +296,6 @@ impl Strings {
         match kind {
             FailureKind::InvalidLink => &self.failure_invalid_link,
             FailureKind::LinkUsed => &self.failure_link_used,
-            FailureKind::LinkExpired => &self.failure_link_expired,
-            FailureKind::HostAbsent => &self.failure_host_absent,
             FailureKind::Rejected => &self.failure_rejected,
             FailureKind::Removed => &self.failure_removed,
             FailureKind::SessionEnded => &self.failure_session_ended,
@@ -558,21 +554,6 @@ static DE: Strings = Strings {
         todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle und bitten \
                Sie um einen neuen Link. Sagen Sie dort auch, wenn Sie den Link nicht selbst \
                geöffnet haben.",
-        steps: &[],
-    },
-    failure_link_expired: FailureText {
-        title: "Dieser Link ist abgelaufen",
-        body: "Einladungslinks gelten zu Ihrer Sicherheit nur für kurze Zeit.",
-        todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle und bitten \
-               Sie um einen neuen Link.",
-        steps: &[],
-    },
-    failure_host_absent: FailureText {
-        title: "Die Sitzung ist gerade nicht geöffnet",
-        body: "Ihre Beratung hat die Sitzung im Moment nicht geöffnet, oder sie wurde schon \
-               beendet.",
-        todo: "Melden Sie sich bitte auf dem üblichen Weg bei Ihrer Beratungsstelle. Dort erfahren \
-               Sie, wie es weitergeht, und bekommen wenn nötig einen neuen Link.",
         steps: &[],
     },
     failure_rejected: FailureText {
@@ -905,19 +886,6 @@ static EN: Strings = Strings {
                may have used it.",
         todo: "Please contact your counselling service the usual way and ask for a new link. \
                Tell them too if you did not open the link yourself.",
-        steps: &[],
-    },
-    failure_link_expired: FailureText {
-        title: "This link has expired",
-        body: "For your safety, invite links are only valid for a short time.",
-        todo: "Please ask your counsellor for a new link.",
-        steps: &[],
-    },
-    failure_host_absent: FailureText {
-        title: "The session is not open right now",
-        body: "Your counsellor has not opened the session right now, or it has already ended.",
-        todo: "Please contact your counselling service the usual way: they will tell you how to \
-               go on and give you a new link if needed.",
         steps: &[],
     },
     failure_rejected: FailureText {

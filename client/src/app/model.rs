@@ -240,12 +240,9 @@ pub struct ChatLine {
 pub enum FailureKind {
     /// The link is malformed or incomplete.
     InvalidLink,
-    /// The link was already used.
+    /// The relay refused the link: used, expired, unknown or its room gone (one
+    /// answer on purpose, docs/PROTOCOL.md "Close codes").
     LinkUsed,
-    /// The link expired.
-    LinkExpired,
-    /// The counsellor is not present (room not found).
-    HostAbsent,
     /// The counsellor declined the knock.
     Rejected,
     /// The counsellor removed us from the call.
@@ -274,8 +271,6 @@ impl FailureKind {
         match self {
             FailureKind::InvalidLink => "invalid-link",
             FailureKind::LinkUsed => "link-used",
-            FailureKind::LinkExpired => "link-expired",
-            FailureKind::HostAbsent => "host-absent",
             FailureKind::Rejected => "rejected",
             FailureKind::Removed => "removed",
             FailureKind::SessionEnded => "session-ended",

@@ -27,8 +27,7 @@ pub fn failure_view(props: &FailureProps) -> Html {
 
     let offers_retry = matches!(
         kind,
-        FailureKind::HostAbsent
-            | FailureKind::CameraUnavailable { .. }
+        FailureKind::CameraUnavailable { .. }
             | FailureKind::MicrophoneUnavailable { .. }
             | FailureKind::ConnectionLost { .. }
     );
