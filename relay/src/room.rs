@@ -539,6 +539,7 @@ impl Relay {
                 room,
                 host_token,
                 counsellor,
+                keep_until: _,
             } => {
                 if self.version_ok(conn, v, now, out)
                     && self.kind_ok(conn, kind, &[Kind::Fresh, Kind::Host], now, out)

@@ -238,6 +238,10 @@ pub enum ClientMessage {
         host_token: HostToken,
         /// The counsellor's sign-in; without a valid one the relay closes with 4020.
         counsellor: CounsellorToken,
+        /// A planned session: keep the room, even with nobody connected, until
+        /// this unix time (seconds), so a link sent days ahead still works.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keep_until: Option<u64>,
     },
     /// Host: register a one-time invite by the SHA-256 of its token.
     AddInvite {
@@ -245,6 +249,12 @@ pub enum ClientMessage {
         token_hash: TokenHash,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ttl_secs: Option<u32>,
+        /// An appointment's window in unix seconds: the invite lets a guest in
+        /// only while `opens <= now < closes`. Both or neither, never with `ttl_secs`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        opens: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        closes: Option<u64>,
     },
     /// Host: withdraw an invite that has not been used.
     RevokeInvite { room: RoomId, token_hash: TokenHash },
@@ -564,6 +574,7 @@ mod tests {
             room: room(),
             host_token: HostToken([1; 32]),
             counsellor: CounsellorToken([2; 48]),
+            keep_until: None,
         };
         let json = msg.to_json();
         assert_eq!(
@@ -576,6 +587,65 @@ mod tests {
             )
         );
         assert_eq!(ClientMessage::from_json(&json).unwrap(), msg);
+    }
+
+    #[test]
+    fn appointment_fields_are_optional_and_exact() {
+        let (r, h, c) = (
+            room().to_base64(),
+            HostToken([1; 32]).to_base64(),
+            CounsellorToken([2; 48]).to_base64(),
+        );
+        let planned = ClientMessage::CreateRoom {
+            v: 1,
+            room: room(),
+            host_token: HostToken([1; 32]),
+            counsellor: CounsellorToken([2; 48]),
+            keep_until: Some(1_790_000_000),
+        };
+        let json = format!(
+            r#"{{"type":"create_room","v":1,"room":"{r}","host_token":"{h}","counsellor":"{c}","keep_until":1790000000}}"#
+        );
+        assert_eq!(planned.to_json(), json);
+        assert_eq!(ClientMessage::from_json(&json).unwrap(), planned);
+        let t = TokenHash([3; 32]).to_base64();
+        let window = ClientMessage::AddInvite {
+            room: room(),
+            token_hash: TokenHash([3; 32]),
+            ttl_secs: None,
+            opens: Some(1_789_999_100),
+            closes: Some(1_790_003_600),
+        };
+        let json = format!(
+            r#"{{"type":"add_invite","room":"{r}","token_hash":"{t}","opens":1789999100,"closes":1790003600}}"#
+        );
+        assert_eq!(window.to_json(), json);
+        assert_eq!(ClientMessage::from_json(&json).unwrap(), window);
+        // Absent (or null) is None, and None is not written.
+        let bare = format!(r#"{{"type":"add_invite","room":"{r}","token_hash":"{t}"}}"#);
+        let ClientMessage::AddInvite { opens, closes, .. } =
+            ClientMessage::from_json(&bare).unwrap()
+        else {
+            panic!("not add_invite");
+        };
+        assert_eq!((opens, closes), (None, None));
+        let null =
+            format!(r#"{{"type":"add_invite","room":"{r}","token_hash":"{t}","opens":null}}"#);
+        assert!(ClientMessage::from_json(&null).is_ok());
+        // Negative, fractional, textual or misspelt times are refused.
+        for bad in [
+            r#""opens":-1,"closes":5"#,
+            r#""opens":1.5,"closes":5"#,
+            r#""opens":"1","closes":5"#,
+            r#""open":1,"closes":5"#,
+        ] {
+            let text = format!(r#"{{"type":"add_invite","room":"{r}","token_hash":"{t}",{bad}}}"#);
+            assert!(ClientMessage::from_json(&text).is_err(), "{text}");
+        }
+        // keep_until belongs to create_room only.
+        let misplaced =
+            format!(r#"{{"type":"add_invite","room":"{r}","token_hash":"{t}","keep_until":5}}"#);
+        assert!(ClientMessage::from_json(&misplaced).is_err());
     }
 
     #[test]

@@ -192,6 +192,7 @@ pub fn create_msg(room: u8, token: u8) -> ClientMessage {
         room: room_id(room),
         host_token: host_token(token),
         counsellor: counsellor_token(),
+        keep_until: None,
     }
 }
 
@@ -245,6 +246,8 @@ pub async fn add_invite<S: AsyncRead + AsyncWrite + Unpin>(
         room: room_id(room),
         token_hash: invite_token(invite).hash(),
         ttl_secs,
+        opens: None,
+        closes: None,
     })
     .await;
     match host.recv().await {

@@ -184,6 +184,8 @@ async fn idle_timeout_without_pongs() {
             room: room_id(2),
             token_hash: invite_token(1).hash(),
             ttl_secs: None,
+            opens: None,
+            closes: None,
         })
         .await;
     assert!(matches!(

@@ -345,6 +345,7 @@ async fn only_signed_in_counsellors_create_rooms() {
         room: room_id(room),
         host_token: host_token(room),
         counsellor,
+        keep_until: None,
     };
 
     let mut forged = *counsellor_token().as_bytes();

@@ -811,6 +811,7 @@ fn credentials_come_over_the_websocket_and_die_with_the_guest() {
                     room: room_id(9),
                     host_token: confide_tests::ws::host_token(9),
                     counsellor: confide_shared::wire::CounsellorToken::from_bytes(forged),
+                    keep_until: None,
                 })
                 .await;
             stranger.expect_close(4020).await;

@@ -117,11 +117,14 @@ fuzz_target!(|data: &[u8]| {
                         } else {
                             signed_in.clone()
                         },
+                        keep_until: None,
                     },
                     1 => ClientMessage::AddInvite {
                         room: room(a),
                         token_hash: InviteToken([b % 4; 32]).hash(),
                         ttl_secs: (a & 4 == 0).then_some(u32::from(b % 8)),
+                        opens: None,
+                        closes: None,
                     },
                     2 => ClientMessage::RevokeInvite {
                         room: room(a),

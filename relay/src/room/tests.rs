@@ -109,6 +109,8 @@ impl H {
                 room: room(r),
                 token_hash: invite(n).hash(),
                 ttl_secs,
+                opens: None,
+                closes: None,
             },
         );
         assert!(matches!(
@@ -172,6 +174,7 @@ fn create(r: u8, token: u8) -> ClientMessage {
         room: room(r),
         host_token: host_token(token),
         counsellor: counsellor(),
+        keep_until: None,
     }
 }
 
@@ -314,6 +317,8 @@ fn invite_ttl_is_capped() {
             room: room(1),
             token_hash: invite(2).hash(),
             ttl_secs: Some(3600),
+            opens: None,
+            closes: None,
         },
     );
     assert!(matches!(
@@ -446,6 +451,7 @@ fn limits_close_with_their_codes() {
             room: room(3),
             host_token: host_token(3),
             counsellor: counsellor(),
+            keep_until: None,
         },
     );
     assert_eq!(closes(&out), vec![(3, 4015)]);
@@ -752,6 +758,8 @@ fn too_many_invites_is_not_fatal() {
             room: room(1),
             token_hash: invite(4).hash(),
             ttl_secs: None,
+            opens: None,
+            closes: None,
         },
     );
     assert!(matches!(
@@ -802,6 +810,7 @@ fn only_signed_in_counsellors_create_rooms() {
         room: room(r),
         host_token: host_token(r),
         counsellor,
+        keep_until: None,
     };
     // Forged (right length, wrong tag), made with another key, all zeros.
     let mut forged = *counsellor().as_bytes();

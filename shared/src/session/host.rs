@@ -131,6 +131,7 @@ impl Session {
             room,
             host_token: secret.host_token(),
             counsellor: counsellor.clone(),
+            keep_until: None,
         };
         let host = HostState {
             secret,
@@ -187,6 +188,8 @@ impl Session {
                 room: self.room,
                 token_hash,
                 ttl_secs: None,
+                opens: None,
+                closes: None,
             },
         ))
     }

@@ -316,6 +316,7 @@ impl Session {
                 room: self.room,
                 host_token: host.secret.host_token(),
                 counsellor: host.counsellor.clone(),
+                keep_until: None,
             }),
             Role::Guest(guest) => {
                 let member = self.me?;
