@@ -5,6 +5,7 @@
 //! relay, the browser app and the frame-crypto worker are thin I/O shells
 //! around these state machines and formats. `docs/PROTOCOL.md` is the spec.
 
+pub mod appointment;
 pub mod authority;
 pub mod dtls;
 pub mod envelope;

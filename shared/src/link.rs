@@ -19,6 +19,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 /// protocol carries: one definition, no conversions.
 pub use crate::wire::{HostToken, InviteToken, ResumeSecret, RoomId};
 
+use crate::appointment::{APPOINTMENT_BYTES, Appointment, AppointmentError};
 use crate::kdf;
 
 /// HKDF info labels (and the room id's hash prefix); see
@@ -30,12 +31,19 @@ pub(crate) mod label {
     pub const PSK: &[u8] = b"confide v1 psk";
 }
 
-/// The link format version, the first character of the fragment.
+/// The link format version, the first character of the fragment: `1` for a
+/// link that works now, `2` for one that also carries its appointment.
 pub const LINK_VERSION: char = '1';
+/// The version of a link with an appointment (see `appointment`).
+pub const LINK_VERSION_APPOINTMENT: char = '2';
 /// Bytes carried by a version-1 fragment: room id (16) + invite secret (32).
 pub const FRAGMENT_BYTES: usize = RoomId::LEN + 32;
+/// Bytes carried by a version-2 fragment: version 1's, then the appointment (8).
+pub const FRAGMENT_BYTES_APPOINTMENT: usize = FRAGMENT_BYTES + APPOINTMENT_BYTES;
 /// Base64url characters of a version-1 fragment payload (no padding).
 const FRAGMENT_CHARS: usize = 64;
+/// Base64url characters of a version-2 fragment payload (56 bytes, no padding).
+const FRAGMENT_CHARS_APPOINTMENT: usize = 75;
 
 /// Why an invite link could not be read. Messages are meant for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +60,8 @@ pub enum LinkError {
     Truncated { got: usize, expected: usize },
     #[error("the invite link is longer than expected")]
     TooLong,
+    #[error("the appointment in the invite link is not valid: {0}")]
+    BadAppointment(AppointmentError),
 }
 
 fn random32(rng: &mut impl CryptoRngCore) -> [u8; 32] {
@@ -116,10 +126,7 @@ impl SessionSecret {
     }
     /// A new one-time invite for this session's room.
     pub fn new_invite(&self, rng: &mut impl CryptoRngCore) -> Invite {
-        Invite {
-            room_id: self.room_id(),
-            secret: InviteSecret::generate(rng),
-        }
+        Invite::new(self.room_id(), InviteSecret::generate(rng))
     }
 }
 
@@ -152,17 +159,33 @@ impl ResumeSecret {
     }
 }
 
-/// Everything a link carries: which room, and the invite secret.
+/// Everything a link carries: which room, the invite secret, and for a
+/// planned session its appointment.
 #[derive(Clone, Debug)]
 pub struct Invite {
     room_id: RoomId,
     secret: InviteSecret,
+    appointment: Option<Appointment>,
 }
 
 impl Invite {
     /// Assembles an invite from its parts.
     pub fn new(room_id: RoomId, secret: InviteSecret) -> Self {
-        Self { room_id, secret }
+        Self {
+            room_id,
+            secret,
+            appointment: None,
+        }
+    }
+    /// The same invite for a planned session: its link (version 2) carries
+    /// the appointment, so the guest's page knows when to knock.
+    pub fn with_appointment(mut self, appointment: Appointment) -> Self {
+        self.appointment = Some(appointment);
+        self
+    }
+    /// The appointment, for a planned session's link.
+    pub fn appointment(&self) -> Option<Appointment> {
+        self.appointment
     }
     /// The room this invite is for.
     pub fn room_id(&self) -> RoomId {
@@ -189,16 +212,24 @@ impl Invite {
         ))
     }
 
-    /// The fragment without '#': `"1"` + base64url(room_id || secret).
+    /// The fragment without '#': `"1"` + base64url(room_id || secret), or
+    /// for a planned session `"2"` + base64url(room_id || secret || appointment).
     ///
     /// Returned in a zeroizing string: it is as secret as the PSK.
     pub fn fragment(&self) -> Zeroizing<String> {
-        let mut raw = Zeroizing::new([0u8; FRAGMENT_BYTES]);
+        let mut raw = Zeroizing::new([0u8; FRAGMENT_BYTES_APPOINTMENT]);
         raw[..RoomId::LEN].copy_from_slice(&self.room_id.0);
-        raw[RoomId::LEN..].copy_from_slice(&self.secret.0);
-        let mut s = Zeroizing::new(String::with_capacity(1 + FRAGMENT_CHARS));
-        s.push(LINK_VERSION);
-        URL_SAFE_NO_PAD.encode_string(&raw[..], &mut s);
+        raw[RoomId::LEN..FRAGMENT_BYTES].copy_from_slice(&self.secret.0);
+        let (version, len) = match self.appointment {
+            Some(appointment) => {
+                raw[FRAGMENT_BYTES..].copy_from_slice(&appointment.to_bytes());
+                (LINK_VERSION_APPOINTMENT, FRAGMENT_BYTES_APPOINTMENT)
+            }
+            None => (LINK_VERSION, FRAGMENT_BYTES),
+        };
+        let mut s = Zeroizing::new(String::with_capacity(1 + FRAGMENT_CHARS_APPOINTMENT));
+        s.push(version);
+        URL_SAFE_NO_PAD.encode_string(&raw[..len], &mut s);
         s
     }
 
@@ -230,9 +261,11 @@ impl Invite {
         };
         let mut chars = frag.chars();
         let version = chars.next().ok_or(LinkError::Empty)?;
-        if version != LINK_VERSION {
-            return Err(LinkError::UnknownVersion(version));
-        }
+        let (chars_expected, bytes) = match version {
+            LINK_VERSION => (FRAGMENT_CHARS, FRAGMENT_BYTES),
+            LINK_VERSION_APPOINTMENT => (FRAGMENT_CHARS_APPOINTMENT, FRAGMENT_BYTES_APPOINTMENT),
+            other => return Err(LinkError::UnknownVersion(other)),
+        };
         let payload = chars.as_str();
         if !payload
             .bytes()
@@ -240,25 +273,35 @@ impl Invite {
         {
             return Err(LinkError::BadEncoding);
         }
-        if payload.len() < FRAGMENT_CHARS {
+        if payload.len() < chars_expected {
             return Err(LinkError::Truncated {
                 got: payload.len() * 6 / 8,
-                expected: FRAGMENT_BYTES,
+                expected: bytes,
             });
         }
-        if payload.len() > FRAGMENT_CHARS {
+        if payload.len() > chars_expected {
             return Err(LinkError::TooLong);
         }
-        let mut raw = Zeroizing::new([0u8; FRAGMENT_BYTES]);
+        // The base64 engine refuses non-zero trailing bits, so each link has
+        // exactly one spelling (version 2's 75 characters carry 2 spare bits).
+        let mut raw = Zeroizing::new([0u8; FRAGMENT_BYTES_APPOINTMENT]);
         match URL_SAFE_NO_PAD.decode_slice(payload, &mut raw[..]) {
-            Ok(FRAGMENT_BYTES) => {}
+            Ok(n) if n == bytes => {}
             _ => return Err(LinkError::BadEncoding),
         }
+        let appointment = if bytes == FRAGMENT_BYTES_APPOINTMENT {
+            let mut b = [0u8; APPOINTMENT_BYTES];
+            b.copy_from_slice(&raw[FRAGMENT_BYTES..]);
+            Some(Appointment::from_bytes(&b).map_err(LinkError::BadAppointment)?)
+        } else {
+            None
+        };
         let mut room = [0u8; RoomId::LEN];
         room.copy_from_slice(&raw[..RoomId::LEN]);
         let mut secret = [0u8; 32];
-        secret.copy_from_slice(&raw[RoomId::LEN..]);
-        let invite = Invite::new(RoomId(room), InviteSecret(secret));
+        secret.copy_from_slice(&raw[RoomId::LEN..FRAGMENT_BYTES]);
+        let mut invite = Invite::new(RoomId(room), InviteSecret(secret));
+        invite.appointment = appointment;
         secret.zeroize();
         Ok(invite)
     }

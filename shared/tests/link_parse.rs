@@ -48,10 +48,19 @@ fn typed_errors() {
         Invite::parse("https://relay.example/").unwrap_err(),
         LinkError::NoFragment
     );
+    let v3 = format!("3{}", &f[1..]);
+    assert_eq!(
+        Invite::parse(&v3).unwrap_err(),
+        LinkError::UnknownVersion('3')
+    );
+    // Version 2 (with an appointment) is 11 characters longer than version 1.
     let v2 = format!("2{}", &f[1..]);
     assert_eq!(
         Invite::parse(&v2).unwrap_err(),
-        LinkError::UnknownVersion('2')
+        LinkError::Truncated {
+            got: 48,
+            expected: 56
+        }
     );
     assert_eq!(
         Invite::parse("#ü").unwrap_err(),
@@ -92,6 +101,7 @@ fn typed_errors() {
             expected: 48,
         },
         LinkError::TooLong,
+        LinkError::BadAppointment(confide_shared::appointment::AppointmentError::BadLength),
     ] {
         assert!(e.to_string().len() > 10);
     }
