@@ -85,3 +85,30 @@ fn invite_link_and_knock_work_in_wasm() {
     let (_, evs) = events(Vec::new());
     assert!(evs.is_empty());
 }
+
+/// RFC 7748 §6.1, computed the way the browser computes it: there the
+/// x25519 crate runs without its precomputed base-point table (shared/Cargo.toml).
+#[wasm_bindgen_test]
+fn x25519_without_the_precomputed_table_matches_rfc7748() {
+    use x25519_dalek::{PublicKey, StaticSecret};
+    let key = |h: &str| -> [u8; 32] { hex::decode(h).expect("hex").try_into().expect("32") };
+    let alice = StaticSecret::from(key(
+        "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+    ));
+    let bob = StaticSecret::from(key(
+        "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+    ));
+    let alice_public = PublicKey::from(&alice);
+    let bob_public = PublicKey::from(&bob);
+    assert_eq!(
+        alice_public.as_bytes(),
+        &key("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+    );
+    assert_eq!(
+        bob_public.as_bytes(),
+        &key("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+    );
+    let shared = key("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+    assert_eq!(alice.diffie_hellman(&bob_public).as_bytes(), &shared);
+    assert_eq!(bob.diffie_hellman(&alice_public).as_bytes(), &shared);
+}
