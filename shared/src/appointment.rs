@@ -10,6 +10,9 @@
 //! The window: from `opens_before` before the start (15 minutes by default, so
 //! a guest can check her camera calmly) until the stated end.
 
+use crate::link::{Invite, SessionSecret};
+use crate::wire::{ClientMessage, CounsellorToken};
+
 /// Bytes of an appointment inside a version-2 link: start (u32, unix seconds),
 /// opens before (u16, seconds), length (u16, seconds), all big-endian.
 pub const APPOINTMENT_BYTES: usize = 8;
@@ -155,6 +158,36 @@ pub fn knock_retry_delay(attempt: u32) -> u64 {
         2 => 8,
         _ => MAX_KNOCK_RETRY_SECS,
     }
+}
+
+/// The two messages that register a planned room with the relay, exactly what
+/// an immediate session gives it, plus the window: `create_room` keeps the room
+/// until the window closes, `add_invite` makes the link work only inside it.
+/// Sent on a connection of its own, again after every reconnect (a restarted
+/// relay has forgotten everything).
+pub fn registration(
+    secret: &SessionSecret,
+    invite: &Invite,
+    appointment: Appointment,
+    counsellor: CounsellorToken,
+) -> [ClientMessage; 2] {
+    let room = secret.room_id();
+    [
+        ClientMessage::CreateRoom {
+            v: crate::wire::PROTOCOL_VERSION,
+            room,
+            host_token: secret.host_token(),
+            counsellor,
+            keep_until: Some(appointment.closes()),
+        },
+        ClientMessage::AddInvite {
+            room,
+            token_hash: invite.token().hash(),
+            ttl_secs: None,
+            opens: Some(appointment.opens()),
+            closes: Some(appointment.closes()),
+        },
+    ]
 }
 
 #[cfg(test)]

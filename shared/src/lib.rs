@@ -15,6 +15,7 @@ pub mod ice_policy;
 mod kdf;
 pub mod link;
 pub mod media_watch;
+pub mod planned;
 pub mod reconnect;
 pub mod resume;
 pub mod sas;

@@ -62,6 +62,9 @@ pub(super) struct HostState {
     /// Roster epochs sent and not yet acknowledged, per guest seat.
     pub(super) acks: SmallMap<MemberId, PendingAck>,
     pub(super) roster: HostRoster,
+    /// A planned session's room is kept by the relay until its window
+    /// closes, also while her tab is closed (`create_room.keep_until`).
+    pub(super) keep_until: Option<u64>,
 }
 
 /// Host: a `Members` a guest has not acknowledged yet.
@@ -99,11 +102,16 @@ impl Session {
             admitted,
             rejected,
         } = stored;
-        let (mut session, create) = Self::resume_host(rng, secret, counsellor);
+        let (mut session, mut create) = Self::resume_host(rng, secret, counsellor);
         if let Role::Host(host) = &mut session.role {
             host.next_invite = next_invite.max(1);
             host.admitted = admitted.into_iter().collect();
             host.rejected = rejected.into_iter().collect();
+            host.keep_until = invites
+                .iter()
+                .filter_map(|stored| stored.invite.appointment())
+                .map(|appointment| appointment.closes())
+                .max();
             for stored in invites {
                 match stored.member {
                     Some(member) => {
@@ -112,6 +120,10 @@ impl Session {
                     None => host.invites.push((stored.id, stored.invite)),
                 }
             }
+        }
+        // The room is created again with the window of a planned session.
+        if let Some(message) = session.create_room_message() {
+            create = message;
         }
         (session, create)
     }
@@ -150,6 +162,7 @@ impl Session {
             unconfirmed: SmallMap::new(),
             acks: SmallMap::new(),
             roster,
+            keep_until: None,
         };
         (
             Self::with_role(room, keypair, Role::Host(host), sender_keys),
@@ -192,6 +205,27 @@ impl Session {
                 closes: None,
             },
         ))
+    }
+
+    /// Host: `add_invite` for every open invite, a planned session's with
+    /// its window (the relay lets the link in only inside it).
+    pub(super) fn open_invite_messages(&self) -> Vec<ClientMessage> {
+        let Role::Host(host) = &self.role else {
+            return Vec::new();
+        };
+        host.invites
+            .iter()
+            .map(|(_, invite)| {
+                let window = invite.appointment();
+                ClientMessage::AddInvite {
+                    room: self.room,
+                    token_hash: invite.token().hash(),
+                    ttl_secs: None,
+                    opens: window.map(|a| a.opens()),
+                    closes: window.map(|a| a.closes()),
+                }
+            })
+            .collect()
     }
 
     /// Host: let a knocking guest in. Sends the admission and the handshake's second message.
@@ -400,6 +434,12 @@ impl Session {
             // The relay offers a seat the counsellor turned away once more.
             return refuse(host);
         }
+        if host.used.contains_key(&member) {
+            // A seat whose knock we already know: the relay hands its knock
+            // over again (it keeps knocks for a host who arrives later or
+            // reloads). Bound to that seat's invite, like a knock by `send`.
+            return self.host_on_knock_again(rng, member, payload);
+        }
         let Ok(knock) = Knock::from_json(payload) else {
             return refuse(host);
         };
@@ -535,6 +575,15 @@ impl Session {
             {
                 return Vec::new();
             }
+        }
+        if host
+            .lobby
+            .get(&from)
+            .is_some_and(|waiting| waiting.m1 == knock.m1)
+        {
+            // The same knock from a guest still waiting (the relay's kept
+            // copy and her own re-send): she is already listed.
+            return Vec::new();
         }
         let (responder, reveal) =
             match Responder::accept(rng, keypair, &psk, &invite.room_id(), &knock.m1) {

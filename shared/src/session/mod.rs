@@ -311,13 +311,7 @@ impl Session {
             return None;
         }
         match &mut self.role {
-            Role::Host(host) => Some(ClientMessage::CreateRoom {
-                v: wire::PROTOCOL_VERSION,
-                room: self.room,
-                host_token: host.secret.host_token(),
-                counsellor: host.counsellor.clone(),
-                keep_until: None,
-            }),
+            Role::Host(_) => self.create_room_message(),
             Role::Guest(guest) => {
                 let member = self.me?;
                 // The same next secret until the relay answers (a retry of a
@@ -335,6 +329,21 @@ impl Session {
                 })
             }
         }
+    }
+
+    /// Host: the `create_room` that creates or takes back our room (first
+    /// connection, reconnect, reload), with a planned session's window.
+    pub(super) fn create_room_message(&self) -> Option<ClientMessage> {
+        let Role::Host(host) = &self.role else {
+            return None;
+        };
+        Some(ClientMessage::CreateRoom {
+            v: wire::PROTOCOL_VERSION,
+            room: self.room,
+            host_token: host.secret.host_token(),
+            counsellor: host.counsellor.clone(),
+            keep_until: host.keep_until,
+        })
     }
 
     /// The relay answered our `resume` (or a knock): the secret it used up
@@ -440,10 +449,16 @@ impl Session {
                 member,
                 members,
                 lobby,
+                resumed,
                 ..
             } => {
                 self.me = Some(member);
                 let mut effects = vec![Effect::Event(Event::RoomReady)];
+                if !resumed {
+                    // A new room (the relay restarted, or forgot the room):
+                    // our open links work again only once registered again.
+                    effects.extend(self.open_invite_messages().into_iter().map(Effect::Send));
+                }
                 // Who is admitted is the counsellor's own record, not this
                 // list: a seat listed here that she did not admit knocks in
                 // the lobby again, and a seat she turned away stays away.
@@ -575,8 +590,8 @@ impl Session {
     }
 
     /// Someone's connection came (back). A guest whose knock is unanswered
-    /// re-sends it to a returning host (the relay drops knocks while the
-    /// host is away); a host asks a returning guest it has no keys with to
+    /// re-sends it to a returning host (the relay also hands its kept copy
+    /// over; the host takes the same knock once); a host asks a returning guest it has no keys with to
     /// run the handshake again.
     fn on_member_joined(&mut self, member: MemberId) -> Vec<Effect> {
         let room = self.room;

@@ -190,3 +190,151 @@ fn a_guest_who_leaves_the_waiting_room_is_no_longer_knocking() {
     };
     assert!(state.lobby.is_empty());
 }
+
+/// A planned session as the counsellor's tab opens it (see `crate::planned`).
+fn planned_host() -> (Session, ClientMessage, crate::planned::PlannedSession) {
+    let appointment = crate::appointment::Appointment::new(1_796_216_400, 900, 3000)
+        .unwrap_or_else(|_| panic!("a valid appointment"));
+    let Ok(planned) = crate::planned::PlannedSession::new(&mut OsRng, appointment, "für M.")
+    else {
+        panic!("a valid label");
+    };
+    let (host, create) = Session::restore_host(
+        &mut OsRng,
+        planned.host_resume(),
+        wire::CounsellorToken([0; 48]),
+    );
+    (host, create, planned)
+}
+
+fn room_created(room: wire::RoomId, resumed: bool, lobby: Vec<MemberId>) -> ServerMessage {
+    ServerMessage::RoomCreated {
+        room,
+        member: MemberId(1),
+        resumed,
+        members: Vec::new(),
+        lobby,
+    }
+}
+
+#[test]
+fn a_planned_session_keeps_its_room_until_the_window_closes() {
+    let (mut host, create, planned) = planned_host();
+    let closes = planned.appointment().closes();
+    assert!(matches!(
+        create,
+        ClientMessage::CreateRoom { keep_until: Some(k), .. } if k == closes
+    ));
+    assert!(matches!(
+        host.reconnect(&mut OsRng),
+        Some(ClientMessage::CreateRoom { keep_until: Some(k), .. }) if k == closes
+    ));
+    // An immediate session keeps nothing.
+    let (_, create) = Session::new_host(&mut OsRng, wire::CounsellorToken([0; 48]));
+    assert!(matches!(
+        create,
+        ClientMessage::CreateRoom {
+            keep_until: None,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_new_room_gets_the_open_links_again_with_their_window() {
+    let (mut host, _, planned) = planned_host();
+    let room = host.room();
+    let a = planned.appointment();
+    // The relay still had the room: nothing to register.
+    let effects = host.handle(&mut OsRng, room_created(room, true, Vec::new()));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Send(_))));
+    // The relay restarted: the link is registered again, with its window.
+    let effects = host.handle(&mut OsRng, room_created(room, false, Vec::new()));
+    let sent: Vec<&ClientMessage> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert!(matches!(
+        sent.as_slice(),
+        [ClientMessage::AddInvite { opens: Some(o), closes: Some(c), ttl_secs: None, .. }]
+            if (*o, *c) == (a.opens(), a.closes())
+    ));
+}
+
+#[test]
+fn a_knock_the_relay_kept_is_taken_once_and_never_refused_when_handed_over_again() {
+    let (mut host, _, planned) = planned_host();
+    let room = host.room();
+    let Ok(invite) = Invite::parse(&planned.link("https://b.example")) else {
+        panic!("the link parses");
+    };
+    let Ok((_, ClientMessage::Knock { payload, .. }, _)) =
+        Session::new_guest(&mut OsRng, invite, "Mira")
+    else {
+        panic!("a knock");
+    };
+    host.handle(&mut OsRng, room_created(room, true, vec![MemberId(2)]));
+    let knocked = || ServerMessage::Knocked {
+        room,
+        member: MemberId(2),
+        payload: payload.clone(),
+    };
+    let effects = host.handle(&mut OsRng, knocked());
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Event(Event::Knocked {
+            member: MemberId(2),
+            invite: 1,
+            ..
+        })]
+    ));
+    // The same knock again (the relay hands it over again, or the guest
+    // re-sends it when she sees the counsellor arrive): nothing new, and
+    // above all no rejection.
+    assert!(host.handle(&mut OsRng, knocked()).is_empty());
+    let mut again = vec![KNOCK_AGAIN];
+    again.extend_from_slice(&payload.0);
+    assert!(
+        host.handle(
+            &mut OsRng,
+            ServerMessage::Deliver {
+                room,
+                from: MemberId(2),
+                payload: Blob(again),
+            }
+        )
+        .is_empty()
+    );
+
+    // After the counsellor's reload the kept knock arrives once more: the
+    // seat is known (its invite is used), so it is listed again, not refused.
+    let Some(stored) = host.resume_state() else {
+        panic!("a snapshot");
+    };
+    let Resume::Host(stored) = stored else {
+        panic!("a host snapshot");
+    };
+    let (mut reloaded, _) =
+        Session::restore_host(&mut OsRng, stored, wire::CounsellorToken([0; 48]));
+    reloaded.handle(&mut OsRng, room_created(room, true, vec![MemberId(2)]));
+    let effects = reloaded.handle(&mut OsRng, knocked());
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send(ClientMessage::Reject { .. }))),
+        "{effects:?}"
+    );
+    assert!(
+        effects.iter().any(|e| matches!(
+            e,
+            Effect::Event(Event::Knocked {
+                member: MemberId(2),
+                ..
+            })
+        )),
+        "{effects:?}"
+    );
+}
