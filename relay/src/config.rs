@@ -121,6 +121,11 @@ pub struct Config {
     #[arg(long, env = "CONFIDE_INVITE_TTL_MAX", default_value = "7d", value_parser = parse_duration)]
     pub invite_ttl_max: Duration,
 
+    /// How far ahead a planned session (an appointment) may be registered: the
+    /// relay keeps its room and invite window in memory at most this long (4000 beyond).
+    #[arg(long, env = "CONFIDE_PLANNED_ROOM_MAX", default_value = "36h", value_parser = parse_duration)]
+    pub planned_room_max: Duration,
+
     /// Messages queued for one connection before it is closed as too slow (4014).
     #[arg(long, env = "CONFIDE_SEND_QUEUE", default_value_t = 256)]
     pub send_queue: usize,
@@ -566,6 +571,7 @@ impl Config {
             grace: self.room_grace,
             invite_ttl: self.invite_ttl,
             invite_ttl_max: self.invite_ttl_max,
+            planned_room_max: self.planned_room_max,
             send_queue: self.send_queue,
             send_queue_bytes: self.send_queue_bytes,
             send_queue_total_bytes: self.send_queue_total_bytes,
@@ -592,6 +598,7 @@ impl Config {
             ("--room-grace", self.room_grace),
             ("--invite-ttl", self.invite_ttl),
             ("--invite-ttl-max", self.invite_ttl_max),
+            ("--planned-room-max", self.planned_room_max),
             ("--shutdown-timeout", self.shutdown_timeout),
             ("--first-message-timeout", self.first_message_timeout),
             ("--header-timeout", self.header_timeout),

@@ -255,9 +255,11 @@ impl Hub {
     /// Rooms only for the counsellors `access` admits.
     pub fn with_turn(limits: Limits, turn: Option<Arc<Turn>>, access: Arc<Access>) -> Arc<Hub> {
         let seed = rand::random();
+        let mut relay = Relay::new(limits.clone(), seed, access);
+        relay.set_wall_clock(Instant::now(), unix_now());
         Arc::new(Hub {
             inner: Mutex::new(Inner {
-                relay: Relay::new(limits.clone(), seed, access),
+                relay,
                 handles: HashMap::new(),
                 per_source: HashMap::new(),
                 unidentified: 0,
@@ -508,7 +510,13 @@ impl Hub {
     /// Runs the room clock, and revokes TURN credentials of members gone
     /// meanwhile (grace periods that ended).
     pub fn tick(&self, now: Instant) {
-        self.run(|relay| relay.tick(now));
+        // Read the wall clock again: planned sessions end at a unix time,
+        // and the monotonic clock may drift from it (or stop while suspended).
+        let unix = unix_now();
+        self.run(|relay| {
+            relay.set_wall_clock(now, unix);
+            relay.tick(now)
+        });
         self.revoke_departed(&mut self.lock());
     }
 
@@ -544,4 +552,11 @@ impl Hub {
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
+}
+
+/// The time since the unix epoch (zero if the system clock is before it).
+fn unix_now() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }

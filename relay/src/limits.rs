@@ -43,6 +43,9 @@ pub struct Limits {
     pub invite_ttl: Duration,
     /// Longest invite lifetime a host may ask for (longer requests are shortened).
     pub invite_ttl_max: Duration,
+    /// How far ahead a planned session may be registered: the latest
+    /// `keep_until` and invite `closes`, counted from now.
+    pub planned_room_max: Duration,
     /// Messages queued for one connection before it counts as too slow.
     pub send_queue: usize,
     /// Bytes queued for one connection before it counts as too slow.
@@ -86,6 +89,7 @@ impl Default for Limits {
             grace: Duration::from_secs(120),
             invite_ttl: Duration::from_secs(24 * 3600),
             invite_ttl_max: Duration::from_secs(7 * 24 * 3600),
+            planned_room_max: Duration::from_secs(36 * 3600),
             send_queue: 256,
             send_queue_bytes: 2 << 20,
             send_queue_total_bytes: 128 << 20,

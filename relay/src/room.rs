@@ -216,12 +216,42 @@ struct Member {
     resume_retry: Option<(TokenHash, TokenHash)>,
     /// The rate limits of its last connection, kept while it is away.
     buckets: Option<Buckets>,
+    /// While in the lobby: its knock's payload (ciphertext) and the room's
+    /// knock number, so that a host who arrives later still gets the knock.
+    held_knock: Option<(u64, Blob)>,
 }
 
 #[derive(Debug)]
 struct Invite {
-    expires: Instant,
+    valid: Validity,
     used: bool,
+}
+
+/// When an invite lets a guest in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Validity {
+    /// Until this instant (an immediate session's invite, `ttl_secs`).
+    Until(Instant),
+    /// An appointment: while `opens <= unix time < closes`.
+    Window { opens: u64, closes: u64 },
+}
+
+impl Validity {
+    /// Whether a knock at `now` (unix time `unix`) may use it.
+    fn open(self, now: Instant, unix: Option<u64>) -> bool {
+        match self {
+            Validity::Until(expires) => now < expires,
+            Validity::Window { opens, closes } => unix.is_some_and(|u| opens <= u && u < closes),
+        }
+    }
+
+    /// Whether it can never let anyone in again.
+    fn over(self, now: Instant, unix: Option<u64>) -> bool {
+        match self {
+            Validity::Until(expires) => now >= expires,
+            Validity::Window { closes, .. } => unix.is_none_or(|u| u >= closes),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -234,6 +264,11 @@ struct Room {
     empty_since: Option<Instant>,
     /// The source that created it (counts against that source's room budget).
     source: Option<Source>,
+    /// A planned session: kept with nobody connected, and its lobby seats
+    /// kept while away, until this unix time.
+    keep_until: Option<u64>,
+    /// Knocks so far, numbering held knocks in the order they came.
+    knocks: u64,
 }
 
 /// Whether members in these two states may see each other's events and payloads.
@@ -304,6 +339,9 @@ pub struct Relay {
     stats: Stats,
     /// Who may create rooms (counsellors of the centre).
     access: Arc<Access>,
+    /// An instant and the time since the unix epoch it was, for the unix
+    /// times of planned sessions; `None` (no wall clock given): they are refused.
+    wall: Option<(Instant, Duration)>,
 }
 
 impl Relay {
@@ -319,7 +357,32 @@ impl Relay {
             rooms_by_source: HashMap::new(),
             rng: StdRng::seed_from_u64(seed),
             stats: Stats::default(),
+            wall: None,
         }
+    }
+
+    /// Tells the relay that `at` was `since_epoch` after the unix epoch (the
+    /// shell reads both clocks; tests pin them). Needed for planned sessions.
+    pub fn set_wall_clock(&mut self, at: Instant, since_epoch: Duration) {
+        self.wall = Some((at, since_epoch));
+    }
+
+    /// The unix time (whole seconds) at `now`, if a wall clock was given.
+    fn unix_at(&self, now: Instant) -> Option<u64> {
+        let (at, since_epoch) = self.wall?;
+        let then = if now >= at {
+            since_epoch.saturating_add(now.duration_since(at))
+        } else {
+            since_epoch.saturating_sub(at.duration_since(now))
+        };
+        Some(then.as_secs())
+    }
+
+    /// Whether unix time `end` is after now and at most `--planned-room-max` ahead.
+    fn plannable(&self, end: u64, now: Instant) -> bool {
+        let max = self.limits.planned_room_max.as_secs();
+        self.unix_at(now)
+            .is_some_and(|u| u < end && end <= u.saturating_add(max))
     }
 
     pub fn limits(&self) -> &Limits {
@@ -464,6 +527,9 @@ impl Relay {
         let mut out = Vec::new();
         let grace = self.limits.grace;
         let expired = |since: Option<Instant>| since.is_some_and(|t| now >= t + grace);
+        let unix = self.unix_at(now);
+        // A planned room (and its lobby) outlives the grace period until `keep_until`.
+        let kept = |keep_until: Option<u64>| keep_until.zip(unix).is_some_and(|(k, u)| u < k);
         let mut gone_rooms = Vec::new();
         let mut ids: Vec<RoomId> = self.rooms.keys().copied().collect();
         ids.sort_unstable_by_key(|r| r.0);
@@ -471,10 +537,15 @@ impl Relay {
             let Some(room) = self.rooms.get_mut(&room_id) else {
                 continue;
             };
+            let lobby_kept = kept(room.keep_until);
             let mut gone: Vec<MemberId> = room
                 .members
                 .iter()
-                .filter(|(_, m)| m.status != Status::Host && expired(m.away_since))
+                .filter(|(_, m)| {
+                    m.status != Status::Host
+                        && expired(m.away_since)
+                        && !(m.status == Status::Lobby && lobby_kept)
+                })
                 .map(|(id, _)| *id)
                 .collect();
             gone.sort_unstable();
@@ -490,7 +561,7 @@ impl Relay {
                 }
                 room.members.remove(&member);
             }
-            if expired(room.empty_since) {
+            if expired(room.empty_since) && !kept(room.keep_until) {
                 gone_rooms.push(room_id);
             }
         }
@@ -539,13 +610,13 @@ impl Relay {
                 room,
                 host_token,
                 counsellor,
-                keep_until: _,
+                keep_until,
             } => {
                 if self.version_ok(conn, v, now, out)
                     && self.kind_ok(conn, kind, &[Kind::Fresh, Kind::Host], now, out)
                     && self.counsellor_ok(conn, &counsellor, now, out)
                 {
-                    self.create_room(conn, room, &host_token, now, out);
+                    self.create_room(conn, room, &host_token, keep_until, now, out);
                 }
             }
             ClientMessage::Knock {
@@ -630,9 +701,14 @@ impl Relay {
         conn: ConnId,
         room_id: RoomId,
         token: &HostToken,
+        keep_until: Option<u64>,
         now: Instant,
         out: &mut Vec<Output>,
     ) {
+        if keep_until.is_some_and(|k| !self.plannable(k, now)) {
+            self.fail(conn, ErrorCode::ProtocolError, now, out);
+            return;
+        }
         // A room id is the hash of its host token (`link::room_id_of`), so knowing
         // a room id from a link is not enough to create the room first (after a
         // restart or its grace). A room that exists keeps its own check below
@@ -655,6 +731,7 @@ impl Relay {
                 .get(&room_id)
                 .is_some_and(|r| same_hash(&r.host_hash, &hash));
             if same {
+                self.keep_until(room_id, keep_until);
                 self.send_room_snapshot(conn, room_id, *member, true, out);
             } else {
                 self.fail(conn, ErrorCode::RoomExists, now, out);
@@ -701,6 +778,7 @@ impl Relay {
                         resume_hash: None,
                         resume_retry: None,
                         buckets: None,
+                        held_knock: None,
                     },
                 );
                 self.rooms.insert(
@@ -712,6 +790,8 @@ impl Relay {
                         invites: HashMap::new(),
                         empty_since: Some(now),
                         source,
+                        keep_until: None,
+                        knocks: 0,
                     },
                 );
                 self.stats.rooms_created += 1;
@@ -733,8 +813,16 @@ impl Relay {
             c.kind = Kind::Host;
             c.left.retain(|r| *r != room_id);
         }
+        self.keep_until(room_id, keep_until);
         self.attach(conn, room_id, member, now, out);
         self.send_room_snapshot(conn, room_id, member, resumed, out);
+    }
+
+    /// A planned room is kept until the latest `keep_until` its host gave.
+    fn keep_until(&mut self, room_id: RoomId, keep_until: Option<u64>) {
+        if let Some(room) = self.rooms.get_mut(&room_id) {
+            room.keep_until = room.keep_until.max(keep_until);
+        }
     }
 
     /// Whether the room exists and its host is away (a room left by its host).
@@ -765,6 +853,27 @@ impl Relay {
                 lobby: room.connected_ids(&[Status::Lobby], member),
             },
         ));
+        if !resumed {
+            return;
+        }
+        // The host (again) in its seat: every knock still waiting, connected
+        // or away, in the order they came (it may have missed them).
+        let mut held: Vec<(u64, MemberId, &Blob)> = room
+            .members
+            .iter()
+            .filter_map(|(id, m)| m.held_knock.as_ref().map(|(n, p)| (*n, *id, p)))
+            .collect();
+        held.sort_unstable_by_key(|(n, _, _)| *n);
+        for (_, knocker, payload) in held {
+            out.push(Output::Send(
+                conn,
+                ServerMessage::Knocked {
+                    room: room_id,
+                    member: knocker,
+                    payload: payload.clone(),
+                },
+            ));
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -779,15 +888,19 @@ impl Relay {
         out: &mut Vec<Output>,
     ) {
         let max_participants = self.limits.max_participants;
-        // No room, an unknown, used or expired invite: one answer, so an old
-        // link does not tell whether its session still runs.
+        let unix = self.unix_at(now);
+        // No room, an unknown, used or expired invite (or one whose
+        // appointment window is not open): one answer, so an old link does
+        // not tell whether its session still runs.
         let Some(room) = self.rooms.get_mut(&room_id) else {
             self.fail(conn, ErrorCode::InviteInvalid, now, out);
             return;
         };
         let refusal = match room.invites.get(&token.hash()) {
             None => Some(ErrorCode::InviteInvalid),
-            Some(invite) if invite.used || now >= invite.expires => Some(ErrorCode::InviteInvalid),
+            Some(invite) if invite.used || !invite.valid.open(now, unix) => {
+                Some(ErrorCode::InviteInvalid)
+            }
             // Checked before the invite is consumed, so the guest may try again later.
             Some(_) if room.members.len() >= max_participants => Some(ErrorCode::RoomFull),
             Some(_) => None,
@@ -800,6 +913,9 @@ impl Relay {
             invite.used = true;
         }
         let member = fresh_member_id(&mut self.rng, room);
+        let host = room.host;
+        let host_conn = room.members.get(&host).and_then(|m| m.conn);
+        room.knocks += 1;
         room.members.insert(
             member,
             Member {
@@ -809,10 +925,9 @@ impl Relay {
                 resume_hash: Some(resume_hash),
                 resume_retry: None,
                 buckets: None,
+                held_knock: Some((room.knocks, payload.clone())),
             },
         );
-        let host = room.host;
-        let host_conn = room.members.get(&host).and_then(|m| m.conn);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.kind = Kind::Guest;
         }
@@ -940,8 +1055,24 @@ impl Relay {
             ClientMessage::AddInvite {
                 token_hash,
                 ttl_secs,
+                opens,
+                closes,
                 ..
-            } => self.add_invite(conn, room_id, token_hash, ttl_secs, now, out),
+            } => {
+                let window = match (opens, closes, ttl_secs) {
+                    (None, None, _) => None,
+                    (Some(opens), Some(closes), None)
+                        if opens < closes && self.plannable(closes, now) =>
+                    {
+                        Some((opens, closes))
+                    }
+                    _ => {
+                        self.fail(conn, ErrorCode::ProtocolError, now, out);
+                        return;
+                    }
+                };
+                self.add_invite(conn, room_id, token_hash, ttl_secs, window, now, out)
+            }
             ClientMessage::RevokeInvite { token_hash, .. } => {
                 if let Some(room) = self.rooms.get_mut(&room_id)
                     && room.invites.get(&token_hash).is_some_and(|i| !i.used)
@@ -983,27 +1114,43 @@ impl Relay {
         }
     }
 
+    /// `window`: an appointment's `(opens, closes)`, already checked;
+    /// otherwise `ttl_secs` or the default.
+    #[allow(clippy::too_many_arguments)]
     fn add_invite(
         &mut self,
         conn: ConnId,
         room_id: RoomId,
         token_hash: TokenHash,
         ttl_secs: Option<u32>,
+        window: Option<(u64, u64)>,
         now: Instant,
         out: &mut Vec<Output>,
     ) {
+        let unix = self.unix_at(now);
         let limits = &self.limits;
         let ttl = ttl_secs
             .map(|s| Duration::from_secs(u64::from(s)))
             .unwrap_or(limits.invite_ttl)
             .min(limits.invite_ttl_max);
+        let (valid, secs) = match window {
+            Some((opens, closes)) => (
+                Validity::Window { opens, closes },
+                closes.saturating_sub(unix.unwrap_or(closes)),
+            ),
+            None => (
+                Validity::Until(now + ttl),
+                ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0),
+            ),
+        };
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;
         };
         if !room.invites.contains_key(&token_hash)
             && room.invites.len() >= limits.max_invites_per_room
         {
-            room.invites.retain(|_, i| !i.used && now < i.expires);
+            room.invites
+                .retain(|_, i| !i.used && !i.valid.over(now, unix));
             if room.invites.len() >= limits.max_invites_per_room {
                 out.push(Output::Send(
                     conn,
@@ -1015,15 +1162,14 @@ impl Relay {
                 return;
             }
         }
-        let invite = room.invites.entry(token_hash).or_insert(Invite {
-            expires: now,
-            used: false,
-        });
+        let invite = room
+            .invites
+            .entry(token_hash)
+            .or_insert(Invite { valid, used: false });
         // A used invite stays used: re-adding its hash must not arm it again.
         if !invite.used {
-            invite.expires = now + ttl;
+            invite.valid = valid;
         }
-        let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
         out.push(Output::Send(
             conn,
             ServerMessage::InviteAdded {
@@ -1047,6 +1193,7 @@ impl Relay {
             return;
         };
         m.status = Status::Admitted;
+        m.held_knock = None;
         let Some(guest_conn) = m.conn else {
             // Told when it resumes.
             return;
@@ -1364,8 +1511,10 @@ impl Relay {
                 room.empty_since.is_none(),
                 room.members.values().any(|m| m.conn.is_some())
             );
+            assert!(room.keep_until.is_none() || self.wall.is_some());
             for (id, m) in &room.members {
                 assert_eq!(m.away_since.is_some(), m.conn.is_none());
+                assert!(m.held_knock.is_none() || m.status == Status::Lobby);
                 if let Some(c) = m.conn {
                     let conn = self
                         .conns

@@ -7,6 +7,9 @@ struct H {
     now: Instant,
 }
 
+/// The unix time the test relays' clock starts at.
+const T0: u64 = 1_800_000_000;
+
 /// Room `n` is the room of host token `n` (`create_room` checks the binding).
 fn room(n: u8) -> RoomId {
     confide_shared::link::room_id_of(&host_token(n))
@@ -63,10 +66,15 @@ fn recipients(out: &[Output]) -> Vec<ConnId> {
 
 impl H {
     fn new(limits: Limits) -> H {
-        H {
-            relay: Relay::new(limits, 7, Arc::new(Access::new(key()))),
-            now: Instant::now(),
-        }
+        let now = Instant::now();
+        let mut relay = Relay::new(limits, 7, Arc::new(Access::new(key())));
+        relay.set_wall_clock(now, Duration::from_secs(T0));
+        H { relay, now }
+    }
+
+    /// The relay's unix time now.
+    fn unix(&self) -> u64 {
+        self.relay.unix_at(self.now).unwrap_or_default()
     }
 
     fn connect(&mut self, conn: ConnId) {
@@ -910,4 +918,424 @@ fn resume_secrets_work_once() {
     assert_eq!(closes(&h.send(8, resume(3, 5))), vec![(8, 4017)]);
     h.connect(9);
     assert_eq!(closes(&h.send(9, resume(4, 5))), vec![(6, 4018)]);
+}
+
+// Planned sessions (appointments): `keep_until`, invite windows, held knocks.
+
+const HOUR: u64 = 3600;
+
+fn planned(r: u8, keep_until: Option<u64>) -> ClientMessage {
+    ClientMessage::CreateRoom {
+        v: 1,
+        room: room(r),
+        host_token: host_token(r),
+        counsellor: counsellor(),
+        keep_until,
+    }
+}
+
+fn window(r: u8, n: u8, opens: Option<u64>, closes: Option<u64>) -> ClientMessage {
+    ClientMessage::AddInvite {
+        room: room(r),
+        token_hash: invite(n).hash(),
+        ttl_secs: None,
+        opens,
+        closes,
+    }
+}
+
+fn resume(r: u8, member: MemberId, n: u8) -> ClientMessage {
+    ClientMessage::Resume {
+        v: 1,
+        room: room(r),
+        member,
+        resume_secret: secret(n),
+        next_resume_hash: secret(n).hash(),
+    }
+}
+
+fn knocks(out: &[Output], conn: ConnId) -> Vec<(MemberId, Blob)> {
+    sent_to(out, conn)
+        .into_iter()
+        .filter_map(|m| match m {
+            ServerMessage::Knocked {
+                member, payload, ..
+            } => Some((member, payload)),
+            _ => None,
+        })
+        .collect()
+}
+
+impl H {
+    /// Connects `conn` and registers planned room `r`, kept until `keep_until`.
+    fn plan(&mut self, conn: ConnId, r: u8, keep_until: u64) -> MemberId {
+        self.connect(conn);
+        let out = self.send(conn, planned(r, Some(keep_until)));
+        match sent_to(&out, conn).as_slice() {
+            [ServerMessage::RoomCreated { member, .. }] => *member,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Host `conn` of room `r` registers invite `n` for `[opens, closes)`.
+    fn add_window(&mut self, conn: ConnId, r: u8, n: u8, opens: u64, closes: u64) -> u32 {
+        let out = self.send(conn, window(r, n, Some(opens), Some(closes)));
+        match sent_to(&out, conn).as_slice() {
+            [ServerMessage::InviteAdded { ttl_secs, .. }] => *ttl_secs,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// A guest on `conn` knocks with invite `n` and its own payload.
+    fn knock_with(&mut self, conn: ConnId, r: u8, n: u8, text: &str) -> Vec<Output> {
+        self.connect(conn);
+        self.send(
+            conn,
+            ClientMessage::Knock {
+                v: 1,
+                room: room(r),
+                invite_token: invite(n),
+                resume_hash: secret(n).hash(),
+                payload: payload(text),
+            },
+        )
+    }
+
+    fn advance_to(&mut self, unix: u64) -> Vec<Output> {
+        let by = unix.saturating_sub(self.unix());
+        self.advance(Duration::from_secs(by))
+    }
+}
+
+#[test]
+fn keep_until_must_be_ahead_and_within_the_maximum() {
+    let mut h = H::new(small());
+    let max = small().planned_room_max.as_secs();
+    let now = h.unix();
+    for (conn, keep_until) in [(1, now), (2, now - 1), (3, now + max + 1), (4, 0)] {
+        h.connect(conn);
+        let out = h.send(conn, planned(1, Some(keep_until)));
+        assert_eq!(closes(&out), vec![(conn, 4000)], "keep_until {keep_until}");
+        assert_eq!(h.relay.room_count(), 0, "no room for {keep_until}");
+    }
+    h.plan(5, 1, now + max);
+    assert_eq!(h.relay.room_count(), 1);
+    assert_eq!(h.relay.rooms[&room(1)].keep_until, Some(now + max));
+}
+
+#[test]
+fn a_relay_without_a_wall_clock_refuses_planned_sessions() {
+    let mut relay = Relay::new(small(), 7, Arc::new(Access::new(key())));
+    let now = Instant::now();
+    relay.connect(1, now);
+    let out = receive_text(&mut relay, 1, &planned(1, Some(T0 + 60)).to_json(), now);
+    assert_eq!(closes(&out), vec![(1, 4000)]);
+    assert_eq!(relay.room_count(), 0);
+}
+
+#[test]
+fn invite_windows_are_checked() {
+    let mut h = H::new(small());
+    let max = small().planned_room_max.as_secs();
+    h.create(1, 1);
+    let now = h.unix();
+    let bad = [
+        ("opens alone", window(1, 2, Some(now), None)),
+        ("closes alone", window(1, 2, None, Some(now + 60))),
+        ("empty window", window(1, 2, Some(now + 60), Some(now + 60))),
+        ("reversed", window(1, 2, Some(now + 61), Some(now + 60))),
+        ("closes now", window(1, 2, Some(now - 60), Some(now))),
+        ("closed", window(1, 2, Some(now - 60), Some(now - 1))),
+        ("too far", window(1, 2, Some(now), Some(now + max + 1))),
+        (
+            "with ttl_secs",
+            ClientMessage::AddInvite {
+                room: room(1),
+                token_hash: invite(2).hash(),
+                ttl_secs: Some(60),
+                opens: Some(now),
+                closes: Some(now + 60),
+            },
+        ),
+    ];
+    for (conn, (why, msg)) in (10..).zip(bad) {
+        let host = conn;
+        h.connect(host);
+        h.send(host, create(1, 1));
+        let out = h.send(host, msg);
+        assert_eq!(closes(&out), vec![(host, 4000)], "{why}");
+        assert!(h.relay.rooms[&room(1)].invites.is_empty(), "{why}");
+    }
+    h.connect(2);
+    h.send(2, create(1, 1));
+    // invite_added says how long until the window closes (opening in the past is fine).
+    assert_eq!(h.add_window(2, 1, 2, now - 5, now + max), max as u32);
+    assert_eq!(
+        h.add_window(2, 1, 3, now + HOUR, now + 2 * HOUR),
+        2 * HOUR as u32
+    );
+}
+
+#[test]
+fn a_window_lets_guests_in_only_while_open_and_early_knocks_do_not_use_it() {
+    let mut h = H::new(small());
+    h.create(1, 1);
+    let now = h.unix();
+    h.add_window(1, 1, 2, now + 100, now + 200);
+    h.add_window(1, 1, 3, now + 100, now + 200);
+    // Before the window: the answer of an unknown invite, and the invite stays.
+    let out = h.knock_raw(10, 1, 2);
+    assert_eq!(closes(&out), vec![(10, 4007)]);
+    assert!(knocks(&out, 1).is_empty());
+    h.advance_to(now + 99);
+    let out = h.knock_raw(11, 1, 2);
+    assert_eq!(closes(&out), vec![(11, 4007)]);
+    assert!(!h.relay.rooms[&room(1)].invites[&invite(2).hash()].used);
+    // From `opens` on it works, once.
+    h.advance_to(now + 100);
+    h.knock(12, 1, 2);
+    assert_eq!(closes(&h.knock_raw(13, 1, 2)), vec![(13, 4007)]);
+    // From `closes` on it is refused, unused invite or not.
+    h.advance_to(now + 199);
+    h.knock(14, 1, 3);
+    let mut h2 = H::new(small());
+    h2.create(1, 1);
+    let t = h2.unix();
+    h2.add_window(1, 1, 3, t, t + 100);
+    h2.advance_to(t + 100);
+    let out = h2.knock_raw(15, 1, 3);
+    assert_eq!(closes(&out), vec![(15, 4007)]);
+    assert!(!h2.relay.rooms[&room(1)].invites[&invite(3).hash()].used);
+}
+
+#[test]
+fn re_adding_a_window_replaces_it_unless_used() {
+    let mut h = H::new(small());
+    h.create(1, 1);
+    let now = h.unix();
+    h.add_window(1, 1, 2, now + 100, now + 200);
+    // Moved earlier: open now.
+    h.add_window(1, 1, 2, now, now + 200);
+    let g = h.knock(10, 1, 2);
+    h.admit(1, 1, g);
+    // Used: a new window does not arm it again.
+    h.add_window(1, 1, 2, now, now + 300);
+    assert_eq!(closes(&h.knock_raw(11, 1, 2)), vec![(11, 4007)]);
+    // An immediate invite can become an appointment's (and back).
+    h.add_invite(1, 1, 3, Some(60));
+    h.add_window(1, 1, 3, now + 100, now + 200);
+    assert_eq!(closes(&h.knock_raw(12, 1, 3)), vec![(12, 4007)]);
+    h.add_invite(1, 1, 3, Some(60));
+    h.knock(13, 1, 3);
+}
+
+#[test]
+fn a_planned_room_stays_empty_until_keep_until_then_is_forgotten() {
+    let mut h = H::new(small());
+    let now = h.unix();
+    h.plan(1, 1, now + HOUR);
+    h.add_window(1, 1, 2, now + HOUR / 2, now + HOUR);
+    h.disconnect(1);
+    // Far past the grace period (10 s) the room is still there.
+    h.advance(Duration::from_secs(HOUR - 1));
+    assert_eq!(h.relay.room_count(), 1);
+    h.advance_to(now + HOUR);
+    assert_eq!(h.relay.room_count(), 0);
+    // Nothing remains: the same token makes a new room.
+    h.connect(2);
+    let out = h.send(2, create(1, 1));
+    assert!(matches!(
+        sent_to(&out, 2).as_slice(),
+        [ServerMessage::RoomCreated { resumed: false, .. }]
+    ));
+    // An immediate room is still gone after its grace period.
+    h.disconnect(2);
+    h.advance(small().grace);
+    assert_eq!(h.relay.room_count(), 0);
+}
+
+#[test]
+fn a_planned_room_left_empty_after_keep_until_lasts_its_grace_period() {
+    let mut h = H::new(small());
+    let now = h.unix();
+    h.plan(1, 1, now + 100);
+    h.advance_to(now + 200);
+    h.disconnect(1);
+    h.advance(small().grace - Duration::from_secs(1));
+    assert_eq!(h.relay.room_count(), 1);
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.relay.room_count(), 0);
+}
+
+#[test]
+fn keep_until_only_grows_on_the_hosts_return() {
+    let mut h = H::new(small());
+    let now = h.unix();
+    h.plan(1, 1, now + 600);
+    let kept = |h: &H| h.relay.rooms[&room(1)].keep_until;
+    // Same connection, earlier: stays.
+    h.send(1, planned(1, Some(now + 300)));
+    assert_eq!(kept(&h), Some(now + 600));
+    h.disconnect(1);
+    // A new connection without keep_until: stays.
+    h.connect(2);
+    h.send(2, create(1, 1));
+    assert_eq!(kept(&h), Some(now + 600));
+    // Later: grows.
+    h.connect(3);
+    let out = h.send(3, planned(1, Some(now + 900)));
+    assert_eq!(closes(&out), vec![(2, 4018)]);
+    assert_eq!(kept(&h), Some(now + 900));
+    // A bad keep_until on the host's return changes nothing and closes only that connection.
+    h.connect(4);
+    let out = h.send(4, planned(1, Some(now)));
+    assert_eq!(closes(&out), vec![(4, 4000)]);
+    assert_eq!(kept(&h), Some(now + 900));
+    assert_eq!(
+        h.relay.rooms[&room(1)].members[&h.relay.rooms[&room(1)].host].conn,
+        Some(3)
+    );
+}
+
+#[test]
+fn held_knocks_reach_a_host_who_arrives_later_in_the_order_they_came() {
+    let mut h = H::new(small());
+    let now = h.unix();
+    h.plan(1, 1, now + HOUR);
+    for n in [2, 3, 4] {
+        h.add_window(1, 1, n, now, now + HOUR);
+    }
+    h.disconnect(1);
+    let waiting = |out: &[Output], conn| match sent_to(out, conn).as_slice() {
+        [ServerMessage::Waiting { member, .. }] => *member,
+        other => panic!("unexpected {other:?}"),
+    };
+    let a = waiting(&h.knock_with(10, 1, 2, "first"), 10);
+    h.advance(Duration::from_secs(1));
+    let b = waiting(&h.knock_with(11, 1, 3, "second"), 11);
+    let c = waiting(&h.knock_with(12, 1, 4, "third"), 12);
+    // `b` leaves the lobby for good, `c`'s phone sleeps (away, seat kept).
+    h.send(11, ClientMessage::Leave { room: room(1) });
+    h.disconnect(12);
+    h.advance(Duration::from_secs(20 * 60));
+    h.connect(2);
+    let out = h.send(2, create(1, 1));
+    let to_host = sent_to(&out, 2);
+    assert!(matches!(
+        to_host.first(),
+        Some(ServerMessage::RoomCreated { resumed: true, lobby, .. }) if *lobby == vec![a]
+    ));
+    assert_eq!(
+        knocks(&out, 2),
+        vec![(a, payload("first")), (c, payload("third"))]
+    );
+    assert_ne!(a, b);
+    // Knocks come right after room_created.
+    assert_eq!(to_host.len(), 3);
+    // Admitted: no longer held. Still held for the one waiting.
+    h.admit(2, 1, a);
+    h.connect(3);
+    let out = h.send(3, create(1, 1));
+    assert_eq!(knocks(&out, 3), vec![(c, payload("third"))]);
+    // The away guest admitted meanwhile is told when she comes back.
+    h.admit(3, 1, c);
+    h.connect(13);
+    let out = h.send(13, resume(1, c, 4));
+    assert!(matches!(
+        sent_to(&out, 13).as_slice(),
+        [ServerMessage::Admitted { member, .. }] if *member == c
+    ));
+    h.connect(4);
+    assert!(knocks(&h.send(4, create(1, 1)), 4).is_empty());
+}
+
+#[test]
+fn a_knock_to_a_present_host_is_delivered_at_once_and_again_after_a_reload() {
+    let mut h = H::new(small());
+    h.create(1, 1);
+    h.add_invite(1, 1, 2, None);
+    h.add_invite(1, 1, 3, None);
+    let out = h.knock_with(10, 1, 2, "now");
+    let g = match sent_to(&out, 10).as_slice() {
+        [ServerMessage::Waiting { member, .. }] => *member,
+        other => panic!("unexpected {other:?}"),
+    };
+    assert_eq!(knocks(&out, 1), vec![(g, payload("now"))]);
+    h.disconnect(1);
+    h.connect(2);
+    assert_eq!(
+        knocks(&h.send(2, create(1, 1)), 2),
+        vec![(g, payload("now"))]
+    );
+    // Rejected: gone, and its knock with it.
+    h.send(
+        2,
+        ClientMessage::Reject {
+            room: room(1),
+            member: g,
+        },
+    );
+    h.connect(3);
+    assert!(knocks(&h.send(3, create(1, 1)), 3).is_empty());
+    assert!(
+        h.relay.rooms[&room(1)]
+            .members
+            .values()
+            .all(|m| m.held_knock.is_none())
+    );
+}
+
+#[test]
+fn away_lobby_seats_of_a_planned_room_are_kept_until_keep_until() {
+    let mut h = H::new(small());
+    let now = h.unix();
+    h.plan(1, 1, now + HOUR);
+    h.add_window(1, 1, 2, now, now + HOUR);
+    h.disconnect(1);
+    let g = match sent_to(&h.knock_raw(10, 1, 2), 10).as_slice() {
+        [ServerMessage::Waiting { member, .. }] => *member,
+        other => panic!("unexpected {other:?}"),
+    };
+    h.disconnect(10);
+    // Long past the grace period, the sleeping phone gets its seat back.
+    h.advance(Duration::from_secs(HOUR / 2));
+    h.connect(11);
+    let out = h.send(11, resume(1, g, 2));
+    assert!(matches!(
+        sent_to(&out, 11).as_slice(),
+        [ServerMessage::Waiting { member, .. }] if *member == g
+    ));
+    h.disconnect(11);
+    // Until keep_until: then the seat and the room are gone.
+    h.advance_to(now + HOUR - 1);
+    assert!(h.relay.rooms[&room(1)].members.contains_key(&g));
+    h.advance_to(now + HOUR);
+    assert_eq!(h.relay.room_count(), 0);
+}
+
+#[test]
+fn away_lobby_seats_of_a_planned_room_with_its_host_present_expire_at_keep_until() {
+    let mut h = H::new(small());
+    let now = h.unix();
+    h.plan(1, 1, now + 100);
+    h.add_window(1, 1, 2, now, now + 100);
+    let g = h.knock(10, 1, 2);
+    h.disconnect(10);
+    h.advance_to(now + 99);
+    assert!(h.relay.rooms[&room(1)].members.contains_key(&g));
+    // keep_until passed, and the grace period since she went away is long over.
+    let out = h.advance_to(now + 100);
+    assert!(sent_to(&out, 1).contains(&ServerMessage::MemberLeft {
+        room: room(1),
+        member: g
+    }));
+    assert!(!h.relay.rooms[&room(1)].members.contains_key(&g));
+    // An immediate room's lobby seat still lasts only the grace period.
+    let mut h = H::new(small());
+    h.create(1, 1);
+    h.add_invite(1, 1, 2, None);
+    let g = h.knock(10, 1, 2);
+    h.disconnect(10);
+    h.advance(small().grace);
+    assert!(!h.relay.rooms[&room(1)].members.contains_key(&g));
 }
