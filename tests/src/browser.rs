@@ -662,6 +662,13 @@ impl Browser {
         let _ = std::fs::write(dir.join(format!("{name}.png")), png);
     }
 
+    /// This browser's own profile folder: its main process names it on its
+    /// command line (`--user-data-dir=` or `-profile`), so a bench can find
+    /// the browser's processes in `/proc`.
+    pub fn profile_dir(&self) -> &Path {
+        &self._profile.path
+    }
+
     pub async fn close(self) {
         let _ = self.client.close().await;
         drop(self.own_driver);

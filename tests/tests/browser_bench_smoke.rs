@@ -489,3 +489,404 @@ async fn page_load() {
     }
     host.close().await;
 }
+
+/// The modes of `cargo xtask bench cpu`: the test build's `?frames=` page
+/// switch (empty: none given) and how the tables name it.
+const CPU_MODES: [(&str, &str); 3] = [
+    ("", "SFrame"),
+    ("passthrough", "pass-through"),
+    ("none", "no transform"),
+];
+
+/// `url` with the page switch `?frames=<mode>` before its fragment.
+fn with_frames_switch(url: &str, mode: &str) -> String {
+    if mode.is_empty() {
+        return url.to_string();
+    }
+    let switched = url.replacen("/#", &format!("/?frames={mode}#"), 1);
+    assert!(
+        switched.contains(&format!("frames={mode}")),
+        "the switch is in the link: {switched}"
+    );
+    switched
+}
+
+/// Clock ticks per second of `/proc/<pid>/stat` times.
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(100.0)
+}
+
+/// CPU ticks (user + system) of every process of the browser whose
+/// profile folder is `profile`, by pid: the processes naming that folder
+/// on their command line (the browser's main process) and all their
+/// descendants (renderers, GPU and utility processes, Firefox's content
+/// processes).
+fn browser_cpu_ticks(profile: &std::path::Path) -> std::collections::BTreeMap<u32, u64> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let profile = profile.display().to_string();
+    let mut parent: BTreeMap<u32, u32> = BTreeMap::new();
+    let mut ticks: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut tree: BTreeSet<u32> = BTreeSet::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the command name in parentheses: state, ppid, ... utime
+        // (field 14), stime (field 15).
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        let (Some(ppid), Some(utime), Some(stime)) = (number(1), number(11), number(12)) else {
+            continue;
+        };
+        parent.insert(pid, ppid as u32);
+        ticks.insert(pid, utime + stime);
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(&profile) {
+            tree.insert(pid);
+        }
+    }
+    loop {
+        let more: Vec<u32> = parent
+            .iter()
+            .filter(|(pid, ppid)| tree.contains(ppid) && !tree.contains(pid))
+            .map(|(pid, _)| *pid)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        tree.extend(more);
+    }
+    tree.into_iter()
+        .filter_map(|pid| ticks.get(&pid).map(|t| (pid, *t)))
+        .collect()
+}
+
+/// CPU seconds the browser's processes used between two readings
+/// (processes that started in between count whole).
+fn cpu_seconds(
+    before: &std::collections::BTreeMap<u32, u64>,
+    after: &std::collections::BTreeMap<u32, u64>,
+    ticks_per_second: f64,
+) -> f64 {
+    let ticks: u64 = after
+        .iter()
+        .map(|(pid, t)| t.saturating_sub(before.get(pid).copied().unwrap_or(0)))
+        .sum();
+    ticks as f64 / ticks_per_second
+}
+
+/// Sum of one worker counter over every stream of this browser's worker.
+fn worker_total(report: &Value, counter: &str) -> u64 {
+    ["send", "recv"]
+        .iter()
+        .flat_map(|d| ["audio", "video"].map(|k| (*d, k)))
+        .map(|(d, k)| confide_tests::call::worker_frames(report, d, k, counter))
+        .sum()
+}
+
+/// A call of `engine` browsers: a counsellor and `guests` guests, every
+/// page with the `?frames=<mode>` switch; returns once everyone decodes
+/// everyone else's video.
+async fn call_in_mode(
+    env: &BrowserEnv,
+    driver: &Driver,
+    relay: &TestRelay,
+    engine: &str,
+    guests: usize,
+    mode: &str,
+) -> Vec<(String, Browser)> {
+    use confide_tests::call::{
+        SHOWN_FRAMES_JS, STEP, counsellor_admits_and_enters, counsellor_admits_in_the_call,
+        counsellor_invites_from_the_call, counsellor_starts_session, guest_knocks,
+    };
+    let names = ["Alex", "Sam", "Kim"];
+    let host = person(env, driver, engine).await;
+    let page = if mode.is_empty() {
+        relay.http_url()
+    } else {
+        format!("{}?frames={mode}", relay.http_url())
+    };
+    let link = counsellor_starts_session(&host, &page).await;
+    let mut people = Vec::new();
+    for (i, name) in names.iter().take(guests).enumerate() {
+        let guest = person(env, driver, engine).await;
+        let link = if i == 0 {
+            link.clone()
+        } else {
+            counsellor_invites_from_the_call(&host, None).await
+        };
+        guest_knocks(&guest, &with_frames_switch(&link, mode), name, None).await;
+        if i == 0 {
+            counsellor_admits_and_enters(&host, name).await;
+        } else {
+            // Guests meet each other once the counsellor confirmed their
+            // codes: both first ones at the second, then each new one.
+            counsellor_admits_in_the_call(&host, name, if i == 1 { 2 } else { 1 }).await;
+        }
+        people.push((name.to_string(), guest));
+    }
+    people.insert(0, ("counsellor".to_string(), host));
+    for (who, browser) in &people {
+        browser
+            .wait_until(
+                &format!("{guests} decoding remote videos at {who}"),
+                STEP * 3,
+                &format!(
+                    "return [...document.querySelectorAll('[data-testid=remote-video]')] \
+                       .filter(v => {SHOWN_FRAMES_JS} > 10).length >= {guests}"
+                ),
+            )
+            .await;
+    }
+    people
+}
+
+/// One measured call: CPU seconds per person, video frames encoded and
+/// decoded per second (all people), and the remote picture's size.
+struct CallCpu {
+    cpu: Vec<(String, f64)>,
+    /// Processes in each browser's tree at the end (same order).
+    processes: Vec<usize>,
+    encoded_per_s: f64,
+    decoded_per_s: f64,
+    size: (u64, u64),
+}
+
+impl CallCpu {
+    fn total(&self) -> f64 {
+        self.cpu.iter().map(|(_, s)| s).sum()
+    }
+}
+
+/// Frames encoded and decoded so far by everyone in the call.
+async fn frames_so_far(people: &[(String, Browser)]) -> (f64, f64) {
+    let mut totals = (0.0, 0.0);
+    for (_, browser) in people {
+        totals.0 += confide_tests::call::call_stat(browser, "out_video", "framesEncoded").await;
+        totals.1 += confide_tests::call::call_stat(browser, "in_video", "framesDecoded").await;
+    }
+    totals
+}
+
+/// Checks that every page of the call really ran in `mode`: the worker's
+/// counters say whether frames went through SFrame, through the worker
+/// unchanged, or never reached it; the pictures say what got decoded.
+async fn assert_mode(people: &[(String, Browser)], mode: &str, engine: &str) {
+    use confide_tests::call::{
+        call_report, looks_like_fake_camera, looks_like_firefox_fake_camera, picture,
+    };
+    for (who, browser) in people {
+        let report = call_report(browser).await;
+        let streams = report
+            .pointer("/worker/streams")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let crypto = worker_total(&report, "ok");
+        let passed = worker_total(&report, "passed_through");
+        let video = |direction: &str, counter: &str| {
+            confide_tests::call::worker_frames(&report, direction, "video", counter)
+        };
+        match mode {
+            "" => assert!(
+                video("send", "ok") > 0 && video("recv", "ok") > 0 && passed == 0,
+                "{who}: the worker encrypted and decrypted every frame: {report}"
+            ),
+            "passthrough" => assert!(
+                video("send", "passed_through") > 0
+                    && video("recv", "passed_through") > 0
+                    && crypto == 0
+                    && worker_total(&report, "skipped") == 0,
+                "{who}: frames went through the worker unchanged, none through SFrame: {report}"
+            ),
+            _ => assert!(
+                streams == 0 && crypto == 0 && passed == 0,
+                "{who}: no frame reached the worker (no transform attached): {report}"
+            ),
+        }
+        // Every picture shows the other side's camera: in pass-through and
+        // without a transform, because both sides send plaintext (had one
+        // encrypted, the other's decoder would show noise).
+        let shown = picture(browser, "[data-testid=remote-video]").await;
+        let camera = if engine == "firefox" {
+            looks_like_firefox_fake_camera(&shown)
+        } else {
+            looks_like_fake_camera(shown.rgb)
+        };
+        assert!(camera, "{who} sees the fake camera: {shown:?}");
+        assert_eq!(
+            browser
+                .eval("return document.body.dataset.confideMediaErrors || ''")
+                .await,
+            "",
+            "{who}: no media errors"
+        );
+    }
+}
+
+/// One call in `mode`: set up, warmed up, measured for `secs`, checked.
+#[allow(clippy::too_many_arguments)]
+async fn measure_call(
+    env: &BrowserEnv,
+    driver: &Driver,
+    relay: &TestRelay,
+    engine: &str,
+    guests: usize,
+    mode: &str,
+    warm_up: Duration,
+    secs: u64,
+) -> CallCpu {
+    let people = call_in_mode(env, driver, relay, engine, guests, mode).await;
+    tokio::time::sleep(warm_up).await;
+    let hz = clock_ticks();
+    let frames_before = frames_so_far(&people).await;
+    let before: Vec<_> = people
+        .iter()
+        .map(|(_, b)| browser_cpu_ticks(b.profile_dir()))
+        .collect();
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let after: Vec<_> = people
+        .iter()
+        .map(|(_, b)| browser_cpu_ticks(b.profile_dir()))
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    let frames_after = frames_so_far(&people).await;
+    let cpu: Vec<(String, f64)> = people
+        .iter()
+        .zip(before.iter().zip(after.iter()))
+        .map(|((who, _), (b, a))| {
+            assert!(
+                !a.is_empty(),
+                "{who}'s browser processes were found in /proc"
+            );
+            (who.clone(), cpu_seconds(b, a, hz))
+        })
+        .collect();
+    for (who, seconds) in &cpu {
+        assert!(
+            seconds.is_finite() && *seconds > 0.0,
+            "{who}'s browser used CPU during the call: {seconds}"
+        );
+    }
+    let processes = after.iter().map(|a| a.len()).collect();
+    assert_mode(&people, mode, engine).await;
+    let size = confide_tests::call::remote_size(&people[0].1).await;
+    for (_, browser) in people {
+        browser.close().await;
+    }
+    CallCpu {
+        cpu,
+        processes,
+        encoded_per_s: (frames_after.0 - frames_before.0) / elapsed,
+        decoded_per_s: (frames_after.1 - frames_before.1) / elapsed,
+        size,
+    }
+}
+
+/// Prints one call size's table: CPU seconds per person and mode, and
+/// what encryption and the transform plumbing add over no transform.
+fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) {
+    println!(
+        "\n{title}: CPU seconds of each browser (process tree) over {secs} s; load {}",
+        loadavg()
+    );
+    let people: Vec<&str> = calls
+        .first()
+        .map(|(_, c)| c.cpu.iter().map(|(w, _)| w.as_str()).collect())
+        .unwrap_or_default();
+    if let Some((_, call)) = calls.first() {
+        println!("processes per browser: {:?}", call.processes);
+    }
+    print!("{:<14}", "mode");
+    for who in &people {
+        print!(" {who:>11}");
+    }
+    println!(
+        " {:>9} {:>10} {:>10} {:>13} {:>9}",
+        "total", "enc fps", "dec fps", "ms/dec frame", "picture"
+    );
+    for (mode, call) in calls {
+        print!("{mode:<14}");
+        for (_, s) in &call.cpu {
+            print!(" {s:>11.2}");
+        }
+        let per_frame = call.total() * 1000.0 / (call.decoded_per_s * secs as f64);
+        println!(
+            " {:>9.2} {:>10.1} {:>10.1} {:>13.2} {:>9}",
+            call.total(),
+            call.encoded_per_s,
+            call.decoded_per_s,
+            per_frame,
+            format!("{}x{}", call.size.0, call.size.1)
+        );
+    }
+    let total = |i: usize| calls.get(i).map_or(f64::NAN, |(_, c)| c.total());
+    let per_frame = |i: usize| {
+        calls
+            .get(i)
+            .map_or(f64::NAN, |(_, c)| c.total() / c.decoded_per_s)
+    };
+    let share = |a: f64, base: f64| 100.0 * (a - base) / base;
+    println!(
+        "encryption adds {:+.1} % (per decoded frame {:+.1} %), transform plumbing {:+.1} % (per decoded frame {:+.1} %), over no transform",
+        share(total(0), total(2)),
+        share(per_frame(0), per_frame(2)),
+        share(total(1), total(2)),
+        share(per_frame(1), per_frame(2)),
+    );
+}
+
+/// Item 3 of issue 18: a call's CPU with SFrame, with a pass-through
+/// transform (same worker and pipes, no crypto) and with no transform, in
+/// one run: 1:1 and four people in Chromium, 1:1 in Firefox. The smoke run
+/// checks the three modes in a short Chromium 1:1.
+#[tokio::test]
+#[ignore = "needs the browsers and the built app: run `cargo xtask test` or `cargo xtask bench cpu`"]
+async fn cpu() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let secs: u64 = if full() {
+        std::env::var("CONFIDE_BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60)
+    } else {
+        2
+    };
+    let warm_up = Duration::from_secs(if full() { 10 } else { 1 });
+    let mut runs: Vec<(&str, &str, usize)> = vec![("Chromium 1:1", "chromium", 1)];
+    if full() {
+        runs.push(("Chromium, 4 people", "chromium", 3));
+        if env.firefox.exists() {
+            runs.push(("Firefox 1:1", "firefox", 1));
+        }
+    }
+    println!("\nload before: {}", loadavg());
+    for (title, engine, guests) in runs {
+        let mut calls = Vec::new();
+        for (mode, label) in CPU_MODES {
+            let call =
+                measure_call(&env, &driver, &relay, engine, guests, mode, warm_up, secs).await;
+            calls.push((label, call));
+        }
+        print_cpu(title, secs, &calls);
+    }
+}

@@ -24,6 +24,9 @@
 //! - `page-load`: a guest opens the link in Chromium emulating a phone's
 //!   mobile connection and a 4× slower CPU; time until the device check is
 //!   interactive, first and repeat visit (`bench/browser.rs`). Not part of `all`.
+//! - `cpu [--secs N]`: CPU of each browser's processes over N s (60) of a
+//!   1:1 and a 4-person call with SFrame, a pass-through transform and no
+//!   transform (`bench/browser.rs`). Not part of `all`.
 //! - `shard`: forwarding through HAProxy in front of 1, 2 and 3 relay
 //!   nodes, next to one node without HAProxy (see `bench/shard.rs`; the
 //!   haproxy package). Not part of `all`.
@@ -68,6 +71,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "frames" => browser::run_bench("frames", false)?,
         "first-picture" => browser::run_bench("first_picture", false)?,
         "page-load" => browser::run_bench("page_load", true)?,
+        "cpu" => browser::run_cpu(&args[1..])?,
         "signalling" => signalling::run(&args[1..])?,
         "signalling-forwarder" => signalling::forwarder()?,
         "all" => {
@@ -77,7 +81,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard, signalling, frames, first-picture, page-load or all"
+                "unknown bench {other:?}: crypto, relay (relay-mem, relay-fwd), turn, shard, signalling, frames, first-picture, page-load, cpu or all"
             ));
         }
     }

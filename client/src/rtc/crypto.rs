@@ -114,6 +114,11 @@ impl FrameCrypto {
         JsFuture::from(ready)
             .await
             .map_err(|_| RtcError::Worker("no answer from the worker".into()))?;
+        // Before any stream exists: messages reach the worker in order.
+        #[cfg(feature = "test-hooks")]
+        if super::test_hooks::frames_mode() == super::test_hooks::FramesMode::PassThrough {
+            crypto.post(&ToWorker::PassThrough)?;
+        }
         Ok(crypto)
     }
 

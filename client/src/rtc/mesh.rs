@@ -768,6 +768,19 @@ fn set_codec_preferences(transceiver: &RtcRtpTransceiver, kind: MediaKind) {
     }
 }
 
+/// TEST ONLY: whether the page asked for no encoded transform at all
+/// (`?frames=none`, the CPU bench's baseline, docs/BENCHMARKS.md §14).
+#[cfg(feature = "test-hooks")]
+fn without_transform() -> bool {
+    super::test_hooks::frames_mode() == super::test_hooks::FramesMode::NoTransform
+}
+
+/// Release builds always attach the transform.
+#[cfg(not(feature = "test-hooks"))]
+const fn without_transform() -> bool {
+    false
+}
+
 /// Attaches the worker transform to a sender or receiver.
 fn attach_transform(
     crypto: &FrameCrypto,
@@ -775,6 +788,9 @@ fn attach_transform(
     target: &JsValue,
     options: StreamOptions,
 ) -> Result<(), RtcError> {
+    if without_transform() {
+        return Ok(());
+    }
     match path {
         TransformPath::Script => {
             let transform =
@@ -1356,7 +1372,7 @@ impl Inner {
                         receiving: fresh(rtp_grew) || recv.is_some_and(|s| fresh(s.last_frame_ms)),
                         decrypting: recv.is_some_and(|s| {
                             fresh(s.last_ok_ms) || went_quiet(s.last_ok_ms, rtp_grew)
-                        }),
+                        }) || (without_transform() && fresh(rtp_grew)),
                     }
                 };
                 PeerEncryption {
@@ -1798,6 +1814,10 @@ impl Inner {
             let watch = &mut peer.rtp;
             if inbound[k] > watch.last_in[k] {
                 watch.in_grew_ms[k] = Some(now);
+                // No worker reports frames then: RTP is the arrival sign.
+                if without_transform() {
+                    peer.media.media_arrived(now as u64);
+                }
             }
             watch.last_in[k] = inbound[k];
             watch.last_out[k] = outbound[k];
@@ -1819,7 +1839,7 @@ impl Inner {
                 if *suspect == u8::MAX {
                     continue;
                 }
-                if grown <= BYPASS_PACKETS[d] || saw_frames(direction) {
+                if grown <= BYPASS_PACKETS[d] || saw_frames(direction) || without_transform() {
                     *suspect = 0;
                     continue;
                 }

@@ -712,6 +712,7 @@ thread_local! {
     static CERTIFICATES_SWITCH: Cell<&'static str> = const { Cell::new("") };
     static SKIP_DECRYPT_SWITCH: Cell<bool> = const { Cell::new(false) };
     static REFUSE_SDP_SWITCH: Cell<bool> = const { Cell::new(false) };
+    static FRAMES_SWITCH: Cell<FramesMode> = const { Cell::new(FramesMode::Encrypted) };
     /// Every remote description as it arrived, before any cleaning.
     static REMOTE_SDPS: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
 }
@@ -756,6 +757,33 @@ pub fn remember_page_switches() {
     CERTIFICATES_SWITCH.with(|current| current.set(certificates));
     SKIP_DECRYPT_SWITCH.with(|current| current.set(query.contains("skip_decrypt=1")));
     REFUSE_SDP_SWITCH.with(|current| current.set(query.contains("refuse_remote_sdp=1")));
+    let frames = if query.contains("frames=passthrough") {
+        FramesMode::PassThrough
+    } else if query.contains("frames=none") {
+        FramesMode::NoTransform
+    } else {
+        FramesMode::Encrypted
+    };
+    FRAMES_SWITCH.with(|current| current.set(frames));
+}
+
+/// What the page's media frames go through; `cargo xtask bench cpu`
+/// (docs/BENCHMARKS.md §14) compares a call's CPU in the three modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FramesMode {
+    /// The real transform: SFrame in the worker.
+    Encrypted,
+    /// `?frames=passthrough`: the same worker and transform pipes, but
+    /// every frame passes unchanged (no crypto).
+    PassThrough,
+    /// `?frames=none`: no encoded transform at all; the mesh's checks that
+    /// frames go through the worker are off.
+    NoTransform,
+}
+
+/// The page's `?frames=` switch (read when the page loaded).
+pub fn frames_mode() -> FramesMode {
+    FRAMES_SWITCH.with(Cell::get)
 }
 
 /// The remote description as the page asks: unchanged, or (with

@@ -119,6 +119,8 @@ fn handle_message(state: &Rc<RefCell<State>>, data: &JsValue) {
         } => streams::attach(state, options, readable, writable, None),
         #[cfg(feature = "test-hooks")]
         ToWorker::SkipDecrypt { peer, on } => state.borrow_mut().skip_decrypt(&peer, on),
+        #[cfg(feature = "test-hooks")]
+        ToWorker::PassThrough => state.borrow_mut().pass_through(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! | `{type:"forget_peer", peer}` | drop the peer's keys and stop its streams |
 //! | `{type:"legacy_streams", peer, direction:"send"\|"recv", kind:"audio"\|"video", readable, writable}` | streams from Chromium's `createEncodedStreams()` (transferred) |
 //! | `{type:"skip_decrypt", peer, on}` | test-hooks builds only: pass that peer's frames through undecrypted |
+//! | `{type:"pass_through"}` | test-hooks builds only (`cargo xtask bench cpu`): from now on every frame of every stream passes unchanged, no crypto at all |
 //!
 //! `peer` is the participant id as 32 lower-case hex digits, `kid` a number
 //! below 2^53, `suite` the SFrame suite id (4 or 0xF001). The standard path
@@ -145,6 +146,9 @@ pub enum ToWorker {
         peer: String,
         on: bool,
     },
+    /// TEST ONLY: the CPU bench's pass-through mode (docs/BENCHMARKS.md §14).
+    #[cfg(feature = "test-hooks")]
+    PassThrough,
 }
 
 impl core::fmt::Debug for ToWorker {
@@ -162,6 +166,8 @@ impl core::fmt::Debug for ToWorker {
             ToWorker::SkipDecrypt { peer, on } => {
                 write!(f, "SkipDecrypt {{ peer: {peer}, on: {on} }}")
             }
+            #[cfg(feature = "test-hooks")]
+            ToWorker::PassThrough => write!(f, "PassThrough"),
         }
     }
 }
@@ -305,6 +311,10 @@ impl ToWorker {
                 set("peer", &peer.as_str().into())?;
                 set("on", &JsValue::from_bool(*on))?;
             }
+            #[cfg(feature = "test-hooks")]
+            ToWorker::PassThrough => {
+                set("type", &"pass_through".into())?;
+            }
         }
         Ok((obj.into(), transfer))
     }
@@ -349,6 +359,8 @@ impl ToWorker {
                     .as_bool()
                     .ok_or(ProtocolError::Field("on"))?,
             },
+            #[cfg(feature = "test-hooks")]
+            "pass_through" => ToWorker::PassThrough,
             _ => return Err(ProtocolError::UnknownType),
         })
     }
@@ -398,6 +410,10 @@ pub struct StreamStats {
     #[cfg(feature = "test-hooks")]
     #[serde(default)]
     pub skipped_unverified: std::collections::BTreeMap<String, u64>,
+    /// Frames passed on unchanged, no crypto (test hook `pass_through`).
+    #[cfg(feature = "test-hooks")]
+    #[serde(default)]
+    pub passed_through: u64,
 }
 
 /// The worker's periodic report.

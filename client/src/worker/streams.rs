@@ -91,6 +91,8 @@ struct Counters {
     /// as `skipped_before_key` once that key arrives.
     #[cfg(feature = "test-hooks")]
     skipped_waiting: HashMap<u64, u64>,
+    #[cfg(feature = "test-hooks")]
+    passed_through: u64,
     dropped: BTreeMap<&'static str, u64>,
     last_kid: Option<u64>,
     last_ok_ms: Option<f64>,
@@ -128,6 +130,9 @@ pub(crate) struct State {
     next_id: u32,
     #[cfg(feature = "test-hooks")]
     skip_decrypt: HashSet<String>,
+    /// TEST ONLY: every frame passes unchanged (the CPU bench's baseline).
+    #[cfg(feature = "test-hooks")]
+    pass_through: bool,
 }
 
 /// What to do with a frame.
@@ -148,6 +153,8 @@ impl State {
             next_id: 0,
             #[cfg(feature = "test-hooks")]
             skip_decrypt: HashSet::new(),
+            #[cfg(feature = "test-hooks")]
+            pass_through: false,
         }
     }
 
@@ -235,6 +242,14 @@ impl State {
         }
     }
 
+    /// TEST ONLY (`cargo xtask bench cpu`, docs/BENCHMARKS.md §14): from
+    /// now on every frame passes through the same pipes unchanged, no
+    /// crypto, so a call's CPU can be compared with and without it.
+    #[cfg(feature = "test-hooks")]
+    pub(crate) fn pass_through(&mut self) {
+        self.pass_through = true;
+    }
+
     /// TEST ONLY (bench.rs): a stream with no pipe, whose frames a bench
     /// hands to [`State::process_frame`] directly.
     #[cfg(feature = "test-hooks")]
@@ -268,12 +283,23 @@ impl State {
             streams,
             #[cfg(feature = "test-hooks")]
             skip_decrypt,
+            #[cfg(feature = "test-hooks")]
+            pass_through,
             ..
         } = self;
         let Some(stream) = streams.iter_mut().find(|s| s.id == id) else {
             return Outcome::Drop;
         };
         stream.counters.last_frame_ms = Some(now);
+
+        // Counted as arrived media, as a decrypted frame is, so the call
+        // behaves the same in every mode of the CPU bench.
+        #[cfg(feature = "test-hooks")]
+        if *pass_through {
+            stream.counters.passed_through += 1;
+            stream.counters.last_ok_ms = Some(now);
+            return Outcome::Pass;
+        }
 
         #[cfg(feature = "test-hooks")]
         if stream.options.direction == Direction::Recv
@@ -350,6 +376,8 @@ impl State {
                         skipped_before_key: 0,
                         #[cfg(feature = "test-hooks")]
                         skipped_unverified: BTreeMap::new(),
+                        #[cfg(feature = "test-hooks")]
+                        passed_through: 0,
                     });
                     let last = merged.len() - 1;
                     &mut merged[last]
@@ -361,6 +389,7 @@ impl State {
             {
                 entry.skipped_authentic += c.skipped_authentic;
                 entry.skipped_before_key += c.skipped_before_key;
+                entry.passed_through += c.passed_through;
                 for (reason, n) in &c.skipped_unverified {
                     *entry
                         .skipped_unverified

@@ -1,4 +1,4 @@
-//! `cargo xtask bench frames|first-picture|page-load`: the in-browser benches (docs/BENCHMARKS.md
+//! `cargo xtask bench frames|first-picture|page-load|cpu`: the in-browser benches (docs/BENCHMARKS.md
 //! §9 on). Each builds the app with test hooks into `target/dist-bench`
 //! and runs its test in `tests/tests/browser_bench_smoke.rs` with
 //! `CONFIDE_BENCH=full`, which prints the tables; without that variable the
@@ -16,6 +16,26 @@ const WASM_TARGET: &str = "target/bench-wasm";
 /// `release_app`: the page is the release build, embedded in the relay as
 /// guests get it (built into `dist/` first, as `cargo xtask build` does).
 pub fn run_bench(name: &str, release_app: bool) -> Result<(), String> {
+    run_bench_with(name, release_app, &[])
+}
+
+/// `cargo xtask bench cpu [--secs N]`: a call's CPU in three frame modes,
+/// measured for N seconds each (60 unless given).
+pub fn run_cpu(args: &[String]) -> Result<(), String> {
+    let secs = match args {
+        [] => 60,
+        [flag, n] if flag == "--secs" => n
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("--secs wants a number of seconds, not {n:?}"))?,
+        _ => return Err("usage: cargo xtask bench cpu [--secs N]".into()),
+    };
+    run_bench_with("cpu", false, &[("CONFIDE_BENCH_SECS", secs.to_string())])
+}
+
+/// [`run_bench`] with more environment variables for the test.
+fn run_bench_with(name: &str, release_app: bool, vars: &[(&str, String)]) -> Result<(), String> {
     let tools = Toolbox::install_all(true)?;
     if release_app {
         crate::build_app(&tools, "dist", &[], None)?;
@@ -27,7 +47,9 @@ pub fn run_bench(name: &str, release_app: bool) -> Result<(), String> {
         &root().join(DIST),
         &["test-hooks"],
     )?;
-    run(cargo()
+    let mut command = cargo();
+    command.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
+    run(command
         .args([
             "test",
             "--package",
