@@ -73,6 +73,7 @@ fuzz_target!(|data: &[u8]| {
         grace: Duration::from_millis(500),
         invite_ttl: Duration::from_secs(2),
         invite_ttl_max: Duration::from_secs(5),
+        planned_room_max: Duration::from_secs(5),
         ..Limits::default()
     };
     // Sign-ins from this key pass (b % 3 == 2 sends a forged one).
@@ -81,6 +82,8 @@ fuzz_target!(|data: &[u8]| {
     let access = std::sync::Arc::new(confide_relay::counsellor::Access::new(key));
     let mut relay = Relay::new(limits, 1, access);
     let mut now = Instant::now();
+    // Planned sessions: unix time 1000 s at the start.
+    relay.set_wall_clock(now, Duration::from_secs(1000));
     let mut members: Vec<MemberId> = vec![MemberId(0)];
     let mut bytes = Bytes(data);
     while let Some(op) = bytes.next() {
@@ -117,14 +120,14 @@ fuzz_target!(|data: &[u8]| {
                         } else {
                             signed_in.clone()
                         },
-                        keep_until: None,
+                        keep_until: (a & 8 != 0).then_some(1000 + u64::from(b % 8)),
                     },
                     1 => ClientMessage::AddInvite {
                         room: room(a),
                         token_hash: InviteToken([b % 4; 32]).hash(),
                         ttl_secs: (a & 4 == 0).then_some(u32::from(b % 8)),
-                        opens: None,
-                        closes: None,
+                        opens: (a & 8 != 0).then_some(1000 + u64::from(b % 4)),
+                        closes: (a & 16 != 0).then_some(1000 + u64::from(b / 4 % 8)),
                     },
                     2 => ClientMessage::RevokeInvite {
                         room: room(a),
