@@ -181,11 +181,15 @@ async fn a_window_lets_knocks_in_only_while_it_is_open() {
 
 #[tokio::test]
 async fn a_knock_before_the_counsellor_arrives_reaches_her_when_she_does() {
-    let relay = TestRelay::start_with(with_metrics()).await;
+    // With ICE servers (an external STUN server), so that their place is checked too.
+    let mut config = with_metrics();
+    config.ice_server = vec!["stun:stun.example.org:3478".into()];
+    let relay = TestRelay::start_with(config).await;
     let url = relay.ws_url();
     let t = unix_now().as_secs();
     let keep = t + 120;
     let (mut tab, host, _) = plan(&url, 1, Some(keep)).await;
+    assert!(matches!(tab.recv().await, ServerMessage::IceServers { .. }));
     add_window(&mut tab, 1, 2, t, keep).await;
     // The counsellor closes her tab; the relay has let go of it.
     drop(tab);
@@ -194,7 +198,7 @@ async fn a_knock_before_the_counsellor_arrives_reaches_her_when_she_does() {
 
     let (mut guest, g) = knock_waiting(&url, 1, 2, b"sealed knock for the counsellor").await;
 
-    // She opens confide later: her seat, then the knock she missed.
+    // She opens confide later: her seat, its ICE servers, then the knock she missed.
     let mut tab = Client::connect(&url).await;
     tab.send(&create_msg(1, 1)).await;
     match tab.recv().await {
@@ -210,6 +214,7 @@ async fn a_knock_before_the_counsellor_arrives_reaches_her_when_she_does() {
         }
         other => panic!("expected room_created, got {other:?}"),
     }
+    assert!(matches!(tab.recv().await, ServerMessage::IceServers { .. }));
     match tab.recv().await {
         ServerMessage::Knocked {
             member, payload, ..
