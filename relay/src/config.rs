@@ -777,6 +777,7 @@ mod tests {
             "--room-grace",
             "--invite-ttl",
             "--invite-ttl-max",
+            "--planned-room-max",
             "--shutdown-timeout",
             "--first-message-timeout",
             "--header-timeout",
