@@ -26,6 +26,10 @@ use crate::counsellor::Access;
 use crate::limits::Limits;
 use crate::source::Source;
 
+/// The largest knock payload the relay keeps for a counsellor who arrives
+/// later (a real knock, handshake message and sealed name, is about 500 bytes).
+pub const MAX_HELD_KNOCK_BYTES: usize = 4096;
+
 /// Identifies one WebSocket connection for the lifetime of the process.
 pub type ConnId = u64;
 
@@ -378,11 +382,14 @@ impl Relay {
         Some(then.as_secs())
     }
 
-    /// Whether unix time `end` is after now and at most `--planned-room-max` ahead.
+    /// Whether unix time `end` is at most `--planned-room-max` ahead. An end
+    /// already past is accepted and keeps nothing: the counsellor's clock may
+    /// run behind the relay's, and refusing would cut her connection at the
+    /// very end of an appointment.
     fn plannable(&self, end: u64, now: Instant) -> bool {
         let max = self.limits.planned_room_max.as_secs();
         self.unix_at(now)
-            .is_some_and(|u| u < end && end <= u.saturating_add(max))
+            .is_some_and(|u| end <= u.saturating_add(max))
     }
 
     pub fn limits(&self) -> &Limits {
@@ -925,7 +932,10 @@ impl Relay {
                 resume_hash: Some(resume_hash),
                 resume_retry: None,
                 buckets: None,
-                held_knock: Some((room.knocks, payload.clone())),
+                // A real knock is about 500 bytes; a larger one is delivered
+                // live but not kept, so held knocks stay small.
+                held_knock: (payload.0.len() <= MAX_HELD_KNOCK_BYTES)
+                    .then(|| (room.knocks, payload.clone())),
             },
         );
         if let Some(c) = self.conns.get_mut(&conn) {
