@@ -333,8 +333,7 @@ impl Signal {
 
     /// Parses and validates JSON bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, SignalError> {
-        let s: Signal =
-            serde_json::from_slice(bytes).map_err(|e| SignalError::Json(e.to_string()))?;
+        let s: Signal = from_json_bytes(bytes)?;
         s.validate()?;
         Ok(s)
     }
@@ -377,6 +376,15 @@ fn pad(json: &[u8]) -> Zeroizing<Vec<u8>> {
     out.extend_from_slice(json);
     out.resize(len, b' ');
     out
+}
+
+/// Reads JSON bytes through `serde_json::from_str`, the entry point every
+/// other reader of the app uses: `from_slice` would put a second copy of
+/// serde_json's parser into the WebAssembly (docs/BENCHMARKS.md §5). Bytes
+/// that are not UTF-8 are refused either way.
+fn from_json_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SignalError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| SignalError::Json("not UTF-8".to_owned()))?;
+    serde_json::from_str(text).map_err(|e| SignalError::Json(e.to_string()))
 }
 
 fn check_member(m: &Member) -> Result<(), SignalError> {
@@ -515,8 +523,7 @@ impl Knock {
                 max: max_json,
             });
         }
-        let k: Knock =
-            serde_json::from_slice(bytes).map_err(|e| SignalError::Json(e.to_string()))?;
+        let k: Knock = from_json_bytes(bytes)?;
         if k.m1.len() > MAX_M1 {
             return Err(SignalError::TooLong {
                 field: "m1",
@@ -561,5 +568,30 @@ mod padding_tests {
             32 * 1024 + 1,
             "not padded past 32 KiB"
         );
+    }
+}
+
+#[cfg(test)]
+mod utf8_tests {
+    use super::*;
+
+    /// Signals and knocks are read as text: a byte that is not UTF-8, inside
+    /// a string or outside, is refused, and the same JSON as text is read.
+    #[test]
+    fn bytes_that_are_not_utf8_are_refused() {
+        let json = br#"{"t":"Chat","id":1,"text":"ja","sent_at_ms":0}"#;
+        assert!(Signal::decode(json).is_ok(), "the valid form is read");
+        let inside = b"{\"t\":\"Chat\",\"id\":1,\"text\":\"j\xffa\",\"sent_at_ms\":0}";
+        let outside = b"{\"t\":\"Bye\"}\xff";
+        for bytes in [&inside[..], &outside[..]] {
+            assert_eq!(
+                Signal::decode(bytes),
+                Err(SignalError::Json("not UTF-8".to_owned()))
+            );
+            assert_eq!(
+                Knock::from_json(bytes).err(),
+                Some(SignalError::Json("not UTF-8".to_owned()))
+            );
+        }
     }
 }
