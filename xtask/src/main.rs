@@ -507,6 +507,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "--test",
             "browser_counselling_day",
             "--test",
+            "browser_appointments",
+            "--test",
             "browser_nat",
             "--test",
             "browser_integrity",

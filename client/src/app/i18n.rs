@@ -289,6 +289,22 @@ pub struct Strings {
     pub failure_sign_in: FailureText,
     /// "Abmelden", its question, and the two answers.
     pub sign_out: [&'static str; 4],
+    // ----- Appointments (guest): too early, not there yet, too late -----
+    /// Before the appointment's day and time.
+    pub appt_title: &'static str,
+    /// After a clock time (" Uhr"; nothing in English).
+    pub appt_clock: &'static str,
+    pub appt_early_lead: &'static str,
+    /// Around the time the link opens.
+    pub appt_opens: [&'static str; 2],
+    pub appt_wait_title: &'static str,
+    pub appt_wait_lead: &'static str,
+    /// After some minutes: a used link looks the same, only the centre can help.
+    pub appt_wait_long: &'static str,
+    pub appt_over_title: &'static str,
+    /// Before the day and time it was.
+    pub appt_over_was: &'static str,
+    pub appt_over_todo: &'static str,
 }
 
 impl Strings {
@@ -658,6 +674,20 @@ static DE: Strings = Strings {
         "Ja, abmelden",
         "Angemeldet bleiben",
     ],
+    // ----- Appointments (guest) -----
+    appt_title: "Ihr Termin: ",
+    appt_clock: " Uhr",
+    appt_early_lead: "Diese Seite verbindet Sie zur Terminzeit von selbst. Sie können sie offen \
+                      lassen.",
+    appt_opens: ["Eintreten können Sie ab ", "."],
+    appt_wait_title: "Ihre Beraterin ist noch nicht da",
+    appt_wait_lead: "Diese Seite versucht es weiter. Sie können sie offen lassen.",
+    appt_wait_long: "Falls Ihr Link schon von jemand anderem benutzt wurde, kann nur Ihre \
+                     Beratungsstelle helfen.",
+    appt_over_title: "Dieser Termin ist vorbei",
+    appt_over_was: "Ihr Termin war am ",
+    appt_over_todo: "Bitten Sie Ihre Beratungsstelle um einen neuen Termin. Dazu bekommen Sie \
+                     einen neuen Link.",
 };
 
 static EN: Strings = Strings {
@@ -984,6 +1014,19 @@ static EN: Strings = Strings {
         "Yes, sign out",
         "Stay signed in",
     ],
+    // ----- Appointments (guest) -----
+    appt_title: "Your appointment: ",
+    appt_clock: "",
+    appt_early_lead: "This page connects you by itself when it is time. You can leave it open.",
+    appt_opens: ["You can come in from ", "."],
+    appt_wait_title: "Your counsellor is not here yet",
+    appt_wait_lead: "This page keeps trying. You can leave it open.",
+    appt_wait_long: "If someone else has already used your link, only your counselling centre \
+                     can help.",
+    appt_over_title: "This appointment is over",
+    appt_over_was: "Your appointment was on ",
+    appt_over_todo: "Please ask your counselling centre for a new appointment. You will get a new \
+                     link for it.",
 };
 
 /// Digits separated by spaces, so screen readers read them one by one.

@@ -24,6 +24,7 @@ use components::icons::{Icon, icon};
 use controller::{Controller, ControllerRef, ScreenUpdate, UiHandle};
 use i18n::{Lang, use_strings};
 use model::{FailureKind, Screen, UiAction};
+use screens::appointment::AppointmentScreen;
 use screens::call::CallScreen;
 use screens::failure::FailureView;
 use screens::guest::{GuestDeviceCheck, GuestWelcome, WaitingScreen};
@@ -88,6 +89,7 @@ fn screen_name(screen: &Screen) -> &'static str {
         Screen::GuestWelcome(_) => "guest-welcome",
         Screen::DeviceCheck(_) => "device-check",
         Screen::Waiting => "waiting",
+        Screen::Appointment(_) => "appointment",
         Screen::Call(_) => "call",
         Screen::Failure(_) => "failure",
     }
@@ -199,6 +201,7 @@ fn app(props: &AppProps) -> Html {
             html! { <GuestDeviceCheck view={view.clone()} on_action={on_action.clone()} /> }
         }
         Screen::Waiting => html! { <WaitingScreen on_action={on_action.clone()} /> },
+        Screen::Appointment(view) => html! { <AppointmentScreen view={view.clone()} /> },
         Screen::Call(view) => html! {
             <CallScreen view={view.clone()} on_action={on_action.clone()} chat_open={chat_param()} />
         },

@@ -35,6 +35,9 @@ pub enum Screen {
     DeviceCheck(GuestView),
     /// Guest: knocked, waiting to be admitted.
     Waiting,
+    /// Guest with an appointment link: too early, the counsellor not there
+    /// yet, or too late.
+    Appointment(AppointmentView),
     /// Both: the call.
     Call(CallView),
     /// Something went wrong or ended; says what happened and what to do.
@@ -45,7 +48,10 @@ impl Screen {
     /// Screens only a guest ever sees (used to keep "quick exit" visible).
     pub fn is_guest_screen(&self) -> bool {
         match self {
-            Screen::GuestWelcome(_) | Screen::DeviceCheck(_) | Screen::Waiting => true,
+            Screen::GuestWelcome(_)
+            | Screen::DeviceCheck(_)
+            | Screen::Waiting
+            | Screen::Appointment(_) => true,
             Screen::Call(call) => !call.is_host,
             _ => false,
         }
@@ -57,6 +63,27 @@ impl Screen {
 pub struct GuestView {
     /// The guest already chose to take part without camera.
     pub audio_only: bool,
+}
+
+/// A guest's appointment (times in unix seconds) and which page of it to show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppointmentView {
+    pub starts: u64,
+    /// When the link starts to work.
+    pub opens: u64,
+    pub page: AppointmentPage,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppointmentPage {
+    /// Before the window: the page waits and continues by itself.
+    Early,
+    /// Inside the window, but the knock was refused: the counsellor's
+    /// confide has not opened the room yet (or the link was used). The page
+    /// knocks again.
+    NotThereYet,
+    /// The window has closed.
+    Over,
 }
 
 /// The counsellor's invite screen.

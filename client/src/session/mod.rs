@@ -5,6 +5,7 @@
 //! to the frame-crypto worker, WebRTC signals to the mesh) and keeps the UI's
 //! [`Screen`] up to date. All protocol decisions live in `shared`.
 
+mod appointment;
 mod counsellor;
 mod relay;
 mod storage;
@@ -91,6 +92,8 @@ struct Inner {
     ui: Option<UiHandle>,
     /// The guest's parsed invite (from the URL fragment).
     invite: Option<Invite>,
+    /// Guest: the link's appointment, if any, and what waits for it.
+    appointment: appointment::AppointmentWait,
     /// A session this tab kept before a reload, to rejoin once the UI is attached.
     pending_rejoin: Option<(Resume, MediaChoice)>,
     session: Option<Session>,
@@ -195,6 +198,7 @@ impl Inner {
             me,
             ui: None,
             invite: None,
+            appointment: appointment::AppointmentWait::default(),
             pending_rejoin: None,
             session: None,
             relay: None,
@@ -620,6 +624,11 @@ impl Inner {
             Event::Ended(reason) => {
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason(&format!("{reason:?}"));
+                // Inside an appointment's window: the room may just not be open yet.
+                if reason == EndReason::Relay(ErrorCode::InviteInvalid) && self.knock_again_later()
+                {
+                    return;
+                }
                 if reason == EndReason::Relay(ErrorCode::NotCounsellor) {
                     // Revoked, or the centre changed its key: this sign-in is dead.
                     counsellor::forget();
@@ -1395,6 +1404,7 @@ impl Inner {
             self.show(Screen::Failure(FailureKind::UnsupportedBrowser));
             return;
         }
+        self.remember_knock(&invite, &name);
         match Session::new_guest(&mut OsRng, invite, &name) {
             Ok((session, knock, _resume)) => {
                 self.session = Some(session);
@@ -1476,8 +1486,9 @@ impl Controller for SessionController {
             None if counsellor::load().is_none() => Screen::Failure(FailureKind::SignInNeeded),
             None => Screen::Start,
             Some(Ok(invite)) => {
+                let page = inner.appointment_page(&invite);
                 inner.invite = Some(invite);
-                Screen::GuestWelcome(GuestView::default())
+                page.unwrap_or(Screen::GuestWelcome(GuestView::default()))
             }
             Some(Err(())) => Screen::Failure(FailureKind::InvalidLink),
         }

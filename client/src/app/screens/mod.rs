@@ -1,5 +1,6 @@
 //! One module per screen.
 
+pub mod appointment;
 pub mod call;
 pub mod chat;
 pub mod failure;

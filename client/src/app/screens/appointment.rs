@@ -1,0 +1,126 @@
+//! A guest's appointment pages: too early (the page waits and continues by
+//! itself), the counsellor not there yet (the page knocks again), and too
+//! late. The controller decides which; times are shown in the browser's
+//! local time, in the app's language.
+
+use yew::prelude::*;
+
+use crate::app::components::centre::{CentreInfo, tel, use_centre};
+use crate::app::components::icons::{Icon, icon};
+use crate::app::i18n::{Lang, use_strings};
+use crate::app::model::{AppointmentPage, AppointmentView};
+
+/// After this many minutes of knocking again, the page also offers the
+/// centre's phone and says what else may be wrong.
+const NOT_THERE_LONG_MINUTES: u32 = 5;
+
+/// The browser's own calendar and clock, in the app's language.
+mod when {
+    use crate::app::i18n::Lang;
+
+    fn format(unix_secs: u64, lang: Lang, options: &str, day: bool) -> String {
+        let date = js_sys::Date::new(&(unix_secs as f64 * 1000.0).into());
+        let options = js_sys::JSON::parse(options).unwrap_or_default();
+        if day {
+            date.to_locale_date_string(lang.tag(), &options).into()
+        } else {
+            date.to_locale_time_string_with_options(lang.tag(), &options)
+                .into()
+        }
+    }
+
+    /// `"Donnerstag, 3. Dezember"` (`"Thursday, December 3"`).
+    pub fn day(unix_secs: u64, lang: Lang) -> String {
+        format(
+            unix_secs,
+            lang,
+            r#"{"weekday":"long","day":"numeric","month":"long"}"#,
+            true,
+        )
+    }
+
+    /// `"14:00"` (`"2:00 PM"`).
+    pub fn clock(unix_secs: u64, lang: Lang) -> String {
+        format(
+            unix_secs,
+            lang,
+            r#"{"hour":"numeric","minute":"2-digit"}"#,
+            false,
+        )
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppointmentProps {
+    pub view: AppointmentView,
+}
+
+#[component(AppointmentScreen)]
+pub fn appointment_screen(props: &AppointmentProps) -> Html {
+    let strings = use_strings();
+    let lang = use_context::<Lang>().unwrap_or_default();
+    let centre = use_centre();
+    // Minutes on the "not there yet" page (this page stays while it knocks again).
+    let minutes = use_state_eq(|| 0u32);
+    {
+        let minutes = minutes.clone();
+        use_effect_with((), move |_| {
+            let shown = js_sys::Date::now();
+            let tick = gloo::timers::callback::Interval::new(15_000, move || {
+                minutes.set(((js_sys::Date::now() - shown) / 60_000.0) as u32);
+            });
+            move || drop(tick)
+        });
+    }
+    let starts = when::day(props.view.starts, lang)
+        + ", "
+        + &when::clock(props.view.starts, lang)
+        + strings.appt_clock;
+    let page = props.view.page;
+    let kind = match page {
+        AppointmentPage::Early => "early",
+        AppointmentPage::NotThereYet => "not-there-yet",
+        AppointmentPage::Over => "appointment-over",
+    };
+    if page == AppointmentPage::Over {
+        return html! {
+            <section class="card failure notice" data-testid="failure" data-kind={kind}
+                aria-labelledby="failure-title">
+                <div class="failure-sign">{ icon(Icon::Warning) }</div>
+                <h1 id="failure-title" tabindex="-1">{ strings.appt_over_title }</h1>
+                <p data-testid="appointment-time">{ strings.appt_over_was }{ starts }{ "." }</p>
+                <p>{ strings.appt_over_todo }</p>
+                <CentreInfo />
+            </section>
+        };
+    }
+    let long = page == AppointmentPage::NotThereYet && *minutes >= NOT_THERE_LONG_MINUTES;
+    html! {
+        <section class="card waiting" data-testid="appointment" data-kind={kind}
+            aria-labelledby="appointment-title">
+            <div class="breathe" aria-hidden="true"><span></span></div>
+            if page == AppointmentPage::Early {
+                <h1 id="appointment-title" tabindex="-1" data-testid="appointment-time">
+                    { strings.appt_title }{ starts }
+                </h1>
+                <p class="lead">{ strings.appt_early_lead }</p>
+                <p class="hint" data-testid="appointment-opens">
+                    { strings.appt_opens[0] }{ when::clock(props.view.opens, lang) }
+                    { strings.appt_clock }{ strings.appt_opens[1] }
+                </p>
+            } else {
+                <h1 id="appointment-title" tabindex="-1">{ strings.appt_wait_title }</h1>
+                <p class="lead">{ strings.appt_wait_lead }</p>
+                <p class="hint" data-testid="appointment-time">{ strings.appt_title }{ starts }</p>
+            }
+            if long {
+                if let Some(phone) = centre.phone.as_ref() {
+                    <p data-testid="waiting-long">{ strings.waiting_long }{ " " }
+                        <a href={tel(phone)}>{ phone.clone() }</a></p>
+                }
+                <p data-testid="appointment-link-used">{ strings.appt_wait_long }</p>
+            }
+            <CentreInfo />
+        </section>
+    }
+}
