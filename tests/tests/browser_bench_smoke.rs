@@ -863,30 +863,72 @@ async fn cpu() {
     let env = BrowserEnv::from_env();
     let relay = TestRelay::start(Some(env.dist.clone())).await;
     let driver = Driver::start(&env).await;
-    let secs: u64 = if full() {
-        std::env::var("CONFIDE_BENCH_SECS")
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
             .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(60)
-    } else {
-        2
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(default)
     };
+    let (secs, rounds) = if full() {
+        (
+            number("CONFIDE_BENCH_SECS", 60),
+            number("CONFIDE_BENCH_ROUNDS", 1).max(1),
+        )
+    } else {
+        (2, 1)
+    };
+    // `CONFIDE_BENCH_CALLS=chromium-2,chromium-4,firefox-2` picks calls.
+    let only = std::env::var("CONFIDE_BENCH_CALLS").unwrap_or_default();
     let warm_up = Duration::from_secs(if full() { 10 } else { 1 });
-    let mut runs: Vec<(&str, &str, usize)> = vec![("Chromium 1:1", "chromium", 1)];
+    let mut runs: Vec<(&str, &str, usize, &str)> =
+        vec![("Chromium 1:1", "chromium", 1, "chromium-2")];
     if full() {
-        runs.push(("Chromium, 4 people", "chromium", 3));
+        runs.push(("Chromium, 4 people", "chromium", 3, "chromium-4"));
         if env.firefox.exists() {
-            runs.push(("Firefox 1:1", "firefox", 1));
+            runs.push(("Firefox 1:1", "firefox", 1, "firefox-2"));
         }
     }
+    runs.retain(|(.., key)| only.is_empty() || only.split(',').any(|k| k == *key));
     println!("\nload before: {}", loadavg());
-    for (title, engine, guests) in runs {
-        let mut calls = Vec::new();
-        for (mode, label) in CPU_MODES {
-            let call =
-                measure_call(&env, &driver, &relay, engine, guests, mode, warm_up, secs).await;
-            calls.push((label, call));
+    for (title, engine, guests, _) in runs {
+        // Per mode over all rounds: CPU seconds and decoded frames.
+        let mut sums = [(0.0, 0.0); 3];
+        for round in 0..rounds {
+            // Every other round in reverse, so a drifting load hits every mode alike.
+            let mut order: Vec<usize> = (0..CPU_MODES.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            let mut calls: Vec<(usize, &str, CallCpu)> = Vec::new();
+            for i in order {
+                let (mode, label) = CPU_MODES[i];
+                let call =
+                    measure_call(&env, &driver, &relay, engine, guests, mode, warm_up, secs).await;
+                sums[i].0 += call.total();
+                sums[i].1 += call.decoded_per_s * secs as f64;
+                calls.push((i, label, call));
+            }
+            calls.sort_by_key(|(i, ..)| *i);
+            let calls: Vec<(&str, CallCpu)> = calls.into_iter().map(|(_, l, c)| (l, c)).collect();
+            print_cpu(
+                &format!("{title}, round {} of {rounds}", round + 1),
+                secs,
+                &calls,
+            );
         }
-        print_cpu(title, secs, &calls);
+        if rounds > 1 {
+            let share = |a: f64, base: f64| 100.0 * (a - base) / base;
+            let per_frame = |i: usize| sums[i].0 / sums[i].1;
+            println!(
+                "{title}, all {rounds} rounds: CPU s {:.2} / {:.2} / {:.2} (SFrame / pass-through / none); encryption adds {:+.1} % (per decoded frame {:+.1} %), plumbing {:+.1} % (per decoded frame {:+.1} %)",
+                sums[0].0,
+                sums[1].0,
+                sums[2].0,
+                share(sums[0].0, sums[2].0),
+                share(per_frame(0), per_frame(2)),
+                share(sums[1].0, sums[2].0),
+                share(per_frame(1), per_frame(2)),
+            );
+        }
     }
 }

@@ -19,19 +19,30 @@ pub fn run_bench(name: &str, release_app: bool) -> Result<(), String> {
     run_bench_with(name, release_app, &[])
 }
 
-/// `cargo xtask bench cpu [--secs N]`: a call's CPU in three frame modes,
-/// measured for N seconds each (60 unless given).
+/// `cargo xtask bench cpu [--secs N] [--rounds N] [--calls LIST]`: a
+/// call's CPU in three frame modes, measured for N seconds each (60),
+/// N rounds (1; every other one in reverse order), for the calls in LIST
+/// (`chromium-2,chromium-4,firefox-2`, the default: all three).
 pub fn run_cpu(args: &[String]) -> Result<(), String> {
-    let secs = match args {
-        [] => 60,
-        [flag, n] if flag == "--secs" => n
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("--secs wants a number of seconds, not {n:?}"))?,
-        _ => return Err("usage: cargo xtask bench cpu [--secs N]".into()),
-    };
-    run_bench_with("cpu", false, &[("CONFIDE_BENCH_SECS", secs.to_string())])
+    let usage = "usage: cargo xtask bench cpu [--secs N] [--rounds N] [--calls chromium-2,chromium-4,firefox-2]";
+    let mut vars: Vec<(&str, String)> = vec![("CONFIDE_BENCH_SECS", "60".into())];
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().ok_or(usage)?;
+        let var = match flag.as_str() {
+            "--secs" => "CONFIDE_BENCH_SECS",
+            "--rounds" => "CONFIDE_BENCH_ROUNDS",
+            "--calls" => "CONFIDE_BENCH_CALLS",
+            _ => return Err(usage.into()),
+        };
+        let number_ok = value.parse::<u64>().is_ok_and(|n| n > 0);
+        if var != "CONFIDE_BENCH_CALLS" && !number_ok {
+            return Err(format!("{flag} wants a positive number, not {value:?}"));
+        }
+        vars.retain(|(v, _)| *v != var);
+        vars.push((var, value.clone()));
+    }
+    run_bench_with("cpu", false, &vars)
 }
 
 /// [`run_bench`] with more environment variables for the test.
