@@ -18,8 +18,9 @@
 //!   closes ends on the same page (Chromium).
 //!
 //! Screenshots (Chromium, desktop 1280 × 800 and phone 390 × 844):
-//! 40-appointment-too-early, 41-appointment-not-there-yet,
-//! 42-appointment-over (each with `-phone`).
+//! 40-appointment-too-early, 41-appointment-not-there-yet (and
+//! `-after-minutes`: the test build's `?appointment_long=6` makes "some
+//! minutes" six seconds), 42-appointment-over (each with `-phone`).
 //!
 //! Like the other browser tests: `#[ignore]`d in a plain `cargo test`, run
 //! by `cargo xtask test`.
@@ -33,7 +34,7 @@ use confide_shared::wire::{ClientMessage, MemberId, PROTOCOL_VERSION, ServerMess
 use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine};
 use confide_tests::call::STEP;
 use confide_tests::relay::TestRelay;
-use confide_tests::ws::{Client, counsellor_token};
+use confide_tests::ws::{Client, Event, counsellor_token};
 use rand_core::OsRng;
 use serde_json::Value;
 
@@ -69,19 +70,24 @@ pub fn appointment_link(
     (secret, invite, url)
 }
 
-/// The next message that is not `ice_servers` (or similar notices).
+/// The next message that `pick` accepts, skipping others (`ice_servers`
+/// and the like); waits up to [`STEP`] (a page that knocks again may be
+/// 15 s away from its next knock).
 async fn next_that(
     client: &mut Client,
     what: &str,
     pick: impl Fn(&ServerMessage) -> bool,
 ) -> ServerMessage {
-    for _ in 0..8 {
-        let message = client.recv().await;
-        if pick(&message) {
-            return message;
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match client.try_next(left).await {
+            Some(Event::Message(message)) if pick(&message) => return message,
+            Some(Event::Message(_)) => {}
+            Some(Event::Closed(close)) => panic!("closed ({close:?}) before {what}"),
+            None => panic!("no {what} within {STEP:?}"),
         }
     }
-    panic!("no {what}");
 }
 
 /// The counsellor's confide registers the planned room and its invite with
@@ -122,14 +128,10 @@ pub async fn native_counsellor_registers(
 
 /// The counsellor sees the guest's knock; returns the guest's member id.
 pub async fn native_counsellor_sees_knock(host: &mut Client) -> MemberId {
-    let knock = tokio::time::timeout(
-        STEP,
-        next_that(host, "knocked", |m| {
-            matches!(m, ServerMessage::Knocked { .. })
-        }),
-    )
-    .await
-    .expect("the guest's knock arrives");
+    let knock = next_that(host, "the guest's knock", |m| {
+        matches!(m, ServerMessage::Knocked { .. })
+    })
+    .await;
     match knock {
         ServerMessage::Knocked { member, .. } => member,
         _ => unreachable!(),
@@ -314,6 +316,8 @@ async fn counsellor_not_there_yet(engine: Engine) {
     // Started a minute ago: inside the window, but no room on the relay yet.
     let appointment = Appointment::new(unix_now() - 60, 900, 3600).expect("an appointment");
     let (secret, invite, link) = appointment_link(&relay.http_url(), appointment);
+    // The test build's switch: "some minutes" are 6 s here.
+    let link = link.replacen("/#", "/?appointment_long=6#", 1);
 
     guest.goto(&link).await;
     guest_checks_devices_and_knocks(&guest).await;
@@ -331,8 +335,37 @@ async fn counsellor_not_there_yet(engine: Engine) {
         refusals(&guest).await >= 1,
         "the relay really refused the knock (4007)"
     );
+    assert!(
+        !text.contains("benutzt"),
+        "the used-link sentence only after some minutes: {text}"
+    );
     if engine == Engine::Chromium {
         desktop_and_phone_screenshots(&guest, "41-appointment-not-there-yet").await;
+    }
+    // After some minutes (of knocking again): the centre's phone, and the
+    // honest sentence that a used link looks the same.
+    let text = page_with(
+        &guest,
+        "the not-there-yet page after some minutes",
+        "[data-testid=appointment-link-used]",
+    )
+    .await;
+    assert!(
+        text.contains("Falls Ihr Link schon von jemand anderem benutzt wurde"),
+        "{text}"
+    );
+    assert_eq!(
+        guest
+            .eval(
+                "return document.querySelector('[data-testid=waiting-long] a').getAttribute('href')"
+            )
+            .await,
+        Value::from("tel:03012345678"),
+        "the centre's phone can be tapped"
+    );
+    assert!(refusals(&guest).await >= 2, "the page really knocked again");
+    if engine == Engine::Chromium {
+        desktop_and_phone_screenshots(&guest, "41-appointment-not-there-yet-after-minutes").await;
     }
 
     // The counsellor opens confide: her tab registers the room, and the

@@ -72,6 +72,9 @@ pub struct AppointmentView {
     /// When the link starts to work.
     pub opens: u64,
     pub page: AppointmentPage,
+    /// Knocking again for some minutes: also the centre's phone, and that
+    /// only the centre can help if the link was used.
+    pub long: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,10 +22,26 @@ pub(super) struct AppointmentWait {
     /// Before the window: look again when the page comes back to the
     /// foreground (phones throttle and freeze timers in the background).
     on_visible: Option<EventListener>,
-    /// Knocks refused inside the window so far.
+    /// Knocks refused inside the window so far, and when the first was.
     refused: u32,
+    first_refused_ms: f64,
     /// The invite and name to knock again with (the camera stays on).
     again: Option<(Invite, String)>,
+}
+
+/// After knocking again this long, the page also offers the centre's phone
+/// and says what else may be wrong.
+const LONG_MS: f64 = 5.0 * 60_000.0;
+
+/// [`LONG_MS`]; test builds take `?appointment_long=<seconds>` from the page's address.
+fn long_ms() -> f64 {
+    #[cfg(feature = "test-hooks")]
+    if let Some(secs) =
+        crate::app::gallery::query("appointment_long").and_then(|s| s.parse::<f64>().ok())
+    {
+        return secs * 1000.0;
+    }
+    LONG_MS
 }
 
 /// Whole seconds since 1970, and the milliseconds past them.
@@ -34,11 +50,19 @@ fn now() -> (u64, u32) {
     (ms / 1000, (ms % 1000) as u32)
 }
 
-fn page(appointment: Appointment, page: AppointmentPage) -> Screen {
-    Screen::Appointment(AppointmentView {
+fn view(appointment: Appointment) -> AppointmentView {
+    AppointmentView {
         starts: appointment.starts(),
         opens: appointment.opens(),
+        page: AppointmentPage::Early,
+        long: false,
+    }
+}
+
+fn page(appointment: Appointment, page: AppointmentPage) -> Screen {
+    Screen::Appointment(AppointmentView {
         page,
+        ..view(appointment)
     })
 }
 
@@ -131,8 +155,15 @@ impl Inner {
         self.outbox.clear();
         storage::clear();
         let delay = knock_retry_delay(self.appointment.refused) as u32 * 1000;
+        if self.appointment.refused == 0 {
+            self.appointment.first_refused_ms = js_sys::Date::now();
+        }
         self.appointment.refused += 1;
-        self.show(page(appointment, AppointmentPage::NotThereYet));
+        self.show(Screen::Appointment(AppointmentView {
+            page: AppointmentPage::NotThereYet,
+            long: js_sys::Date::now() - self.appointment.first_refused_ms >= long_ms(),
+            ..view(appointment)
+        }));
         let me = self.me.clone();
         self.appointment.timer = Some(Timeout::new(delay, move || {
             Inner::later(&me, Inner::knock_again);

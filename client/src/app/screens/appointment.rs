@@ -10,10 +10,6 @@ use crate::app::components::icons::{Icon, icon};
 use crate::app::i18n::{Lang, use_strings};
 use crate::app::model::{AppointmentPage, AppointmentView};
 
-/// After this many minutes of knocking again, the page also offers the
-/// centre's phone and says what else may be wrong.
-const NOT_THERE_LONG_MINUTES: u32 = 5;
-
 /// The browser's own calendar and clock, in the app's language.
 mod when {
     use crate::app::i18n::Lang;
@@ -60,18 +56,6 @@ pub fn appointment_screen(props: &AppointmentProps) -> Html {
     let strings = use_strings();
     let lang = use_context::<Lang>().unwrap_or_default();
     let centre = use_centre();
-    // Minutes on the "not there yet" page (this page stays while it knocks again).
-    let minutes = use_state_eq(|| 0u32);
-    {
-        let minutes = minutes.clone();
-        use_effect_with((), move |_| {
-            let shown = js_sys::Date::now();
-            let tick = gloo::timers::callback::Interval::new(15_000, move || {
-                minutes.set(((js_sys::Date::now() - shown) / 60_000.0) as u32);
-            });
-            move || drop(tick)
-        });
-    }
     let starts = when::day(props.view.starts, lang)
         + ", "
         + &when::clock(props.view.starts, lang)
@@ -94,7 +78,6 @@ pub fn appointment_screen(props: &AppointmentProps) -> Html {
             </section>
         };
     }
-    let long = page == AppointmentPage::NotThereYet && *minutes >= NOT_THERE_LONG_MINUTES;
     html! {
         <section class="card waiting" data-testid="appointment" data-kind={kind}
             aria-labelledby="appointment-title">
@@ -113,7 +96,7 @@ pub fn appointment_screen(props: &AppointmentProps) -> Html {
                 <p class="lead">{ strings.appt_wait_lead }</p>
                 <p class="hint" data-testid="appointment-time">{ strings.appt_title }{ starts }</p>
             }
-            if long {
+            if props.view.long {
                 if let Some(phone) = centre.phone.as_ref() {
                     <p data-testid="waiting-long">{ strings.waiting_long }{ " " }
                         <a href={tel(phone)}>{ phone.clone() }</a></p>
