@@ -30,6 +30,12 @@ pub async fn counsellor_starts_session(host: &Browser, relay_url: &str) -> Strin
 /// knocks; with `screenshot`, the device check is saved under that name.
 pub async fn guest_knocks(guest: &Browser, link: &str, name: &str, screenshot: Option<&str>) {
     guest.goto(link).await;
+    guest_continues_and_knocks(guest, name, screenshot).await;
+}
+
+/// From the guest's welcome page: reads the note, checks devices, types a
+/// name and knocks (see [`guest_knocks`]).
+pub async fn guest_continues_and_knocks(guest: &Browser, name: &str, screenshot: Option<&str>) {
     guest.click("[data-testid=continue]").await;
     guest
         .wait_until(

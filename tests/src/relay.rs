@@ -45,9 +45,15 @@ impl TestRelay {
 
     /// Starts a relay with the given configuration (its `listen` address is ignored).
     pub async fn start_with(config: Config) -> TestRelay {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_at(config, "127.0.0.1:0").await
+    }
+
+    /// Starts a relay on `addr`: with the address of a relay that was shut
+    /// down, it is that relay restarted (pages served by it reconnect to it).
+    pub async fn start_at(config: Config, addr: &str) -> TestRelay {
+        let listener = TcpListener::bind(addr)
             .await
-            .unwrap_or_else(|e| panic!("cannot bind loopback: {e}"));
+            .unwrap_or_else(|e| panic!("cannot bind {addr}: {e}"));
         let addr = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("no local address: {e}"));
@@ -65,6 +71,11 @@ impl TestRelay {
             task: Some(task),
             stop: Some(stop),
         }
+    }
+
+    /// The address it listens on (`127.0.0.1:port`).
+    pub fn addr(&self) -> String {
+        self.addr.to_string()
     }
 
     pub fn http_url(&self) -> String {

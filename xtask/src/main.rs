@@ -509,6 +509,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "--test",
             "browser_appointments",
             "--test",
+            "browser_planned",
+            "--test",
             "browser_nat",
             "--test",
             "browser_integrity",

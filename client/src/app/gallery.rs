@@ -11,7 +11,7 @@ use super::controller::{Controller, UiHandle};
 use super::devices;
 use super::model::{
     CallView, ChatLine, FailureKind, GuestView, InviteLink, InviteView, KnockView, ParticipantView,
-    SafetyCode, Screen, Trouble, UiAction, Warning, WarningKind,
+    PlannedView, SafetyCode, Screen, StartView, Trouble, UiAction, Warning, WarningKind,
 };
 use super::stub::StubController;
 
@@ -101,11 +101,35 @@ fn chat() -> Vec<ChatLine> {
     ]
 }
 
+/// Two appointments: one today in an hour with a guest already waiting, one next week.
+fn planned_samples() -> Vec<PlannedView> {
+    let now = (js_sys::Date::now() / 1000.0) as u64;
+    let today = now - now % 3600 + 3600;
+    let sample = |n: u8, starts: u64, label: &str, knocking: bool| PlannedView {
+        room: format!("room{n}"),
+        starts,
+        opens: starts - 15 * 60,
+        closes: starts + 50 * 60,
+        label: label.into(),
+        link: format!("https://beratung.example/#2{}", "A".repeat(75)),
+        knocking,
+        fresh: false,
+    };
+    vec![
+        sample(1, today, "für M.", true),
+        sample(2, today + 7 * 86_400, "", false),
+    ]
+}
+
 fn sample(name: &str) -> Option<Screen> {
     let host = || peer(1, None, true);
     Some(match name {
         "loading" => Screen::Loading,
-        "start" => Screen::Start,
+        "start" => Screen::Start(StartView::default()),
+        "start-planned" => Screen::Start(StartView {
+            planned: planned_samples(),
+            ..StartView::default()
+        }),
         "invite" => Screen::Invite(InviteView {
             invites: vec![link(1, false)],
             ..InviteView::default()

@@ -17,6 +17,10 @@ pub enum Lang {
 
 const STORAGE_KEY: &str = "confide-lang";
 
+/// The ready message around an invite link: (link, the appointment's day and
+/// time with the minutes before it the link opens, centre's name, centre's phone).
+pub type InviteMessage = fn(&str, Option<(&str, u32)>, Option<&str>, Option<&str>) -> String;
+
 impl Lang {
     /// The BCP 47 tag for `<html lang>`.
     pub fn tag(self) -> &'static str {
@@ -180,7 +184,9 @@ pub struct Strings {
     pub crisis_title: &'static str,
     /// "Nachricht kopieren": the link in a ready message (link, centre, phone).
     pub copy_message: &'static str,
-    pub invite_message: fn(&str, Option<&str>, Option<&str>) -> String,
+    /// The ready message: link, the appointment ("Donnerstag, 3. Dezember, 14:00" and
+    /// the minutes before it the link opens), centre, phone.
+    pub invite_message: InviteMessage,
     /// The waiting page: minutes waited, after 10 minutes whom to call,
     /// and leaving the waiting room (asks once more).
     pub waited: fn(u32) -> String,
@@ -289,6 +295,30 @@ pub struct Strings {
     pub failure_sign_in: FailureText,
     /// "Abmelden", its question, and the two answers.
     pub sign_out: [&'static str; 4],
+    // The counsellor's planned sessions (appointments), start page.
+    pub plan_button: &'static str,
+    pub plan_date: &'static str,
+    pub plan_time: &'static str,
+    pub plan_length: &'static str,
+    pub plan_opens: &'static str,
+    pub plan_opens_before: &'static str,
+    pub plan_minutes: &'static str,
+    pub plan_label: &'static str,
+    pub plan_label_hint: &'static str,
+    pub plan_submit: &'static str,
+    pub plan_cancel: &'static str,
+    pub plan_in_past: &'static str,
+    pub planned_title: &'static str,
+    /// "Heute", "Morgen".
+    pub planned_days: [&'static str; 2],
+    /// "Der Link funktioniert von ", " bis ", " Uhr."
+    pub planned_window: [&'static str; 3],
+    pub planned_knocking: &'static str,
+    pub planned_open: &'static str,
+    pub planned_delete: [&'static str; 4],
+    pub planned_delete_all: [&'static str; 4],
+    pub planned_device_note: &'static str,
+    pub planned_unreadable: &'static str,
     // ----- Appointments (guest): too early, not there yet, too late -----
     /// Before the appointment's day and time.
     pub appt_title: &'static str,
@@ -435,14 +465,17 @@ static DE: Strings = Strings {
     centre_phone: "Telefon:",
     crisis_title: "Wenn Sie jetzt mit jemandem sprechen möchten, kostenlos und anonym:",
     copy_message: "Nachricht kopieren",
-    invite_message: |link, centre, phone| {
+    invite_message: |link, when, centre, phone| {
         let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
+        let when = when
+            .map(|(w, m)| format!("Ihr Termin ist am {w} Uhr. Der Link funktioniert ab {m} Minuten vorher bis zum Ende des Termins. "))
+            .unwrap_or_default();
         let call = phone
             .map(|p| format!("\nFragen? Rufen Sie uns an: {p}\n"))
             .unwrap_or_default();
         format!(
             "Guten Tag,\n\nhier ist Ihr Link für das Video-Gespräch{with}:\n{link}\n\n\
-             Der Link funktioniert nur einmal. Sie brauchen ein Handy oder einen Computer mit \
+             {when}Der Link funktioniert nur einmal. Sie brauchen ein Handy oder einen Computer mit \
              aktuellem Browser; Kamera und Mikrofon, wenn Sie möchten. Sie müssen nichts \
              installieren.\n{call}"
         )
@@ -674,6 +707,40 @@ static DE: Strings = Strings {
         "Ja, abmelden",
         "Angemeldet bleiben",
     ],
+    plan_button: "Termin planen",
+    plan_date: "Datum",
+    plan_time: "Uhrzeit",
+    plan_length: "Dauer",
+    plan_opens: "Link gilt ab",
+    plan_opens_before: " Minuten vorher",
+    plan_minutes: " Minuten",
+    plan_label: "Für wen? (freiwillig)",
+    plan_label_hint: "Nur für Sie, z. B. „für M.“ – steht nicht im Link.",
+    plan_submit: "Termin anlegen",
+    plan_cancel: "Abbrechen",
+    plan_in_past: "Diese Zeit ist schon vorbei. Bitte wählen Sie eine spätere Zeit.",
+    planned_title: "Geplante Termine",
+    planned_days: ["Heute", "Morgen"],
+    planned_window: ["Der Link funktioniert von ", " bis ", " Uhr, einmal."],
+    planned_knocking: "Jemand wartet",
+    planned_open: "Termin öffnen",
+    planned_delete: [
+        "Termin löschen",
+        "Termin löschen? Der Link funktioniert dann nicht mehr.",
+        "Löschen",
+        "Behalten",
+    ],
+    planned_delete_all: [
+        "Alle Termine auf diesem Gerät löschen",
+        "Alle Termine auf diesem Gerät löschen? Ihre Links funktionieren dann nicht mehr.",
+        "Alle löschen",
+        "Behalten",
+    ],
+    planned_device_note: "Termine werden nur auf diesem Gerät gespeichert, nicht auf dem Server; \
+        auf einem anderen Gerät sehen Sie sie nicht. Öffnen Sie confide am Termintag hier: \
+        Wer vorher anklopft, wartet, bis Sie da sind.",
+    planned_unreadable: "Einige gespeicherte Termine kann diese Version nicht lesen. Sie bleiben \
+        gespeichert.",
     // ----- Appointments (guest) -----
     appt_title: "Ihr Termin: ",
     appt_clock: " Uhr",
@@ -793,14 +860,17 @@ static EN: Strings = Strings {
     centre_phone: "Phone:",
     crisis_title: "If you want to talk to someone now, free and anonymous:",
     copy_message: "Copy message",
-    invite_message: |link, centre, phone| {
+    invite_message: |link, when, centre, phone| {
         let with = centre.map(|c| format!(" with {c}")).unwrap_or_default();
+        let when = when
+            .map(|(w, m)| format!("Your appointment is on {w}. The link works from {m} minutes before until the end of the appointment. "))
+            .unwrap_or_default();
         let call = phone
             .map(|p| format!("\nQuestions? Call us: {p}\n"))
             .unwrap_or_default();
         format!(
             "Hello,\n\nhere is your link for the video call{with}:\n{link}\n\n\
-             The link works only once. You need a phone or computer with an up-to-date \
+             {when}The link works only once. You need a phone or computer with an up-to-date \
              browser; camera and microphone if you like. Nothing to install.\n{call}"
         )
     },
@@ -1014,6 +1084,40 @@ static EN: Strings = Strings {
         "Yes, sign out",
         "Stay signed in",
     ],
+    plan_button: "Plan an appointment",
+    plan_date: "Date",
+    plan_time: "Time",
+    plan_length: "Length",
+    plan_opens: "Link works from",
+    plan_opens_before: " minutes before",
+    plan_minutes: " minutes",
+    plan_label: "For whom? (optional)",
+    plan_label_hint: "Only for you, e.g. “for M.” – it is not in the link.",
+    plan_submit: "Create appointment",
+    plan_cancel: "Cancel",
+    plan_in_past: "This time has already passed. Please choose a later time.",
+    planned_title: "Planned appointments",
+    planned_days: ["Today", "Tomorrow"],
+    planned_window: ["The link works from ", " to ", ", once."],
+    planned_knocking: "Someone is waiting",
+    planned_open: "Open appointment",
+    planned_delete: [
+        "Delete appointment",
+        "Delete this appointment? Its link will stop working.",
+        "Delete",
+        "Keep",
+    ],
+    planned_delete_all: [
+        "Delete all appointments on this device",
+        "Delete all appointments on this device? Their links will stop working.",
+        "Delete all",
+        "Keep",
+    ],
+    planned_device_note: "Appointments are stored only on this device, not on the server; \
+        you will not see them on another device. Open confide here on the day: whoever \
+        knocks earlier waits until you are there.",
+    planned_unreadable: "Some stored appointments cannot be read by this version. They stay \
+        stored.",
     // ----- Appointments (guest) -----
     appt_title: "Your appointment: ",
     appt_clock: "",

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod model;
 pub mod screens;
 pub mod stub;
+pub mod when;
 
 use std::rc::Rc;
 
@@ -84,7 +85,7 @@ impl Reducible for ScreenState {
 fn screen_name(screen: &Screen) -> &'static str {
     match screen {
         Screen::Loading => "loading",
-        Screen::Start => "start",
+        Screen::Start(_) => "start",
         Screen::Invite(_) => "invite",
         Screen::GuestWelcome(_) => "guest-welcome",
         Screen::DeviceCheck(_) => "device-check",
@@ -190,7 +191,7 @@ fn app(props: &AppProps) -> Html {
 
     let body = match &shown {
         Screen::Loading => html! { <Loading /> },
-        Screen::Start => html! { <StartScreen on_action={on_action.clone()} /> },
+        Screen::Start(view) => html! { <StartScreen view={view.clone()} on_action={on_action.clone()} /> },
         Screen::Invite(view) => {
             html! { <InviteScreen view={view.clone()} on_action={on_action.clone()} /> }
         }

@@ -25,8 +25,8 @@ pub const MAX_GUESTS: usize = 3;
 pub enum Screen {
     /// Nothing decided yet (the controller is still parsing the URL).
     Loading,
-    /// Counsellor: what confide is, "start a session".
-    Start,
+    /// Counsellor: what confide is, "start a session", her planned sessions.
+    Start(StartView),
     /// Counsellor: invite links, QR code, own camera check and the waiting room.
     Invite(InviteView),
     /// Guest: plain-language privacy note before the browser asks for the camera.
@@ -56,6 +56,37 @@ impl Screen {
             _ => false,
         }
     }
+}
+
+/// The counsellor's start page: her planned sessions on this device.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StartView {
+    /// In start order.
+    pub planned: Vec<PlannedView>,
+    /// Stored sessions this version cannot read (kept, not shown).
+    pub unreadable: usize,
+    /// The last "Termin anlegen" could not be used (a time in the past).
+    pub plan_refused: bool,
+}
+
+/// One planned session (times in unix seconds).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedView {
+    /// The room id (base64url): names the session in actions.
+    pub room: String,
+    pub starts: u64,
+    /// The link works from here…
+    pub opens: u64,
+    /// …until here.
+    pub closes: u64,
+    /// "für M.": for her only.
+    pub label: String,
+    /// The guest's link, with the appointment.
+    pub link: String,
+    /// Someone knocked and waits (the relay holds the knock).
+    pub knocking: bool,
+    /// Just planned: shown opened, with the link to send.
+    pub fresh: bool,
 }
 
 /// What the guest screens need to know.
@@ -353,6 +384,21 @@ pub enum UiAction {
     StartSession,
     /// Counsellor: "Abmelden" (confirmed): forget her sign-in on this device.
     SignOut,
+    /// Counsellor: "Termin anlegen" (start in unix seconds, length in minutes,
+    /// when the link opens, an optional label for her own list).
+    PlanSession {
+        starts: u64,
+        minutes: u32,
+        /// Minutes before the start the link opens.
+        opens_before: u32,
+        label: String,
+    },
+    /// Counsellor: open a planned session now (its waiting room).
+    OpenPlanned(String),
+    /// Counsellor: delete one planned session (confirmed); its link stops working.
+    DeletePlanned(String),
+    /// Counsellor: "Alle Termine auf diesem Gerät löschen" (confirmed).
+    DeleteAllPlanned,
     /// Counsellor: create another invite link.
     CreateInvite,
     /// Counsellor copied an invite link (the UI already wrote it to the clipboard).

@@ -9,7 +9,7 @@ use super::controller::{Controller, UiHandle};
 use super::devices;
 use super::model::{
     CallView, ChatLine, DeviceKind, FailureKind, GuestView, InviteLink, InviteView, KnockView,
-    MAX_GUESTS, ParticipantView, SafetyCode, Screen, UiAction,
+    MAX_GUESTS, ParticipantView, SafetyCode, Screen, StartView, UiAction,
 };
 
 #[derive(Default)]
@@ -91,7 +91,7 @@ impl Controller for StubController {
     fn initial_screen(&self) -> Screen {
         let fragment = fragment();
         if fragment.is_empty() {
-            Screen::Start
+            Screen::Start(StartView::default())
         } else if fragment.starts_with('1') && fragment.len() > 20 {
             Screen::GuestWelcome(GuestView::default())
         } else {
@@ -341,7 +341,11 @@ impl Controller for StubController {
             | UiAction::NewLinkAfterLeave(_)
             | UiAction::DismissDeparture(_)
             | UiAction::DismissWarning(_)
-            | UiAction::SignOut => {}
+            | UiAction::SignOut
+            | UiAction::PlanSession { .. }
+            | UiAction::OpenPlanned(_)
+            | UiAction::DeletePlanned(_)
+            | UiAction::DeleteAllPlanned => {}
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod appointment;
 mod counsellor;
+mod planner;
 mod relay;
 mod storage;
 #[cfg(feature = "test-hooks")]
@@ -21,10 +22,10 @@ use confide_shared::ice_policy::{self, Link, TransportPolicy};
 use confide_shared::link::Invite;
 use confide_shared::media_watch::MediaHealth;
 use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
-use confide_shared::resume::Resume;
+use confide_shared::resume::{HostResume, Resume};
 use confide_shared::session::{Effect, EndReason, Event, MediaKey, ROSTER_ACK_CHECK_MS, Session};
 use confide_shared::sframe::CipherSuite;
-use confide_shared::wire::{ClientMessage, ErrorCode, IceServer, MemberId};
+use confide_shared::wire::{ClientMessage, CounsellorToken, ErrorCode, IceServer, MemberId};
 use rand_core::OsRng;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -34,8 +35,8 @@ use crate::app::controller::{Controller, UiHandle};
 use crate::app::devices;
 use crate::app::model::{
     CallView, ChatLine, Departure, DeviceKind, DeviceSwitch, FailureKind, GuestView, InviteLink,
-    InviteView, KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, UiAction, Warning,
-    WarningKind,
+    InviteView, KnockView, LocalMedia, ParticipantView, SafetyCode, Screen, StartView, UiAction,
+    Warning, WarningKind,
 };
 use crate::rtc::{self, FrameCrypto, MediaKind, Mesh, RtcEvent, ScreenShare, TransformPath};
 use relay::{RelayConnection, RelayEvent};
@@ -94,6 +95,12 @@ struct Inner {
     invite: Option<Invite>,
     /// Guest: the link's appointment, if any, and what waits for it.
     appointment: appointment::AppointmentWait,
+    /// Counsellor: her planned sessions on this device, registered with the relay.
+    planner: planner::Planner,
+    /// The start page is showing (its list follows the planner).
+    start_shown: std::cell::Cell<bool>,
+    /// The last "Termin anlegen" was refused (a time in the past).
+    plan_refused: bool,
     /// A session this tab kept before a reload, to rejoin once the UI is attached.
     pending_rejoin: Option<(Resume, MediaChoice)>,
     session: Option<Session>,
@@ -199,6 +206,9 @@ impl Inner {
             ui: None,
             invite: None,
             appointment: appointment::AppointmentWait::default(),
+            planner: planner::Planner::default(),
+            start_shown: std::cell::Cell::new(false),
+            plan_refused: false,
             pending_rejoin: None,
             session: None,
             relay: None,
@@ -231,6 +241,7 @@ impl Inner {
     }
 
     fn show(&self, screen: Screen) {
+        self.start_shown.set(matches!(screen, Screen::Start(_)));
         if let Some(ui) = &self.ui {
             ui.set_screen(screen);
         }
@@ -753,6 +764,13 @@ impl Inner {
 
     /// Ends everything local and shows `kind`.
     fn finish(&mut self, kind: FailureKind) {
+        if let Some(session) = &self.session
+            && session.is_host()
+            && kind == FailureKind::SessionEnded
+        {
+            // The appointment took place (or she ended it): its link is spent.
+            self.planner.session_ended(session.room());
+        }
         self.ask_before_closing(false);
         storage::clear();
         self.reconnect.reset();
@@ -771,6 +789,55 @@ impl Inner {
         self.session = None;
         self.in_call = false;
         self.show(Screen::Failure(kind));
+    }
+
+    /// The counsellor's start page with her planned sessions.
+    fn start_view(&self) -> Screen {
+        Screen::Start(StartView {
+            planned: self.planner.views(&origin()),
+            unreadable: self.planner.unreadable(),
+            plan_refused: self.plan_refused,
+        })
+    }
+
+    /// The planned sessions changed: redraw the start page if it is showing.
+    fn refresh_start(&self) {
+        if self.start_shown.get() {
+            self.show(self.start_view());
+        }
+    }
+
+    /// The counsellor opens a planned session: it starts like her own session
+    /// after a reload, in its waiting room; a knock the relay kept arrives.
+    fn open_planned(&mut self, room: &str) {
+        let Ok(room) = confide_shared::wire::RoomId::from_base64(room) else {
+            return;
+        };
+        let (Some(token), Some(planned)) = (counsellor::load(), self.planner.open(room)) else {
+            return;
+        };
+        self.restore_host(planned.host_resume(), token);
+        self.refresh();
+    }
+
+    /// The counsellor's session from what she kept (a reload, or a planned
+    /// session): same room and links, new keys; takes the host seat again.
+    fn restore_host(&mut self, stored: HostResume, token: CounsellorToken) {
+        self.invites.invites = stored
+            .invites
+            .iter()
+            .map(|i| InviteLink {
+                id: i.id,
+                url: i.invite.to_url(&origin()).to_string(),
+                used: i.member.is_some(),
+            })
+            .collect();
+        let (session, create) = Session::restore_host(&mut OsRng, stored, token);
+        self.session = Some(session);
+        self.check_roster_acks_regularly();
+        self.ask_before_closing(true);
+        self.connect();
+        self.send(create);
     }
 
     /// Pushes the current state to the screen that is showing.
@@ -1026,7 +1093,34 @@ impl Inner {
                 self.refresh();
             }
             UiAction::CreateInvite => self.create_invite(),
+            UiAction::PlanSession {
+                starts,
+                minutes,
+                opens_before,
+                label,
+            } => {
+                let me = self.me.clone();
+                self.plan_refused = self
+                    .planner
+                    .plan(&me, starts, minutes, opens_before, &label)
+                    .is_err();
+                self.refresh_start();
+            }
+            UiAction::OpenPlanned(room) => self.open_planned(&room),
+            UiAction::DeletePlanned(room) => {
+                if let Ok(room) = confide_shared::wire::RoomId::from_base64(&room) {
+                    self.planner.delete(room);
+                }
+                self.refresh_start();
+            }
+            UiAction::DeleteAllPlanned => {
+                self.planner.delete_all();
+                self.refresh_start();
+            }
             UiAction::SignOut => {
+                // Her planned sessions stay stored for her next sign-in, but
+                // this tab registers nothing for her any more.
+                self.planner = planner::Planner::default();
                 counsellor::forget();
                 self.show(Screen::Failure(FailureKind::SignInNeeded));
             }
@@ -1325,27 +1419,13 @@ impl Inner {
                 self.acquire_media(media);
             }
             Resume::Host(stored) => {
-                self.invites.invites = stored
-                    .invites
-                    .iter()
-                    .map(|i| InviteLink {
-                        id: i.id,
-                        url: i.invite.to_url(&origin()).to_string(),
-                        used: i.member.is_some(),
-                    })
-                    .collect();
                 let Some(token) = counsellor::load() else {
                     // Signed out in another tab meanwhile.
                     storage::clear();
                     self.show(Screen::Failure(FailureKind::SignInNeeded));
                     return;
                 };
-                let (session, create) = Session::restore_host(&mut OsRng, stored, token);
-                self.session = Some(session);
-                self.check_roster_acks_regularly();
-                self.ask_before_closing(true);
-                self.connect();
-                self.send(create);
+                self.restore_host(stored, token);
                 if media.in_call {
                     self.in_call = true;
                     self.refresh();
@@ -1484,7 +1564,7 @@ impl Controller for SessionController {
         }
         match from_url {
             None if counsellor::load().is_none() => Screen::Failure(FailureKind::SignInNeeded),
-            None => Screen::Start,
+            None => Screen::Start(StartView::default()),
             Some(Ok(invite)) => {
                 let page = inner.appointment_page(&invite);
                 inner.invite = Some(invite);
@@ -1497,6 +1577,20 @@ impl Controller for SessionController {
     fn attach(&mut self, ui: UiHandle) {
         let mut inner = self.inner.borrow_mut();
         inner.ui = Some(ui);
+        // The counsellor's tab, on any screen, registers her planned rooms.
+        if inner.invite.is_none()
+            && let Some(token) = counsellor::load()
+        {
+            if let Some((Resume::Host(stored), _)) = &inner.pending_rejoin {
+                let room = stored.secret.room_id();
+                inner.planner.hosting(room);
+            }
+            let me = inner.me.clone();
+            inner.planner.start(&me, token);
+            if inner.pending_rejoin.is_none() {
+                inner.show(inner.start_view());
+            }
+        }
         if let Some((resume, media)) = inner.pending_rejoin.take() {
             inner.hide_addresses = media.hide_address;
             inner.invites.hide_address = media.hide_address;

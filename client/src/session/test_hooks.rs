@@ -16,6 +16,10 @@
 //! - `confide_test_remote_sdps()`: every remote description as it arrived.
 //! - `confide_call_give_up_after(ms)`: a lost relay connection is given up
 //!   after `ms` instead of the relay's 2-minute grace period.
+//! - `confide_test_plan_in(start_in, opens_before, length, label)`: plans an
+//!   appointment starting `start_in` seconds from now whose link opens
+//!   `opens_before` seconds earlier and lasts `length` seconds (the form
+//!   offers whole minutes and days; tests need seconds: the shortened clock).
 
 use std::cell::RefCell;
 use std::rc::Weak;
@@ -188,4 +192,30 @@ pub(super) fn record_reason(reason: &str) {
             let _ = body.append_child(&note);
         }
     }
+}
+
+/// Plans an appointment on the counsellor's start page in seconds, not
+/// minutes (see the module documentation).
+#[wasm_bindgen]
+pub fn confide_test_plan_in(
+    start_in: u32,
+    opens_before: u32,
+    length: u32,
+    label: String,
+) -> Result<(), JsValue> {
+    CURRENT.with(|current| {
+        let inner = current.borrow().upgrade().ok_or("no controller")?;
+        let mut inner = inner.try_borrow_mut().map_err(|_| "busy")?;
+        let starts = super::planner::now_secs() + u64::from(start_in);
+        let appointment =
+            confide_shared::appointment::Appointment::new(starts, opens_before, length)
+                .map_err(|e| e.to_string())?;
+        let me = inner.me.clone();
+        inner
+            .planner
+            .plan_appointment(&me, appointment, &label)
+            .map_err(|()| "label refused")?;
+        inner.refresh_start();
+        Ok(())
+    })
 }

@@ -1,9 +1,11 @@
 //! Building blocks shared by several screens.
 
 pub mod centre;
+pub mod confirm;
 pub mod device_check;
 pub mod icons;
 pub mod qr;
+pub mod planned;
 pub mod release;
 pub mod sign_out;
 pub mod video;

@@ -3,6 +3,7 @@
 
 use yew::prelude::*;
 
+use crate::app::components::confirm::ConfirmButton;
 use crate::app::i18n::use_strings;
 use crate::app::model::UiAction;
 
@@ -13,30 +14,9 @@ pub struct SignOutProps {
 
 #[component(SignOut)]
 pub fn sign_out(props: &SignOutProps) -> Html {
-    let [label, question, yes, no] = use_strings().sign_out;
-    let asking = use_state_eq(|| false);
-    let set = |value: bool| {
-        let asking = asking.clone();
-        Callback::from(move |_: MouseEvent| asking.set(value))
-    };
-    if !*asking {
-        return html! {
-            <button type="button" class="btn btn-quiet" onclick={set(true)}
-                data-testid="sign-out">{ label }</button>
-        };
-    }
-    let confirm = {
-        let on_action = props.on_action.clone();
-        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::SignOut))
-    };
+    let strings = use_strings();
+    let on_confirm = props.on_action.reform(|()| UiAction::SignOut);
     html! {
-        <div class="sign-out" role="group" aria-label={label}>
-            <p>{ question }</p>
-            <div class="actions">
-                <button type="button" class="btn btn-secondary" onclick={confirm}
-                    data-testid="sign-out-confirm">{ yes }</button>
-                <button type="button" class="btn btn-primary" onclick={set(false)}>{ no }</button>
-            </div>
-        </div>
+        <ConfirmButton texts={strings.sign_out} testid="sign-out" {on_confirm} />
     }
 }

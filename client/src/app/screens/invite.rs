@@ -167,6 +167,7 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
         let newest = i + 1 == count;
         let message = (strings.invite_message)(
             &link.url,
+            None,
             centre.name.as_deref(),
             centre.phone.as_deref(),
         );

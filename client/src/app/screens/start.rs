@@ -1,38 +1,96 @@
-//! Counsellor's start page: one sentence about confide and one big button.
+//! Counsellor's start page: one sentence about confide, "start a session
+//! now", "plan an appointment", and her planned sessions (with a knock
+//! alert when someone already waits for one).
 
 use yew::prelude::*;
 
 use crate::app::components::icons::{Icon, icon};
+use crate::app::components::planned::{PlanForm, PlannedList, planned_title};
 use crate::app::components::release::ReleaseLine;
 use crate::app::components::sign_out::SignOut;
-use crate::app::i18n::use_strings;
-use crate::app::model::UiAction;
+use crate::app::i18n::{Lang, use_strings};
+use crate::app::model::{StartView, UiAction};
 
 #[derive(Properties, PartialEq)]
 pub struct StartProps {
+    pub view: StartView,
     pub on_action: Callback<UiAction>,
 }
 
 #[component(StartScreen)]
 pub fn start_screen(props: &StartProps) -> Html {
     let strings = use_strings();
+    let planning = use_state_eq(|| false);
     let onclick = {
         let on_action = props.on_action.clone();
         Callback::from(move |_: MouseEvent| on_action.emit(UiAction::StartSession))
     };
+    let plan = {
+        let planning = planning.clone();
+        Callback::from(move |_: MouseEvent| planning.set(true))
+    };
+    let close = {
+        let planning = planning.clone();
+        Callback::from(move |()| planning.set(false))
+    };
+    let view = &props.view;
+    let lang = use_context::<Lang>().unwrap_or_default();
+    // Someone waits for an appointment: said first, with the way in.
+    let alerts = view.planned.iter().filter(|p| p.knocking).map(|p| {
+        let room = p.room.clone();
+        let open = props
+            .on_action
+            .reform(move |_: MouseEvent| UiAction::OpenPlanned(room.clone()));
+        html! {
+            <div class="knock-alert" role="alert" data-testid="planned-knock-alert" key={p.room.clone()}>
+                { icon(Icon::Person) }
+                <span>{ strings.planned_knocking }{ ": " }{ planned_title(p, lang, strings.planned_days) }</span>
+                <button type="button" class="btn btn-small" onclick={open}
+                    data-testid="planned-alert-open">{ strings.planned_open }</button>
+            </div>
+        }
+    });
     html! {
         <section class="card start" aria-labelledby="start-title">
+            { for alerts }
             <h1 id="start-title" tabindex="-1">{ strings.start_title }</h1>
             <p class="lead">{ strings.start_lead }</p>
-            <ul class="points">
-                { for strings.start_points.iter().map(|point| html! {
-                    <li>{ icon(Icon::Check) }<span>{ *point }</span></li>
-                }) }
-            </ul>
-            <button type="button" class="btn btn-primary btn-large" {onclick}
-                data-testid="start-session">
-                { strings.start_button }
-            </button>
+            if view.planned.is_empty() {
+                <ul class="points">
+                    { for strings.start_points.iter().map(|point| html! {
+                        <li>{ icon(Icon::Check) }<span>{ *point }</span></li>
+                    }) }
+                </ul>
+            }
+            <div class="start-actions">
+                <button type="button" class="btn btn-primary btn-large" {onclick}
+                    data-testid="start-session">
+                    { strings.start_button }
+                </button>
+                if !*planning {
+                    <button type="button" class="btn btn-secondary btn-large" onclick={plan}
+                        data-testid="plan-session">
+                        { strings.plan_button }
+                    </button>
+                }
+            </div>
+            if *planning {
+                <PlanForm on_action={props.on_action.clone()} on_close={close} />
+            }
+            if view.plan_refused {
+                <p class="form-error" role="alert">{ strings.plan_in_past }</p>
+            }
+            if !view.planned.is_empty() {
+                <PlannedList planned={view.planned.clone()} on_action={props.on_action.clone()} />
+            }
+            if !view.planned.is_empty() || view.unreadable > 0 {
+                <p class="hint small" data-testid="planned-device-note">
+                    { strings.planned_device_note }
+                </p>
+            }
+            if view.unreadable > 0 {
+                <p class="hint small">{ strings.planned_unreadable }</p>
+            }
             <SignOut on_action={props.on_action.clone()} />
             <ReleaseLine />
         </section>
