@@ -16,8 +16,13 @@
 //!   the room again by itself, the guest gets in, same safety codes. Firefox
 //!   counsellor, Chromium guest.
 //!
+//! - **Planning through the form**: a time already past is refused with a
+//!   reason; tomorrow 10:00 is listed as "Morgen, 10:00 – für R." with its
+//!   window and a version-2 link, survives a reload, and deleting it asks
+//!   first (Chromium).
+//!
 //! Screenshots: 43-planned-list (the list with the knock after she came
-//! back late, desktop and phone).
+//! back late, desktop and phone), 44-planned-tomorrow.
 //!
 //! Like the other browser tests: `#[ignore]`d in a plain `cargo test`, run
 //! by `cargo xtask test`.
@@ -37,6 +42,14 @@ async fn counsellor_plans(host: &Browser, start_in: u32, opens_before: u32, labe
         "return document.querySelector('[data-testid=plan-session]') !== null",
     )
     .await;
+    // A device without planned sessions says so (her others' are not here).
+    let note = host
+        .eval("return document.querySelector('[data-testid=planned-device-note]').innerText")
+        .await;
+    assert!(
+        note.as_str().unwrap_or_default().contains("anderen Gerät"),
+        "{note}"
+    );
     host.eval(&format!(
         "window.wasmBindings.confide_test_plan_in({start_in}, {opens_before}, 600, '{label}'); return true"
     ))
@@ -174,4 +187,108 @@ async fn after_a_relay_restart_the_open_tab_registers_the_appointment_again() {
     sees_the_call(&guest).await;
     let code = both_show_the_same_code(&host, &guest).await;
     println!("the same safety code on both sides: {code}");
+}
+
+/// Sets the plan form's fields (`day_offset` days from today, local time).
+async fn fill_plan_form(host: &Browser, day_offset: i32, time: &str, label: &str) {
+    host.eval(&format!(
+        "const d = new Date(Date.now() + {day_offset} * 86400000); \
+         const two = n => String(n).padStart(2, '0'); \
+         document.querySelector('[data-testid=plan-day]').value = \
+           d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()); \
+         document.querySelector('[data-testid=plan-time]').value = '{time}'; \
+         return true"
+    ))
+    .await;
+    host.type_into("[data-testid=plan-label]", label).await;
+}
+
+#[tokio::test]
+#[ignore = "needs a browser; run with cargo xtask test"]
+async fn planning_through_the_form_refuses_a_past_time_and_deleting_asks_first() {
+    let env = BrowserEnv::from_env();
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let driver = Driver::start(&env).await;
+    let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
+    host.goto(&relay.counsellor_url()).await;
+
+    // Yesterday: refused, with a reason, and nothing is planned.
+    host.click("[data-testid=plan-session]").await;
+    fill_plan_form(&host, -1, "10:00", "gestern").await;
+    host.click("[data-testid=plan-submit]").await;
+    let refusal = host
+        .wait_until(
+            "the refusal",
+            STEP,
+            "const e = document.querySelector('.plan-form [role=alert]'); return e ? e.innerText : null",
+        )
+        .await;
+    assert!(refusal.as_str().unwrap_or_default().contains("schon vorbei"), "{refusal}");
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=planned]').length")
+            .await,
+        0
+    );
+
+    // Tomorrow at 10:00, 50 minutes, the link opens 15 minutes before.
+    host.eval("document.querySelector('[data-testid=plan-label]').value = ''; return true")
+        .await;
+    fill_plan_form(&host, 1, "10:00", "für R.").await;
+    host.click("[data-testid=plan-submit]").await;
+    let item = host
+        .wait_until(
+            "the planned session",
+            STEP,
+            "const e = document.querySelector('[data-testid=planned]'); return e ? e.innerText : null",
+        )
+        .await;
+    let item = item.as_str().unwrap_or_default().to_string();
+    println!("planned: {item:?}");
+    assert!(item.contains("Morgen, 10:00 – für R."), "{item}");
+    assert!(item.contains("von 9:45 bis 10:50 Uhr"), "{item}");
+    let link = host
+        .eval("return document.querySelector('[data-testid=planned-link]').value")
+        .await;
+    assert!(link.as_str().unwrap_or_default().contains("/#2"), "{link}");
+
+    // It survives a reload (kept on this device).
+    host.goto(&relay.http_url()).await;
+    host.wait_until(
+        "the planned session after a reload",
+        STEP,
+        "return document.querySelectorAll('[data-testid=planned]').length === 1",
+    )
+    .await;
+    host.screenshot("44-planned-tomorrow").await;
+
+    // Deleting asks first; "Behalten" keeps it, "Löschen" removes it.
+    host.eval("document.querySelector('[data-testid=planned] details').open = true; return true")
+        .await;
+    host.click("[data-testid=planned-delete]").await;
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=planned]').length")
+            .await,
+        1,
+        "one click deletes nothing"
+    );
+    host.click("[data-testid=planned-delete-confirm]").await;
+    host.wait_until(
+        "the list without it",
+        STEP,
+        "return document.querySelectorAll('[data-testid=planned]').length === 0",
+    )
+    .await;
+    host.goto(&relay.http_url()).await;
+    host.wait_until(
+        "the start page",
+        STEP,
+        "return document.querySelector('[data-testid=plan-session]') !== null",
+    )
+    .await;
+    assert_eq!(
+        host.eval("return document.querySelectorAll('[data-testid=planned]').length")
+            .await,
+        0,
+        "deleted for good"
+    );
 }

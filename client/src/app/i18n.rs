@@ -318,6 +318,7 @@ pub struct Strings {
     pub planned_delete: [&'static str; 4],
     pub planned_delete_all: [&'static str; 4],
     pub planned_device_note: &'static str,
+    pub planned_none: &'static str,
     pub planned_unreadable: &'static str,
     // ----- Appointments (guest): too early, not there yet, too late -----
     /// Before the appointment's day and time.
@@ -739,6 +740,8 @@ static DE: Strings = Strings {
     planned_device_note: "Termine werden nur auf diesem Gerät gespeichert, nicht auf dem Server; \
         auf einem anderen Gerät sehen Sie sie nicht. Öffnen Sie confide am Termintag hier: \
         Wer vorher anklopft, wartet, bis Sie da sind.",
+    planned_none: "Auf diesem Gerät sind keine Termine geplant. Termine, die Sie auf einem \
+        anderen Gerät geplant haben, sehen und öffnen Sie nur dort.",
     planned_unreadable: "Einige gespeicherte Termine kann diese Version nicht lesen. Sie bleiben \
         gespeichert.",
     // ----- Appointments (guest) -----
@@ -1116,6 +1119,8 @@ static EN: Strings = Strings {
     planned_device_note: "Appointments are stored only on this device, not on the server; \
         you will not see them on another device. Open confide here on the day: whoever \
         knocks earlier waits until you are there.",
+    planned_none: "No appointments are planned on this device. Appointments you planned on \
+        another device can only be seen and opened there.",
     planned_unreadable: "Some stored appointments cannot be read by this version. They stay \
         stored.",
     // ----- Appointments (guest) -----

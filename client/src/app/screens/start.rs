@@ -83,11 +83,10 @@ pub fn start_screen(props: &StartProps) -> Html {
             if !view.planned.is_empty() {
                 <PlannedList planned={view.planned.clone()} on_action={props.on_action.clone()} />
             }
-            if !view.planned.is_empty() || view.unreadable > 0 {
-                <p class="hint small" data-testid="planned-device-note">
-                    { strings.planned_device_note }
-                </p>
-            }
+            // A second device has none of her planned sessions: said, not silent.
+            <p class="hint small" data-testid="planned-device-note">
+                { if view.planned.is_empty() { strings.planned_none } else { strings.planned_device_note } }
+            </p>
             if view.unreadable > 0 {
                 <p class="hint small">{ strings.planned_unreadable }</p>
             }
