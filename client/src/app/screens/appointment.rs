@@ -9,42 +9,7 @@ use crate::app::components::centre::{CentreInfo, tel, use_centre};
 use crate::app::components::icons::{Icon, icon};
 use crate::app::i18n::{Lang, use_strings};
 use crate::app::model::{AppointmentPage, AppointmentView};
-
-/// The browser's own calendar and clock, in the app's language.
-mod when {
-    use crate::app::i18n::Lang;
-
-    fn format(unix_secs: u64, lang: Lang, options: &str, day: bool) -> String {
-        let date = js_sys::Date::new(&(unix_secs as f64 * 1000.0).into());
-        let options = js_sys::JSON::parse(options).unwrap_or_default();
-        if day {
-            date.to_locale_date_string(lang.tag(), &options).into()
-        } else {
-            date.to_locale_time_string_with_options(lang.tag(), &options)
-                .into()
-        }
-    }
-
-    /// `"Donnerstag, 3. Dezember"` (`"Thursday, December 3"`).
-    pub fn day(unix_secs: u64, lang: Lang) -> String {
-        format(
-            unix_secs,
-            lang,
-            r#"{"weekday":"long","day":"numeric","month":"long"}"#,
-            true,
-        )
-    }
-
-    /// `"14:00"` (`"2:00 PM"`).
-    pub fn clock(unix_secs: u64, lang: Lang) -> String {
-        format(
-            unix_secs,
-            lang,
-            r#"{"hour":"numeric","minute":"2-digit"}"#,
-            false,
-        )
-    }
-}
+use crate::app::when;
 
 #[derive(Properties, PartialEq)]
 pub struct AppointmentProps {
