@@ -18,7 +18,8 @@
 //! details come from `/centre.json`), so the release digest and the
 //! Content-Security-Policy are unchanged.
 //!
-//! Links that are easy to send: "Nachricht kopieren" copies a ready
+//! Links that are easy to send: under the link how long it works ("bis
+//! morgen, 14:05 Uhr", the relay's answer); "Nachricht kopieren" copies a ready
 //! message with the link, what the guest needs and the centre's phone.
 //!
 //! The waiting room: it says how long she has waited, and she can leave it (a second tap; the first only asks),
@@ -336,6 +337,16 @@ async fn the_counsellor_copies_a_ready_message_and_the_guest_can_leave_the_waiti
     let host = Browser::launch(&env, &driver, BrowserOptions::default()).await;
     let guest = guest_on_a_phone(&env, Engine::Chromium, &driver, 844).await;
     let link = counsellor_starts_session(&host, &relay.http_url()).await;
+
+    // Under the link: how long it works, from the relay's answer (24 hours).
+    let validity = host
+        .wait_until(
+            "how long the link works",
+            STEP,
+            "const p = document.querySelector('.invite-link .hint');              return p && p.innerText.includes('bis morgen') ? p.innerText : null",
+        )
+        .await;
+    println!("under the link: {validity}");
 
     // What the page hands the clipboard (the headless clipboard itself
     // needs a focused window; the text is what matters here).

@@ -53,6 +53,7 @@ fn link(id: u32, used: bool) -> InviteLink {
         id,
         url: format!("https://confide.example/#1{id}Xq7mVb2KpZr9TnW4cLd8HsYe3FgJ5uAo6Qi0"),
         used,
+        until: None,
     }
 }
 

@@ -114,6 +114,10 @@ pub struct Strings {
     pub copied: &'static str,
     pub copy_failed: &'static str,
     pub link_once: &'static str,
+    /// "Dieser Link funktioniert einmal, bis ", " Uhr." (a day or "heute" between).
+    pub link_until: [&'static str; 2],
+    /// "heute", "morgen" inside a sentence.
+    pub until_days: [&'static str; 2],
     pub link_used: &'static str,
     pub qr_label: &'static str,
     pub qr_show: &'static str,
@@ -390,6 +394,8 @@ static DE: Strings = Strings {
     copied: "Kopiert",
     copy_failed: "Kopieren nicht möglich – bitte markieren Sie den Link und kopieren Sie ihn selbst.",
     link_once: "Dieser Link funktioniert nur einmal.",
+    link_until: ["Dieser Link funktioniert einmal, bis ", " Uhr."],
+    until_days: ["heute", "morgen"],
     link_used: "Bereits geöffnet",
     qr_label: "QR-Code des Einladungslinks",
     qr_show: "QR-Code anzeigen",
@@ -789,6 +795,8 @@ static EN: Strings = Strings {
     copied: "Copied",
     copy_failed: "Copying is not possible – please select the link and copy it yourself.",
     link_once: "This link works only once.",
+    link_until: ["This link works once, until ", "."],
+    until_days: ["today", "tomorrow"],
     link_used: "Already opened",
     qr_label: "QR code of the invite link",
     qr_show: "Show QR code",

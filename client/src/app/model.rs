@@ -142,6 +142,9 @@ pub struct InviteLink {
     pub url: String,
     /// Somebody already opened it (it cannot be used again).
     pub used: bool,
+    /// It works until then (unix seconds), as far as we know: the relay's
+    /// answer, or a planned session's window.
+    pub until: Option<u64>,
 }
 
 /// A knock in the waiting room.

@@ -35,6 +35,7 @@ fn sample_link(id: u32) -> InviteLink {
         id,
         url: format!("{origin}/#1{id}Xq7mVb2KpZr9TnW4cLd8HsYe3FgJ5uAo6Qi0"),
         used: false,
+        until: None,
     }
 }
 

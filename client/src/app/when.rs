@@ -46,6 +46,17 @@ pub fn days_from_today(unix_secs: u64) -> i64 {
     ((then - today) / 86_400_000.0).round() as i64
 }
 
+/// `"Heute, 14:00"`, `"Morgen, 9:30"`, `"Donnerstag, 3. Dezember, 14:00"`
+/// (`days`: the words for today and tomorrow).
+pub fn day_and_clock(unix_secs: u64, lang: Lang, days: [&str; 2]) -> String {
+    let day = match days_from_today(unix_secs) {
+        0 => days[0].to_owned(),
+        1 => days[1].to_owned(),
+        _ => day(unix_secs, lang),
+    };
+    day + ", " + &clock(unix_secs, lang)
+}
+
 /// A date and a time typed into `<input type="date">`/`<input type="time">`
 /// ("2026-12-03", "14:00"), read as local time; `None` if not a time.
 pub fn parse_local(day: &str, time: &str) -> Option<u64> {

@@ -435,6 +435,13 @@ impl Inner {
                 self.rejoining = false;
                 self.refresh();
             }
+            Event::InviteValid { invite, ttl_secs } => {
+                let until = planner::now_secs() + u64::from(ttl_secs);
+                if let Some(link) = self.invites.invites.iter_mut().find(|l| l.id == invite) {
+                    link.until = Some(until);
+                }
+                self.refresh();
+            }
             Event::Knocked {
                 member,
                 name,
@@ -830,6 +837,7 @@ impl Inner {
                 id: i.id,
                 url: i.invite.to_url(&origin()).to_string(),
                 used: i.member.is_some(),
+                until: i.invite.appointment().map(|a| a.closes()),
             })
             .collect();
         let (session, create) = Session::restore_host(&mut OsRng, stored, token);
@@ -1071,6 +1079,7 @@ impl Inner {
                 id,
                 url,
                 used: false,
+                until: None,
             });
         }
         self.persist();

@@ -228,6 +228,23 @@ impl Session {
             .collect()
     }
 
+    /// Host: which of our open invites the relay registered (by its hash).
+    pub(super) fn invite_valid(&self, token_hash: wire::TokenHash, ttl_secs: u32) -> Vec<Effect> {
+        let Role::Host(host) = &self.role else {
+            return Vec::new();
+        };
+        host.invites
+            .iter()
+            .find(|(_, invite)| invite.token().hash() == token_hash)
+            .map(|(id, _)| {
+                vec![Effect::Event(Event::InviteValid {
+                    invite: *id,
+                    ttl_secs,
+                })]
+            })
+            .unwrap_or_default()
+    }
+
     /// Host: let a knocking guest in. Sends the admission and the handshake's second message.
     pub fn admit(&mut self, member: MemberId) -> Vec<Effect> {
         let room = self.room;

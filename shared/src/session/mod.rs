@@ -103,6 +103,11 @@ pub enum Event {
         name: Option<String>,
         invite: u32,
     },
+    /// Host: the relay registered invite `invite` for `ttl_secs` more
+    /// seconds (what the counsellor's link screen says about it). The
+    /// relay's word, shown as such: it could shorten a link, never lengthen
+    /// what the link allows.
+    InviteValid { invite: u32, ttl_secs: u32 },
     /// Host: a knock that no open invite's key opens (forged or for a revoked link); it was turned away.
     KnockRefused { member: MemberId },
     /// Guest: waiting in the lobby for the host.
@@ -467,7 +472,11 @@ impl Session {
                 }
                 effects
             }
-            ServerMessage::InviteAdded { .. } => Vec::new(),
+            ServerMessage::InviteAdded {
+                token_hash,
+                ttl_secs,
+                ..
+            } => self.invite_valid(token_hash, ttl_secs),
             ServerMessage::Waiting { member, host, .. } => {
                 self.me = Some(member);
                 self.resume_answered();

@@ -338,3 +338,28 @@ fn a_knock_the_relay_kept_is_taken_once_and_never_refused_when_handed_over_again
         "{effects:?}"
     );
 }
+
+#[test]
+fn the_relays_answer_to_an_invite_says_which_link_works_how_long() {
+    let (mut host, _) = Session::new_host(&mut OsRng, wire::CounsellorToken([0; 48]));
+    let room = host.room();
+    let Some((id, url, _)) = host.create_invite(&mut OsRng, "https://b.example") else {
+        panic!("an invite");
+    };
+    let Ok(invite) = Invite::parse(&url) else {
+        panic!("the link parses");
+    };
+    let added = |token_hash| ServerMessage::InviteAdded {
+        room,
+        token_hash,
+        ttl_secs: 86_400,
+    };
+    let effects = host.handle(&mut OsRng, added(invite.token().hash()));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Event(Event::InviteValid { invite, ttl_secs: 86_400 })] if *invite == id
+    ));
+    // An answer about a hash that is none of our links says nothing.
+    let other = wire::TokenHash([9; 32]);
+    assert!(host.handle(&mut OsRng, added(other)).is_empty());
+}

@@ -139,12 +139,7 @@ pub fn plan_form(props: &PlanFormProps) -> Html {
 
 /// "Heute, 14:00 – für M.", "Morgen, 9:30", "Donnerstag, 3. Dezember, 14:00".
 pub fn planned_title(p: &PlannedView, lang: Lang, days: [&'static str; 2]) -> String {
-    let day = match when::days_from_today(p.starts) {
-        0 => days[0].to_owned(),
-        1 => days[1].to_owned(),
-        _ => when::day(p.starts, lang),
-    };
-    let title = day + ", " + &when::clock(p.starts, lang);
+    let title = when::day_and_clock(p.starts, lang, days);
     if p.label.is_empty() {
         title
     } else {

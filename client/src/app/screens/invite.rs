@@ -12,8 +12,10 @@ use crate::app::components::centre::use_centre;
 use crate::app::components::device_check::DeviceCheck;
 use crate::app::components::icons::{Icon, icon};
 use crate::app::components::qr::QrCodeSvg;
+use crate::app::i18n::Lang;
 use crate::app::i18n::{Strings, use_strings};
 use crate::app::model::{InviteLink, InviteView, KnockView, LocalMedia, MAX_GUESTS, UiAction};
+use crate::app::when;
 
 #[derive(Properties, PartialEq)]
 pub struct InviteProps {
@@ -118,6 +120,7 @@ pub struct InviteLinksProps {
 #[component(InviteLinks)]
 pub fn invite_links(props: &InviteLinksProps) -> Html {
     let strings = use_strings();
+    let lang = use_context::<Lang>().unwrap_or_default();
     let copied = use_state_eq(|| None::<Copied>);
     let reset = use_mut_ref(|| None::<Timeout>);
 
@@ -202,10 +205,15 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
                 }
                 <p class="hint small" role="status">
                     { match state {
-                        Some(Ok(())) => strings.copied,
-                        Some(Err(())) => strings.copy_failed,
-                        None if link.used => strings.link_used,
-                        None => strings.link_once,
+                        Some(Ok(())) => strings.copied.into(),
+                        Some(Err(())) => strings.copy_failed.into(),
+                        None if link.used => strings.link_used.into(),
+                        None => match link.until {
+                            Some(until) => strings.link_until[0].to_owned()
+                                + &when::day_and_clock(until, lang, strings.until_days)
+                                + strings.link_until[1],
+                            None => strings.link_once.into(),
+                        },
                     } }
                 </p>
                 if !link.used {
