@@ -223,7 +223,13 @@ async fn planning_through_the_form_refuses_a_past_time_and_deleting_asks_first()
             "const e = document.querySelector('.plan-form [role=alert]'); return e ? e.innerText : null",
         )
         .await;
-    assert!(refusal.as_str().unwrap_or_default().contains("schon vorbei"), "{refusal}");
+    assert!(
+        refusal
+            .as_str()
+            .unwrap_or_default()
+            .contains("schon vorbei"),
+        "{refusal}"
+    );
     assert_eq!(
         host.eval("return document.querySelectorAll('[data-testid=planned]').length")
             .await,

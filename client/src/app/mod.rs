@@ -191,7 +191,9 @@ fn app(props: &AppProps) -> Html {
 
     let body = match &shown {
         Screen::Loading => html! { <Loading /> },
-        Screen::Start(view) => html! { <StartScreen view={view.clone()} on_action={on_action.clone()} /> },
+        Screen::Start(view) => {
+            html! { <StartScreen view={view.clone()} on_action={on_action.clone()} /> }
+        }
         Screen::Invite(view) => {
             html! { <InviteScreen view={view.clone()} on_action={on_action.clone()} /> }
         }
