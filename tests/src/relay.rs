@@ -94,6 +94,28 @@ impl TestRelay {
         format!("{scheme}://{}/ws", self.addr)
     }
 
+    /// One value of the relay's `/metrics` (a relay started with metrics on
+    /// its own address, as the tests' configurations do).
+    pub async fn metric(&self, name: &str) -> u64 {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach the relay: {e}"));
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap_or_else(|e| panic!("cannot ask for /metrics: {e}"));
+        let mut text = String::new();
+        stream
+            .read_to_string(&mut text)
+            .await
+            .unwrap_or_else(|e| panic!("cannot read /metrics: {e}"));
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
+    }
+
     /// Asks the relay to shut down gracefully and waits until it has.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {

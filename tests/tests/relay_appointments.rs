@@ -82,26 +82,11 @@ async fn knock_refused(url: &str, room: u8, invite: u8) {
     guest.expect_close(4007).await;
 }
 
-async fn metric(relay: &TestRelay, name: &str) -> u64 {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
 /// Polls `/metrics` until `name` is `value` (bounded: panics after [`BOUND`]).
 async fn wait_for_metric(relay: &TestRelay, name: &str, value: u64) {
     let deadline = tokio::time::Instant::now() + BOUND;
     loop {
-        let now = metric(relay, name).await;
+        let now = relay.metric(name).await;
         if now == value {
             return;
         }
@@ -194,7 +179,7 @@ async fn a_knock_before_the_counsellor_arrives_reaches_her_when_she_does() {
     // The counsellor closes her tab; the relay has let go of it.
     drop(tab);
     wait_for_metric(&relay, "confide_connections", 0).await;
-    assert_eq!(metric(&relay, "confide_rooms").await, 1);
+    assert_eq!(relay.metric("confide_rooms").await, 1);
 
     let (mut guest, g) = knock_waiting(&url, 1, 2, b"sealed knock for the counsellor").await;
 
@@ -277,7 +262,7 @@ async fn nothing_about_a_planned_room_remains_after_its_window() {
 
     // Well past the grace period (1 s) the room and the guest's seat are still there.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(metric(&relay, "confide_rooms").await, 1);
+    assert_eq!(relay.metric("confide_rooms").await, 1);
     let mut guest = Client::connect(&url).await;
     guest.send(&resume_msg(1, g, 2)).await;
     match guest.recv().await {

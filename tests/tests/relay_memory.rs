@@ -55,21 +55,6 @@ async fn flood_until_away(host: &mut Client, room: u8, guest: MemberId) -> Optio
     }
 }
 
-async fn metric(relay: &TestRelay, name: &str) -> u64 {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-}
-
 #[tokio::test]
 async fn a_guest_that_does_not_read_is_closed_at_its_byte_budget() {
     let mut config = config();
@@ -85,8 +70,13 @@ async fn a_guest_that_does_not_read_is_closed_at_its_byte_budget() {
     );
     // Its queue is freed at once.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(metric(&relay, "confide_queued_bytes").await, 0);
-    assert!(metric(&relay, "confide_errors_total{kind=\"slow_consumer\"}").await >= 1);
+    assert_eq!(relay.metric("confide_queued_bytes").await, 0);
+    assert!(
+        relay
+            .metric("confide_errors_total{kind=\"slow_consumer\"}")
+            .await
+            >= 1
+    );
     // When it reads at last, it finds the close (or a cut connection) after what was buffered.
     let code = tokio::time::timeout(Duration::from_secs(15), deaf.closed())
         .await
@@ -120,7 +110,7 @@ async fn the_total_budget_closes_members_with_a_backlog() {
         "the deaf guest was never closed as too slow"
     );
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(metric(&relay, "confide_queued_bytes").await, 0);
+    assert_eq!(relay.metric("confide_queued_bytes").await, 0);
     host2.send(&send_msg(2, None, b"fine")).await;
     expect_delivery(&mut guest2, host2_id, b"fine").await;
 }
