@@ -120,6 +120,16 @@ impl Appointment {
         now < self.closes() && self.opens() <= now.saturating_add(REGISTER_AHEAD_SECS)
     }
 
+    /// A knock was refused (4007) after `refused` earlier refusals: seconds
+    /// to wait before knocking again, or `None` once the window has closed
+    /// (then the page says the appointment is over, not that the link was used).
+    pub fn after_refusal(&self, now: u64, refused: u32) -> Option<u64> {
+        match self.phase(now) {
+            Phase::Over => None,
+            _ => Some(knock_retry_delay(refused)),
+        }
+    }
+
     /// Seconds a waiting page may sleep before it looks at the clock again.
     pub fn next_wake(&self, now: u64) -> u64 {
         match self.phase(now) {

@@ -3,7 +3,7 @@
 //! room, and the end of the window. When what happens is
 //! `shared::appointment`'s; here are only the clock and the timers.
 
-use confide_shared::appointment::{Appointment, Phase, knock_retry_delay};
+use confide_shared::appointment::{Appointment, Phase};
 use confide_shared::link::Invite;
 use confide_shared::session::Session;
 use gloo::events::EventListener;
@@ -146,15 +146,15 @@ impl Inner {
         if self.appointment.again.is_none() || !self.peers.is_empty() {
             return false;
         }
-        if appointment.phase(now().0) == Phase::Over {
+        let Some(delay) = appointment.after_refusal(now().0, self.appointment.refused) else {
             self.appointment_over(appointment);
             return true;
-        }
+        };
         self.session = None;
         self.relay = None;
         self.outbox.clear();
         storage::clear();
-        let delay = knock_retry_delay(self.appointment.refused) as u32 * 1000;
+        let delay = delay as u32 * 1000;
         if self.appointment.refused == 0 {
             self.appointment.first_refused_ms = js_sys::Date::now();
         }

@@ -90,6 +90,17 @@ fn waiting_pages_wake_at_the_opening_and_at_least_every_30_seconds() {
 }
 
 #[test]
+fn a_refused_knock_is_tried_again_until_the_window_closes() {
+    let a = fifty_minutes();
+    assert_eq!(a.after_refusal(a.opens(), 0), Some(2));
+    assert_eq!(
+        a.after_refusal(a.closes() - 1, 3),
+        Some(MAX_KNOCK_RETRY_SECS)
+    );
+    assert_eq!(a.after_refusal(a.closes(), 0), None);
+}
+
+#[test]
 fn refused_knocks_are_retried_with_backoff_up_to_15_seconds() {
     let delays: Vec<u64> = (0..6).map(knock_retry_delay).collect();
     assert_eq!(delays, [2, 4, 8, 15, 15, 15]);
