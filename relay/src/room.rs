@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use confide_shared::json::JsonError;
 use confide_shared::shard::ShardLabel;
 use confide_shared::wire::{
     Blob, ClientMessage, CounsellorToken, ErrorCode, HostToken, InviteToken, MemberId,
@@ -177,7 +178,7 @@ impl Buckets {
 /// Parses one text message without the relay, so that JSON and base64 decoding
 /// run before the hub's lock is taken; returns the size the size and rate checks
 /// of [`Relay::receive_parsed`] count, and the message or why it is none.
-pub fn parse_text(text: &str) -> (usize, Result<ClientMessage, serde_json::Error>) {
+pub fn parse_text(text: &str) -> (usize, Result<ClientMessage, JsonError>) {
     (text.len(), ClientMessage::from_json(text))
 }
 
@@ -490,7 +491,7 @@ impl Relay {
         &mut self,
         conn: ConnId,
         size: usize,
-        parsed: Result<ClientMessage, serde_json::Error>,
+        parsed: Result<ClientMessage, JsonError>,
         now: Instant,
     ) -> Vec<Output> {
         let mut out = Vec::new();

@@ -37,7 +37,8 @@ impl Sender {
 
 /// A signal's type without its content; also the tag `t` the signal reader
 /// (`signal::flat`) reads, so the two cannot drift apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(test, derive(serde::Deserialize))]
 pub enum SignalKind {
     Hello,
     Offer,
@@ -73,6 +74,33 @@ impl SignalKind {
         SignalKind::EndSession,
         SignalKind::Remove,
     ];
+
+    /// The tag `t` of this type on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Hello => "Hello",
+            SignalKind::Offer => "Offer",
+            SignalKind::Answer => "Answer",
+            SignalKind::Ice => "Ice",
+            SignalKind::IceRestart => "IceRestart",
+            SignalKind::Chat => "Chat",
+            SignalKind::SenderKey => "SenderKey",
+            SignalKind::Introduce => "Introduce",
+            SignalKind::Members => "Members",
+            SignalKind::MembersAck => "MembersAck",
+            SignalKind::RejoinReceived => "RejoinReceived",
+            SignalKind::Bye => "Bye",
+            SignalKind::EndSession => "EndSession",
+            SignalKind::Remove => "Remove",
+        }
+    }
+
+    /// The type whose tag is `name`.
+    pub fn from_name(name: &str) -> Option<SignalKind> {
+        SignalKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
 
     /// The type of `signal`.
     pub fn of(signal: &Signal) -> SignalKind {

@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod group;
 pub mod handshake;
 pub mod ice_policy;
+pub mod json;
 mod kdf;
 pub mod link;
 pub mod media_watch;

@@ -44,6 +44,21 @@ pub const FRAGMENT_BYTES_APPOINTMENT: usize = FRAGMENT_BYTES + APPOINTMENT_BYTES
 const FRAGMENT_CHARS: usize = 64;
 /// Base64url characters of a version-2 fragment payload (56 bytes, no padding).
 const FRAGMENT_CHARS_APPOINTMENT: usize = 75;
+/// Ends the fragment of a link whose guest pages say "du" (after the
+/// base64url part, of either version). Without it: "Sie".
+pub const INFORMAL_MARKER: &str = ".du";
+
+/// How the guest's German pages address the guest, chosen per link by the
+/// counsellor (youth services say "du"). No secret and no part of any
+/// derivation: it only picks a table of texts. English has one form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Address {
+    /// "Sie": every link without a marker, all links before the marker existed.
+    #[default]
+    Formal,
+    /// "du": the link ends with [`INFORMAL_MARKER`].
+    Informal,
+}
 
 /// Why an invite link could not be read. Messages are meant for the UI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +77,8 @@ pub enum LinkError {
     TooLong,
     #[error("the appointment in the invite link is not valid: {0}")]
     BadAppointment(AppointmentError),
+    #[error("the invite link ends with something this app does not know")]
+    UnknownMarker,
 }
 
 fn random32(rng: &mut impl CryptoRngCore) -> [u8; 32] {
@@ -159,13 +176,14 @@ impl ResumeSecret {
     }
 }
 
-/// Everything a link carries: which room, the invite secret, and for a
-/// planned session its appointment.
+/// Everything a link carries: which room, the invite secret, for a
+/// planned session its appointment, and how the guest's pages address her.
 #[derive(Clone, Debug)]
 pub struct Invite {
     room_id: RoomId,
     secret: InviteSecret,
     appointment: Option<Appointment>,
+    address: Address,
 }
 
 impl Invite {
@@ -175,7 +193,17 @@ impl Invite {
             room_id,
             secret,
             appointment: None,
+            address: Address::Formal,
         }
+    }
+    /// The same invite, its guest addressed as `address` (the link's marker).
+    pub fn with_address(mut self, address: Address) -> Self {
+        self.address = address;
+        self
+    }
+    /// How the guest's pages address the guest.
+    pub fn address(&self) -> Address {
+        self.address
     }
     /// The same invite for a planned session: its link (version 2) carries
     /// the appointment, so the guest's page knows when to knock.
@@ -213,7 +241,8 @@ impl Invite {
     }
 
     /// The fragment without '#': `"1"` + base64url(room_id || secret), or
-    /// for a planned session `"2"` + base64url(room_id || secret || appointment).
+    /// for a planned session `"2"` + base64url(room_id || secret || appointment);
+    /// then `".du"` if the guest is addressed with "du".
     ///
     /// Returned in a zeroizing string: it is as secret as the PSK.
     pub fn fragment(&self) -> Zeroizing<String> {
@@ -227,9 +256,14 @@ impl Invite {
             }
             None => (LINK_VERSION, FRAGMENT_BYTES),
         };
-        let mut s = Zeroizing::new(String::with_capacity(1 + FRAGMENT_CHARS_APPOINTMENT));
+        let mut s = Zeroizing::new(String::with_capacity(
+            1 + FRAGMENT_CHARS_APPOINTMENT + INFORMAL_MARKER.len(),
+        ));
         s.push(version);
         URL_SAFE_NO_PAD.encode_string(&raw[..len], &mut s);
+        if self.address == Address::Informal {
+            s.push_str(INFORMAL_MARKER);
+        }
         s
     }
 
@@ -266,7 +300,14 @@ impl Invite {
             LINK_VERSION_APPOINTMENT => (FRAGMENT_CHARS_APPOINTMENT, FRAGMENT_BYTES_APPOINTMENT),
             other => return Err(LinkError::UnknownVersion(other)),
         };
-        let payload = chars.as_str();
+        // The marker comes after the payload and is outside the base64url
+        // alphabet; one marker is known, anything else is refused (one
+        // spelling per link, and a damaged link is not silently "Sie").
+        let (payload, address) = match chars.as_str().split_once('.') {
+            None => (chars.as_str(), Address::Formal),
+            Some((payload, "du")) => (payload, Address::Informal),
+            Some(_) => return Err(LinkError::UnknownMarker),
+        };
         if !payload
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
@@ -302,6 +343,7 @@ impl Invite {
         secret.copy_from_slice(&raw[RoomId::LEN..FRAGMENT_BYTES]);
         let mut invite = Invite::new(RoomId(room), InviteSecret(secret));
         invite.appointment = appointment;
+        invite.address = address;
         secret.zeroize();
         Ok(invite)
     }

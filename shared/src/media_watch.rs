@@ -9,6 +9,10 @@
 //! media within [`NO_MEDIA_DEADLINE_MS`] after that. A retry starts the
 //! clock again.
 //!
+//! A peer that chose to send nothing (a guest who only writes) is not in
+//! trouble for sending nothing: its session description says so
+//! ([`Sending::from_sdp`]), and the watch then stays quiet.
+//!
 //! Pure: the caller passes the time in milliseconds of a clock of its own.
 
 /// How long a connection may go without decrypted media before the person
@@ -26,6 +30,84 @@ pub enum MediaHealth {
     Flowing,
     /// Something the person must be told about, with a way to retry.
     Trouble(Trouble),
+    /// The peer chose to send no media at all (chat only): nothing to wait for.
+    NothingSent,
+}
+
+/// Which media a peer says it sends, read from its (end-to-end
+/// authenticated) session description: a guest who chose "Nur Ton" answers
+/// video `recvonly`, one who chose "Nur schreiben" answers both `recvonly`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sending {
+    pub audio: bool,
+    pub video: bool,
+}
+
+impl Sending {
+    /// Both kinds: what a peer sends until its description says otherwise.
+    pub const ALL: Sending = Sending {
+        audio: true,
+        video: true,
+    };
+
+    /// A kind is sent when one of its sections is not rejected (port 0
+    /// without `a=bundle-only`: Firefox offers bundled sections with port 0)
+    /// and its direction (its own line, else the session's, else
+    /// `sendrecv`) is neither `recvonly` nor `inactive`.
+    pub fn from_sdp(sdp: &str) -> Sending {
+        /// One `m=` section as far as it was read.
+        struct Section<'a> {
+            kind: &'a str,
+            port_zero: bool,
+            bundle_only: bool,
+            sends: Option<bool>,
+        }
+        let direction = |line: &str| match line {
+            "a=sendrecv" | "a=sendonly" => Some(true),
+            "a=recvonly" | "a=inactive" => Some(false),
+            _ => None,
+        };
+        let mut sending = Sending::default();
+        let mut session_sends = true;
+        let mut section: Option<Section> = None;
+        let close = |section: Option<Section>, session_sends: bool, sending: &mut Sending| {
+            let Some(s) = section else { return };
+            if (s.port_zero && !s.bundle_only) || !s.sends.unwrap_or(session_sends) {
+                return;
+            }
+            match s.kind {
+                "audio" => sending.audio = true,
+                "video" => sending.video = true,
+                _ => {}
+            }
+        };
+        for line in sdp.lines().map(str::trim_end) {
+            if let Some(media) = line.strip_prefix("m=") {
+                close(section.take(), session_sends, &mut sending);
+                let mut fields = media.split(' ');
+                section = Some(Section {
+                    kind: fields.next().unwrap_or_default(),
+                    port_zero: fields.next() == Some("0"),
+                    bundle_only: false,
+                    sends: None,
+                });
+            } else if let Some(s) = section.as_mut() {
+                if line == "a=bundle-only" {
+                    s.bundle_only = true;
+                } else if let Some(sends) = direction(line) {
+                    s.sends = Some(sends);
+                }
+            } else if let Some(sends) = direction(line) {
+                session_sends = sends;
+            }
+        }
+        close(section, session_sends, &mut sending);
+        sending
+    }
+
+    pub fn anything(self) -> bool {
+        self.audio || self.video
+    }
 }
 
 /// Why media does not get through.
@@ -44,6 +126,7 @@ pub struct MediaWatch {
     attempt_ms: u64,
     last_media_ms: Option<u64>,
     negotiation_failed: bool,
+    sending: Sending,
 }
 
 impl MediaWatch {
@@ -52,7 +135,13 @@ impl MediaWatch {
             attempt_ms: now_ms,
             last_media_ms: None,
             negotiation_failed: false,
+            sending: Sending::ALL,
         }
+    }
+
+    /// What the peer's latest session description says it sends.
+    pub fn set_sending(&mut self, sending: Sending) {
+        self.sending = sending;
     }
 
     /// A frame from this peer was decrypted: the connection works now,
@@ -78,6 +167,9 @@ impl MediaWatch {
     pub fn health(&self, now_ms: u64) -> MediaHealth {
         if self.negotiation_failed {
             return MediaHealth::Trouble(Trouble::NegotiationFailed);
+        }
+        if !self.sending.anything() {
+            return MediaHealth::NothingSent;
         }
         let since = self
             .last_media_ms
@@ -144,6 +236,74 @@ mod tests {
         watch.retry(D);
         assert_eq!(watch.health(2 * D - 1), MediaHealth::Connecting);
         assert_eq!(watch.health(2 * D), MediaHealth::Trouble(Trouble::NoMedia));
+    }
+
+    #[test]
+    fn a_peer_that_sends_nothing_is_never_no_media() {
+        let mut watch = MediaWatch::new(0);
+        watch.set_sending(Sending::default());
+        assert_eq!(watch.health(10 * D), MediaHealth::NothingSent);
+        watch.negotiation_failed();
+        assert_eq!(
+            watch.health(10 * D),
+            MediaHealth::Trouble(Trouble::NegotiationFailed)
+        );
+        // Sound only still has sound to wait for.
+        let mut watch = MediaWatch::new(0);
+        watch.set_sending(Sending {
+            audio: true,
+            video: false,
+        });
+        assert_eq!(watch.health(D), MediaHealth::Trouble(Trouble::NoMedia));
+    }
+
+    const ANSWER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        a=group:BUNDLE 0 1\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\nA_DIR\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\nV_DIR\r\n";
+
+    fn answer(audio: &str, video: &str) -> String {
+        ANSWER.replace("A_DIR", audio).replace("V_DIR", video)
+    }
+
+    #[test]
+    fn the_description_says_what_a_peer_sends() {
+        let all = Sending::ALL;
+        assert_eq!(Sending::from_sdp(&answer("a=sendrecv", "a=sendrecv")), all);
+        assert_eq!(Sending::from_sdp(&answer("a=sendonly", "a=ssrc:1")), all);
+        assert_eq!(
+            Sending::from_sdp(&answer("a=sendrecv", "a=recvonly")),
+            Sending {
+                audio: true,
+                video: false
+            }
+        );
+        assert_eq!(
+            Sending::from_sdp(&answer("a=recvonly", "a=inactive")),
+            Sending::default()
+        );
+        let rejected = answer("a=sendrecv", "a=sendrecv").replace("m=video 9", "m=video 0");
+        assert!(!Sending::from_sdp(&rejected).video);
+        assert_eq!(Sending::from_sdp(""), Sending::default());
+    }
+
+    #[test]
+    fn firefox_bundled_sections_and_a_session_direction_count() {
+        // Firefox offers every bundled section after the first with port 0
+        // and `a=bundle-only`, and the direction at session level too.
+        let firefox = answer("a=ssrc:1", "a=bundle-only")
+            .replace("m=video 9", "m=video 0")
+            .replace("t=0 0\r\n", "t=0 0\r\na=sendrecv\r\n");
+        assert_eq!(Sending::from_sdp(&firefox), Sending::ALL);
+        let session_recvonly =
+            answer("a=ssrc:1", "a=sendrecv").replace("t=0 0\r\n", "t=0 0\r\na=recvonly\r\n");
+        assert_eq!(
+            Sending::from_sdp(&session_recvonly),
+            Sending {
+                audio: false,
+                video: true
+            }
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //!
 //! Stored as text, one line per session:
 //! `p1 <b64u(session secret)> <invite fragment, version 2> <b64u(label)>`.
+//! The fragment carries the link's "du" marker if the counsellor chose it
+//! (lines from before the marker read as "Sie").
 //! A line this version cannot read is kept as it is, never dropped.
 
 use base64::Engine;
@@ -18,7 +20,7 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::appointment::{Appointment, registration};
-use crate::link::{Invite, SessionSecret};
+use crate::link::{Address, Invite, SessionSecret};
 use crate::resume::{HostResume, StoredInvite};
 use crate::wire::{ClientMessage, CounsellorToken, RoomId};
 
@@ -62,6 +64,17 @@ impl PlannedSession {
             appointment,
             label,
         })
+    }
+
+    /// The same session, its guest addressed as `address` (the link says so).
+    pub fn with_address(mut self, address: Address) -> Self {
+        self.invite = self.invite.with_address(address);
+        self
+    }
+
+    /// How the guest's pages address the guest.
+    pub fn address(&self) -> Address {
+        self.invite.address()
     }
 
     pub fn appointment(&self) -> Appointment {

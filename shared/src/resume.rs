@@ -10,8 +10,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+#[cfg(test)]
+mod equivalence;
+
+use crate::json::{self, JsonError, ObjectWriter, Value, string_of, u32_of};
 
 use crate::link::{Invite, SessionSecret};
 use crate::wire::{MemberId, ResumeSecret};
@@ -66,8 +70,12 @@ pub enum Resume {
     Host(HostResume),
 }
 
-#[derive(Serialize, Deserialize, Zeroize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
+#[derive(Zeroize, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 enum Role {
     Guest,
     Host,
@@ -75,41 +83,147 @@ enum Role {
 
 /// One flat JSON object for both roles (a plain struct reads with far less
 /// WebAssembly than an internally tagged enum).
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Zeroize, ZeroizeOnDrop, Default)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 struct Stored {
     role: Option<Role>,
     // Guest
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     invite: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     member: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     resume_secret: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     next_resume_secret: Option<String>,
     // Host
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     secret: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     next_invite: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(skip_serializing_if = "Option::is_none"))]
     invites: Option<Vec<StoredInviteJson>>,
     // Absent in snapshots written before issue 12: then nobody counts as
     // admitted, and returning guests knock in the lobby again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     admitted: Option<Vec<u32>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     rejected: Option<Vec<u32>>,
 }
 
-#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+/// Unknown fields of an invite entry are ignored (as they always were).
+#[derive(Zeroize, ZeroizeOnDrop)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize))]
 struct StoredInviteJson {
     id: u32,
     invite: String,
     member: Option<u32>,
+}
+
+fn seats_of(value: Value) -> Result<Vec<u32>, JsonError> {
+    value.array_of(u32_of)
+}
+
+impl Stored {
+    fn read(text: &str) -> Result<Stored, JsonError> {
+        let mut o = json::parse(text)?.into_object()?;
+        let stored = Stored {
+            role: o.optional("role", |v| match v.as_str()? {
+                "guest" => Ok(Role::Guest),
+                "host" => Ok(Role::Host),
+                _ => Err(JsonError("unknown role")),
+            })?,
+            invite: o.optional("invite", string_of)?,
+            name: o.optional("name", string_of)?,
+            member: o.optional("member", u32_of)?,
+            resume_secret: o.optional("resume_secret", string_of)?,
+            next_resume_secret: o.optional("next_resume_secret", string_of)?,
+            secret: o.optional("secret", string_of)?,
+            next_invite: o.optional("next_invite", u32_of)?,
+            invites: o.optional("invites", |v| {
+                v.array_of(|v| {
+                    let mut o = v.into_object()?;
+                    Ok(StoredInviteJson {
+                        id: o.required("id", u32_of)?,
+                        invite: o.required("invite", string_of)?,
+                        member: o.optional("member", u32_of)?,
+                    })
+                })
+            })?,
+            admitted: o.optional("admitted", seats_of)?,
+            rejected: o.optional("rejected", seats_of)?,
+        };
+        o.end()?;
+        Ok(stored)
+    }
+
+    /// More than the snapshot's JSON can take, so the buffer never grows: a
+    /// grown buffer would free an unwiped copy of the secrets written so far.
+    /// Fixed fields (a 64-character name of 4-byte characters, links, three
+    /// secrets) fit in 1 KiB; an invite entry in 256 B, a seat in 16 B.
+    fn capacity(&self) -> usize {
+        let invites = self.invites.as_ref().map_or(0, Vec::len);
+        let seats = [&self.admitted, &self.rejected]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, Vec::len))
+            .sum::<usize>();
+        1024 + 256 * invites + 16 * seats
+    }
+
+    fn write(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::with_capacity(self.capacity()));
+        let mut w = ObjectWriter::new(&mut out);
+        match self.role {
+            Some(Role::Guest) => w.str("role", "guest"),
+            Some(Role::Host) => w.str("role", "host"),
+            None => w.str_or_null("role", None),
+        };
+        for (key, value) in [("invite", &self.invite), ("name", &self.name)] {
+            if let Some(value) = value {
+                w.str(key, value);
+            }
+        }
+        if let Some(member) = self.member {
+            w.u64("member", u64::from(member));
+        }
+        let secrets = [
+            ("resume_secret", &self.resume_secret),
+            ("next_resume_secret", &self.next_resume_secret),
+            ("secret", &self.secret),
+        ];
+        for (key, value) in secrets {
+            if let Some(value) = value {
+                w.str(key, value);
+            }
+        }
+        if let Some(next) = self.next_invite {
+            w.u64("next_invite", u64::from(next));
+        }
+        if let Some(invites) = &self.invites {
+            w.array("invites", invites, |out, invite| {
+                let mut w = ObjectWriter::new(out);
+                w.u64("id", u64::from(invite.id))
+                    .str("invite", &invite.invite)
+                    .u64_or_null("member", invite.member.map(u64::from));
+                w.end();
+            });
+        }
+        for (key, seats) in [("admitted", &self.admitted), ("rejected", &self.rejected)] {
+            if let Some(seats) = seats {
+                w.array(key, seats, |out, seat| {
+                    json::write_u64(out, u64::from(*seat))
+                });
+            }
+        }
+        w.end();
+        out
+    }
 }
 
 impl Resume {
@@ -143,14 +257,12 @@ impl Resume {
                 stored.rejected = Some(h.rejected.iter().map(|m| m.0).collect());
             }
         }
-        // Serializing plain strings and numbers cannot fail.
-        Zeroizing::new(serde_json::to_string(&stored).unwrap_or_default())
+        stored.write()
     }
 
     /// Reads what [`Resume::to_json`] wrote.
     pub fn from_json(json: &str) -> Result<Resume, ResumeError> {
-        let stored: Stored =
-            serde_json::from_str(json).map_err(|e| ResumeError::Json(e.to_string()))?;
+        let stored = Stored::read(json).map_err(|e| ResumeError::Json(e.0.to_owned()))?;
         let field = |name: &'static str| ResumeError::Field(name);
         match stored.role {
             Some(Role::Guest) => Ok(Resume::Guest(GuestResume {
@@ -264,6 +376,36 @@ mod tests {
         assert_eq!(back.admitted, vec![MemberId(7)]);
         assert_eq!(back.rejected, vec![MemberId(8)]);
         assert_eq!(*Resume::Host(back).to_json(), *json);
+    }
+
+    /// The snapshot holds secrets: its buffer must never grow (a grown
+    /// buffer frees an unwiped copy), also with many invites and seats.
+    #[test]
+    fn snapshots_are_written_without_growing_their_buffer() {
+        let mut many = host();
+        let secret = SessionSecret::generate(&mut OsRng);
+        many.invites = (0..40)
+            .map(|i| StoredInvite {
+                id: u32::MAX - i,
+                invite: secret.new_invite(&mut OsRng),
+                member: Some(MemberId(u32::MAX)),
+            })
+            .collect();
+        many.admitted = vec![MemberId(u32::MAX); 40];
+        many.rejected = vec![MemberId(u32::MAX); 40];
+        let json = Resume::Host(many).to_json();
+        assert_eq!(json.capacity(), 1024 + 256 * 40 + 16 * 80);
+
+        let guest = GuestResume {
+            invite: secret.new_invite(&mut OsRng),
+            name: "\u{10FFFF}".repeat(crate::signal::MAX_NAME_CHARS),
+            member: MemberId(u32::MAX),
+            resume_secret: ResumeSecret([5; 32]),
+            next_resume_secret: Some(ResumeSecret([6; 32])),
+        };
+        let json = Resume::Guest(guest).to_json();
+        assert!(json.len() > 256, "a long name");
+        assert_eq!(json.capacity(), 1024);
     }
 
     #[test]

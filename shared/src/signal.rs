@@ -2,14 +2,17 @@
 //!
 //! JSON with a `"t"` tag; unknown fields and unknown tags are rejected so
 //! that a message means exactly one thing (field-less messages are empty
-//! struct variants, `Bye {}`, because serde ignores extra fields on unit
-//! variants of internally tagged enums). Every string has a size limit,
+//! struct variants, `Bye {}`, written `{"t":"Bye"}`; the codec is
+//! `crate::json`, see [`flat`]). Every string has a size limit,
 //! checked on encode and on decode, so a peer cannot make us hold or render
 //! unbounded data. Binary fields are base64url without padding.
 
+#[cfg(test)]
+mod equivalence;
 mod flat;
+#[cfg(test)]
+pub(crate) mod serde_reference;
 
-use std::borrow::Cow;
 use std::fmt;
 
 use base64::Engine;
@@ -17,13 +20,18 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use rand_core::CryptoRngCore;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::authority::SignalKind;
 use crate::envelope::{Channel, EnvelopeError, ParticipantId};
+use crate::json::{self, JsonError, ObjectWriter, Value, string_of};
 use crate::kdf;
 use crate::link::{Psk, RoomId};
+
+/// The buffer a signal is written into. Every signal that carries a secret
+/// (`Keys`, `Introduce` with a 64-character name of 4-byte characters) fits,
+/// so the buffer never grows: growing would free an unwiped copy of the key.
+const ENCODE_CAPACITY: usize = 1024;
 
 /// Longest display name, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -89,30 +97,27 @@ impl fmt::Debug for SecretBytes {
     }
 }
 
-fn decode_b64<'de, D: Deserializer<'de>, const N: usize>(
-    d: D,
-) -> Result<Zeroizing<[u8; N]>, D::Error> {
-    let s = Zeroizing::new(Cow::<str>::deserialize(d)?.into_owned());
+/// Reads the base64url form of exactly `N` bytes.
+fn read_b64<const N: usize>(value: Value) -> Result<Zeroizing<[u8; N]>, JsonError> {
+    let s = value.as_str()?;
     let mut out = Zeroizing::new([0u8; N]);
     // A correct encoding of N bytes needs exactly ceil(4N/3) characters.
     if s.len() != (N * 4).div_ceil(3) {
-        return Err(D::Error::custom(format!("expected {N} base64url bytes")));
+        return Err(JsonError("wrong number of base64url bytes"));
     }
     match URL_SAFE_NO_PAD.decode_slice(s.as_bytes(), &mut out[..]) {
         Ok(n) if n == N => Ok(out),
-        _ => Err(D::Error::custom("bad base64url")),
+        _ => Err(JsonError("bad base64url")),
     }
 }
 
-impl Serialize for SecretBytes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0)))
+impl SecretBytes {
+    fn read(value: Value) -> Result<Self, JsonError> {
+        Ok(Self(*read_b64::<32>(value)?))
     }
-}
 
-impl<'de> Deserialize<'de> for SecretBytes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self(*decode_b64::<D, 32>(d)?))
+    fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0))
     }
 }
 
@@ -120,54 +125,73 @@ impl<'de> Deserialize<'de> for SecretBytes {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PublicBytes(pub [u8; 32]);
 
-impl Serialize for PublicBytes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&URL_SAFE_NO_PAD.encode(self.0))
+impl PublicBytes {
+    fn read(value: Value) -> Result<Self, JsonError> {
+        Ok(Self(*read_b64::<32>(value)?))
+    }
+
+    fn to_base64(self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
     }
 }
 
-impl<'de> Deserialize<'de> for PublicBytes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self(*decode_b64::<D, 32>(d)?))
-    }
-}
-
-impl Serialize for ParticipantId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&URL_SAFE_NO_PAD.encode(self.as_bytes()))
-    }
-}
-
-impl<'de> Deserialize<'de> for ParticipantId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Self::from_bytes(*decode_b64::<D, 16>(d)?))
-    }
+fn read_participant(value: Value) -> Result<ParticipantId, JsonError> {
+    Ok(ParticipantId::from_bytes(*read_b64::<16>(value)?))
 }
 
 /// One participant as the host announces it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct Member {
     pub id: ParticipantId,
     /// Display name as the host saw it (an unverified claim of the guest).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     pub name: Option<String>,
     /// The relay's address for this participant, so guests can reach each
     /// other. Routing only: a wrong value makes the peer's confirmation
     /// fail or never arrive; it cannot authenticate anyone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
     pub relay: Option<crate::wire::MemberId>,
 }
 
+impl Member {
+    fn read(value: Value) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        let member = Member {
+            id: o.required("id", read_participant)?,
+            name: o.optional("name", string_of)?,
+            relay: o.optional("relay", crate::wire::MemberId::read)?,
+        };
+        o.end()?;
+        Ok(member)
+    }
+
+    fn write(&self, out: &mut String) {
+        let mut w = ObjectWriter::new(out);
+        w.str("id", &URL_SAFE_NO_PAD.encode(self.id.as_bytes()));
+        if let Some(name) = &self.name {
+            w.str("name", name);
+        }
+        if let Some(relay) = self.relay {
+            w.u64("relay", u64::from(relay.0));
+        }
+        w.end();
+    }
+}
+
 /// A signaling message, the plaintext of one envelope. Read through
-/// [`flat`] (same JSON, smaller code).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "t")]
+/// [`flat`]: the tag decides which fields must be there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(test, derive(serde::Serialize), serde(tag = "t"))]
 pub enum Signal {
     /// First message on a new channel: who I am (as I call myself).
     Hello {
         name: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
         lang: Option<String>,
     },
     /// WebRTC offer; its `a=fingerprint` is authenticated by the envelope.
@@ -177,9 +201,9 @@ pub enum Signal {
     /// A trickled ICE candidate.
     Ice {
         candidate: String,
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         sdp_mid: Option<String>,
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         sdp_m_line_index: Option<u16>,
     },
     /// Ask the peer to restart ICE (network change).
@@ -221,14 +245,6 @@ pub enum Signal {
     Remove {},
 }
 
-impl<'de> Deserialize<'de> for Signal {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        flat::FlatSignal::deserialize(deserializer)?
-            .into_signal()
-            .map_err(D::Error::custom)
-    }
-}
-
 fn check_text(
     field: &'static str,
     s: &str,
@@ -267,7 +283,18 @@ pub fn check_name(name: &str) -> Result<(), SignalError> {
     if name.trim().is_empty() {
         return Err(SignalError::Empty { field: "name" });
     }
-    check_text("name", name, MAX_NAME_CHARS, false)
+    check_text("name", name, MAX_NAME_CHARS, false)?;
+    if name.chars().any(is_bidi_control) {
+        return Err(SignalError::ControlCharacter { field: "name" });
+    }
+    Ok(())
+}
+
+/// Unicode's bidirectional formatting characters. Not control characters by
+/// `char::is_control`, but one of them in a name reorders the text shown
+/// after it ("Frau \u{202E}regreB"), so a name could imitate another.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 impl Signal {
@@ -326,14 +353,78 @@ impl Signal {
     /// JSON bytes, zeroized on drop (they may hold keys).
     pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, SignalError> {
         self.validate()?;
-        serde_json::to_vec(self)
-            .map(Zeroizing::new)
-            .map_err(|e| SignalError::Json(e.to_string()))
+        let mut out = Zeroizing::new(String::with_capacity(ENCODE_CAPACITY));
+        self.write(&mut out);
+        Ok(Zeroizing::new(std::mem::take(&mut *out).into_bytes()))
+    }
+
+    /// The JSON form: the tag `t` first, then the fields in declaration order.
+    fn write(&self, out: &mut String) {
+        let mut w = ObjectWriter::new(out);
+        w.str("t", SignalKind::of(self).as_str());
+        match self {
+            Signal::Hello { name, lang } => {
+                w.str("name", name);
+                if let Some(lang) = lang {
+                    w.str("lang", lang);
+                }
+            }
+            Signal::Offer { sdp } | Signal::Answer { sdp } => {
+                w.str("sdp", sdp);
+            }
+            Signal::Ice {
+                candidate,
+                sdp_mid,
+                sdp_m_line_index,
+            } => {
+                w.str("candidate", candidate);
+                w.str_or_null("sdp_mid", sdp_mid.as_deref())
+                    .u64_or_null("sdp_m_line_index", sdp_m_line_index.map(u64::from));
+            }
+            Signal::Chat {
+                id,
+                text,
+                sent_at_ms,
+            } => {
+                w.u64("id", *id)
+                    .str("text", text)
+                    .u64("sent_at_ms", *sent_at_ms);
+            }
+            Signal::SenderKey { kid, key, suite } => {
+                w.u64("kid", *kid)
+                    .str("key", &key.to_base64())
+                    .u64("suite", u64::from(*suite));
+            }
+            Signal::Introduce {
+                peer,
+                peer_public,
+                group_secret,
+                intro_nonce,
+            } => {
+                peer.write(w.key("peer"));
+                w.str("peer_public", &peer_public.to_base64())
+                    .str("group_secret", &group_secret.to_base64())
+                    .str("intro_nonce", &intro_nonce.to_base64());
+            }
+            Signal::Members { epoch, members } => {
+                w.u64("epoch", *epoch)
+                    .array("members", members, |out, m| m.write(out));
+            }
+            Signal::MembersAck { epoch } => {
+                w.u64("epoch", *epoch);
+            }
+            Signal::RejoinReceived { knock } => {
+                w.str("knock", &knock.to_base64());
+            }
+            Signal::IceRestart {} | Signal::Bye {} | Signal::EndSession {} | Signal::Remove {} => {}
+        }
+        w.end();
     }
 
     /// Parses and validates JSON bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, SignalError> {
-        let s: Signal = from_json_bytes(bytes)?;
+        let s =
+            flat::read_signal(json::parse_bytes(bytes).map_err(json_error)?).map_err(json_error)?;
         s.validate()?;
         Ok(s)
     }
@@ -378,13 +469,8 @@ fn pad(json: &[u8]) -> Zeroizing<Vec<u8>> {
     out
 }
 
-/// Reads JSON bytes through `serde_json::from_str`, the entry point every
-/// other reader of the app uses: `from_slice` would put a second copy of
-/// serde_json's parser into the WebAssembly (docs/BENCHMARKS.md §5). Bytes
-/// that are not UTF-8 are refused either way.
-fn from_json_bytes<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, SignalError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| SignalError::Json("not UTF-8".to_owned()))?;
-    serde_json::from_str(text).map_err(|e| SignalError::Json(e.to_string()))
+fn json_error(e: JsonError) -> SignalError {
+    SignalError::Json(e.0.to_owned())
 }
 
 fn check_member(m: &Member) -> Result<(), SignalError> {
@@ -394,27 +480,38 @@ fn check_member(m: &Member) -> Result<(), SignalError> {
     }
 }
 
-fn b64_vec<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&URL_SAFE_NO_PAD.encode(v))
-}
-
-fn de_b64_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-    let s = Cow::<str>::deserialize(d)?;
+fn read_b64_vec(value: Value) -> Result<Vec<u8>, JsonError> {
     URL_SAFE_NO_PAD
-        .decode(s.as_bytes())
-        .map_err(|_| D::Error::custom("bad base64url"))
+        .decode(value.as_str()?)
+        .map_err(|_| JsonError("bad base64url"))
 }
 
 /// The guest's knock payload, forwarded by the relay to the host: the
 /// handshake's m1 and the guest's name, sealed so only link holders (the
 /// host) can read it. The name is padded to a fixed size so its length
 /// does not leak either.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct Knock {
-    #[serde(serialize_with = "b64_vec", deserialize_with = "de_b64_vec")]
+    #[cfg_attr(
+        test,
+        serde(
+            serialize_with = "serde_reference::b64_vec",
+            deserialize_with = "serde_reference::de_b64_vec"
+        )
+    )]
     pub m1: Vec<u8>,
-    #[serde(serialize_with = "b64_vec", deserialize_with = "de_b64_vec")]
+    #[cfg_attr(
+        test,
+        serde(
+            serialize_with = "serde_reference::b64_vec",
+            deserialize_with = "serde_reference::de_b64_vec"
+        )
+    )]
     pub sealed_name: Vec<u8>,
 }
 
@@ -510,7 +607,12 @@ impl Knock {
 
     /// JSON form.
     pub fn to_json(&self) -> Result<Vec<u8>, SignalError> {
-        serde_json::to_vec(self).map_err(|e| SignalError::Json(e.to_string()))
+        let mut out = String::with_capacity(16 + (self.m1.len() + self.sealed_name.len()) * 4 / 3);
+        let mut w = ObjectWriter::new(&mut out);
+        w.str("m1", &URL_SAFE_NO_PAD.encode(&self.m1))
+            .str("sealed_name", &URL_SAFE_NO_PAD.encode(&self.sealed_name));
+        w.end();
+        Ok(out.into_bytes())
     }
 
     /// Parses the JSON form, bounding field sizes.
@@ -523,7 +625,7 @@ impl Knock {
                 max: max_json,
             });
         }
-        let k: Knock = from_json_bytes(bytes)?;
+        let k = read_knock(bytes).map_err(json_error)?;
         if k.m1.len() > MAX_M1 {
             return Err(SignalError::TooLong {
                 field: "m1",
@@ -533,6 +635,16 @@ impl Knock {
         }
         Ok(k)
     }
+}
+
+fn read_knock(bytes: &[u8]) -> Result<Knock, JsonError> {
+    let mut o = json::parse_bytes(bytes)?.into_object()?;
+    let knock = Knock {
+        m1: o.required("m1", read_b64_vec)?,
+        sealed_name: o.required("sealed_name", read_b64_vec)?,
+    };
+    o.end()?;
+    Ok(knock)
 }
 
 #[cfg(test)]
@@ -568,6 +680,49 @@ mod padding_tests {
             32 * 1024 + 1,
             "not padded past 32 KiB"
         );
+    }
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    use super::*;
+
+    /// The longest signal with a secret is written without growing its
+    /// buffer (a grown buffer would leave the key in freed memory).
+    #[test]
+    fn secret_signals_never_grow_their_buffer() {
+        let longest_name = "\u{10FFFF}".repeat(MAX_NAME_CHARS);
+        let introduce = Signal::Introduce {
+            peer: Member {
+                id: ParticipantId::from_bytes([0xff; 16]),
+                name: Some(longest_name),
+                relay: Some(crate::wire::MemberId(u32::MAX)),
+            },
+            peer_public: PublicBytes([0xff; 32]),
+            group_secret: SecretBytes([0xff; 32]),
+            intro_nonce: PublicBytes([0xff; 32]),
+        };
+        let encoded = introduce.encode().unwrap_or_default();
+        assert!(encoded.len() > 256, "the case that grew the old buffer");
+        assert_eq!(encoded.capacity(), ENCODE_CAPACITY);
+    }
+
+    #[test]
+    fn names_with_bidi_controls_are_refused() {
+        for bad in [
+            "Frau \u{202E}regreB",
+            "a\u{2066}b",
+            "\u{200F}x",
+            "x\u{061C}",
+        ] {
+            assert_eq!(
+                check_name(bad),
+                Err(SignalError::ControlCharacter { field: "name" }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(check_name("Frau Berger"), Ok(()));
+        assert_eq!(check_name("مريم"), Ok(()), "right-to-left names are fine");
     }
 }
 

@@ -6,16 +6,20 @@
 //! length when decoded, so a malformed message never reaches the room logic.
 //! `docs/PROTOCOL.md (section 3)` is the spec of these messages.
 
+#[cfg(test)]
+mod equivalence;
 pub(crate) mod flat;
+#[cfg(test)]
+pub(crate) mod serde_reference;
 
 use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::json::{self, JsonError, Object, ObjectWriter, Value, string_of, u32_of, u64_of};
 
 /// The relay protocol version carried as `v` in the first message of a connection.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -50,20 +54,6 @@ fn decode_fixed<const N: usize>(text: &str) -> Result<[u8; N], BytesError> {
     bytes
         .try_into()
         .map_err(|_| BytesError::Length { expected: N, got })
-}
-
-struct FixedVisitor<const N: usize>;
-
-impl<const N: usize> Visitor<'_> for FixedVisitor<N> {
-    type Value = [u8; N];
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{N} bytes as base64url without padding")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-        decode_fixed::<N>(text).map_err(E::custom)
-    }
 }
 
 /// Defines a fixed-length byte newtype that travels as base64url. `Debug`
@@ -105,15 +95,10 @@ macro_rules! fixed_bytes {
             }
         }
 
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(&self.to_base64())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str(FixedVisitor::<$len>).map(Self)
+        impl $name {
+            /// Reads the JSON string form.
+            pub(crate) fn read(value: Value) -> Result<Self, JsonError> {
+                Self::from_base64(value.as_str()?).map_err(|_| JsonError("malformed bytes"))
             }
         }
 
@@ -182,9 +167,15 @@ fixed_bytes!(
 );
 
 /// A member of a room, assigned by the relay, unique within the room.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(test, derive(serde::Serialize, serde::Deserialize), serde(transparent))]
 pub struct MemberId(pub u32);
+
+impl MemberId {
+    pub(crate) fn read(value: Value) -> Result<Self, JsonError> {
+        value.as_u32().map(MemberId)
+    }
+}
 
 impl fmt::Debug for MemberId {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -202,34 +193,26 @@ impl fmt::Debug for Blob {
     }
 }
 
-impl Serialize for Blob {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&URL_SAFE_NO_PAD.encode(&self.0))
+impl Blob {
+    pub(crate) fn read(value: Value) -> Result<Self, JsonError> {
+        URL_SAFE_NO_PAD
+            .decode(value.as_str()?)
+            .map(Blob)
+            .map_err(|_| JsonError("malformed bytes"))
     }
-}
 
-impl<'de> Deserialize<'de> for Blob {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BlobVisitor;
-        impl Visitor<'_> for BlobVisitor {
-            type Value = Blob;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("base64url without padding")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Blob, E> {
-                URL_SAFE_NO_PAD
-                    .decode(text)
-                    .map(Blob)
-                    .map_err(|_| E::custom(BytesError::Encoding))
-            }
-        }
-        deserializer.deserialize_str(BlobVisitor)
+    fn to_base64(&self) -> String {
+        URL_SAFE_NO_PAD.encode(&self.0)
     }
 }
 
 /// Client → relay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)
+)]
 pub enum ClientMessage {
     /// Host: create a room, or take it over again with the same token after a reload.
     CreateRoom {
@@ -240,20 +223,20 @@ pub enum ClientMessage {
         counsellor: CounsellorToken,
         /// A planned session: keep the room, even with nobody connected, until
         /// this unix time (seconds), so a link sent days ahead still works.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
         keep_until: Option<u64>,
     },
     /// Host: register a one-time invite by the SHA-256 of its token.
     AddInvite {
         room: RoomId,
         token_hash: TokenHash,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
         ttl_secs: Option<u32>,
         /// An appointment's window in unix seconds: the invite lets a guest in
         /// only while `opens <= now < closes`. Both or neither, never with `ttl_secs`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
         opens: Option<u64>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
         closes: Option<u64>,
     },
     /// Host: withdraw an invite that has not been used.
@@ -285,7 +268,7 @@ pub enum ClientMessage {
     /// Forward `payload` to one member, or with `to: null` to all admitted others.
     Send {
         room: RoomId,
-        #[serde(default)]
+        #[cfg_attr(test, serde(default))]
         to: Option<MemberId>,
         payload: Blob,
     },
@@ -295,9 +278,13 @@ pub enum ClientMessage {
     EndSession { room: RoomId },
 }
 
-/// Relay → client. Read through [`flat`] (same JSON, smaller code).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// Relay → client. Read through [`flat`]: the `type` decides which fields must be there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize),
+    serde(tag = "type", rename_all = "snake_case")
+)]
 pub enum ServerMessage {
     /// To the host: the room exists and the host is `member`. After a resume,
     /// `members` are the connected admitted members and `lobby` the connected lobby members.
@@ -363,7 +350,7 @@ pub enum ServerMessage {
     /// A request failed. Fatal errors are followed by a close with `code.close_code()`.
     Error {
         code: ErrorCode,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, serde(default, skip_serializing_if = "Option::is_none"))]
         room: Option<RoomId>,
     },
 }
@@ -372,14 +359,39 @@ pub enum ServerMessage {
 /// `turn:203.0.113.10:3478?transport=udp`, and the TURN REST credentials
 /// (`<expiry>:<id>`, base64 HMAC-SHA1) valid for all of them. STUN-only
 /// entries have empty `username` and `credential`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(deny_unknown_fields)
+)]
 pub struct IceServer {
     pub urls: Vec<String>,
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub username: String,
-    #[serde(default)]
+    #[cfg_attr(test, serde(default))]
     pub credential: String,
+}
+
+impl IceServer {
+    fn read(value: Value) -> Result<Self, JsonError> {
+        let mut o = value.into_object()?;
+        let server = IceServer {
+            urls: o.required("urls", |v| v.array_of(string_of))?,
+            username: o.or_default("username", string_of)?,
+            credential: o.or_default("credential", string_of)?,
+        };
+        o.end()?;
+        Ok(server)
+    }
+
+    fn write(&self, out: &mut String) {
+        let mut w = ObjectWriter::new(out);
+        w.array("urls", &self.urls, |out, url| json::write_str(out, url))
+            .str("username", &self.username)
+            .str("credential", &self.credential);
+        w.end();
+    }
 }
 
 /// Credentials stay out of logs and panic messages.
@@ -394,8 +406,12 @@ impl std::fmt::Debug for IceServer {
 }
 
 /// Stable error identifiers. The fatal ones are also the close reason strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    test,
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ErrorCode {
     ProtocolError,
     MessageTooLarge,
@@ -530,32 +546,288 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub const CLOSE_NORMAL: u16 = 1000;
 
 impl ClientMessage {
-    /// Parses one text message.
-    pub fn from_json(text: &str) -> Result<ClientMessage, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Parses one text message: exactly the fields of its `type`.
+    pub fn from_json(text: &str) -> Result<ClientMessage, JsonError> {
+        let mut o = json::parse(text)?.into_object()?;
+        let kind = o.required("type", string_of)?;
+        let room = |o: &mut Object| o.required("room", RoomId::read);
+        let member = |o: &mut Object| o.required("member", MemberId::read);
+        let message = match kind.as_str() {
+            "create_room" => ClientMessage::CreateRoom {
+                v: o.required("v", u32_of)?,
+                room: room(&mut o)?,
+                host_token: o.required("host_token", HostToken::read)?,
+                counsellor: o.required("counsellor", CounsellorToken::read)?,
+                keep_until: o.optional("keep_until", u64_of)?,
+            },
+            "add_invite" => ClientMessage::AddInvite {
+                room: room(&mut o)?,
+                token_hash: o.required("token_hash", TokenHash::read)?,
+                ttl_secs: o.optional("ttl_secs", u32_of)?,
+                opens: o.optional("opens", u64_of)?,
+                closes: o.optional("closes", u64_of)?,
+            },
+            "revoke_invite" => ClientMessage::RevokeInvite {
+                room: room(&mut o)?,
+                token_hash: o.required("token_hash", TokenHash::read)?,
+            },
+            "knock" => ClientMessage::Knock {
+                v: o.required("v", u32_of)?,
+                room: room(&mut o)?,
+                invite_token: o.required("invite_token", InviteToken::read)?,
+                resume_hash: o.required("resume_hash", TokenHash::read)?,
+                payload: o.required("payload", Blob::read)?,
+            },
+            "resume" => ClientMessage::Resume {
+                v: o.required("v", u32_of)?,
+                room: room(&mut o)?,
+                member: member(&mut o)?,
+                resume_secret: o.required("resume_secret", ResumeSecret::read)?,
+                next_resume_hash: o.required("next_resume_hash", TokenHash::read)?,
+            },
+            "admit" => ClientMessage::Admit {
+                room: room(&mut o)?,
+                member: member(&mut o)?,
+            },
+            "reject" => ClientMessage::Reject {
+                room: room(&mut o)?,
+                member: member(&mut o)?,
+            },
+            "remove" => ClientMessage::Remove {
+                room: room(&mut o)?,
+                member: member(&mut o)?,
+            },
+            "send" => ClientMessage::Send {
+                room: room(&mut o)?,
+                to: o.optional("to", MemberId::read)?,
+                payload: o.required("payload", Blob::read)?,
+            },
+            "leave" => ClientMessage::Leave {
+                room: room(&mut o)?,
+            },
+            "end_session" => ClientMessage::EndSession {
+                room: room(&mut o)?,
+            },
+            _ => return Err(JsonError("unknown type")),
+        };
+        o.end()?;
+        Ok(message)
     }
 
     pub fn to_json(&self) -> String {
-        // Serializing these types cannot fail: no maps with non-string keys, no floats.
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::with_capacity(160);
+        let mut w = ObjectWriter::new(&mut out);
+        match self {
+            ClientMessage::CreateRoom {
+                v,
+                room,
+                host_token,
+                counsellor,
+                keep_until,
+            } => {
+                w.str("type", "create_room")
+                    .u64("v", u64::from(*v))
+                    .str("room", &room.to_base64())
+                    .str("host_token", &host_token.to_base64())
+                    .str("counsellor", &counsellor.to_base64());
+                if let Some(t) = keep_until {
+                    w.u64("keep_until", *t);
+                }
+            }
+            ClientMessage::AddInvite {
+                room,
+                token_hash,
+                ttl_secs,
+                opens,
+                closes,
+            } => {
+                w.str("type", "add_invite")
+                    .str("room", &room.to_base64())
+                    .str("token_hash", &token_hash.to_base64());
+                if let Some(t) = ttl_secs {
+                    w.u64("ttl_secs", u64::from(*t));
+                }
+                if let Some(t) = opens {
+                    w.u64("opens", *t);
+                }
+                if let Some(t) = closes {
+                    w.u64("closes", *t);
+                }
+            }
+            ClientMessage::RevokeInvite { room, token_hash } => {
+                w.str("type", "revoke_invite")
+                    .str("room", &room.to_base64())
+                    .str("token_hash", &token_hash.to_base64());
+            }
+            ClientMessage::Knock {
+                v,
+                room,
+                invite_token,
+                resume_hash,
+                payload,
+            } => {
+                w.str("type", "knock")
+                    .u64("v", u64::from(*v))
+                    .str("room", &room.to_base64())
+                    .str("invite_token", &invite_token.to_base64())
+                    .str("resume_hash", &resume_hash.to_base64())
+                    .str("payload", &payload.to_base64());
+            }
+            ClientMessage::Resume {
+                v,
+                room,
+                member,
+                resume_secret,
+                next_resume_hash,
+            } => {
+                w.str("type", "resume")
+                    .u64("v", u64::from(*v))
+                    .str("room", &room.to_base64())
+                    .u64("member", u64::from(member.0))
+                    .str("resume_secret", &resume_secret.to_base64())
+                    .str("next_resume_hash", &next_resume_hash.to_base64());
+            }
+            ClientMessage::Admit { room, member }
+            | ClientMessage::Reject { room, member }
+            | ClientMessage::Remove { room, member } => {
+                let kind = match self {
+                    ClientMessage::Admit { .. } => "admit",
+                    ClientMessage::Reject { .. } => "reject",
+                    _ => "remove",
+                };
+                w.str("type", kind)
+                    .str("room", &room.to_base64())
+                    .u64("member", u64::from(member.0));
+            }
+            ClientMessage::Send { room, to, payload } => {
+                w.str("type", "send")
+                    .str("room", &room.to_base64())
+                    .u64_or_null("to", to.map(|m| u64::from(m.0)))
+                    .str("payload", &payload.to_base64());
+            }
+            ClientMessage::Leave { room } => {
+                w.str("type", "leave").str("room", &room.to_base64());
+            }
+            ClientMessage::EndSession { room } => {
+                w.str("type", "end_session").str("room", &room.to_base64());
+            }
+        }
+        w.end();
+        out
     }
 }
 
-impl<'de> Deserialize<'de> for ServerMessage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        flat::FlatServerMessage::deserialize(deserializer)?
-            .into_message()
-            .map_err(de::Error::custom)
-    }
+fn write_members(out: &mut String, member: &MemberId) {
+    json::write_u64(out, u64::from(member.0));
 }
 
 impl ServerMessage {
-    pub fn from_json(text: &str) -> Result<ServerMessage, serde_json::Error> {
-        serde_json::from_str(text)
+    /// Parses one text message: exactly the fields of its `type` ([`flat`]).
+    pub fn from_json(text: &str) -> Result<ServerMessage, JsonError> {
+        flat::read_server_message(json::parse(text)?.into_object()?)
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        let mut out = String::with_capacity(128);
+        let mut w = ObjectWriter::new(&mut out);
+        let (kind, room) = match self {
+            ServerMessage::RoomCreated { room, .. } => ("room_created", Some(room)),
+            ServerMessage::InviteAdded { room, .. } => ("invite_added", Some(room)),
+            ServerMessage::Waiting { room, .. } => ("waiting", Some(room)),
+            ServerMessage::Knocked { room, .. } => ("knocked", Some(room)),
+            ServerMessage::Admitted { room, .. } => ("admitted", Some(room)),
+            ServerMessage::Rejected { room } => ("rejected", Some(room)),
+            ServerMessage::Removed { room } => ("removed", Some(room)),
+            ServerMessage::MemberJoined { room, .. } => ("member_joined", Some(room)),
+            ServerMessage::MemberAway { room, .. } => ("member_away", Some(room)),
+            ServerMessage::MemberLeft { room, .. } => ("member_left", Some(room)),
+            ServerMessage::Deliver { room, .. } => ("deliver", Some(room)),
+            ServerMessage::IceServers { room, .. } => ("ice_servers", Some(room)),
+            ServerMessage::SessionEnded { room } => ("session_ended", Some(room)),
+            ServerMessage::ShuttingDown => ("shutting_down", None),
+            // `code` comes before the optional room.
+            ServerMessage::Error { .. } => ("error", None),
+        };
+        w.str("type", kind);
+        if let Some(room) = room {
+            w.str("room", &room.to_base64());
+        }
+        match self {
+            ServerMessage::RoomCreated {
+                member,
+                resumed,
+                members,
+                lobby,
+                ..
+            } => {
+                w.u64("member", u64::from(member.0))
+                    .bool("resumed", *resumed)
+                    .array("members", members, write_members)
+                    .array("lobby", lobby, write_members);
+            }
+            ServerMessage::InviteAdded {
+                token_hash,
+                ttl_secs,
+                ..
+            } => {
+                w.str("token_hash", &token_hash.to_base64())
+                    .u64("ttl_secs", u64::from(*ttl_secs));
+            }
+            ServerMessage::Waiting { member, host, .. } => {
+                w.u64("member", u64::from(member.0))
+                    .u64("host", u64::from(host.0));
+            }
+            ServerMessage::Knocked {
+                member, payload, ..
+            } => {
+                w.u64("member", u64::from(member.0))
+                    .str("payload", &payload.to_base64());
+            }
+            ServerMessage::Admitted {
+                member,
+                host,
+                members,
+                ..
+            } => {
+                w.u64("member", u64::from(member.0))
+                    .u64("host", u64::from(host.0))
+                    .array("members", members, write_members);
+            }
+            ServerMessage::MemberJoined { member, .. }
+            | ServerMessage::MemberAway { member, .. }
+            | ServerMessage::MemberLeft { member, .. } => {
+                w.u64("member", u64::from(member.0));
+            }
+            ServerMessage::Deliver { from, payload, .. } => {
+                w.u64("from", u64::from(from.0))
+                    .str("payload", &payload.to_base64());
+            }
+            ServerMessage::IceServers { servers, .. } => {
+                w.array("servers", servers, |out, server| server.write(out));
+            }
+            ServerMessage::Error { code, room } => {
+                w.str("code", code.as_str());
+                if let Some(room) = room {
+                    w.str("room", &room.to_base64());
+                }
+            }
+            ServerMessage::Rejected { .. }
+            | ServerMessage::Removed { .. }
+            | ServerMessage::SessionEnded { .. }
+            | ServerMessage::ShuttingDown => {}
+        }
+        w.end();
+        out
+    }
+}
+
+impl ErrorCode {
+    fn read(value: Value) -> Result<Self, JsonError> {
+        let name = value.as_str()?;
+        ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
+            .ok_or(JsonError("unknown error code"))
     }
 }
 
@@ -731,8 +1003,15 @@ mod tests {
     fn close_codes_are_unique_and_round_trip() {
         let mut seen = std::collections::HashSet::new();
         for code in ErrorCode::ALL {
-            let json = serde_json::to_string(&code).unwrap();
-            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            let json = ServerMessage::Error { code, room: None }.to_json();
+            assert_eq!(
+                json,
+                format!(r#"{{"type":"error","code":"{}"}}"#, code.as_str())
+            );
+            assert_eq!(
+                ServerMessage::from_json(&json),
+                Ok(ServerMessage::Error { code, room: None })
+            );
             if let Some(close) = code.close_code() {
                 assert!((4000..5000).contains(&close));
                 assert!(seen.insert(close));

@@ -588,6 +588,8 @@ async fn a_shared_screen_reaches_the_other_side_encrypted() {
     assert!(looks_like_fake_camera(remote_rgb(&guest).await));
 
     host.click("[data-testid=share-screen]").await;
+    // First the advice to share a single window, then the picker.
+    host.click("[data-testid=share-window]").await;
     host.wait_until(
         "the share button to show sharing",
         STEP,

@@ -327,7 +327,10 @@ async fn counsellor_not_there_yet(engine: Engine) {
         "[data-testid=appointment][data-kind=not-there-yet]",
     )
     .await;
-    assert!(text.contains("Ihre Beraterin ist noch nicht da"), "{text}");
+    assert!(
+        text.contains("Das Gespräch hat noch nicht begonnen"),
+        "{text}"
+    );
     assert!(text.contains("versucht es weiter"), "{text}");
     assert!(text.contains(CENTRE), "the centre: {text}");
     assert!(!text.contains('/'), "no slash read aloud: {text}");

@@ -1392,3 +1392,73 @@ fn away_and_back_are_hints_about_known_peers_only() {
     // Still one secured channel with B: nothing was renewed or dropped.
     assert_eq!(secured_with(net.events(a), b), 1);
 }
+
+fn counsellor_names(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::CounsellorNamed { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The counsellor's own name ("Frau Berger") replaces "Beratung" on her
+/// guests' screens. It comes only in a `Hello` on her own channel: another
+/// guest's `Hello` (which really arrives, authenticated as that guest) and a
+/// payload the relay makes up name nobody.
+#[test]
+fn a_guest_takes_the_counsellors_name_from_her_channel_only() {
+    let mut net = Net::new();
+    // Set before anyone came: each guest gets it once its channel is secured.
+    net.run(HOST, |s| s.set_own_name("  Frau Berger ").expect("a name"));
+    let a = net.join("Anna");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, a));
+    let b = net.join("Ben");
+    net.run(HOST, |s| s.confirm_peer(&mut OsRng, b));
+    assert_eq!(counsellor_names(net.events(a)), vec!["Frau Berger"]);
+    assert_eq!(counsellor_names(net.events(b)), vec!["Frau Berger"]);
+
+    // Changed during the call: everyone hears it.
+    net.run(HOST, |s| s.set_own_name("Anna B.").expect("a name"));
+    assert_eq!(
+        counsellor_names(net.events(a)).last().map(String::as_str),
+        Some("Anna B.")
+    );
+
+    // Guest B claims to be someone on its own channel to A: it arrives
+    // (not refused, the gate lets any participant say hello) but names nobody.
+    let hello = Signal::Hello {
+        name: "Ihre Beraterin".to_string(),
+        lang: None,
+    };
+    let sent_before = net.sent.len();
+    net.run(b, |s| s.send_rtc(a, &hello));
+    assert!(
+        net.sent[sent_before..]
+            .iter()
+            .any(|(from, to, _)| *from == b && *to == Some(a)),
+        "B's hello really went to A"
+    );
+    assert!(not_allowed(net.events(a)).is_empty());
+    assert!(!counsellor_names(net.events(a)).contains(&"Ihre Beraterin".to_string()));
+
+    // The relay cannot seal: a made-up payload "from the host" is refused.
+    let before = counsellor_names(net.events(a)).len();
+    net.deliver(HOST, a, vec![1; 64]);
+    assert!(
+        net.events(a)
+            .iter()
+            .any(|e| matches!(e, Event::Rejected { .. }))
+    );
+    assert_eq!(counsellor_names(net.events(a)).len(), before);
+
+    // Too long or with control characters: refused where it is set.
+    assert!(
+        net.party(HOST)
+            .session
+            .set_own_name(&"x".repeat(200))
+            .is_err()
+    );
+    assert!(net.party(HOST).session.set_own_name("a\u{7}b").is_err());
+}

@@ -53,6 +53,12 @@ pub trait Controller {
     /// The frame-crypto worker the app started, once it answered.
     fn worker_ready(&mut self, _worker: Worker) {}
 
+    /// How the guest's German pages address the guest: what her link says
+    /// (asked after `initial_screen`; the counsellor's own pages say "Sie").
+    fn guest_address(&self) -> confide_shared::link::Address {
+        confide_shared::link::Address::Formal
+    }
+
     /// Refuse to run in browsers without end-to-end encryption support (only the
     /// test gallery turns this off).
     fn check_browser_support(&self) -> bool {

@@ -54,6 +54,7 @@ fn link(id: u32, used: bool) -> InviteLink {
         url: format!("https://confide.example/#1{id}Xq7mVb2KpZr9TnW4cLd8HsYe3FgJ5uAo6Qi0"),
         used,
         until: None,
+        note: String::new(),
     }
 }
 
@@ -64,6 +65,7 @@ fn peer(id: u32, name: Option<&str>, is_host: bool) -> ParticipantView {
         is_host,
         stream: None,
         audio_only: false,
+        chat_only: false,
         muted: false,
         encrypted: true,
         trouble: None,
@@ -143,12 +145,14 @@ fn sample(name: &str) -> Option<Screen> {
                     name: Some("Alex".into()),
                     renewal: false,
                     declining: false,
+                    note: None,
                 },
                 KnockView {
                     id: 8,
                     name: None,
                     renewal: false,
                     declining: false,
+                    note: None,
                 },
             ],
             admitted: vec![KnockView {
@@ -156,12 +160,16 @@ fn sample(name: &str) -> Option<Screen> {
                 name: Some("Sam".into()),
                 renewal: false,
                 declining: false,
+                note: None,
             }],
             hide_address: true,
         }),
         "guest-welcome" => Screen::GuestWelcome(GuestView::default()),
         "device-check" => Screen::DeviceCheck(GuestView::default()),
-        "device-check-audio" => Screen::DeviceCheck(GuestView { audio_only: true }),
+        "device-check-audio" => Screen::DeviceCheck(GuestView {
+            audio_only: true,
+            ..GuestView::default()
+        }),
         "waiting" => Screen::Waiting,
         "call-refused" => Screen::Call(CallView {
             participants: vec![host()],
@@ -200,6 +208,7 @@ fn sample(name: &str) -> Option<Screen> {
                 name: None,
                 renewal: false,
                 declining: false,
+                note: None,
             }],
             ..CallView::default()
         }),
@@ -246,6 +255,7 @@ fn sample(name: &str) -> Option<Screen> {
                 name: Some("Alex".into()),
                 renewal: true,
                 declining: false,
+                note: None,
             }],
             warnings: vec![Warning {
                 id: 1,

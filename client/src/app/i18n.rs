@@ -1,8 +1,11 @@
 //! All user-visible text, German (default) and English.
 //!
 //! One struct with a field per text: the compiler makes sure both languages have
-//! every text. Plain, calm words; no technical jargon.
+//! every text. Plain, calm words; no technical jargon. German has a second
+//! table for guests whose link says "du" ([`DE_DU`]); no text has a slash
+//! form (a screen reader reads the slash aloud as "Schrägstrich").
 
+use confide_shared::link::Address;
 use yew::prelude::*;
 
 use super::model::FailureKind;
@@ -70,13 +73,25 @@ impl Lang {
     }
 }
 
-/// The current language's texts (provided by the app as a context).
+/// The texts of `lang`; German says "du" if the guest's link chose it
+/// (the counsellor's own screens are always given [`Address::Formal`]).
+pub fn strings_for(lang: Lang, address: Address) -> &'static Strings {
+    match (lang, address) {
+        (Lang::De, Address::Informal) => &DE_DU,
+        _ => lang.strings(),
+    }
+}
+
+/// The current language's texts (language and form of address are
+/// provided by the app as contexts).
 #[hook]
 pub fn use_strings() -> &'static Strings {
-    use_context::<Lang>().unwrap_or_default().strings()
+    let lang = use_context::<Lang>().unwrap_or_default();
+    strings_for(lang, use_context::<Address>().unwrap_or_default())
 }
 
 /// The texts of one failure page.
+#[derive(Clone, Copy)]
 pub struct FailureText {
     pub title: &'static str,
     /// What happened.
@@ -132,6 +147,22 @@ pub struct Strings {
     pub waiting_room_empty: &'static str,
     pub unnamed: &'static str,
     pub knocking: &'static str,
+    /// Knocks are noticed (issue 16 item 8): the counsellor's notification
+    /// switch, what her browser said, and the notification's text (no name:
+    /// it may show on a locked screen).
+    pub notify_switch: &'static str,
+    pub notify_blocked: &'static str,
+    pub notify_body: &'static str,
+    /// "Hereinlassen" from the invite page while her camera is not ready yet.
+    pub admit_enter_pending: &'static str,
+    /// The phone's other camera.
+    pub flip_camera: &'static str,
+    /// The phone's share sheet.
+    pub share_link: &'static str,
+    /// A note per link, for her only, shown on its knock ("Link für M.").
+    pub invite_note: &'static str,
+    pub invite_note_placeholder: &'static str,
+    pub knock_via: &'static str,
     pub admit: &'static str,
     pub reject: &'static str,
     pub admit_label: fn(&str) -> String,
@@ -147,6 +178,21 @@ pub struct Strings {
     pub welcome_next: &'static str,
     pub welcome_next_hint: &'static str,
     pub quick_exit_note: &'static str,
+    // How the guest takes part (welcome page), and what the others see of it
+    pub entry_legend: &'static str,
+    /// (choice, what it needs) for "Mit Video", "Nur Ton", "Nur schreiben".
+    pub entry_choices: [(&'static str, &'static str); 3],
+    pub entry_next_audio: &'static str,
+    pub entry_next_chat: &'static str,
+    pub chat_only_title: &'static str,
+    pub chat_only_lead: &'static str,
+    pub tile_writes_only: &'static str,
+    pub tile_sound_only: &'static str,
+    /// The toast for a chat message while the chat is closed.
+    pub chat_toast: fn(&str) -> String,
+    pub share_advice: &'static str,
+    pub share_choose_window: &'static str,
+    pub share_cancel: &'static str,
     // Device check
     pub check_title: &'static str,
     pub check_lead: &'static str,
@@ -301,6 +347,13 @@ pub struct Strings {
     pub sign_out: [&'static str; 4],
     // The counsellor's planned sessions (appointments), start page.
     pub plan_button: &'static str,
+    /// "Anrede im Link": how a link's German guest pages address the guest.
+    pub address_legend: &'static str,
+    pub address_formal: &'static str,
+    pub address_informal: &'static str,
+    /// The name her guests see for her (start page).
+    pub own_name_label: &'static str,
+    pub own_name_hint: &'static str,
     pub plan_date: &'static str,
     pub plan_time: &'static str,
     pub plan_length: &'static str,
@@ -413,6 +466,16 @@ static DE: Strings = Strings {
                          erscheint die Person hier.",
     unnamed: "Ohne Namen",
     knocking: "klopft an",
+    notify_switch: "Bei Klopfen benachrichtigen",
+    notify_blocked: "Ihr Browser erlaubt dieser Seite keine Benachrichtigungen. Sie können das in \
+                     den Einstellungen der Seite ändern; der Ton und das Zeichen im Tab bleiben.",
+    notify_body: "Jemand wartet im Warteraum.",
+    admit_enter_pending: "Eingelassen. Sie betreten das Gespräch, sobald Ihre Kamera bereit ist.",
+    flip_camera: "Kamera wechseln",
+    share_link: "Teilen",
+    invite_note: "Notiz zum Link (nur für Sie)",
+    invite_note_placeholder: "z. B. für M., 14 Uhr",
+    knock_via: "Link",
     admit: "Hereinlassen",
     reject: "Ablehnen",
     admit_label: |name| format!("{name} hereinlassen"),
@@ -435,6 +498,27 @@ static DE: Strings = Strings {
     welcome_next_hint: "Ihr Browser fragt gleich, ob diese Seite Kamera und Mikrofon verwenden darf. \
                         Bitte erlauben Sie das.",
     quick_exit_note: "Mit „Schnell verlassen“ oben rechts verlassen Sie die Seite jederzeit sofort.",
+    entry_legend: "Wie möchten Sie teilnehmen?",
+    entry_choices: [
+        ("Mit Video", "Kamera und Mikrofon"),
+        ("Nur Ton", "Nur das Mikrofon, keine Kamera"),
+        (
+            "Nur schreiben",
+            "Ohne Kamera und Mikrofon. Sie sehen und hören Ihr Gegenüber und schreiben im Chat.",
+        ),
+    ],
+    entry_next_audio: "Weiter zur Mikrofonprüfung",
+    entry_next_chat: "Weiter",
+    chat_only_title: "Nur schreiben",
+    chat_only_lead: "Ihre Kamera und Ihr Mikrofon bleiben aus, der Browser fragt nicht danach. \
+                     Sie sehen und hören Ihr Gegenüber und schreiben im Chat.",
+    tile_writes_only: "Schreibt nur",
+    tile_sound_only: "Nur Ton",
+    chat_toast: |name| format!("Neue Nachricht von {name}"),
+    share_advice: "Teilen Sie am besten nur ein Fenster. Ein ganzer Bildschirm kann Namen anderer \
+                   Klientinnen und Klienten zeigen.",
+    share_choose_window: "Fenster wählen",
+    share_cancel: "Abbrechen",
     check_title: "Kamera und Mikrofon prüfen",
     check_lead: "So sieht und hört man Sie. Diese Vorschau sehen nur Sie.",
     check_starting: "Kamera und Mikrofon werden gestartet…",
@@ -715,6 +799,12 @@ static DE: Strings = Strings {
         "Angemeldet bleiben",
     ],
     plan_button: "Termin planen",
+    address_legend: "Anrede im Link",
+    address_formal: "Sie",
+    address_informal: "du",
+    own_name_label: "Ihr Name für Gäste (freiwillig)",
+    own_name_hint: "Zum Beispiel Frau Berger oder Anna. Ihre Gäste sehen ihn im Gespräch \
+                    statt „Beratung“. Er bleibt auf diesem Gerät gespeichert.",
     plan_date: "Datum",
     plan_time: "Uhrzeit",
     plan_length: "Dauer",
@@ -756,7 +846,7 @@ static DE: Strings = Strings {
     appt_early_lead: "Diese Seite verbindet Sie zur Terminzeit von selbst. Sie können sie offen \
                       lassen.",
     appt_opens: ["Eintreten können Sie ab ", "."],
-    appt_wait_title: "Ihre Beraterin ist noch nicht da",
+    appt_wait_title: "Das Gespräch hat noch nicht begonnen",
     appt_wait_lead: "Diese Seite versucht es weiter. Sie können sie offen lassen.",
     appt_wait_long: "Falls Ihr Link schon von jemand anderem benutzt wurde, kann nur Ihre \
                      Beratungsstelle helfen.",
@@ -764,6 +854,199 @@ static DE: Strings = Strings {
     appt_over_was: "Ihr Termin war am ",
     appt_over_todo: "Bitten Sie Ihre Beratungsstelle um einen neuen Termin. Dazu bekommen Sie \
                      einen neuen Link.",
+};
+
+/// German with "du", for the guest's pages of a link that says so (youth
+/// services). Only what the guest sees is here; everything else (the
+/// counsellor's screens, texts without a form of address) is [`DE`]'s.
+static DE_DU: Strings = Strings {
+    release_note: "Zum Vergleich mit der Prüfsumme, die deine Beratungsstelle veröffentlicht. \
+                   Auch eine veränderte Seite könnte diese Zahl zeigen: Was ausgeliefert wird, \
+                   beweist nur eine Prüfung von außen.",
+    welcome_lead: "Du wurdest zu einem vertraulichen Videogespräch eingeladen.",
+    privacy_points: [
+        "Bild, Ton und Chat werden in deinem Browser verschlüsselt und erst bei deinem Gegenüber \
+         wieder lesbar (Ende-zu-Ende-Verschlüsselung).",
+        "Unser Server leitet nur verschlüsselte Daten weiter. Er kann nichts sehen und nichts hören.",
+        "Nichts wird aufgezeichnet oder gespeichert. Chatnachrichten verschwinden, wenn das \
+         Gespräch endet.",
+        "Du brauchst kein Konto und musst nichts installieren.",
+    ],
+    welcome_next_hint: "Dein Browser fragt gleich, ob diese Seite Kamera und Mikrofon verwenden \
+                        darf. Bitte erlaube das.",
+    quick_exit_note: "Mit „Schnell verlassen“ oben rechts verlässt du die Seite jederzeit sofort.",
+    entry_legend: "Wie möchtest du teilnehmen?",
+    entry_choices: [
+        ("Mit Video", "Kamera und Mikrofon"),
+        ("Nur Ton", "Nur das Mikrofon, keine Kamera"),
+        (
+            "Nur schreiben",
+            "Ohne Kamera und Mikrofon. Du siehst und hörst dein Gegenüber und schreibst im Chat.",
+        ),
+    ],
+    chat_only_lead: "Deine Kamera und dein Mikrofon bleiben aus, der Browser fragt nicht danach. \
+                     Du siehst und hörst dein Gegenüber und schreibst im Chat.",
+    check_lead: "So sieht und hört man dich. Diese Vorschau siehst nur du.",
+    preview_label: "Vorschau deiner Kamera",
+    mic_hint: "Sag kurz etwas: Der Balken bewegt sich, wenn man dich hört.",
+    mic_ok: "Dein Mikrofon funktioniert.",
+    name_label: "Wie möchtest du genannt werden? (freiwillig)",
+    name_hint: "Zum Beispiel dein Vorname oder ein Spitzname. Du kannst das Feld auch leer lassen.",
+    waiting_title: "Du hast angeklopft",
+    waiting_lead: "Deine Beratung weiß, dass du da bist, und lässt dich gleich herein.",
+    waiting_calm: "Du kannst diese Seite einfach offen lassen. Nimm dir einen Moment Zeit und \
+                   atme ruhig durch.",
+    sas_lead_guest: |name| {
+        format!(
+            "{} fragt dich gleich nach dieser Zahl. Ist es dieselbe, hört niemand mit.",
+            name.unwrap_or("Deine Beratung")
+        )
+    },
+    sas_silent_guest: "Lieber nicht laut sprechen? Schreib die Zahl auf einen Zettel und halte \
+                       ihn in die Kamera.",
+    crisis_title: "Wenn du jetzt mit jemandem sprechen möchtest, kostenlos und anonym:",
+    invite_message: |link, when, centre, phone| {
+        let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
+        let when = when
+            .map(|(w, m)| format!("Dein Termin ist am {w} Uhr. Der Link funktioniert ab {m} Minuten vorher bis zum Ende des Termins. "))
+            .unwrap_or_default();
+        let call = phone
+            .map(|p| format!("\nFragen? Ruf uns an: {p}\n"))
+            .unwrap_or_default();
+        format!(
+            "Hallo,\n\nhier ist dein Link für das Video-Gespräch{with}:\n{link}\n\n\
+             {when}Der Link funktioniert nur einmal. Du brauchst ein Handy oder einen Computer mit \
+             aktuellem Browser; Kamera und Mikrofon, wenn du möchtest. Du musst nichts \
+             installieren.\n{call}"
+        )
+    },
+    waited: |minutes| match minutes {
+        0 => "Du wartest seit weniger als einer Minute.".into(),
+        1 => "Du wartest seit einer Minute.".into(),
+        n => format!("Du wartest seit {n} Minuten."),
+    },
+    waiting_long: "Es dauert länger als gedacht. Du kannst deine Beratungsstelle auch anrufen:",
+    sas_recheck: "Bitte lies die Zahl noch einmal langsam vor. Ist sie wirklich anders?",
+    sas_renewed: "Die Verbindung wurde neu aufgebaut. Bitte vergleiche den neuen Sicherheitscode.",
+    sharing_now: "Du teilst gerade deinen Bildschirm. Die anderen sehen ihn statt deiner Kamera.",
+    you: "Du",
+    media_trouble_hint: "Die Verbindung steht noch nicht. Versuch es noch einmal – der Chat \
+                         funktioniert weiter.",
+    failure_invalid_link: FailureText {
+        title: "Dieser Link ist nicht vollständig",
+        body: "Der Einladungslink ist ungültig oder wurde beim Kopieren abgeschnitten.",
+        todo: "Öffne den Link bitte noch einmal direkt aus der Nachricht, die du bekommen hast. \
+               Klappt das nicht, bitte deine Beratungsstelle um einen neuen Link.",
+        steps: &[],
+    },
+    failure_link_used: FailureText {
+        title: "Dieser Link funktioniert nicht (mehr)",
+        body: "Jeder Einladungslink funktioniert zu deiner Sicherheit nur einmal, nur für kurze \
+               Zeit und nur, solange die Sitzung geöffnet ist. Wenn du ihn nicht selbst schon \
+               geöffnet hast, hat ihn vielleicht jemand anderes benutzt.",
+        todo: "Melde dich bitte auf dem üblichen Weg bei deiner Beratungsstelle und bitte um einen \
+               neuen Link. Sag dort auch, wenn du den Link nicht selbst geöffnet hast.",
+        steps: &[],
+    },
+    failure_rejected: FailureText {
+        title: "Du wurdest nicht hereingelassen",
+        body: "Deine Beratung hat die Anfrage abgelehnt.",
+        todo: "Wenn das ein Versehen war, melde dich bitte auf dem üblichen Weg bei deiner \
+               Beratungsstelle.",
+        steps: &[],
+    },
+    failure_removed: FailureText {
+        title: "Du wurdest aus dem Gespräch genommen",
+        body: "Deine Beratung hat dich aus dem Gespräch entfernt.",
+        todo: "Wenn das ein Versehen war, melde dich bitte auf dem üblichen Weg bei deiner \
+               Beratungsstelle.",
+        steps: &[],
+    },
+    failure_session_ended: FailureText {
+        title: "Das Gespräch ist beendet",
+        body: "Die Sitzung wurde beendet. Es wurde nichts aufgezeichnet oder gespeichert.",
+        todo: "Du kannst dieses Fenster jetzt schließen.",
+        steps: &[],
+    },
+    failure_left: FailureText {
+        title: "Du hast das Gespräch verlassen",
+        body: "Es wurde nichts aufgezeichnet oder gespeichert.",
+        todo: "Du kannst dieses Fenster jetzt schließen.",
+        steps: &[],
+    },
+    failure_camera_denied: FailureText {
+        title: "Die Kamera ist blockiert",
+        body: "Dein Browser hat den Zugriff auf die Kamera nicht erlaubt.",
+        todo: "Du kannst auch nur mit Ton teilnehmen. Oder du erlaubst die Kamera:",
+        steps: &[
+            "Tippe oder klicke links neben der Adresse auf das Schloss- oder Kamera-Symbol.",
+            "Stell „Kamera“ auf „Erlauben“.",
+            "Wähle „Erneut versuchen“.",
+        ],
+    },
+    failure_camera_missing: FailureText {
+        title: "Keine Kamera gefunden",
+        body: "Wir haben keine Kamera gefunden, oder sie wird gerade von einem anderen Programm \
+               benutzt.",
+        todo: "Schließ andere Programme, die die Kamera verwenden, und versuch es noch einmal. \
+               Du kannst auch nur mit Ton teilnehmen.",
+        steps: &[],
+    },
+    failure_microphone_denied: FailureText {
+        title: "Das Mikrofon ist blockiert",
+        body: "Dein Browser hat den Zugriff auf das Mikrofon nicht erlaubt. Ohne Mikrofon kann man \
+               dich im Gespräch nicht hören.",
+        todo: "So erlaubst du das Mikrofon:",
+        steps: &[
+            "Tippe oder klicke links neben der Adresse auf das Schloss- oder Einstellungs-Symbol.",
+            "Stell „Mikrofon“ (und wenn du möchtest „Kamera“) auf „Erlauben“.",
+            "Auf dem Smartphone findest du das auch in den Browser-Einstellungen unter \
+             „Website-Einstellungen“.",
+            "Wähle dann „Erneut versuchen“.",
+        ],
+    },
+    failure_microphone_missing: FailureText {
+        title: "Kein Mikrofon gefunden",
+        body: "Wir haben kein Mikrofon gefunden, oder es wird gerade von einem anderen Programm \
+               benutzt.",
+        todo: "Schließ ein Headset oder Mikrofon an, oder beende andere Programme, die es \
+               verwenden. Versuch es dann noch einmal.",
+        steps: &[],
+    },
+    failure_unsupported: FailureText {
+        title: "Dieser Browser wird nicht unterstützt",
+        body: "Dein Browser kann das Gespräch nicht Ende-zu-Ende verschlüsseln. Ohne diesen Schutz \
+               starten wir das Gespräch nicht.",
+        todo: "Nimm bitte einen aktuellen Chrome, Edge, Firefox oder Safari und öffne den Link \
+               dort noch einmal.",
+        steps: &[],
+    },
+    failure_connection_lost: FailureText {
+        title: "Die Verbindung ist unterbrochen",
+        body: "Die Internetverbindung ist abgebrochen.",
+        todo: "Lass diese Seite bitte geöffnet. Klappt es nicht, prüf deine Internetverbindung \
+               und wähle „Erneut versuchen“.",
+        steps: &[],
+    },
+    failure_security: FailureText {
+        title: "Gespräch aus Sicherheitsgründen beendet",
+        body: "Die Verbindung konnte nicht als sicher bestätigt werden. Es ist möglich, dass sich \
+               jemand dazwischengeschaltet hat. Darum haben wir das Gespräch beendet.",
+        todo: "Nimm bitte auf einem anderen Weg Kontakt auf, zum Beispiel telefonisch, und \
+               vereinbare ein neues Gespräch.",
+        steps: &[],
+    },
+    appt_title: "Dein Termin: ",
+    appt_early_lead: "Diese Seite verbindet dich zur Terminzeit von selbst. Du kannst sie offen \
+                      lassen.",
+    appt_opens: ["Eintreten kannst du ab ", "."],
+    appt_wait_lead: "Diese Seite versucht es weiter. Du kannst sie offen lassen.",
+    appt_wait_long: "Falls dein Link schon von jemand anderem benutzt wurde, kann nur deine \
+                     Beratungsstelle helfen.",
+    appt_over_was: "Dein Termin war am ",
+    appt_over_todo: "Bitte deine Beratungsstelle um einen neuen Termin. Dazu bekommst du einen \
+                     neuen Link.",
+    ..DE
 };
 
 static EN: Strings = Strings {
@@ -814,6 +1097,16 @@ static EN: Strings = Strings {
                          they appear here.",
     unnamed: "No name",
     knocking: "is knocking",
+    notify_switch: "Notify me when someone knocks",
+    notify_blocked: "Your browser does not allow this page to show notifications. You can change \
+                     that in the page's settings; the sound and the mark on the tab remain.",
+    notify_body: "Someone is waiting in the waiting room.",
+    admit_enter_pending: "Let in. You enter the call as soon as your camera is ready.",
+    flip_camera: "Switch camera",
+    share_link: "Share",
+    invite_note: "Note for this link (only for you)",
+    invite_note_placeholder: "e.g. for M., 2 pm",
+    knock_via: "link",
     admit: "Let in",
     reject: "Decline",
     admit_label: |name| format!("Let {name} in"),
@@ -835,6 +1128,27 @@ static EN: Strings = Strings {
     welcome_next_hint: "Your browser will ask whether this page may use your camera and \
                         microphone. Please allow it.",
     quick_exit_note: "With “Quick exit” at the top right you can leave this page at any time.",
+    entry_legend: "How would you like to take part?",
+    entry_choices: [
+        ("With video", "Camera and microphone"),
+        ("Audio only", "Only the microphone, no camera"),
+        (
+            "Chat only",
+            "No camera or microphone. You see and hear the other person and write in the chat.",
+        ),
+    ],
+    entry_next_audio: "Continue to the microphone check",
+    entry_next_chat: "Continue",
+    chat_only_title: "Chat only",
+    chat_only_lead: "Your camera and microphone stay off; the browser does not ask for them. \
+                     You see and hear the other person and write in the chat.",
+    tile_writes_only: "Chat only",
+    tile_sound_only: "Audio only",
+    chat_toast: |name| format!("New message from {name}"),
+    share_advice: "Best share a single window only. A whole screen can show the names of \
+                   other clients.",
+    share_choose_window: "Choose a window",
+    share_cancel: "Cancel",
     check_title: "Check your camera and microphone",
     check_lead: "This is how others will see and hear you. Only you see this preview.",
     check_starting: "Starting camera and microphone…",
@@ -1095,6 +1409,12 @@ static EN: Strings = Strings {
         "Yes, sign out",
         "Stay signed in",
     ],
+    address_legend: "How the link's German pages address your guest",
+    address_formal: "Sie (formal)",
+    address_informal: "du (informal)",
+    own_name_label: "Your name for guests (optional)",
+    own_name_hint: "For example Ms Berger or Anna. Your guests see it in the call instead of \
+                    “Counsellor”. It stays saved on this device.",
     plan_button: "Plan an appointment",
     plan_date: "Date",
     plan_time: "Time",

@@ -4,6 +4,7 @@
 //! reports [`model::UiAction`]s back to it. Until the session controller exists, a
 //! stub controller walks through the screens with sample data.
 
+pub mod attention;
 pub mod components;
 pub mod controller;
 mod crypto_worker;
@@ -22,6 +23,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use components::icons::{Icon, icon};
+use confide_shared::link::Address;
 use controller::{Controller, ControllerRef, ScreenUpdate, UiHandle};
 use i18n::{Lang, use_strings};
 use model::{FailureKind, Screen, UiAction};
@@ -117,6 +119,13 @@ fn app(props: &AppProps) -> Html {
             )
         })
     };
+    // After `initial_screen`, which read the link (or the reload's snapshot).
+    let address = {
+        let controller = controller.clone();
+        *use_memo((), move |_| {
+            controller.with(|c| c.guest_address()).unwrap_or_default()
+        })
+    };
     let supported = {
         let controller = controller.clone();
         use_memo((), move |_| {
@@ -158,6 +167,18 @@ fn app(props: &AppProps) -> Html {
     }
     let is_guest = *guest.borrow();
     let name = screen_name(&shown);
+
+    // Knocks are noticed on every screen of hers; the screen stays on
+    // while waiting and in a call; the guest hears when she is let in.
+    let waiting = match &shown {
+        Screen::Invite(view) => view.knocks.iter().filter(|k| !k.declining).count(),
+        Screen::Call(view) => view.knocks.iter().filter(|k| !k.declining).count(),
+        Screen::Start(view) => view.planned.iter().filter(|p| p.knocking).count(),
+        _ => 0,
+    };
+    attention::use_knock_attention(waiting, lang.strings());
+    attention::use_wake_lock(matches!(name, "waiting" | "call"));
+    attention::use_let_in_note(name);
 
     // Move focus to the new page's heading so screen readers announce it
     // (not on first load: the browser starts at the top anyway).
@@ -215,11 +236,13 @@ fn app(props: &AppProps) -> Html {
 
     html! {
         <ContextProvider<Lang> context={*lang}>
+          <ContextProvider<Address> context={address}>
             <Frame lang={*lang} guest={is_guest} on_action={on_action.clone()} in_call={name == "call"} />
             <main id="confide-app" data-worker={worker} data-screen={name}
                 class={classes!("screen", format!("screen-{name}"))}>
                 { body }
             </main>
+          </ContextProvider<Address>>
         </ContextProvider<Lang>>
     }
 }

@@ -5,6 +5,7 @@
 //! this a plain data model means screens can be rendered with sample data (gallery)
 //! and the controller never touches the DOM.
 
+pub use confide_shared::link::Address;
 use web_sys::MediaStream;
 
 pub use confide_shared::media_watch::Trouble;
@@ -67,6 +68,10 @@ pub struct StartView {
     pub unreadable: usize,
     /// The last "Termin anlegen" could not be used (a time in the past).
     pub plan_refused: bool,
+    /// Her last "Anrede im Link" (the plan form starts with it).
+    pub address: Address,
+    /// The name her guests see for her ("" if none).
+    pub own_name: String,
 }
 
 /// One planned session (times in unix seconds).
@@ -94,6 +99,8 @@ pub struct PlannedView {
 pub struct GuestView {
     /// The guest already chose to take part without camera.
     pub audio_only: bool,
+    /// The guest chose "Nur schreiben": no camera, no microphone, no permission asked.
+    pub chat_only: bool,
 }
 
 /// A guest's appointment (times in unix seconds) and which page of it to show.
@@ -145,6 +152,8 @@ pub struct InviteLink {
     /// It works until then (unix seconds), as far as we know: the relay's
     /// answer, or a planned session's window.
     pub until: Option<u64>,
+    /// Her note ("für M., 14 Uhr"): in this tab only, never in the link.
+    pub note: String,
 }
 
 /// A knock in the waiting room.
@@ -160,6 +169,8 @@ pub struct KnockView {
     /// "Ablehnen" was clicked: the guest is turned away in a few seconds
     /// unless the counsellor takes it back ("Rückgängig").
     pub declining: bool,
+    /// Her note on the link this guest came with, to tell two unnamed apart.
+    pub note: Option<String>,
 }
 
 /// A security warning on the call screen, until the person dismisses it.
@@ -205,6 +216,8 @@ pub struct CallView {
     pub camera_off: bool,
     /// We have no camera at all (joined with sound only).
     pub audio_only: bool,
+    /// We send nothing at all (a guest who chose "Nur schreiben").
+    pub chat_only: bool,
     /// We are sharing our screen.
     pub sharing_screen: bool,
     /// Counsellor: guests knocking while the call runs.
@@ -270,6 +283,8 @@ pub struct ParticipantView {
     pub stream: Option<MediaStream>,
     /// They have no video (or switched it off): show an avatar instead.
     pub audio_only: bool,
+    /// They chose to send nothing ("Nur schreiben"), as their description says.
+    pub chat_only: bool,
     /// They muted their microphone (if the controller knows).
     pub muted: bool,
     /// Every track from and to this participant is end-to-end encrypted.
@@ -362,6 +377,23 @@ pub struct LocalMedia {
     pub audio_only: bool,
 }
 
+impl LocalMedia {
+    /// "Nur schreiben": an empty stream, for which nothing was asked.
+    pub fn chat_only() -> Option<LocalMedia> {
+        Some(LocalMedia {
+            stream: MediaStream::new().ok()?,
+            camera_id: None,
+            microphone_id: None,
+            audio_only: true,
+        })
+    }
+
+    /// Sends nothing (no track at all): the guest only writes.
+    pub fn is_chat_only(&self) -> bool {
+        self.stream.get_tracks().length() == 0
+    }
+}
+
 /// Which kind of device a switch is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceKind {
@@ -395,7 +427,14 @@ pub enum UiAction {
         /// Minutes before the start the link opens.
         opens_before: u32,
         label: String,
+        /// "Anrede im Link": the guest's pages say "Sie" or "du".
+        address: Address,
     },
+    /// Counsellor: "Anrede im Link" for her open links and the next ones
+    /// (remembered on this device).
+    SetAddress(Address),
+    /// Counsellor: the name her guests see for her (start page).
+    SetOwnName(String),
     /// Counsellor: open a planned session now (its waiting room).
     OpenPlanned(String),
     /// Counsellor: delete one planned session (confirmed); its link stops working.
@@ -406,6 +445,8 @@ pub enum UiAction {
     CreateInvite,
     /// Counsellor copied an invite link (the UI already wrote it to the clipboard).
     CopyLink(InviteId),
+    /// Her note on a link ("für M., 14 Uhr"), shown on its knock.
+    NoteInvite(InviteId, String),
     /// Counsellor admits a knocking guest.
     Admit(PeerId),
     /// Counsellor declines a knocking guest.
@@ -418,6 +459,8 @@ pub enum UiAction {
     EnterCall(LocalMedia),
     /// Guest read the privacy note and continues to the camera check.
     ContinueToDeviceCheck,
+    /// Guest chose "Nur schreiben": she knocks without camera or microphone.
+    ChatOnly,
     /// Guest knocks with an optional name and the checked media.
     Knock {
         name: Option<String>,

@@ -36,6 +36,7 @@ fn sample_link(id: u32) -> InviteLink {
         url: format!("{origin}/#1{id}Xq7mVb2KpZr9TnW4cLd8HsYe3FgJ5uAo6Qi0"),
         used: false,
         until: None,
+        note: String::new(),
     }
 }
 
@@ -120,6 +121,7 @@ impl Controller for StubController {
                             name: Some("Alex".into()),
                             renewal: false,
                             declining: false,
+                            note: None,
                         });
                     }
                 });
@@ -155,6 +157,7 @@ impl Controller for StubController {
                                     is_host: false,
                                     stream: None,
                                     audio_only: true,
+                                    chat_only: false,
                                     muted: false,
                                     encrypted: true,
                                     trouble: None,
@@ -197,6 +200,7 @@ impl Controller for StubController {
                                     is_host: false,
                                     stream: None,
                                     audio_only: true,
+                                    chat_only: false,
                                     muted: false,
                                     encrypted: true,
                                     trouble: None,
@@ -240,6 +244,7 @@ impl Controller for StubController {
                             is_host: true,
                             stream: None,
                             audio_only: true,
+                            chat_only: false,
                             muted: false,
                             encrypted: true,
                             trouble: None,
@@ -332,8 +337,16 @@ impl Controller for StubController {
                 }
             }
             UiAction::Retry => self.set(self.initial_screen()),
-            UiAction::AudioOnly => self.set(Screen::DeviceCheck(GuestView { audio_only: true })),
+            UiAction::AudioOnly => self.set(Screen::DeviceCheck(GuestView {
+                audio_only: true,
+                ..GuestView::default()
+            })),
+            UiAction::ChatOnly => self.set(Screen::DeviceCheck(GuestView {
+                audio_only: true,
+                chat_only: true,
+            })),
             UiAction::CopyLink(_)
+            | UiAction::NoteInvite(..)
             | UiAction::SetLanguage(_)
             | UiAction::RetryMedia(_)
             | UiAction::SoundOnly(_)
@@ -344,6 +357,8 @@ impl Controller for StubController {
             | UiAction::DismissWarning(_)
             | UiAction::SignOut
             | UiAction::PlanSession { .. }
+            | UiAction::SetAddress(_)
+            | UiAction::SetOwnName(_)
             | UiAction::OpenPlanned(_)
             | UiAction::DeletePlanned(_)
             | UiAction::DeleteAllPlanned => {}

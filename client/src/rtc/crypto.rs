@@ -56,17 +56,42 @@ impl FrameCrypto {
     /// `rtctransform` handler is installed, so transforms may be created).
     pub async fn start() -> Result<FrameCrypto, RtcError> {
         let worker = Worker::new(WORKER_URL)?;
-        Self::wrap(worker, true, false).await
+        Self::wrap(worker).await
     }
 
-    /// Uses a worker someone else started (the app starts one at page load):
-    /// pings it and resolves on `"pong"`. The worker is not terminated when
-    /// the handle is dropped.
-    pub async fn adopt(worker: Worker) -> Result<FrameCrypto, RtcError> {
-        Self::wrap(worker, false, true).await
+    /// Uses the worker the app started at page load, after it answered the
+    /// app's own ping (so its `rtctransform` handler is installed; the worker
+    /// is not terminated when the handle is dropped): no second round trip to
+    /// the worker, so the call's peer connections can be created in the same
+    /// task as the click that enters the call (docs/BENCHMARKS.md §12).
+    pub fn adopt_answered(worker: Worker) -> Result<FrameCrypto, RtcError> {
+        let (crypto, _waiting) = Self::handle(worker, false)?;
+        crypto.ready()?;
+        Ok(crypto)
     }
 
-    async fn wrap(worker: Worker, owned: bool, ping: bool) -> Result<FrameCrypto, RtcError> {
+    async fn wrap(worker: Worker) -> Result<FrameCrypto, RtcError> {
+        let (crypto, waiting) = Self::handle(worker, true)?;
+        let ready = Promise::new(&mut |resolve, reject| {
+            *waiting.borrow_mut() = Some(resolve);
+            let timeout = gloo::timers::callback::Timeout::new(START_TIMEOUT_MS, move || {
+                let _ = reject.call1(&JsValue::UNDEFINED, &"timeout".into());
+            });
+            timeout.forget();
+        });
+        JsFuture::from(ready)
+            .await
+            .map_err(|_| RtcError::Worker("no answer from the worker".into()))?;
+        crypto.ready()?;
+        Ok(crypto)
+    }
+
+    /// The handle and the slot its `"ready"`/`"pong"` resolves.
+    #[allow(clippy::type_complexity)]
+    fn handle(
+        worker: Worker,
+        owned: bool,
+    ) -> Result<(FrameCrypto, Rc<RefCell<Option<Function>>>), RtcError> {
         let waiting: Rc<RefCell<Option<Function>>> = Rc::new(RefCell::new(None));
         let listener: Rc<RefCell<Option<Listener>>> = Rc::new(RefCell::new(None));
         let on_message = {
@@ -101,25 +126,17 @@ impl FrameCrypto {
                 listener,
             }),
         };
-        let ready = Promise::new(&mut |resolve, reject| {
-            *waiting.borrow_mut() = Some(resolve);
-            let timeout = gloo::timers::callback::Timeout::new(START_TIMEOUT_MS, move || {
-                let _ = reject.call1(&JsValue::UNDEFINED, &"timeout".into());
-            });
-            timeout.forget();
-        });
-        if ping {
-            crypto.post(&ToWorker::Ping)?;
-        }
-        JsFuture::from(ready)
-            .await
-            .map_err(|_| RtcError::Worker("no answer from the worker".into()))?;
-        // Before any stream exists: messages reach the worker in order.
+        Ok((crypto, waiting))
+    }
+
+    /// What follows once the worker answered, before any stream exists
+    /// (messages reach the worker in order).
+    fn ready(&self) -> Result<(), RtcError> {
         #[cfg(feature = "test-hooks")]
         if super::test_hooks::frames_mode() == super::test_hooks::FramesMode::PassThrough {
-            crypto.post(&ToWorker::PassThrough)?;
+            self.post(&ToWorker::PassThrough)?;
         }
-        Ok(crypto)
+        Ok(())
     }
 
     /// The worker, for `new RTCRtpScriptTransform(worker, ...)`.

@@ -90,10 +90,15 @@ impl Drop for ScreenShare {
     }
 }
 
-/// Asks the user which screen, window or tab to share
-/// (`getDisplayMedia({video: true, audio: false})`) and returns its video
+/// Asks the user which window (preferably), screen or tab to share and
+/// returns its video
 /// track, with `contentHint = "detail"` so the encoder keeps text sharp
 /// rather than the frame rate high.
+///
+/// The picker opens on windows (`displaySurface: "window"`); Chromium also
+/// leaves whole screens and this tab out of it (`monitorTypeSurfaces`,
+/// `selfBrowserSurface: "exclude"`) — a whole screen can show other
+/// clients' names. Browsers that do not know an option ignore it.
 ///
 /// Call it from a click handler: the specification requires a user
 /// gesture (Firefox and Safari enforce it; headless Chromium with its fake
@@ -113,9 +118,13 @@ pub async fn share_screen(on_ended: impl FnOnce() + 'static) -> Result<ScreenSha
     let get_display_media = Reflect::get(&devices, &"getDisplayMedia".into())?
         .dyn_into::<js_sys::Function>()
         .map_err(|_| RtcError::Js("this browser cannot share the screen".into()))?;
+    let video = Object::new();
+    Reflect::set(&video, &"displaySurface".into(), &"window".into())?;
     let options = Object::new();
-    Reflect::set(&options, &"video".into(), &JsValue::TRUE)?;
+    Reflect::set(&options, &"video".into(), &video)?;
     Reflect::set(&options, &"audio".into(), &JsValue::FALSE)?;
+    Reflect::set(&options, &"monitorTypeSurfaces".into(), &"exclude".into())?;
+    Reflect::set(&options, &"selfBrowserSurface".into(), &"exclude".into())?;
     let promise = get_display_media
         .call1(&devices, &options)
         .map_err(media_error)?

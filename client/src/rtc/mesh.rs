@@ -45,7 +45,7 @@ use web_sys::{
 use confide_shared::dtls::{DtlsError, verify_remote_certificate};
 use confide_shared::envelope::ParticipantId;
 use confide_shared::ice_policy::TransportPolicy;
-use confide_shared::media_watch::{MediaHealth, MediaWatch};
+use confide_shared::media_watch::{MediaHealth, MediaWatch, Sending};
 use confide_shared::sdp::without_orphan_payload_lines;
 use confide_shared::signal::Signal;
 
@@ -242,6 +242,8 @@ struct Peer {
     /// Whether decrypted media arrives, and what the page last said about it.
     media: MediaWatch,
     health: MediaHealth,
+    /// What the peer's last description says it sends ("Nur Ton", "Nur schreiben").
+    sending: Sending,
     /// Offer/answer exchanges completed (initial and renegotiations).
     negotiations: u32,
     handlers: Vec<Handler>,
@@ -304,12 +306,21 @@ struct Inner {
     /// Test hook: reproduce the Chromium bug (receiver transforms of the
     /// offerer set in `track`) to exercise the bypass detection.
     late_receiver_transforms: bool,
+    /// The kinds we send; the others are negotiated `recvonly`.
+    sending: Sending,
 }
 
 fn kind_index(kind: MediaKind) -> usize {
     match kind {
         MediaKind::Audio => 0,
         MediaKind::Video => 1,
+    }
+}
+
+fn sends(sending: Sending, kind: MediaKind) -> bool {
+    match kind {
+        MediaKind::Audio => sending.audio,
+        MediaKind::Video => sending.video,
     }
 }
 
@@ -371,6 +382,7 @@ impl Mesh {
             last_all_encrypted: None,
             rotation_reported: false,
             late_receiver_transforms: false,
+            sending: Sending::ALL,
         }));
         let weak = Rc::downgrade(&inner);
         crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
@@ -386,6 +398,23 @@ impl Mesh {
             }
         })));
         Mesh { inner }
+    }
+
+    /// A guest who chose "Nur Ton" or "Nur schreiben": the kinds she does
+    /// not send are negotiated `recvonly` on every connection made after
+    /// this, so the other side can read her choice from the authenticated
+    /// description ([`Mesh::remote_sending`]) instead of waiting for media.
+    pub fn set_sending(&self, sending: Sending) {
+        self.inner.borrow_mut().sending = sending;
+    }
+
+    /// What `peer`'s last description says it sends (both kinds before one arrived).
+    pub fn remote_sending(&self, peer: &ParticipantId) -> Sending {
+        self.inner
+            .borrow()
+            .peers
+            .get(peer)
+            .map_or(Sending::ALL, |p| p.sending)
     }
 
     /// The frame-crypto handle (to install keys).
@@ -930,6 +959,7 @@ impl Inner {
             rtp: RtpWatch::default(),
             media: MediaWatch::new(now_ms()),
             health: MediaHealth::Connecting,
+            sending: Sending::ALL,
             negotiations: 0,
             handlers,
         })
@@ -941,12 +971,17 @@ impl Inner {
         let mut events = Vec::new();
         let (crypto, path) = (self.crypto.clone(), self.path);
         let tracks = self.tracks.clone();
+        let sending = self.sending;
         let Some(peer) = self.peers.get_mut(&id) else {
             return events;
         };
         for kind in KINDS {
             let init = RtcRtpTransceiverInit::new();
-            init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            init.set_direction(if sends(sending, kind) {
+                RtcRtpTransceiverDirection::Sendrecv
+            } else {
+                RtcRtpTransceiverDirection::Recvonly
+            });
             let transceiver = peer
                 .pc
                 .add_transceiver_with_str_and_init(kind.as_str(), &init);
@@ -1138,7 +1173,12 @@ impl Inner {
             let Some(index) = self.slot_for(id, &transceiver, kind, &mut events) else {
                 continue;
             };
-            let _ = Reflect::set(&transceiver, &"direction".into(), &"sendrecv".into());
+            let direction = if sends(self.sending, kind) {
+                "sendrecv"
+            } else {
+                "recvonly"
+            };
+            let _ = Reflect::set(&transceiver, &"direction".into(), &direction.into());
             set_codec_preferences(&transceiver, kind);
             let track = self.tracks[kind_index(kind)].clone();
             if let Some(peer) = self.peers.get(&id)
@@ -1625,6 +1665,8 @@ fn set_remote(
     let description = RtcSessionDescriptionInit::new(kind);
     description.set_sdp(&sdp);
     let promise = peer.pc.set_remote_description(&description);
+    peer.sending = Sending::from_sdp(&sdp);
+    peer.media.set_sending(peer.sending);
     peer.remote_sdp = Some(sdp);
     peer.remote_description_called = true;
     for candidate in std::mem::take(&mut peer.pending_ice) {

@@ -5,14 +5,9 @@
 //! "Counsellor sign-in"). Guests never have one.
 
 use confide_shared::wire::CounsellorToken;
-use web_sys::Storage;
 
 const KEY: &str = "confide.counsellor";
 const FRAGMENT: &str = "#counsellor=";
-
-fn storage() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
 
 fn parse(text: &str) -> Option<CounsellorToken> {
     CounsellorToken::from_base64(text).ok()
@@ -42,7 +37,7 @@ pub fn take_from_link() {
     let Some(text) = hash.strip_prefix(FRAGMENT) else {
         return;
     };
-    if let (Some(token), Some(storage)) = (parse(text), storage()) {
+    if let (Some(token), Some(storage)) = (parse(text), super::device_storage()) {
         let _ = storage.set_item(KEY, &token.to_base64());
     }
     // Keep the path and query, drop the fragment.
@@ -55,12 +50,12 @@ pub fn take_from_link() {
 
 /// The kept sign-in, if any.
 pub fn load() -> Option<CounsellorToken> {
-    parse(&storage()?.get_item(KEY).ok()??)
+    parse(&super::device_storage()?.get_item(KEY).ok()??)
 }
 
 /// "Abmelden", or the relay refused the sign-in (revoked, or a new key).
 pub fn forget() {
-    if let Some(storage) = storage() {
+    if let Some(storage) = super::device_storage() {
         let _ = storage.remove_item(KEY);
     }
 }

@@ -12,6 +12,14 @@ mod relay;
 mod storage;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod voice;
+
+/// `localStorage`: what stays on this device across tabs and restarts (her
+/// sign-in, planned sessions, her choices). `None` where the browser refuses
+/// it (private modes); every caller then simply keeps nothing.
+pub fn device_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
 
 use confide_shared::small_map::SmallMap;
 use std::cell::RefCell;
@@ -19,8 +27,8 @@ use std::rc::{Rc, Weak};
 
 use confide_shared::envelope::ParticipantId;
 use confide_shared::ice_policy::{self, Link, TransportPolicy};
-use confide_shared::link::Invite;
-use confide_shared::media_watch::MediaHealth;
+use confide_shared::link::{Address, Invite};
+use confide_shared::media_watch::{MediaHealth, Sending};
 use confide_shared::reconnect::{Reconnect, ReconnectPolicy, Retry};
 use confide_shared::resume::{HostResume, Resume};
 use confide_shared::session::{Effect, EndReason, Event, MediaKey, ROSTER_ACK_CHECK_MS, Session};
@@ -110,6 +118,9 @@ struct Inner {
     local: Option<LocalMedia>,
     /// The frame-crypto worker the app started at page load.
     worker: Option<Worker>,
+    /// A guest who only writes, rejoining after a reload: enters the call
+    /// (in the call or not) once the worker is there.
+    chat_only_waits: Option<(LocalMedia, bool)>,
     crypto: Option<FrameCrypto>,
     mesh: Option<Mesh>,
     pending_keys: PendingKeys,
@@ -215,6 +226,7 @@ impl Inner {
             outbox: Vec::new(),
             local: None,
             worker: None,
+            chat_only_waits: None,
             crypto: None,
             mesh: None,
             pending_keys: PendingKeys::default(),
@@ -384,6 +396,7 @@ impl Inner {
         let media = MediaChoice {
             in_call: self.in_call,
             audio_only: local.is_some_and(|l| l.audio_only),
+            chat_only: local.is_some_and(LocalMedia::is_chat_only),
             camera_id: local.and_then(|l| l.camera_id.clone()),
             microphone_id: local.and_then(|l| l.microphone_id.clone()),
             hide_address: self.hide_addresses,
@@ -449,13 +462,19 @@ impl Inner {
             } => {
                 // A guest may knock again (reload, or we reloaded): one entry per seat.
                 self.invites.knocks.retain(|k| k.id != member.0);
+                let link = self.invites.invites.iter_mut().find(|i| i.id == invite);
+                let note = link
+                    .as_ref()
+                    .map(|l| l.note.clone())
+                    .filter(|n| !n.is_empty());
                 self.invites.knocks.push(KnockView {
                     id: member.0,
                     name,
                     renewal: false,
                     declining: false,
+                    note,
                 });
-                if let Some(used) = self.invites.invites.iter_mut().find(|i| i.id == invite) {
+                if let Some(used) = link {
                     used.used = true;
                 }
                 self.refresh();
@@ -489,6 +508,7 @@ impl Inner {
                     name: known.or(name),
                     renewal: true,
                     declining: false,
+                    note: None,
                 });
                 self.refresh();
             }
@@ -562,6 +582,17 @@ impl Inner {
                         None => self.pending_signals.push((peer.participant, signal)),
                     }
                 }
+            }
+            // Only from the counsellor's own channel (the session checks):
+            // her tile and her chat lines, earlier ones too, say her name.
+            Event::CounsellorNamed { name } => {
+                for peer in self.peers.values_mut().filter(|p| p.is_host) {
+                    peer.name = Some(name.clone());
+                }
+                for line in self.chat.iter_mut().filter(|l| l.from_host) {
+                    line.sender = Some(name.clone());
+                }
+                self.refresh();
             }
             // The sender's line id is its own numbering; lines are keyed locally.
             Event::Chat { member, text, .. } => {
@@ -804,7 +835,35 @@ impl Inner {
             planned: self.planner.views(&origin()),
             unreadable: self.planner.unreadable(),
             plan_refused: self.plan_refused,
+            address: voice::address(),
+            own_name: counsellor::load()
+                .map(|token| voice::own_name(&token))
+                .unwrap_or_default(),
         })
+    }
+
+    /// The counsellor's session tells each guest the name she gave herself.
+    fn announce_own_name(&mut self) {
+        let name = counsellor::load()
+            .map(|token| voice::own_name(&token))
+            .unwrap_or_default();
+        self.run(|s| s.set_own_name(&name).unwrap_or_default());
+    }
+
+    /// "Anrede im Link": remembered for the next links, and her open links
+    /// say it now (the same links otherwise: the marker is no secret).
+    fn set_address(&mut self, address: Address) {
+        voice::remember_address(address);
+        let Some(session) = self.session.as_mut() else {
+            return;
+        };
+        for (id, url) in session.set_invite_address(&origin(), address) {
+            if let Some(link) = self.invites.invites.iter_mut().find(|l| l.id == id) {
+                link.url = url;
+            }
+        }
+        self.persist();
+        self.refresh();
     }
 
     /// The planned sessions changed: redraw the start page if it is showing.
@@ -838,10 +897,12 @@ impl Inner {
                 url: i.invite.to_url(&origin()).to_string(),
                 used: i.member.is_some(),
                 until: i.invite.appointment().map(|a| a.closes()),
+                note: String::new(),
             })
             .collect();
         let (session, create) = Session::restore_host(&mut OsRng, stored, token);
         self.session = Some(session);
+        self.announce_own_name();
         self.check_roster_acks_regularly();
         self.ask_before_closing(true);
         self.connect();
@@ -862,12 +923,21 @@ impl Inner {
         let participants = self
             .peers
             .iter()
-            .map(|(member, peer)| ParticipantView {
+            .map(|(member, peer)| {
+                // What they chose to send, from their authenticated description.
+                let sending = self
+                    .mesh
+                    .as_ref()
+                    .map_or(Sending::ALL, |mesh| mesh.remote_sending(&peer.participant));
+                (member, peer, sending)
+            })
+            .map(|(member, peer, sending)| ParticipantView {
                 id: member.0,
                 name: peer.name.clone(),
                 is_host: peer.is_host,
                 stream: peer.stream.clone(),
-                audio_only: false,
+                audio_only: !sending.video,
+                chat_only: !sending.anything(),
                 muted: false,
                 encrypted: self.all_encrypted,
                 trouble: match peer.health {
@@ -903,6 +973,7 @@ impl Inner {
             muted: self.muted,
             camera_off: self.camera_off,
             audio_only: self.local.as_ref().is_some_and(|l| l.audio_only),
+            chat_only: self.local.as_ref().is_some_and(LocalMedia::is_chat_only),
             sharing_screen: self.screen.is_some(),
             knocks: if is_host {
                 self.invites.knocks.clone()
@@ -936,13 +1007,16 @@ impl Inner {
             self.finish(FailureKind::UnsupportedBrowser);
             return;
         };
+        // The app's worker answered its ping already: the mesh starts in this
+        // task, so the counsellor's peer connection and offer are under way
+        // before the call screen renders (docs/BENCHMARKS.md §12).
+        if let Some(worker) = self.worker.take() {
+            self.media_ready(FrameCrypto::adopt_answered(worker), path, stream);
+            return;
+        }
         let me = self.me.clone();
-        let worker = self.worker.take();
         wasm_bindgen_futures::spawn_local(async move {
-            let crypto = match worker {
-                Some(worker) => FrameCrypto::adopt(worker).await,
-                None => FrameCrypto::start().await,
-            };
+            let crypto = FrameCrypto::start().await;
             Inner::later(&me, move |inner| inner.media_ready(crypto, path, stream));
         });
     }
@@ -974,6 +1048,15 @@ impl Inner {
             self.ice_servers.clone(),
             on_event,
         );
+        // A guest's "Nur Ton" or "Nur schreiben" is negotiated as recvonly,
+        // so the others see her choice instead of waiting for a picture.
+        // The counsellor always offers both (her screen share needs video).
+        if self.session.as_ref().is_some_and(|s| !s.is_host()) {
+            mesh.set_sending(Sending {
+                audio: stream.get_audio_tracks().length() > 0,
+                video: stream.get_video_tracks().length() > 0,
+            });
+        }
         for (member, peer) in self.peers.iter() {
             let _ = mesh.add_peer(peer.participant, peer.is_offerer, self.policy_for(*member));
             #[cfg(feature = "test-hooks")]
@@ -1073,13 +1156,17 @@ impl Inner {
         let Some(session) = self.session.as_mut() else {
             return;
         };
-        if let Some((id, url, message)) = session.create_invite(&mut OsRng, &origin()) {
+        let address = voice::address();
+        if let Some((id, url, message)) =
+            session.create_invite_addressed(&mut OsRng, &origin(), address)
+        {
             self.send(message);
             self.invites.invites.push(InviteLink {
                 id,
                 url,
                 used: false,
                 until: None,
+                note: String::new(),
             });
         }
         self.persist();
@@ -1095,6 +1182,7 @@ impl Inner {
                 };
                 let (session, create) = Session::new_host(&mut OsRng, token);
                 self.session = Some(session);
+                self.announce_own_name();
                 self.check_roster_acks_regularly();
                 self.ask_before_closing(true);
                 self.connect();
@@ -1102,16 +1190,25 @@ impl Inner {
                 self.refresh();
             }
             UiAction::CreateInvite => self.create_invite(),
+            UiAction::SetAddress(address) => self.set_address(address),
+            UiAction::SetOwnName(name) => {
+                if let Some(token) = counsellor::load() {
+                    voice::remember_own_name(&token, &name);
+                }
+                self.run(|s| s.set_own_name(&name).unwrap_or_default());
+            }
             UiAction::PlanSession {
                 starts,
                 minutes,
                 opens_before,
                 label,
+                address,
             } => {
                 let me = self.me.clone();
+                voice::remember_address(address);
                 self.plan_refused = self
                     .planner
-                    .plan(&me, starts, minutes, opens_before, &label)
+                    .plan(&me, starts, minutes, opens_before, &label, address)
                     .is_err();
                 self.refresh_start();
             }
@@ -1141,6 +1238,12 @@ impl Inner {
                 self.refresh();
             }
             UiAction::CopyLink(_) => {}
+            UiAction::NoteInvite(id, note) => {
+                if let Some(link) = self.invites.invites.iter_mut().find(|l| l.id == id) {
+                    link.note = note;
+                }
+                self.refresh();
+            }
             UiAction::Admit(id) => {
                 if let Some(pos) = self.invites.knocks.iter().position(|k| k.id == id) {
                     let knock = self.invites.knocks.remove(pos);
@@ -1224,7 +1327,14 @@ impl Inner {
             }
             UiAction::EnterCall(media) => self.enter_call(media, true),
             UiAction::ContinueToDeviceCheck => self.show(Screen::DeviceCheck(GuestView::default())),
-            UiAction::AudioOnly => self.show(Screen::DeviceCheck(GuestView { audio_only: true })),
+            UiAction::ChatOnly => self.show(Screen::DeviceCheck(GuestView {
+                audio_only: true,
+                chat_only: true,
+            })),
+            UiAction::AudioOnly => self.show(Screen::DeviceCheck(GuestView {
+                audio_only: true,
+                ..GuestView::default()
+            })),
             UiAction::Knock { name, media } => self.knock(name.unwrap_or_default(), media),
             UiAction::ToggleMute => {
                 self.muted = !self.muted;
@@ -1449,6 +1559,20 @@ impl Inner {
     /// Gets the camera and microphone chosen before the reload (the default
     /// ones if those are gone; sound only if the camera is gone) and enters.
     fn acquire_media(&mut self, choice: MediaChoice) {
+        // "Nur schreiben" stays that: nothing is asked after a reload either.
+        // Right after the reload the page's frame-crypto worker may not have
+        // answered yet (the camera path waits for getUserMedia meanwhile):
+        // then she enters once it has.
+        if choice.chat_only
+            && let Some(media) = LocalMedia::chat_only()
+        {
+            if self.worker.is_some() {
+                self.enter_call(media, choice.in_call);
+            } else {
+                self.chat_only_waits = Some((media, choice.in_call));
+            }
+            return;
+        }
         let me = self.me.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let microphone = Some(choice.microphone_id.as_deref());
@@ -1612,6 +1736,19 @@ impl Controller for SessionController {
     }
 
     fn worker_ready(&mut self, worker: Worker) {
-        self.inner.borrow_mut().worker = Some(worker);
+        let mut inner = self.inner.borrow_mut();
+        inner.worker = Some(worker);
+        if let Some((media, in_call)) = inner.chat_only_waits.take() {
+            inner.enter_call(media, in_call);
+        }
+    }
+
+    fn guest_address(&self) -> Address {
+        let inner = self.inner.borrow();
+        match (&inner.invite, &inner.pending_rejoin) {
+            (Some(invite), _) => invite.address(),
+            (None, Some((Resume::Guest(stored), _))) => stored.invite.address(),
+            _ => Address::Formal,
+        }
     }
 }

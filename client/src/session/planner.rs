@@ -7,6 +7,7 @@
 use std::rc::{Rc, Weak};
 
 use confide_shared::appointment::{Appointment, knock_retry_delay};
+use confide_shared::link::Address;
 use confide_shared::planned::{PlannedList, PlannedSession};
 use confide_shared::wire::{
     ClientMessage, CounsellorToken, ErrorCode, MemberId, RoomId, ServerMessage,
@@ -28,15 +29,16 @@ pub(super) fn now_secs() -> u64 {
     (js_sys::Date::now().max(0.0) / 1000.0) as u64
 }
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 /// Planned sessions belong to the sign-in they were made with: the key holds
 /// the counsellor's id (the sign-in's first 16 bytes, not its secret part).
 fn key(counsellor: &CounsellorToken) -> String {
+    keyed(KEY_PREFIX, counsellor)
+}
+
+/// A storage key of `prefix` for this sign-in (see [`key`]).
+pub(super) fn keyed(prefix: &str, counsellor: &CounsellorToken) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut key = KEY_PREFIX.to_owned();
+    let mut key = prefix.to_owned();
     for byte in &counsellor.0[..16] {
         key.push(char::from(HEX[usize::from(byte >> 4)]));
         key.push(char::from(HEX[usize::from(byte & 15)]));
@@ -71,7 +73,7 @@ pub(super) struct Planner {
 impl Planner {
     /// Loads the list and starts registering (the counsellor's tab, any screen).
     pub(super) fn start(&mut self, me: &Weak<RefCell<Inner>>, counsellor: CounsellorToken) {
-        let text = storage()
+        let text = super::device_storage()
             .and_then(|s| s.get_item(&key(&counsellor)).ok().flatten())
             .unwrap_or_default();
         self.list = PlannedList::from_text(&text);
@@ -88,7 +90,7 @@ impl Planner {
     }
 
     fn save(&self) {
-        let (Some(counsellor), Some(storage)) = (&self.counsellor, storage()) else {
+        let (Some(counsellor), Some(storage)) = (&self.counsellor, super::device_storage()) else {
             return;
         };
         let text = self.list.to_text();
@@ -221,6 +223,7 @@ impl Planner {
         minutes: u32,
         opens_before: u32,
         label: &str,
+        address: Address,
     ) -> Result<(), ()> {
         if starts.saturating_add(u64::from(minutes) * 60) <= now_secs() {
             return Err(());
@@ -231,7 +234,7 @@ impl Planner {
             minutes.saturating_mul(60),
         )
         .map_err(|_| ())?;
-        self.plan_appointment(me, appointment, label)
+        self.plan_appointment(me, appointment, label, address)
     }
 
     pub(super) fn plan_appointment(
@@ -239,8 +242,11 @@ impl Planner {
         me: &Weak<RefCell<Inner>>,
         appointment: Appointment,
         label: &str,
+        address: Address,
     ) -> Result<(), ()> {
-        let session = PlannedSession::new(&mut OsRng, appointment, label).map_err(|_| ())?;
+        let session = PlannedSession::new(&mut OsRng, appointment, label)
+            .map_err(|_| ())?
+            .with_address(address);
         self.fresh = Some(session.room());
         self.list.add(session);
         self.save();

@@ -64,7 +64,7 @@ impl RelayConnection {
                 let parsed = event
                     .data()
                     .as_string()
-                    .and_then(|text| serde_json::from_str::<ServerMessage>(&text).ok());
+                    .and_then(|text| ServerMessage::from_json(&text).ok());
                 on_event(match parsed {
                     Some(message) => RelayEvent::Message(message),
                     None => RelayEvent::Garbled,
@@ -101,10 +101,7 @@ impl RelayConnection {
         if self.socket.ready_state() != WebSocket::OPEN {
             return false;
         }
-        match serde_json::to_string(message) {
-            Ok(text) => self.socket.send_with_str(&text).is_ok(),
-            Err(_) => false,
-        }
+        self.socket.send_with_str(&message.to_json()).is_ok()
     }
 
     pub fn is_open(&self) -> bool {

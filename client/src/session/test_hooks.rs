@@ -213,7 +213,7 @@ pub fn confide_test_plan_in(
         let me = inner.me.clone();
         inner
             .planner
-            .plan_appointment(&me, appointment, &label)
+            .plan_appointment(&me, appointment, &label, super::voice::address())
             .map_err(|()| "label refused")?;
         inner.refresh_start();
         Ok(())

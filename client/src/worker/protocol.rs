@@ -25,7 +25,6 @@
 //! worker cannot ask the sender itself); `{type:"error", reason}`.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{ReadableStream, WritableStream};
 
@@ -33,8 +32,12 @@ use confide_shared::envelope::ParticipantId;
 use confide_shared::sframe::CipherSuite;
 
 /// Which way a stream's frames go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "test-hooks",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum Direction {
     /// Local media to a peer: encrypt.
     Send,
@@ -60,8 +63,12 @@ impl Direction {
 }
 
 /// Audio or video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "test-hooks",
+    derive(serde::Serialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum MediaKind {
     Audio,
     Video,
@@ -377,7 +384,11 @@ pub fn wipe(message: &JsValue) {
 }
 
 /// Counters of one stream, as the worker reports them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Travels as a plain JS object (no JSON on the way): `{peer, direction,
+/// kind, ok, dropped: {reason: n}, last_kid, last_ok_ms, last_frame_ms,
+/// skipped}` (plus the test-hooks counters), `null` for `None`.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "test-hooks", derive(serde::Serialize))]
 pub struct StreamStats {
     pub peer: String,
     pub direction: Direction,
@@ -394,36 +405,210 @@ pub struct StreamStats {
     /// When the last frame was seen at all, passed on or dropped (same clock).
     pub last_frame_ms: Option<f64>,
     /// Frames passed through without decryption (test hook `skip_decrypt`).
-    #[serde(default)]
     pub skipped: u64,
     /// Of those, the frames that authenticated under the peer's key: proof
     /// that what reached the decoder was ciphertext from the wire.
     #[cfg(feature = "test-hooks")]
-    #[serde(default)]
     pub skipped_authentic: u64,
     /// Of those, the frames that came before their key (as around every key
     /// change) and named a KID whose key was installed afterwards.
     #[cfg(feature = "test-hooks")]
-    #[serde(default)]
     pub skipped_before_key: u64,
     /// Of those, the frames that would not have decrypted, by reason.
     #[cfg(feature = "test-hooks")]
-    #[serde(default)]
     pub skipped_unverified: std::collections::BTreeMap<String, u64>,
     /// Frames passed on unchanged, no crypto (test hook `pass_through`).
     #[cfg(feature = "test-hooks")]
-    #[serde(default)]
     pub passed_through: u64,
 }
 
 /// The worker's periodic report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "test-hooks", derive(serde::Serialize))]
 pub struct WorkerStats {
     pub streams: Vec<StreamStats>,
     /// KID of the current sender key, if any.
     pub sender_kid: Option<u64>,
     /// The sender key has used half its counter space: install a new one.
     pub needs_rotation: bool,
+}
+
+fn set_field(obj: &Object, name: &str, value: &JsValue) -> Result<(), JsValue> {
+    Reflect::set(obj, &name.into(), value).map(|_| ())
+}
+
+/// `null` for `None`, as the JSON form of the statistics had it.
+fn number_or_null(value: Option<f64>) -> JsValue {
+    value.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
+fn counts_to_js(counts: &std::collections::BTreeMap<String, u64>) -> Result<JsValue, JsValue> {
+    let obj = Object::new();
+    for (reason, n) in counts {
+        set_field(&obj, reason, &JsValue::from_f64(*n as f64))?;
+    }
+    Ok(obj.into())
+}
+
+/// A whole, non-negative number.
+fn get_count(value: &JsValue, field: &'static str) -> Result<u64, ProtocolError> {
+    let n = get(value, field)?
+        .as_f64()
+        .ok_or(ProtocolError::Field(field))?;
+    if n >= 0.0 && n.fract() == 0.0 && n <= u64::MAX as f64 {
+        Ok(n as u64)
+    } else {
+        Err(ProtocolError::Field(field))
+    }
+}
+
+/// A count that older workers did not send: absent is 0.
+fn get_count_or_zero(value: &JsValue, field: &'static str) -> Result<u64, ProtocolError> {
+    if get(value, field)?.is_undefined() {
+        Ok(0)
+    } else {
+        get_count(value, field)
+    }
+}
+
+/// `None` for `null` or absent.
+fn get_optional(value: &JsValue, field: &'static str) -> Result<Option<JsValue>, ProtocolError> {
+    let v = get(value, field)?;
+    Ok((!v.is_null() && !v.is_undefined()).then_some(v))
+}
+
+fn get_counts(
+    value: &JsValue,
+    field: &'static str,
+) -> Result<std::collections::BTreeMap<String, u64>, ProtocolError> {
+    let obj = get(value, field)?;
+    if !obj.is_object() {
+        return Err(ProtocolError::Field(field));
+    }
+    let mut counts = std::collections::BTreeMap::new();
+    for entry in Object::entries(obj.unchecked_ref::<Object>()).iter() {
+        let pair = Array::from(&entry);
+        let reason = pair.get(0).as_string().ok_or(ProtocolError::Field(field))?;
+        let n = pair.get(1).as_f64().ok_or(ProtocolError::Field(field))?;
+        if !(n >= 0.0 && n.fract() == 0.0) {
+            return Err(ProtocolError::Field(field));
+        }
+        counts.insert(reason, n as u64);
+    }
+    Ok(counts)
+}
+
+impl StreamStats {
+    fn to_js(&self) -> Result<JsValue, JsValue> {
+        let obj = Object::new();
+        set_field(&obj, "peer", &self.peer.as_str().into())?;
+        set_field(&obj, "direction", &self.direction.as_str().into())?;
+        set_field(&obj, "kind", &self.kind.as_str().into())?;
+        set_field(&obj, "ok", &JsValue::from_f64(self.ok as f64))?;
+        set_field(&obj, "dropped", &counts_to_js(&self.dropped)?)?;
+        set_field(
+            &obj,
+            "last_kid",
+            &number_or_null(self.last_kid.map(|k| k as f64)),
+        )?;
+        set_field(&obj, "last_ok_ms", &number_or_null(self.last_ok_ms))?;
+        set_field(&obj, "last_frame_ms", &number_or_null(self.last_frame_ms))?;
+        set_field(&obj, "skipped", &JsValue::from_f64(self.skipped as f64))?;
+        #[cfg(feature = "test-hooks")]
+        {
+            let counters = [
+                ("skipped_authentic", self.skipped_authentic),
+                ("skipped_before_key", self.skipped_before_key),
+                ("passed_through", self.passed_through),
+            ];
+            for (name, n) in counters {
+                set_field(&obj, name, &JsValue::from_f64(n as f64))?;
+            }
+            set_field(
+                &obj,
+                "skipped_unverified",
+                &counts_to_js(&self.skipped_unverified)?,
+            )?;
+        }
+        Ok(obj.into())
+    }
+
+    fn from_js(value: &JsValue) -> Result<Self, ProtocolError> {
+        let time = |field| -> Result<Option<f64>, ProtocolError> {
+            get_optional(value, field)?
+                .map(|v| v.as_f64().ok_or(ProtocolError::Field(field)))
+                .transpose()
+        };
+        Ok(StreamStats {
+            peer: get_string(value, "peer")?,
+            direction: Direction::parse(&get_string(value, "direction")?)
+                .ok_or(ProtocolError::Field("direction"))?,
+            kind: MediaKind::parse(&get_string(value, "kind")?)
+                .ok_or(ProtocolError::Field("kind"))?,
+            ok: get_count(value, "ok")?,
+            dropped: get_counts(value, "dropped")?,
+            last_kid: match get_optional(value, "last_kid")? {
+                Some(_) => Some(get_count(value, "last_kid")?),
+                None => None,
+            },
+            last_ok_ms: time("last_ok_ms")?,
+            last_frame_ms: time("last_frame_ms")?,
+            skipped: get_count_or_zero(value, "skipped")?,
+            #[cfg(feature = "test-hooks")]
+            skipped_authentic: get_count_or_zero(value, "skipped_authentic")?,
+            #[cfg(feature = "test-hooks")]
+            skipped_before_key: get_count_or_zero(value, "skipped_before_key")?,
+            #[cfg(feature = "test-hooks")]
+            skipped_unverified: if get(value, "skipped_unverified")?.is_undefined() {
+                Default::default()
+            } else {
+                get_counts(value, "skipped_unverified")?
+            },
+            #[cfg(feature = "test-hooks")]
+            passed_through: get_count_or_zero(value, "passed_through")?,
+        })
+    }
+}
+
+impl WorkerStats {
+    fn to_js(&self) -> Result<JsValue, JsValue> {
+        let obj = Object::new();
+        let streams = Array::new();
+        for stream in &self.streams {
+            streams.push(&stream.to_js()?);
+        }
+        set_field(&obj, "streams", &streams)?;
+        set_field(
+            &obj,
+            "sender_kid",
+            &number_or_null(self.sender_kid.map(|k| k as f64)),
+        )?;
+        set_field(&obj, "needs_rotation", &self.needs_rotation.into())?;
+        Ok(obj.into())
+    }
+
+    fn from_js(value: &JsValue) -> Result<Self, ProtocolError> {
+        if !value.is_object() {
+            return Err(ProtocolError::Field("stats"));
+        }
+        let streams = get(value, "streams")?;
+        if !Array::is_array(&streams) {
+            return Err(ProtocolError::Field("streams"));
+        }
+        Ok(WorkerStats {
+            streams: Array::from(&streams)
+                .iter()
+                .map(|s| StreamStats::from_js(&s))
+                .collect::<Result<_, _>>()?,
+            sender_kid: match get_optional(value, "sender_kid")? {
+                Some(_) => Some(get_count(value, "sender_kid")?),
+                None => None,
+            },
+            needs_rotation: get(value, "needs_rotation")?
+                .as_bool()
+                .ok_or(ProtocolError::Field("needs_rotation"))?,
+        })
+    }
 }
 
 /// A message from the worker.
@@ -444,10 +629,8 @@ impl FromWorker {
             FromWorker::Ready => return Ok("ready".into()),
             FromWorker::Pong => return Ok("pong".into()),
             FromWorker::Stats(stats) => {
-                let json =
-                    serde_json::to_string(stats).map_err(|e| ProtocolError::Js(e.to_string()))?;
                 set("type", &"stats".into())?;
-                set("stats", &js_sys::JSON::parse(&json)?)?;
+                set("stats", &stats.to_js()?)?;
             }
             FromWorker::KeyFrameNeeded { peer, kind } => {
                 set("type", &"keyframe_needed".into())?;
@@ -473,14 +656,10 @@ impl FromWorker {
             return Err(ProtocolError::UnknownType);
         }
         Ok(match get_string(value, "type")?.as_str() {
-            "stats" => {
-                let json = js_sys::JSON::stringify(&get(value, "stats")?)
-                    .map_err(|_| ProtocolError::Field("stats"))?;
-                let json = String::from(json);
-                FromWorker::Stats(
-                    serde_json::from_str(&json).map_err(|_| ProtocolError::Field("stats"))?,
-                )
-            }
+            "stats" => FromWorker::Stats(
+                WorkerStats::from_js(&get(value, "stats")?)
+                    .map_err(|_| ProtocolError::Field("stats"))?,
+            ),
             "keyframe_needed" => FromWorker::KeyFrameNeeded {
                 peer: get_peer(value)?,
                 kind: MediaKind::parse(&get_string(value, "kind")?)

@@ -152,3 +152,31 @@ fn registration_is_an_immediate_sessions_messages_plus_the_window() {
     assert!(resume.invites[0].member.is_none());
     assert_eq!(resume.invites[0].invite.appointment(), Some(a));
 }
+
+#[test]
+fn a_du_session_keeps_its_choice_in_its_line_and_an_old_line_reads_as_sie() {
+    let sie = PlannedSession::new(&mut rng(), at(START), "a").unwrap();
+    let du = sie.clone().with_address(Address::Informal);
+    // The link says it, so the guest's pages do.
+    assert!(du.link("https://b.example").ends_with(".du"));
+    assert!(!sie.link("https://b.example").ends_with(".du"));
+    let back = PlannedSession::from_line(&du.to_line()).unwrap();
+    assert_eq!(back.address(), Address::Informal);
+    assert_eq!(back.room(), du.room());
+    // The session it opens hands out the same link, marker and all.
+    let resume = back.host_resume();
+    assert_eq!(resume.invites[0].invite.address(), Address::Informal);
+    // A line written before the marker existed (this one is such a line:
+    // the format is unchanged without it) reads as "Sie".
+    let old = sie.to_line();
+    assert_eq!(old.split(' ').count(), 4);
+    assert_eq!(
+        PlannedSession::from_line(&old).unwrap().address(),
+        Address::Formal
+    );
+    // A damaged marker is kept as an unreadable line, never dropped.
+    let damaged = du.to_line().replace(".du ", ".dx ");
+    let list = PlannedList::from_text(&damaged);
+    assert!(list.sessions().is_empty());
+    assert_eq!(list.to_text().trim_end(), damaged.as_str());
+}

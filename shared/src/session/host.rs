@@ -180,6 +180,17 @@ impl Session {
         rng: &mut impl CryptoRngCore,
         origin: &str,
     ) -> Option<(u32, String, ClientMessage)> {
+        self.create_invite_addressed(rng, origin, Address::Formal)
+    }
+
+    /// Host: [`Session::create_invite`] whose link addresses the guest as
+    /// `address` ("du" or "Sie", §1 "Invite links").
+    pub fn create_invite_addressed(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        origin: &str,
+        address: Address,
+    ) -> Option<(u32, String, ClientMessage)> {
         let Role::Host(host) = &mut self.role else {
             return None;
         };
@@ -188,7 +199,7 @@ impl Session {
         {
             return None;
         }
-        let invite = host.secret.new_invite(rng);
+        let invite = host.secret.new_invite(rng).with_address(address);
         let url = invite.to_url(origin).to_string();
         let token_hash = invite.token().hash();
         let id = host.next_invite;
@@ -205,6 +216,23 @@ impl Session {
                 closes: None,
             },
         ))
+    }
+
+    /// Host: every open invite now addresses its guest as `address`; the new
+    /// link of each, by invite id. The marker is no part of any secret, so
+    /// what the relay registered stays valid (a copy of the old spelling
+    /// still gets in, in the old form of address).
+    pub fn set_invite_address(&mut self, origin: &str, address: Address) -> Vec<(u32, String)> {
+        let Role::Host(host) = &mut self.role else {
+            return Vec::new();
+        };
+        host.invites
+            .iter_mut()
+            .map(|(id, invite)| {
+                *invite = invite.clone().with_address(address);
+                (*id, invite.to_url(origin).to_string())
+            })
+            .collect()
     }
 
     /// Host: `add_invite` for every open invite, a planned session's with

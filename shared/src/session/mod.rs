@@ -28,7 +28,7 @@ use crate::handshake::{
     Established, HandshakeError, Initiator, InitiatorAwaitConfirm, InitiatorAwaitReveal, Responder,
     ResponderAwaitReveal, SessionKeypair,
 };
-use crate::link::{Invite, Psk, SessionSecret};
+use crate::link::{Address, Invite, Psk, SessionSecret};
 use crate::resume::{GuestResume, HostResume, Resume, StoredInvite};
 use crate::sas::Sas;
 use crate::signal::{Knock, Signal, SignalError};
@@ -152,6 +152,9 @@ pub enum Event {
     },
     /// A WebRTC signal (offer, answer, ICE) from `member`, authenticated and decrypted.
     Rtc { member: MemberId, signal: Signal },
+    /// Guest: the name the counsellor gave herself for her guests (from a
+    /// `Hello` on her authenticated channel); shown instead of "Beratung".
+    CounsellorNamed { name: String },
     /// A chat line from `member`.
     Chat {
         member: MemberId,
@@ -253,6 +256,9 @@ pub struct Session {
     sender_keys: SenderKeySchedule,
     next_chat_id: u64,
     ended: bool,
+    /// Host: the name her guests see for her ("Frau Berger", "Anna"),
+    /// sent to each guest in a `Hello` on its authenticated channel.
+    own_name: Option<String>,
 }
 
 /// How many departed seats a session remembers (see `Session::departed`).
@@ -377,7 +383,27 @@ impl Session {
             sender_keys,
             next_chat_id: 1,
             ended: false,
+            own_name: None,
         }
+    }
+
+    /// Host: the name her guests see for her (empty: none; guests then say
+    /// "Beratung"). Sent now to every guest with a channel, and to each
+    /// guest whose channel is secured later. Guests take a name only from
+    /// the counsellor's own channel (see `Event::CounsellorNamed`).
+    pub fn set_own_name(&mut self, name: &str) -> Result<Vec<Effect>, SignalError> {
+        let name = name.trim();
+        if !self.is_host() || name.is_empty() {
+            self.own_name = None;
+            return Ok(Vec::new());
+        }
+        let hello = Signal::Hello {
+            name: name.to_owned(),
+            lang: None,
+        };
+        hello.validate()?;
+        self.own_name = Some(name.to_owned());
+        Ok(self.broadcast(&hello))
     }
 
     /// The room id the relay knows this session by.
@@ -657,6 +683,13 @@ impl Session {
             host.unconfirmed.insert(member, (peer_public, name.clone()));
         }
         effects.extend(self.add_peer(rng, member, channel, Some(sas), name, (is_offerer, renewed)));
+        if let (true, Some(own)) = (self.is_host(), self.own_name.clone()) {
+            let hello = Signal::Hello {
+                name: own,
+                lang: None,
+            };
+            effects.extend(self.send_rtc(member, &hello));
+        }
         effects
     }
 
@@ -892,6 +925,14 @@ impl Session {
             Signal::Members { .. } => self.on_members(rng, from, &signal),
             Signal::MembersAck { epoch } => self.on_members_ack(from, epoch),
             Signal::RejoinReceived { knock } => self.on_rejoin_received(from, knock.0),
+            // The counsellor's name, only from her own channel: the relay
+            // and other guests cannot set what a guest calls her.
+            Signal::Hello { name, .. } if sender == Sender::Counsellor => {
+                if let Some(peer) = self.peers.get_mut(&from) {
+                    peer.name = Some(name.clone());
+                }
+                vec![Effect::Event(Event::CounsellorNamed { name })]
+            }
             Signal::Hello { name, .. } => {
                 if let Some(peer) = self.peers.get_mut(&from) {
                     peer.name = Some(name);

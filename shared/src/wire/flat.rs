@@ -1,179 +1,114 @@
-//! Reading relay → client messages without serde's internally tagged enums.
-//!
-//! `#[serde(tag = "type")]` deserializes by buffering every message into an
-//! intermediate tree and replaying it per variant; for `ServerMessage` that
-//! machinery alone was about 40 KB of the WebAssembly every guest downloads.
-//! Here one flat struct holds every field any message may have; the `type`
-//! then decides which fields must be present, and any other field is refused
-//! exactly like `deny_unknown_fields` would (test `wire::tests`).
-
-use serde::Deserialize;
+//! Reading relay → client messages: the `type` decides which fields must be
+//! present; any field the format does not know is refused, and a field of
+//! another type is refused unless it is `null` (what the reader always did:
+//! it read every field of every message into one flat struct, `null` as
+//! absent, and then checked the set; test `wire::equivalence`).
 
 use super::{Blob, ErrorCode, IceServer, MemberId, RoomId, ServerMessage, TokenHash};
+use crate::json::{JsonError, Object, Value, bool_of, u32_of};
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-enum Kind {
-    RoomCreated,
-    InviteAdded,
-    Waiting,
-    Knocked,
-    Admitted,
-    Rejected,
-    Removed,
-    MemberJoined,
-    MemberAway,
-    MemberLeft,
-    Deliver,
-    IceServers,
-    SessionEnded,
-    ShuttingDown,
-    Error,
-}
+/// Every field any relay message has.
+pub(super) const FIELDS: [&str; 12] = [
+    "room",
+    "member",
+    "resumed",
+    "members",
+    "lobby",
+    "token_hash",
+    "ttl_secs",
+    "host",
+    "payload",
+    "from",
+    "code",
+    "servers",
+];
 
-/// Every field of every relay message; `None` = absent (or `null`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FlatServerMessage {
-    #[serde(rename = "type")]
-    kind: Kind,
-    room: Option<RoomId>,
-    member: Option<MemberId>,
-    resumed: Option<bool>,
-    members: Option<Vec<MemberId>>,
-    lobby: Option<Vec<MemberId>>,
-    token_hash: Option<TokenHash>,
-    ttl_secs: Option<u32>,
-    host: Option<MemberId>,
-    payload: Option<Blob>,
-    from: Option<MemberId>,
-    code: Option<ErrorCode>,
-    servers: Option<Vec<IceServer>>,
-}
-
-/// Why a flat message is not a valid message of its type.
-pub(crate) enum FlatError {
-    Missing(&'static str),
-    Unexpected(&'static str),
-}
-
-impl std::fmt::Display for FlatError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FlatError::Missing(field) => write!(f, "missing field `{field}`"),
-            FlatError::Unexpected(field) => write!(f, "unknown field `{field}`"),
+/// After a reader took the fields of its type: the others may only be `null`.
+pub(crate) fn end_flat(mut o: Object, fields: &[&str]) -> Result<(), JsonError> {
+    for name in fields {
+        if let Some(value) = o.take(name)?
+            && !matches!(value, Value::Null)
+        {
+            return Err(JsonError("field of another type"));
         }
     }
+    o.end()
 }
 
-pub(crate) fn need<T>(value: Option<T>, field: &'static str) -> Result<T, FlatError> {
-    value.ok_or(FlatError::Missing(field))
+fn members(value: Value) -> Result<Vec<MemberId>, JsonError> {
+    value.array_of(MemberId::read)
 }
 
-impl FlatServerMessage {
-    /// The names of the fields present.
-    fn present(&self) -> impl Iterator<Item = &'static str> {
-        [
-            ("room", self.room.is_some()),
-            ("member", self.member.is_some()),
-            ("resumed", self.resumed.is_some()),
-            ("members", self.members.is_some()),
-            ("lobby", self.lobby.is_some()),
-            ("token_hash", self.token_hash.is_some()),
-            ("ttl_secs", self.ttl_secs.is_some()),
-            ("host", self.host.is_some()),
-            ("payload", self.payload.is_some()),
-            ("from", self.from.is_some()),
-            ("code", self.code.is_some()),
-            ("servers", self.servers.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, some)| some.then_some(name))
-    }
-
-    /// The message, if exactly the fields of its type are present.
-    pub(super) fn into_message(self) -> Result<ServerMessage, FlatError> {
-        let allowed: &[&str] = match self.kind {
-            Kind::RoomCreated => &["room", "member", "resumed", "members", "lobby"],
-            Kind::InviteAdded => &["room", "token_hash", "ttl_secs"],
-            Kind::Waiting => &["room", "member", "host"],
-            Kind::Knocked => &["room", "member", "payload"],
-            Kind::Admitted => &["room", "member", "host", "members"],
-            Kind::Rejected | Kind::Removed | Kind::SessionEnded => &["room"],
-            Kind::MemberJoined | Kind::MemberAway | Kind::MemberLeft => &["room", "member"],
-            Kind::Deliver => &["room", "from", "payload"],
-            Kind::IceServers => &["room", "servers"],
-            Kind::ShuttingDown => &[],
-            Kind::Error => &["code", "room"],
-        };
-        if let Some(extra) = self.present().find(|name| !allowed.contains(name)) {
-            return Err(FlatError::Unexpected(extra));
-        }
-        let room = self.room;
-        Ok(match self.kind {
-            Kind::RoomCreated => ServerMessage::RoomCreated {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-                resumed: need(self.resumed, "resumed")?,
-                members: need(self.members, "members")?,
-                lobby: need(self.lobby, "lobby")?,
-            },
-            Kind::InviteAdded => ServerMessage::InviteAdded {
-                room: need(room, "room")?,
-                token_hash: need(self.token_hash, "token_hash")?,
-                ttl_secs: need(self.ttl_secs, "ttl_secs")?,
-            },
-            Kind::Waiting => ServerMessage::Waiting {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-                host: need(self.host, "host")?,
-            },
-            Kind::Knocked => ServerMessage::Knocked {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-                payload: need(self.payload, "payload")?,
-            },
-            Kind::Admitted => ServerMessage::Admitted {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-                host: need(self.host, "host")?,
-                members: need(self.members, "members")?,
-            },
-            Kind::Rejected => ServerMessage::Rejected {
-                room: need(room, "room")?,
-            },
-            Kind::Removed => ServerMessage::Removed {
-                room: need(room, "room")?,
-            },
-            Kind::SessionEnded => ServerMessage::SessionEnded {
-                room: need(room, "room")?,
-            },
-            Kind::MemberJoined => ServerMessage::MemberJoined {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-            },
-            Kind::MemberAway => ServerMessage::MemberAway {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-            },
-            Kind::MemberLeft => ServerMessage::MemberLeft {
-                room: need(room, "room")?,
-                member: need(self.member, "member")?,
-            },
-            Kind::Deliver => ServerMessage::Deliver {
-                room: need(room, "room")?,
-                from: need(self.from, "from")?,
-                payload: need(self.payload, "payload")?,
-            },
-            Kind::IceServers => ServerMessage::IceServers {
-                room: need(room, "room")?,
-                servers: need(self.servers, "servers")?,
-            },
-            Kind::ShuttingDown => ServerMessage::ShuttingDown,
-            Kind::Error => ServerMessage::Error {
-                code: need(self.code, "code")?,
-                room,
-            },
-        })
-    }
+pub(super) fn read_server_message(mut o: Object) -> Result<ServerMessage, JsonError> {
+    let kind = o.required("type", crate::json::string_of)?;
+    let room = |o: &mut Object| o.required("room", RoomId::read);
+    let member = |o: &mut Object| o.required("member", MemberId::read);
+    let message = match kind.as_str() {
+        "room_created" => ServerMessage::RoomCreated {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+            resumed: o.required("resumed", bool_of)?,
+            members: o.required("members", members)?,
+            lobby: o.required("lobby", members)?,
+        },
+        "invite_added" => ServerMessage::InviteAdded {
+            room: room(&mut o)?,
+            token_hash: o.required("token_hash", TokenHash::read)?,
+            ttl_secs: o.required("ttl_secs", u32_of)?,
+        },
+        "waiting" => ServerMessage::Waiting {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+            host: o.required("host", MemberId::read)?,
+        },
+        "knocked" => ServerMessage::Knocked {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+            payload: o.required("payload", Blob::read)?,
+        },
+        "admitted" => ServerMessage::Admitted {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+            host: o.required("host", MemberId::read)?,
+            members: o.required("members", members)?,
+        },
+        "rejected" => ServerMessage::Rejected {
+            room: room(&mut o)?,
+        },
+        "removed" => ServerMessage::Removed {
+            room: room(&mut o)?,
+        },
+        "session_ended" => ServerMessage::SessionEnded {
+            room: room(&mut o)?,
+        },
+        "member_joined" => ServerMessage::MemberJoined {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+        },
+        "member_away" => ServerMessage::MemberAway {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+        },
+        "member_left" => ServerMessage::MemberLeft {
+            room: room(&mut o)?,
+            member: member(&mut o)?,
+        },
+        "deliver" => ServerMessage::Deliver {
+            room: room(&mut o)?,
+            from: o.required("from", MemberId::read)?,
+            payload: o.required("payload", Blob::read)?,
+        },
+        "ice_servers" => ServerMessage::IceServers {
+            room: room(&mut o)?,
+            servers: o.required("servers", |v| v.array_of(IceServer::read))?,
+        },
+        "shutting_down" => ServerMessage::ShuttingDown,
+        "error" => ServerMessage::Error {
+            code: o.required("code", ErrorCode::read)?,
+            room: o.optional("room", RoomId::read)?,
+        },
+        _ => return Err(JsonError("unknown type")),
+    };
+    end_flat(o, &FIELDS)?;
+    Ok(message)
 }

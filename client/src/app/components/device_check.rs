@@ -25,6 +25,9 @@ pub struct DeviceCheckProps {
     /// Start without camera (the user already chose "sound only").
     #[prop_or_default]
     pub audio_only: bool,
+    /// The guest chose "Nur schreiben": nothing is asked for, nothing previewed.
+    #[prop_or_default]
+    pub chat_only: bool,
     /// Counsellor's variant: smaller, inside the invite page.
     #[prop_or_default]
     pub compact: bool,
@@ -36,6 +39,10 @@ pub struct DeviceCheckProps {
     pub action_testid: AttrValue,
     /// Pressed the main button with working media.
     pub on_go: Callback<LocalMedia>,
+    /// Bumped by the page to press the main button for her ("Hereinlassen"
+    /// on the invite page also enters); waits until the camera is ready.
+    #[prop_or_default]
+    pub go: u32,
     /// Extra fields shown above the main button (the guest's name field).
     #[prop_or_default]
     pub children: Html,
@@ -54,12 +61,18 @@ struct Choice {
     camera: Option<String>,
     microphone: Option<String>,
     audio_only: bool,
+    chat_only: bool,
     /// Bumped by "try again" to re-run the same request.
     attempt: u32,
 }
 
 /// Asks for camera + microphone and works out which failure page fits.
 async fn acquire(choice: &Choice) -> Result<MediaStream, FailureKind> {
+    if choice.chat_only {
+        // No getUserMedia at all: the browser asks nothing.
+        return MediaStream::new()
+            .map_err(|_| FailureKind::MicrophoneUnavailable { denied: false });
+    }
     let mic = Some(choice.microphone.as_deref());
     if !choice.audio_only {
         match devices::get_user_media_or_default(Some(choice.camera.as_deref()), mic).await {
@@ -110,6 +123,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
     let strings = use_strings();
     let choice = use_state_eq(|| Choice {
         audio_only: props.audio_only,
+        chat_only: props.chat_only,
         ..Choice::default()
     });
     let phase = use_state_eq(|| Phase::Starting);
@@ -159,7 +173,9 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
                     Ok(stream) => {
                         owned_task.borrow_mut().stream = Some(stream.clone());
                         phase.set(Phase::Ready(stream));
-                        lists.set(devices::enumerate().await);
+                        if !choice.chat_only {
+                            lists.set(devices::enumerate().await);
+                        }
                     }
                     Err(kind) => phase.set(Phase::Failed(kind)),
                 }
@@ -214,6 +230,32 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
                 })
             });
             move || drop(interval)
+        });
+    }
+
+    // The page pressed the button for her: now, or once the camera is ready.
+    {
+        let owned = owned.clone();
+        let on_go = props.on_go.clone();
+        let audio_only = choice.audio_only;
+        let ready = match &*phase {
+            Phase::Ready(stream) => Some(stream.clone()),
+            _ => None,
+        };
+        let handled = use_mut_ref(|| 0u32);
+        use_effect_with((props.go, ready), move |(go, ready)| {
+            if let Some(stream) = ready
+                && *go > *handled.borrow()
+            {
+                *handled.borrow_mut() = *go;
+                owned.borrow_mut().handed_over = true;
+                on_go.emit(LocalMedia {
+                    stream: stream.clone(),
+                    camera_id: devices::device_id(stream, DeviceKind::Camera),
+                    microphone_id: devices::device_id(stream, DeviceKind::Microphone),
+                    audio_only,
+                });
+            }
         });
     }
 
@@ -317,47 +359,49 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
             if let Some(lead) = &props.lead {
                 <p class="lead">{ lead.clone() }</p>
             }
-            <div class={classes!("preview", choice.audio_only.then_some("audio"))}
-                aria-busy={starting.to_string()}>
-                if choice.audio_only {
-                    <div class="preview-placeholder">
-                        { icon(Icon::Mic) }
-                        <span>{ strings.sound_only }</span>
-                    </div>
-                } else {
-                    <Video stream={stream.clone()} local=true testid="local-video"
-                        label={strings.preview_label} />
-                }
-                if starting {
-                    <div class="preview-status" role="status">{ strings.check_starting }</div>
-                }
-            </div>
-            <div class="level">
-                <label for="mic-level">{ strings.mic_level }</label>
-                <meter id="mic-level" ref={meter} min="0" max="1"
-                    value="0" data-testid="mic-level" />
-                <p class="hint" role="status">
-                    { if *mic_ok { strings.mic_ok } else { strings.mic_hint } }
-                </p>
-            </div>
-            <div class="device-selects">
-                if !choice.audio_only && !cameras.is_empty() {
-                    <div class="field">
-                        <label for="camera-select">{ strings.camera }</label>
-                        <select id="camera-select" onchange={on_camera} data-testid="camera-select">
-                            { options(cameras, &current_camera, strings.camera_n) }
-                        </select>
-                    </div>
-                }
-                if !microphones.is_empty() {
-                    <div class="field">
-                        <label for="mic-select">{ strings.microphone }</label>
-                        <select id="mic-select" onchange={on_mic} data-testid="mic-select">
-                            { options(microphones, &current_mic, strings.microphone_n) }
-                        </select>
-                    </div>
-                }
-            </div>
+            if !choice.chat_only {
+                <div class={classes!("preview", choice.audio_only.then_some("audio"))}
+                    aria-busy={starting.to_string()}>
+                    if choice.audio_only {
+                        <div class="preview-placeholder">
+                            { icon(Icon::Mic) }
+                            <span>{ strings.sound_only }</span>
+                        </div>
+                    } else {
+                        <Video stream={stream.clone()} local=true testid="local-video"
+                            label={strings.preview_label} />
+                    }
+                    if starting {
+                        <div class="preview-status" role="status">{ strings.check_starting }</div>
+                    }
+                </div>
+                <div class="level">
+                    <label for="mic-level">{ strings.mic_level }</label>
+                    <meter id="mic-level" ref={meter} min="0" max="1"
+                        value="0" data-testid="mic-level" />
+                    <p class="hint" role="status">
+                        { if *mic_ok { strings.mic_ok } else { strings.mic_hint } }
+                    </p>
+                </div>
+                <div class="device-selects">
+                    if !choice.audio_only && !cameras.is_empty() {
+                        <div class="field">
+                            <label for="camera-select">{ strings.camera }</label>
+                            <select id="camera-select" onchange={on_camera} data-testid="camera-select">
+                                { options(cameras, &current_camera, strings.camera_n) }
+                            </select>
+                        </div>
+                    }
+                    if !microphones.is_empty() {
+                        <div class="field">
+                            <label for="mic-select">{ strings.microphone }</label>
+                            <select id="mic-select" onchange={on_mic} data-testid="mic-select">
+                                { options(microphones, &current_mic, strings.microphone_n) }
+                            </select>
+                        </div>
+                    }
+                </div>
+            }
             { props.children.clone() }
             <button type="button" class="btn btn-primary btn-large" onclick={on_go}
                 disabled={stream.is_none()} data-testid={props.action_testid.clone()}>

@@ -1,5 +1,6 @@
 //! Building blocks shared by several screens.
 
+pub mod address;
 pub mod centre;
 pub mod confirm;
 pub mod device_check;

@@ -6,10 +6,11 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use crate::app::components::address::{AddressChoice, message_strings};
 use crate::app::components::centre::use_centre;
 use crate::app::components::confirm::ConfirmButton;
 use crate::app::i18n::{Lang, use_strings};
-use crate::app::model::{PlannedView, UiAction};
+use crate::app::model::{Address, PlannedView, UiAction};
 use crate::app::screens::invite::copy_to_clipboard;
 use crate::app::when;
 
@@ -24,6 +25,8 @@ const DEFAULT_OPENS_BEFORE: u32 = 15;
 pub struct PlanFormProps {
     pub on_action: Callback<UiAction>,
     pub on_close: Callback<()>,
+    /// "Anrede im Link" to start with: her last choice.
+    pub address: Address,
 }
 
 /// Date, time, length and an optional label; "Termin anlegen".
@@ -39,7 +42,13 @@ pub fn plan_form(props: &PlanFormProps) -> Html {
     );
     let before_ref = use_node_ref();
     let in_past = use_state_eq(|| false);
+    let address = use_state_eq(|| props.address);
+    let on_address = {
+        let address = address.clone();
+        Callback::from(move |a: Address| address.set(a))
+    };
     let onsubmit = {
+        let address = address.clone();
         let (day_ref, time_ref, length_ref, label_ref, before_ref) = (
             day_ref.clone(),
             time_ref.clone(),
@@ -74,6 +83,7 @@ pub fn plan_form(props: &PlanFormProps) -> Html {
                         minutes,
                         opens_before,
                         label: value(&label_ref),
+                        address: *address,
                     });
                     on_close.emit(());
                 }
@@ -122,6 +132,7 @@ pub fn plan_form(props: &PlanFormProps) -> Html {
                     aria-describedby="plan-label-hint" data-testid="plan-label" />
                 <p id="plan-label-hint" class="hint small">{ strings.plan_label_hint }</p>
             </div>
+            <AddressChoice value={*address} on_change={on_address} group="plan-address" />
             if *in_past {
                 <p class="form-error" role="alert">{ strings.plan_in_past }</p>
             }
@@ -169,7 +180,8 @@ pub fn planned_list(props: &PlannedListProps) -> Html {
             + strings.planned_window[2];
         let starts = when::day(p.starts, lang) + ", " + &when::clock(p.starts, lang);
         let before = ((p.starts - p.opens) / 60) as u32;
-        let message = (strings.invite_message)(
+        // In the link's form of address ("du" or "Sie").
+        let message = (message_strings(lang, &p.link).invite_message)(
             &p.link,
             Some((&starts, before)),
             centre.name.as_deref(),

@@ -12,7 +12,7 @@ use crate::app::model::{
     CallView, Departure, DeviceKind, DeviceSwitch, ParticipantView, PeerId, SafetyCode, UiAction,
     WarningKind,
 };
-use crate::app::screens::chat::ChatPanel;
+use crate::app::screens::chat::{ChatPanel, ChatToast};
 use crate::app::screens::invite::{InviteLinks, knock_name, sentence_name};
 
 #[derive(Properties, PartialEq)]
@@ -58,6 +58,42 @@ pub fn call_screen(props: &CallProps) -> Html {
     // Phones: the other person's picture fills the portrait screen (cropped
     // at the sides) unless she asks for the whole picture.
     let whole = use_state_eq(|| false);
+    // Phones: "Kamera wechseln" only where there is another camera.
+    let cameras = use_state_eq(|| 0usize);
+    {
+        let cameras = cameras.clone();
+        use_effect_with((), move |_| {
+            wasm_bindgen_futures::spawn_local(async move {
+                cameras.set(devices::enumerate().await.0.len());
+            });
+        });
+    }
+    let flip_camera = {
+        let on_action = props.on_action.clone();
+        let stream = view.local_stream.clone();
+        Callback::from(move |_: MouseEvent| {
+            let on_action = on_action.clone();
+            let current = stream
+                .as_ref()
+                .and_then(|s| devices::device_id(s, DeviceKind::Camera));
+            wasm_bindgen_futures::spawn_local(async move {
+                let (cameras, _) = devices::enumerate().await;
+                let at = cameras.iter().position(|c| Some(&c.id) == current.as_ref());
+                let Some(next) = cameras.get(at.map_or(0, |i| (i + 1) % cameras.len())) else {
+                    return;
+                };
+                let device_id = next.id.clone();
+                let id = Some(Some(device_id.as_str()));
+                if let Ok(stream) = devices::get_user_media(id, None).await {
+                    on_action.emit(UiAction::SwitchDevice(DeviceSwitch {
+                        kind: DeviceKind::Camera,
+                        device_id,
+                        stream,
+                    }));
+                }
+            });
+        })
+    };
     let toggle_fit = {
         let whole = whole.clone();
         Callback::from(move |_: MouseEvent| whole.set(!*whole))
@@ -87,6 +123,59 @@ pub fn call_screen(props: &CallProps) -> Html {
         let chat_open = chat_open.clone();
         Callback::from(move |_: MouseEvent| chat_open.set(!*chat_open))
     };
+    // The counsellor's screen share first advises a single window (a whole
+    // screen can show other clients' names); "Fenster wählen" then opens
+    // the picker.
+    let share_advice = use_state_eq(|| false);
+    let share_click = {
+        let share_advice = share_advice.clone();
+        let on_action = props.on_action.clone();
+        let direct = view.sharing_screen || !view.is_host;
+        Callback::from(move |_: MouseEvent| {
+            if direct {
+                on_action.emit(UiAction::ShareScreen);
+            } else {
+                share_advice.set(true);
+            }
+        })
+    };
+    let share_choose = {
+        let share_advice = share_advice.clone();
+        let on_action = props.on_action.clone();
+        Callback::from(move |_: MouseEvent| {
+            share_advice.set(false);
+            on_action.emit(UiAction::ShareScreen);
+        })
+    };
+    let share_cancel = {
+        let share_advice = share_advice.clone();
+        Callback::from(move |_: MouseEvent| {
+            share_advice.set(false);
+            focus_testid("share-screen");
+        })
+    };
+    let share_keydown = {
+        let share_advice = share_advice.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            if e.key() == "Escape" {
+                e.prevent_default(); // handled: not a step toward the quick exit
+                share_advice.set(false);
+                focus_testid("share-screen");
+            }
+        })
+    };
+    // The advice takes the focus, on its main button.
+    use_effect_with(*share_advice, |open| {
+        if *open {
+            focus_testid("share-window");
+        }
+    });
+    let newest_unread = view
+        .chat
+        .iter()
+        .skip(*seen)
+        .rfind(|line| !line.mine)
+        .cloned();
     let close_chat = {
         let chat_open = chat_open.clone();
         Callback::from(move |()| {
@@ -225,6 +314,13 @@ pub fn call_screen(props: &CallProps) -> Html {
                         <span class="tile-lock" title={strings.encrypted}>{ icon(Icon::Lock) }</span>
                     }
                     <span class="tile-name">{ name.clone() }</span>
+                    if participant.chat_only {
+                        <span class="tile-mode" data-testid="participant-mode" data-mode="chat"
+                            data-peer={participant.id.to_string()}>{ strings.tile_writes_only }</span>
+                    } else if participant.audio_only {
+                        <span class="tile-mode" data-testid="participant-mode" data-mode="audio"
+                            data-peer={participant.id.to_string()}>{ strings.tile_sound_only }</span>
+                    }
                     if participant.muted {
                         <span class="tile-muted" title={strings.participant_muted}>
                             { icon(Icon::MicOff) }
@@ -371,7 +467,19 @@ pub fn call_screen(props: &CallProps) -> Html {
                 <div id="invite-panel" class="device-menu invite-panel" role="dialog"
                     aria-labelledby="invite-panel-title" onkeydown={invite_keydown}
                     data-testid="invite-panel">
-                    <h2 id="invite-panel-title">{ strings.invite_in_call_title }</h2>
+                    <div class="device-menu-head">
+                        <h2 id="invite-panel-title">{ strings.invite_in_call_title }</h2>
+                        <button type="button" class="btn-icon" onclick={close_invite.clone()}
+                            aria-label={strings.close} data-testid="invite-x">
+                            { icon(Icon::Close) }
+                        </button>
+                    </div>
+                    // The safety codes stay in sight while the dialog is open.
+                    { for view.codes.iter().filter(|c| !c.confirmed).map(|code| html! {
+                        <p class="invite-code" data-testid="invite-panel-code">
+                            { strings.sas_title }{ " " }<strong>{ format_sas(&code.code) }</strong>
+                        </p>
+                    }) }
                     <InviteLinks invites={view.invites.iter().filter(|i| !i.used).cloned().collect::<Vec<_>>()}
                         on_action={props.on_action.clone()} />
                     <button type="button" class="btn btn-secondary" onclick={close_invite}
@@ -380,12 +488,32 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </button>
                 </div>
             }
+            if *share_advice {
+                <div class="device-menu share-advice" role="dialog" aria-labelledby="share-advice-text"
+                    onkeydown={share_keydown} data-testid="share-advice">
+                    <p id="share-advice-text">{ strings.share_advice }</p>
+                    <button type="button" class="btn btn-primary" onclick={share_choose}
+                        data-testid="share-window">
+                        { strings.share_choose_window }
+                    </button>
+                    <button type="button" class="btn btn-secondary" onclick={share_cancel}
+                        data-testid="share-cancel">
+                        { strings.share_cancel }
+                    </button>
+                </div>
+            }
+            if !*chat_open {
+                <ChatToast line={newest_unread} {unread} on_open={toggle_chat.clone()} />
+            }
             <nav class="controls" aria-label={strings.controls_label}>
-                <button type="button" class={classes!("ctl", view.muted.then_some("off"))}
-                    onclick={emit(UiAction::ToggleMute)} data-testid="toggle-mute">
-                    { icon(if view.muted { Icon::MicOff } else { Icon::Mic }) }
-                    <span class="btn-label">{ if view.muted { strings.mute } else { strings.mic_on } }</span>
-                </button>
+                // "Nur schreiben": no microphone to switch, no devices to choose.
+                if !view.chat_only {
+                    <button type="button" class={classes!("ctl", view.muted.then_some("off"))}
+                        onclick={emit(UiAction::ToggleMute)} data-testid="toggle-mute">
+                        { icon(if view.muted { Icon::MicOff } else { Icon::Mic }) }
+                        <span class="btn-label">{ if view.muted { strings.mute } else { strings.mic_on } }</span>
+                    </button>
+                }
                 if !view.audio_only {
                     <button type="button" class={classes!("ctl", view.camera_off.then_some("off"))}
                         onclick={emit(UiAction::ToggleCamera)} data-testid="toggle-camera">
@@ -393,14 +521,23 @@ pub fn call_screen(props: &CallProps) -> Html {
                         <span class="btn-label">{ if view.camera_off { strings.camera_off } else { strings.camera_on } }</span>
                     </button>
                 }
-                <button type="button" class="ctl" aria-expanded={bool_attr(*devices_open)}
-                    aria-controls="device-menu" onclick={toggle_devices} data-testid="devices">
-                    { icon(Icon::Devices) }
-                    <span class="btn-label">{ strings.devices }</span>
-                </button>
-                if screen_share_supported() {
+                if !view.audio_only && *cameras > 1 {
+                    <button type="button" class="ctl" onclick={flip_camera} data-testid="flip-camera">
+                        { icon(Icon::Camera) }
+                        <span class="btn-label">{ strings.flip_camera }</span>
+                    </button>
+                }
+                if !view.chat_only {
+                    <button type="button" class="ctl" aria-expanded={bool_attr(*devices_open)}
+                        aria-controls="device-menu" onclick={toggle_devices} data-testid="devices">
+                        { icon(Icon::Devices) }
+                        <span class="btn-label">{ strings.devices }</span>
+                    </button>
+                }
+                // A guest without camera negotiated no video to send.
+                if screen_share_supported() && (view.is_host || !view.audio_only) {
                     <button type="button" class={classes!("ctl", "ctl-share", view.sharing_screen.then_some("on"))}
-                        aria-pressed={bool_attr(view.sharing_screen)} onclick={emit(UiAction::ShareScreen)}
+                        aria-pressed={bool_attr(view.sharing_screen)} onclick={share_click}
                         data-testid="share-screen">
                         { icon(Icon::Screen) }
                         <span class="btn-label">{ strings.share_screen }</span>
@@ -531,7 +668,8 @@ fn security_status(props: &SecurityProps) -> Html {
                     }) }
                 }
             </div>
-            if view.refused > 0 {
+            // Only the counsellor can act on an attack; a guest would only be alarmed.
+            if view.refused > 0 && view.is_host {
                 <div class="status refused" role="status" data-testid="refused-notice"
                     data-count={view.refused.to_string()}>
                     { icon(Icon::Lock) }<span>{ strings.refused_notice }</span>

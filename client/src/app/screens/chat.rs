@@ -1,11 +1,12 @@
-//! The chat panel: message log (announced politely), input that sends on Enter.
+//! The chat panel: message log (announced politely), input that sends on Enter;
+//! and the toast that shows a new message while the panel is closed.
 
 use wasm_bindgen::JsValue;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::app::components::icons::{Icon, icon};
-use crate::app::i18n::use_strings;
+use crate::app::i18n::{Strings, use_strings};
 use crate::app::model::{ChatLine, UiAction};
 
 /// Longest message the UI sends.
@@ -100,9 +101,7 @@ pub fn chat_panel(props: &ChatProps) -> Html {
                     let sender = if line.mine {
                         strings.you.to_string()
                     } else {
-                        line.sender.clone().unwrap_or_else(|| {
-                            if line.from_host { strings.counsellor } else { strings.unnamed }.to_string()
-                        })
+                        sender_name(strings, line)
                     };
                     html! {
                         <li key={line.id} class={classes!("chat-line", line.mine.then_some("mine"))}
@@ -135,5 +134,54 @@ pub fn chat_panel(props: &ChatProps) -> Html {
                 </button>
             </form>
         </aside>
+    }
+}
+
+/// Longest start of a message the toast shows.
+const TOAST_CHARS: usize = 80;
+
+fn sender_name(strings: &Strings, line: &ChatLine) -> String {
+    line.sender.clone().unwrap_or_else(|| {
+        if line.from_host {
+            strings.counsellor
+        } else {
+            strings.unnamed
+        }
+        .to_string()
+    })
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ChatToastProps {
+    /// The newest message not read yet, if any.
+    pub line: Option<ChatLine>,
+    pub unread: usize,
+    /// Tapping the toast opens the chat.
+    pub on_open: Callback<MouseEvent>,
+}
+
+/// A new message while the chat is closed (on a phone it is a sheet, so
+/// she would not see it): who wrote and how it begins, near the chat
+/// button, read out politely, no sound. The live region stays in the page
+/// so screen readers hear each new message.
+#[component(ChatToast)]
+pub fn chat_toast(props: &ChatToastProps) -> Html {
+    let strings = use_strings();
+    html! {
+        <div class="chat-toast-region" aria-live="polite" aria-atomic="true">
+            if let Some(line) = &props.line {
+                <button type="button" class="chat-toast" onclick={props.on_open.clone()}
+                    data-testid="chat-toast" data-count={props.unread.to_string()}>
+                    { icon(Icon::Chat) }
+                    <span class="chat-toast-text">
+                        <strong data-testid="chat-toast-sender">{ (strings.chat_toast)(&sender_name(strings, line)) }</strong>
+                        <span data-testid="chat-toast-start">
+                            { line.text.chars().take(TOAST_CHARS).collect::<String>() }
+                            if line.text.chars().count() > TOAST_CHARS { { "…" } }
+                        </span>
+                    </span>
+                </button>
+            }
+        </div>
     }
 }

@@ -20,13 +20,45 @@ pub struct GuestProps {
     pub on_action: Callback<UiAction>,
 }
 
-/// Explains the privacy promise before the browser asks for camera access.
+/// The three ways in, chosen before the browser asks for anything (so
+/// "Nur schreiben" never sees a permission prompt): index into
+/// `Strings::entry_choices`, the action it leads to, and its test id.
+const ENTRY: [(UiAction, &str); 3] = [
+    (UiAction::ContinueToDeviceCheck, "entry-video"),
+    (UiAction::AudioOnly, "entry-audio"),
+    (UiAction::ChatOnly, "entry-chat"),
+];
+
+/// Explains the privacy promise and lets her choose how she takes part
+/// before the browser asks for camera or microphone access.
 #[component(GuestWelcome)]
 pub fn guest_welcome(props: &GuestProps) -> Html {
     let strings = use_strings();
+    let chosen = use_state_eq(|| 0usize);
     let onclick = {
         let on_action = props.on_action.clone();
-        Callback::from(move |_: MouseEvent| on_action.emit(UiAction::ContinueToDeviceCheck))
+        let chosen = *chosen;
+        Callback::from(move |_: MouseEvent| on_action.emit(ENTRY[chosen].0.clone()))
+    };
+    let choices = ENTRY.iter().enumerate().map(|(i, (_, testid))| {
+        let (label, hint) = strings.entry_choices[i];
+        let onchange = {
+            let chosen = chosen.clone();
+            Callback::from(move |_: Event| chosen.set(i))
+        };
+        html! {
+            <label class={classes!("entry-choice", (*chosen == i).then_some("chosen"))}>
+                <input type="radio" name="entry" checked={*chosen == i} {onchange}
+                    data-testid={*testid} />
+                <span class="entry-label">{ label }</span>
+                <span class="entry-hint">{ hint }</span>
+            </label>
+        }
+    });
+    let next = match *chosen {
+        0 => strings.welcome_next,
+        1 => strings.entry_next_audio,
+        _ => strings.entry_next_chat,
     };
     html! {
         <section class="card welcome" aria-labelledby="welcome-title">
@@ -38,10 +70,16 @@ pub fn guest_welcome(props: &GuestProps) -> Html {
                     <li>{ icon(Icon::Check) }<span>{ *point }</span></li>
                 }) }
             </ul>
-            <p class="hint">{ strings.welcome_next_hint }</p>
+            <fieldset class="entry-choices" data-testid="entry-choices">
+                <legend>{ strings.entry_legend }</legend>
+                { for choices }
+            </fieldset>
+            if *chosen < 2 {
+                <p class="hint">{ strings.welcome_next_hint }</p>
+            }
             <button type="button" class="btn btn-primary btn-large" {onclick}
                 data-testid="continue">
-                { strings.welcome_next }
+                { next }
             </button>
             <p class="hint small">{ strings.quick_exit_note }</p>
             <CentreInfo />
@@ -74,8 +112,9 @@ pub fn guest_device_check(props: &GuestProps) -> Html {
         })
     };
     html! {
-        <DeviceCheck audio_only={props.view.audio_only} title={strings.check_title}
-            lead={Some(AttrValue::from(strings.check_lead))}
+        <DeviceCheck audio_only={props.view.audio_only} chat_only={props.view.chat_only}
+            title={if props.view.chat_only { strings.chat_only_title } else { strings.check_title }}
+            lead={Some(AttrValue::from(if props.view.chat_only { strings.chat_only_lead } else { strings.check_lead }))}
             action_label={strings.knock} action_testid="knock" {on_go}>
             <div class="field">
                 <label for="guest-name">{ strings.name_label }</label>

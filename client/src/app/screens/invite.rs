@@ -8,6 +8,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::app::attention;
+use crate::app::components::address::{AddressChoice, address_of, message_strings};
 use crate::app::components::centre::use_centre;
 use crate::app::components::device_check::DeviceCheck;
 use crate::app::components::icons::{Icon, icon};
@@ -52,26 +54,20 @@ pub(crate) async fn copy_to_clipboard(text: &str) -> bool {
 pub fn invite_screen(props: &InviteProps) -> Html {
     let strings = use_strings();
 
-    // A knock changes the tab title so it is noticed in another tab.
-    {
-        let waiting = props.view.knocks.len();
-        use_effect_with(waiting, move |waiting| {
-            let document = web_sys::window().and_then(|w| w.document());
-            if let Some(document) = &document {
-                if *waiting > 0 {
-                    document.set_title(&format!("({waiting}) confide"));
-                } else {
-                    document.set_title("confide");
-                }
+    // "Hereinlassen" here also brings her into the call (issue 16 item 8):
+    // it presses "Gespräch betreten" for her, now or once her camera is ready.
+    let go = use_state_eq(|| 0u32);
+    let waiting_action = {
+        let on_action = props.on_action.clone();
+        let go = go.clone();
+        Callback::from(move |action: UiAction| {
+            let admit = matches!(action, UiAction::Admit(_));
+            on_action.emit(action);
+            if admit {
+                go.set(*go + 1);
             }
-            move || {
-                if let Some(document) = document {
-                    document.set_title("confide");
-                }
-            }
-        });
-    }
-
+        })
+    };
     let on_enter = {
         let on_action = props.on_action.clone();
         Callback::from(move |media: LocalMedia| on_action.emit(UiAction::EnterCall(media)))
@@ -100,8 +96,13 @@ pub fn invite_screen(props: &InviteProps) -> Html {
             </section>
             <div class="invite-side">
                 <WaitingRoom knocks={props.view.knocks.clone()} admitted={props.view.admitted.clone()}
-                    on_action={props.on_action.clone()} />
-                <DeviceCheck compact=true title={strings.own_devices}
+                    on_action={waiting_action} notify_switch=true />
+                if *go > 0 {
+                    <p class="hint" role="status" data-testid="admit-enter-pending">
+                        { strings.admit_enter_pending }
+                    </p>
+                }
+                <DeviceCheck compact=true title={strings.own_devices} go={*go}
                     lead={Some(AttrValue::from(strings.enter_call_hint))}
                     action_label={strings.enter_call} action_testid="enter-call" on_go={on_enter} />
             </div>
@@ -154,8 +155,18 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
     };
 
     let centre = use_centre();
+    let can_share = attention::share_supported();
     let invites = &props.invites;
     let count = invites.len();
+    // "Anrede im Link": what her open links say (she changes them all at once).
+    let address = invites
+        .iter()
+        .rev()
+        .find(|l| !l.used)
+        .or(invites.last())
+        .map(|l| address_of(&l.url))
+        .unwrap_or_default();
+    let on_address = props.on_action.reform(UiAction::SetAddress);
     let links = invites.iter().enumerate().map(|(i, link)| {
         let label = if count > 1 {
             (strings.invite_link_n)(i + 1)
@@ -168,12 +179,24 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             _ => None,
         };
         let newest = i + 1 == count;
-        let message = (strings.invite_message)(
+        let message = (message_strings(lang, &link.url).invite_message)(
             &link.url,
             None,
             centre.name.as_deref(),
             centre.phone.as_deref(),
         );
+        let share = {
+            let message = message.clone();
+            Callback::from(move |_: MouseEvent| attention::share(&message))
+        };
+        let note = {
+            let on_action = props.on_action.clone();
+            let id = link.id;
+            Callback::from(move |e: Event| {
+                let text = e.target_unchecked_into::<HtmlInputElement>().value();
+                on_action.emit(UiAction::NoteInvite(id, text.trim().to_string()));
+            })
+        };
         let copy = |text: String| {
             let on_copy = on_copy.clone();
             let link = link.clone();
@@ -201,6 +224,19 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
                             data-invite={link.id.to_string()} onclick={copy(message)}>
                             { strings.copy_message }
                         </button>
+                        if can_share {
+                            <button type="button" class="btn btn-secondary btn-small" data-testid="share-link"
+                                onclick={share}>
+                                { strings.share_link }
+                            </button>
+                        }
+                    </div>
+                    <div class="link-row send-row">
+                        <label class="visually-hidden" for={format!("note-{}", link.id)}>{ strings.invite_note }</label>
+                        <input id={format!("note-{}", link.id)} class="link-note" type="text" maxlength="40"
+                            value={link.note.clone()} placeholder={strings.invite_note_placeholder}
+                            title={strings.invite_note} onchange={note}
+                            data-testid="link-note" data-invite={link.id.to_string()} />
                     </div>
                 }
                 <p class="hint small" role="status">
@@ -228,6 +264,7 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
 
     html! {
         <>
+            <AddressChoice value={address} on_change={on_address} group="link-address" />
             { for links }
             if count < MAX_GUESTS {
                 <button type="button" class="btn btn-secondary" onclick={create}
@@ -260,14 +297,19 @@ pub struct WaitingRoomProps {
     #[prop_or_default]
     pub admitted: Vec<KnockView>,
     pub on_action: Callback<UiAction>,
+    /// Offer "Bei Klopfen benachrichtigen" (the invite page).
+    #[prop_or_default]
+    pub notify_switch: bool,
 }
 
 /// The display name of a knocking guest.
+/// With her note on the link it came with: "Ohne Namen – Link für M.".
 pub fn knock_name(strings: &Strings, knock: &KnockView) -> String {
-    knock
-        .name
-        .clone()
-        .unwrap_or_else(|| strings.unnamed.to_string())
+    let name = knock.name.as_deref().unwrap_or(strings.unnamed);
+    match &knock.note {
+        Some(note) => [name, " – ", strings.knock_via, " ", note].concat(),
+        None => name.to_string(),
+    }
 }
 
 /// A knocking guest's name inside a sentence: "Eine Person" without one.
@@ -343,6 +385,9 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
             if props.knocks.is_empty() {
                 <p class="hint">{ strings.waiting_room_empty }</p>
             }
+            if props.notify_switch {
+                <NotifySwitch />
+            }
             if !props.admitted.is_empty() {
                 <h3>{ strings.admitted }</h3>
                 <ul class="admitted">
@@ -352,5 +397,45 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
                 </ul>
             }
         </section>
+    }
+}
+
+/// "Bei Klopfen benachrichtigen": asks the browser once, after her click;
+/// remembered (attention.rs). Absent where the browser has no notifications.
+#[component(NotifySwitch)]
+pub fn notify_switch() -> Html {
+    let strings = use_strings();
+    let on = use_state_eq(attention::notify_on);
+    let refused = use_state_eq(|| false);
+    if !attention::notifications_supported() {
+        return html! {};
+    }
+    let toggle = {
+        let on = on.clone();
+        let refused = refused.clone();
+        Callback::from(move |_: Event| {
+            let wanted = !*on;
+            let on = on.clone();
+            let refused = refused.clone();
+            attention::set_notify(
+                wanted,
+                Callback::from(move |now: bool| {
+                    on.set(now);
+                    refused.set(wanted && !now);
+                }),
+            );
+        })
+    };
+    html! {
+        <>
+            <div class="check-row">
+                <input id="notify-knocks" type="checkbox" checked={*on} onchange={toggle}
+                    data-testid="notify-switch" />
+                <label for="notify-knocks">{ strings.notify_switch }</label>
+            </div>
+            if *refused {
+                <p class="hint small" role="status" data-testid="notify-blocked">{ strings.notify_blocked }</p>
+            }
+        </>
     }
 }

@@ -2,6 +2,7 @@
 //! now", "plan an appointment", and her planned sessions (with a knock
 //! alert when someone already waits for one).
 
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::app::components::icons::{Icon, icon};
@@ -10,6 +11,7 @@ use crate::app::components::release::ReleaseLine;
 use crate::app::components::sign_out::SignOut;
 use crate::app::i18n::{Lang, use_strings};
 use crate::app::model::{StartView, UiAction};
+use crate::app::screens::invite::NotifySwitch;
 
 #[derive(Properties, PartialEq)]
 pub struct StartProps {
@@ -34,6 +36,10 @@ pub fn start_screen(props: &StartProps) -> Html {
         Callback::from(move |()| planning.set(false))
     };
     let view = &props.view;
+    // Kept as she types (a `change` may never come if the page goes on).
+    let set_name = props.on_action.reform(|e: InputEvent| {
+        UiAction::SetOwnName(e.target_unchecked_into::<HtmlInputElement>().value())
+    });
     let lang = use_context::<Lang>().unwrap_or_default();
     // Someone waits for an appointment: said first, with the way in.
     let alerts = view.planned.iter().filter(|p| p.knocking).map(|p| {
@@ -62,6 +68,13 @@ pub fn start_screen(props: &StartProps) -> Html {
                     }) }
                 </ul>
             }
+            // Her guests see this name instead of "Beratung".
+            <div class="field own-name">
+                <label for="own-name">{ strings.own_name_label }</label>
+                <input id="own-name" type="text" maxlength="40" value={view.own_name.clone()}
+                    aria-describedby="own-name-hint" oninput={set_name} data-testid="own-name" />
+                <p id="own-name-hint" class="hint small">{ strings.own_name_hint }</p>
+            </div>
             <div class="start-actions">
                 <button type="button" class="btn btn-primary btn-large" {onclick}
                     data-testid="start-session">
@@ -75,13 +88,16 @@ pub fn start_screen(props: &StartProps) -> Html {
                 }
             </div>
             if *planning {
-                <PlanForm on_action={props.on_action.clone()} on_close={close} />
+                <PlanForm on_action={props.on_action.clone()} on_close={close}
+                    address={view.address} />
             }
             if view.plan_refused {
                 <p class="form-error" role="alert">{ strings.plan_in_past }</p>
             }
             if !view.planned.is_empty() {
                 <PlannedList planned={view.planned.clone()} on_action={props.on_action.clone()} />
+                // A knock for an appointment is noticed here too (attention.rs).
+                <NotifySwitch />
             }
             // A second device has none of her planned sessions: said, not silent.
             <p class="hint small" data-testid="planned-device-note">
