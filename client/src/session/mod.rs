@@ -1537,7 +1537,12 @@ impl Inner {
         self.local = Some(media);
         self.start_media(stream);
         self.persist();
-        self.refresh();
+        // The call screen renders in a task of its own: a guest's handshake
+        // message that arrived meanwhile is answered first (m4, the keys and
+        // the offer leave before the render; docs/BENCHMARKS.md §12.2).
+        let me = self.me.clone();
+        gloo::timers::callback::Timeout::new(0, move || Inner::later(&me, |inner| inner.refresh()))
+            .forget();
     }
 
     /// After a reload: the same session again, without a new link.
