@@ -246,24 +246,7 @@ struct Peer {
     sending: Sending,
     /// Offer/answer exchanges completed (initial and renegotiations).
     negotiations: u32,
-    /// The spare connection this peer took over is still making its offer
-    /// (its serial): the offer goes out when it is done.
-    spare_offer: Option<u32>,
     handlers: Vec<Handler>,
-}
-
-/// A connection made before anyone is secured (see [`Mesh::prewarm`]):
-/// the offerer's transceivers, no transform, no track, no handler, and its
-/// offer made (`createOffer`, `setLocalDescription`: ICE gathers). Nothing
-/// in it belongs to a participant; it becomes one in [`Mesh::add_peer`].
-struct Spare {
-    serial: u32,
-    pc: RtcPeerConnection,
-    policy: TransportPolicy,
-    sending: Sending,
-    transceivers: Vec<(MediaKind, RtcRtpTransceiver)>,
-    /// `None` while the offer is being made, then whether that worked.
-    offer_made: Option<bool>,
 }
 
 /// What `getStats()` says about the peer's RTP, by kind (audio, video):
@@ -325,9 +308,6 @@ struct Inner {
     late_receiver_transforms: bool,
     /// The kinds we send; the others are negotiated `recvonly`.
     sending: Sending,
-    /// At most one connection made ahead (see [`Mesh::prewarm`]).
-    spare: Option<Spare>,
-    spare_serial: u32,
 }
 
 fn kind_index(kind: MediaKind) -> usize {
@@ -403,8 +383,6 @@ impl Mesh {
             rotation_reported: false,
             late_receiver_transforms: false,
             sending: Sending::ALL,
-            spare: None,
-            spare_serial: 0,
         }));
         let weak = Rc::downgrade(&inner);
         crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
@@ -450,121 +428,31 @@ impl Mesh {
     }
 
     /// Opens a connection to `peer`. The offerer sends an offer at once
-    /// (as [`RtcEvent::Signal`]); the other side waits for it. An offerer
-    /// takes over the spare connection ([`Mesh::prewarm`]) when there is
-    /// one for `policy`: its offer is made already (or under way).
+    /// (as [`RtcEvent::Signal`]); the other side waits for it.
     pub fn add_peer(
         &self,
         peer: ParticipantId,
         is_offerer: bool,
         policy: TransportPolicy,
     ) -> Result<(), RtcError> {
-        let (events, offer_now) = {
+        let events = {
             let mut inner = self.inner.borrow_mut();
             if inner.peers.contains_key(&peer) {
                 return Err(RtcError::PeerExists);
             }
-            let spare = if is_offerer {
-                inner.take_spare(policy)
-            } else {
-                None
-            };
-            let Some(spare) = spare else {
-                let created = inner.create_peer(&self.inner, peer, None, is_offerer, policy)?;
-                inner.peers.insert(peer, created);
-                let events = if is_offerer {
-                    inner.add_offerer_slots(peer)
-                } else {
-                    Vec::new()
-                };
-                drop(inner);
-                emit(&self.inner, events);
-                if is_offerer {
-                    start_offer(&self.inner, peer, false);
-                }
-                return Ok(());
-            };
-            let mut created =
-                inner.create_peer(&self.inner, peer, Some(spare.pc.clone()), true, policy)?;
-            // The offer was made (or is being made) by the spare: this
-            // negotiation is under way from now on.
-            created.negotiating = true;
-            created.offer_started_ms = Date::now();
-            let offer_now = match spare.offer_made {
-                None => {
-                    created.spare_offer = Some(spare.serial);
-                    None
-                }
-                Some(made) => Some(made),
-            };
+            let created = inner.create_peer(&self.inner, peer, is_offerer, policy)?;
             inner.peers.insert(peer, created);
-            let events = inner.attach_offerer_slots(peer, spare.transceivers);
-            (events, offer_now)
+            let mut events = Vec::new();
+            if is_offerer {
+                events.extend(inner.add_offerer_slots(peer));
+            }
+            events
         };
         emit(&self.inner, events);
-        match offer_now {
-            Some(true) => emit_local_offer(&self.inner, peer),
-            // Making it failed: once more, as without a spare.
-            Some(false) => start_offer(&self.inner, peer, false),
-            None => {}
+        if is_offerer {
+            start_offer(&self.inner, peer, false);
         }
         Ok(())
-    }
-
-    /// Makes a connection ahead of the next offerer peer with `policy`
-    /// (the counsellor admitted someone who is not secured yet): its
-    /// transceivers and its offer, so that ICE gathers now. Nothing is
-    /// sent, received or encrypted on it until [`Mesh::add_peer`] gives it
-    /// a secured participant: only then does it get transforms, tracks,
-    /// handlers, and does its offer leave (through the authenticated
-    /// channel, like every offer). Keeps an existing spare with the same
-    /// policy. Only on the script path: Chromium's legacy encoded streams
-    /// must be created before negotiation.
-    pub fn prewarm(&self, policy: TransportPolicy) {
-        let made = {
-            let mut inner = self.inner.borrow_mut();
-            if inner.path != TransformPath::Script || without_transform() {
-                return;
-            }
-            let sending = inner.sending;
-            if inner
-                .spare
-                .as_ref()
-                .is_some_and(|s| s.policy == policy && s.sending == sending)
-            {
-                return;
-            }
-            if let Some(old) = inner.spare.take() {
-                old.pc.close();
-            }
-            let Ok(config) = inner.configuration(policy) else {
-                return;
-            };
-            let Ok(pc) = RtcPeerConnection::new_with_configuration(&config) else {
-                return;
-            };
-            inner.spare_serial += 1;
-            let serial = inner.spare_serial;
-            let transceivers = offerer_transceivers(&pc, sending);
-            inner.spare = Some(Spare {
-                serial,
-                pc: pc.clone(),
-                policy,
-                sending,
-                transceivers,
-                offer_made: None,
-            });
-            (serial, pc)
-        };
-        start_spare_offer(&self.inner, made.0, made.1);
-    }
-
-    /// Closes the spare connection, if any (nobody is waiting for it).
-    pub fn drop_spare(&self) {
-        let spare = self.inner.borrow_mut().spare.take();
-        if let Some(spare) = spare {
-            spare.pc.close();
-        }
     }
 
     /// Handles a signal from `peer` (after the envelope was opened and
@@ -763,10 +651,6 @@ impl Mesh {
         let restart = {
             let mut inner = self.inner.borrow_mut();
             inner.ice_servers = servers;
-            // Gathered with the old servers: the caller makes a new one.
-            if let Some(spare) = inner.spare.take() {
-                spare.pc.close();
-            }
             let mut restart = Vec::new();
             let ids: Vec<ParticipantId> = inner.peers.keys().copied().collect();
             for id in ids {
@@ -833,15 +717,12 @@ impl Mesh {
 
 impl Drop for Mesh {
     fn drop(&mut self) {
-        let (peers, crypto, spare) = {
+        let (peers, crypto) = {
             let mut inner = self.inner.borrow_mut();
             let peers: Vec<Peer> = inner.peers.drain().map(|(_, p)| p).collect();
-            (peers, inner.crypto.clone(), inner.spare.take())
+            (peers, inner.crypto.clone())
         };
         crypto.set_listener(None);
-        if let Some(spare) = spare {
-            spare.pc.close();
-        }
         for peer in peers {
             let _ = crypto.forget_peer(&peer.id);
             drop_later(peer.close());
@@ -967,28 +848,6 @@ fn attach_transform(
     }
 }
 
-/// Offerer: one transceiver per kind (sendrecv, or recvonly for a kind we
-/// do not send) with codec preferences; no transform, no track yet.
-fn offerer_transceivers(
-    pc: &RtcPeerConnection,
-    sending: Sending,
-) -> Vec<(MediaKind, RtcRtpTransceiver)> {
-    KINDS
-        .into_iter()
-        .map(|kind| {
-            let init = RtcRtpTransceiverInit::new();
-            init.set_direction(if sends(sending, kind) {
-                RtcRtpTransceiverDirection::Sendrecv
-            } else {
-                RtcRtpTransceiverDirection::Recvonly
-            });
-            let transceiver = pc.add_transceiver_with_str_and_init(kind.as_str(), &init);
-            set_codec_preferences(&transceiver, kind);
-            (kind, transceiver)
-        })
-        .collect()
-}
-
 /// The DER certificates of every DTLS transport of `pc` against the
 /// authenticated remote SDP.
 fn check_fingerprint(pc: &RtcPeerConnection, remote_sdp: Option<&str>) -> FingerprintStatus {
@@ -1067,19 +926,15 @@ impl Inner {
         Ok(config)
     }
 
-    /// A peer on `pc` (a spare's), or on a new connection.
     fn create_peer(
         &self,
         rc: &Rc<RefCell<Inner>>,
         id: ParticipantId,
-        pc: Option<RtcPeerConnection>,
         is_offerer: bool,
         policy: TransportPolicy,
     ) -> Result<Peer, RtcError> {
-        let pc = match pc {
-            Some(pc) => pc,
-            None => RtcPeerConnection::new_with_configuration(&self.configuration(policy)?)?,
-        };
+        let config = self.configuration(policy)?;
+        let pc = RtcPeerConnection::new_with_configuration(&config)?;
         let weak = Rc::downgrade(rc);
         let handlers = install_handlers(&pc, &weak, id);
         Ok(Peer {
@@ -1106,7 +961,6 @@ impl Inner {
             health: MediaHealth::Connecting,
             sending: Sending::ALL,
             negotiations: 0,
-            spare_offer: None,
             handlers,
         })
     }
@@ -1114,27 +968,24 @@ impl Inner {
     /// Offerer: one sendrecv transceiver per kind, sender transform first,
     /// then the track.
     fn add_offerer_slots(&mut self, id: ParticipantId) -> Vec<RtcEvent> {
-        let Some(pc) = self.peers.get(&id).map(|p| p.pc.clone()) else {
-            return Vec::new();
-        };
-        let transceivers = offerer_transceivers(&pc, self.sending);
-        self.attach_offerer_slots(id, transceivers)
-    }
-
-    /// Offerer: attaches the transforms of `peer` to its transceivers (the
-    /// sender's first, then the track) and keeps them as its slots.
-    fn attach_offerer_slots(
-        &mut self,
-        id: ParticipantId,
-        transceivers: Vec<(MediaKind, RtcRtpTransceiver)>,
-    ) -> Vec<RtcEvent> {
         let mut events = Vec::new();
         let (crypto, path) = (self.crypto.clone(), self.path);
         let tracks = self.tracks.clone();
+        let sending = self.sending;
         let Some(peer) = self.peers.get_mut(&id) else {
             return events;
         };
-        for (kind, transceiver) in transceivers {
+        for kind in KINDS {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(if sends(sending, kind) {
+                RtcRtpTransceiverDirection::Sendrecv
+            } else {
+                RtcRtpTransceiverDirection::Recvonly
+            });
+            let transceiver = peer
+                .pc
+                .add_transceiver_with_str_and_init(kind.as_str(), &init);
+            set_codec_preferences(&transceiver, kind);
             let sender = transceiver.sender();
             let attached = attach_transform(
                 &crypto,
@@ -1200,17 +1051,6 @@ impl Inner {
             });
         }
         events
-    }
-
-    /// The spare connection, if it was made for `policy` and what we send now.
-    fn take_spare(&mut self, policy: TransportPolicy) -> Option<Spare> {
-        let sending = self.sending;
-        let spare = self.spare.take()?;
-        if spare.policy == policy && spare.sending == sending {
-            return Some(spare);
-        }
-        spare.pc.close();
-        None
     }
 
     /// Finds or creates the slot of `transceiver`, attaching the sender
@@ -1757,45 +1597,6 @@ fn now_ms() -> u64 {
     Date::now() as u64
 }
 
-/// `createOffer` (optionally with ICE restart) and `setLocalDescription`.
-async fn make_offer(pc: &RtcPeerConnection, ice_restart: bool) -> Result<(), RtcError> {
-    let options = RtcOfferOptions::new();
-    options.set_ice_restart(ice_restart);
-    let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options)).await?;
-    let sdp = Reflect::get(&offer, &"sdp".into())?
-        .as_string()
-        .ok_or_else(|| RtcError::Js("offer without SDP".into()))?;
-    let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-    description.set_sdp(&sdp);
-    JsFuture::from(pc.set_local_description(&description)).await?;
-    Ok(())
-}
-
-/// Emits `peer`'s current local description as its offer (with the
-/// candidates gathered so far; later ones trickle).
-fn emit_local_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId) {
-    let sdp = {
-        let i = inner.borrow();
-        let Some(peer) = i.peers.get(&id) else {
-            return;
-        };
-        peer.pc.local_description().map(|d| d.sdp())
-    };
-    let events = match sdp {
-        Some(sdp) => vec![RtcEvent::Signal {
-            peer: id,
-            signal: Signal::Offer { sdp },
-        }],
-        None => {
-            if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
-                peer.negotiating = false;
-            }
-            negotiation_failed(inner, id, "offer", RtcError::Js("no local offer".into()))
-        }
-    };
-    emit(inner, events);
-}
-
 /// Offerer: createOffer (optionally with ICE restart), setLocalDescription,
 /// emit the offer.
 fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool) {
@@ -1810,55 +1611,33 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
     };
     let weak = Rc::downgrade(inner);
     spawn_local(async move {
-        let result = make_offer(&pc, ice_restart).await;
-        let Some(inner) = weak.upgrade() else { return };
-        offer_made(&inner, id, result);
-    });
-}
-
-/// The offer of `id` is made: it leaves, or the failure is reported.
-fn offer_made(inner: &Rc<RefCell<Inner>>, id: ParticipantId, result: Result<(), RtcError>) {
-    match result {
-        Ok(()) => emit_local_offer(inner, id),
-        Err(e) => {
-            if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
-                peer.negotiating = false;
-            }
-            let events = negotiation_failed(inner, id, "offer", e);
-            emit(inner, events);
+        let result = async {
+            let options = RtcOfferOptions::new();
+            options.set_ice_restart(ice_restart);
+            let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options)).await?;
+            let sdp = Reflect::get(&offer, &"sdp".into())?
+                .as_string()
+                .ok_or_else(|| RtcError::Js("offer without SDP".into()))?;
+            let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+            description.set_sdp(&sdp);
+            JsFuture::from(pc.set_local_description(&description)).await?;
+            Ok::<String, RtcError>(pc.local_description().map_or(sdp, |d| d.sdp()))
         }
-    }
-}
-
-/// The spare's offer (see [`Mesh::prewarm`]). When it is done the spare
-/// notes it, or, if a peer took the spare over meanwhile, the offer leaves
-/// for that peer.
-fn start_spare_offer(inner: &Rc<RefCell<Inner>>, serial: u32, pc: RtcPeerConnection) {
-    let weak = Rc::downgrade(inner);
-    spawn_local(async move {
-        let result = make_offer(&pc, false).await;
+        .await;
         let Some(inner) = weak.upgrade() else { return };
-        let taken_by = {
-            let mut i = inner.borrow_mut();
-            if let Some(spare) = i.spare.as_mut().filter(|s| s.serial == serial) {
-                spare.offer_made = Some(result.is_ok());
-                None
-            } else {
-                i.peers
-                    .values_mut()
-                    .find(|p| p.spare_offer == Some(serial))
-                    .map(|p| {
-                        p.spare_offer = None;
-                        p.id
-                    })
+        let events = match result {
+            Ok(sdp) => vec![RtcEvent::Signal {
+                peer: id,
+                signal: Signal::Offer { sdp },
+            }],
+            Err(e) => {
+                if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
+                    peer.negotiating = false;
+                }
+                negotiation_failed(&inner, id, "offer", e)
             }
         };
-        match (taken_by, result) {
-            (Some(id), Ok(())) => emit_local_offer(&inner, id),
-            // Making it failed: once more, as without a spare.
-            (Some(id), Err(_)) => start_offer(&inner, id, false),
-            (None, _) => {}
-        }
+        emit(&inner, events);
     });
 }
 

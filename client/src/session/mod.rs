@@ -477,7 +477,6 @@ impl Inner {
                 if let Some(used) = link {
                     used.used = true;
                 }
-                self.keep_spare();
                 self.refresh();
             }
             Event::KnockRefused { .. } => {}
@@ -568,8 +567,6 @@ impl Inner {
                     #[cfg(feature = "test-hooks")]
                     test_hooks::skip_decrypt_if_asked(&mesh.crypto(), &participant);
                 }
-                // The spare (if any) is this guest's connection now.
-                self.keep_spare();
                 if !self.session.as_ref().is_some_and(Session::is_host) {
                     // A guest enters the call as soon as the counsellor is verified.
                     self.in_call = true;
@@ -660,7 +657,6 @@ impl Inner {
                 }
                 self.invites.knocks.retain(|k| k.id != member.0);
                 self.invites.admitted.retain(|k| k.id != member.0);
-                self.keep_spare();
                 self.refresh();
             }
             Event::Rejected { reason, .. } => {
@@ -731,7 +727,6 @@ impl Inner {
                 s.reject(MemberId(id))
             }
         });
-        self.keep_spare();
         self.persist();
         self.refresh();
     }
@@ -766,30 +761,6 @@ impl Inner {
         ice_policy::policy_for(link, &self.ice_servers)
     }
 
-    /// Counsellor: keeps one connection made ahead (`Mesh::prewarm`) while
-    /// someone knocks or was admitted and is not secured yet, so that her
-    /// offer is ready when they are; closes it when nobody is waiting.
-    /// Nothing in it is bound to anyone before `PeerSecured`.
-    fn keep_spare(&self) {
-        let Some(mesh) = self.mesh.as_ref() else {
-            return;
-        };
-        if !self.session.as_ref().is_some_and(Session::is_host) {
-            return;
-        }
-        let waiting = self
-            .invites
-            .knocks
-            .iter()
-            .chain(self.invites.admitted.iter())
-            .map(|k| MemberId(k.id))
-            .find(|member| !self.peers.contains_key(member));
-        match waiting {
-            Some(member) => mesh.prewarm(self.policy_for(member)),
-            None => mesh.drop_spare(),
-        }
-    }
-
     /// Hands the current servers and policies to every open connection.
     fn apply_ice_servers(&self) {
         let Some(mesh) = self.mesh.as_ref() else {
@@ -805,8 +776,7 @@ impl Inner {
                 .iter()
                 .find(|(p, _)| *p == id)
                 .map_or(TransportPolicy::All, |(_, policy)| *policy)
-        }); // The spare gathered with the old servers and was closed.
-        self.keep_spare();
+        });
     }
 
     /// Counsellor: while her session is open, closing or reloading the tab
@@ -1100,7 +1070,6 @@ impl Inner {
         self.crypto = Some(crypto);
         self.mesh = Some(mesh);
         self.pause_guest_links();
-        self.keep_spare();
     }
 
     /// Shows a warning about `member` (once per kind and person while shown).
@@ -1537,12 +1506,7 @@ impl Inner {
         self.local = Some(media);
         self.start_media(stream);
         self.persist();
-        // The call screen renders in a task of its own: a guest's handshake
-        // message that arrived meanwhile is answered first (m4, the keys and
-        // the offer leave before the render; docs/BENCHMARKS.md §12.2).
-        let me = self.me.clone();
-        gloo::timers::callback::Timeout::new(0, move || Inner::later(&me, |inner| inner.refresh()))
-            .forget();
+        self.refresh();
     }
 
     /// After a reload: the same session again, without a new link.
