@@ -322,8 +322,7 @@ async fn first_picture() {
     let env = BrowserEnv::from_env();
     let relay = TestRelay::start(Some(env.dist.clone())).await;
     let driver = Driver::start(&env).await;
-    let pairings: &[(&str, &str)] = if full() {
-        env.require_firefox();
+    let every: &[(&str, &str)] = if full() {
         &[
             ("chromium", "chromium"),
             ("chromium", "firefox"),
@@ -332,6 +331,24 @@ async fn first_picture() {
     } else {
         &[("chromium", "chromium")]
     };
+    // `CONFIDE_BENCH_PAIRINGS=chromium-chromium,firefox-firefox`: only these
+    // (shorter runs when base and change alternate).
+    let chosen = std::env::var("CONFIDE_BENCH_PAIRINGS").ok();
+    let pairings: Vec<(&str, &str)> = every
+        .iter()
+        .copied()
+        .filter(|(host, guest)| {
+            chosen
+                .as_deref()
+                .is_none_or(|list| list.split(',').any(|p| p == format!("{host}-{guest}")))
+        })
+        .collect();
+    if pairings
+        .iter()
+        .any(|(h, g)| *h == "firefox" || *g == "firefox")
+    {
+        env.require_firefox();
+    }
     let calls = if full() { 10 } else { 1 };
     for (host_engine, guest_engine) in pairings {
         let mut all: Vec<(String, Vec<f64>)> = Vec::new();
