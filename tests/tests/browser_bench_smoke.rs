@@ -74,14 +74,15 @@ fn print_frames(browser: &str, report: &Value) {
         loadavg()
     );
     println!(
-        "{:<16} {:<10} {:>18} {:>18} {:>18} {:>9} {:>9}",
+        "{:<16} {:<10} {:>18} {:>18} {:>18} {:>9} {:>9} {:>18}",
         "frame",
         "op",
         "WebCrypto AES-GCM",
         "ChaCha (default)",
         "AES-128-GCM",
         "ChaCha/WC",
-        "AES/WC"
+        "AES/WC",
+        "pass-through"
     );
     for row in frames {
         let cell = |name: &str, stat: &str| {
@@ -102,8 +103,17 @@ fn print_frames(browser: &str, report: &Value) {
                     cell(&format!("{name}_{op}"), "p99_us")
                 )
             };
+            // The boundary alone (same path, no crypto); builds before
+            // docs/BENCHMARKS.md §11.1 have no such row.
+            let pass = match row["us_per_frame"].get(format!("passthrough_{op}")) {
+                Some(_) => with_p99(
+                    "passthrough",
+                    cell(&format!("passthrough_{op}"), "median_us"),
+                ),
+                None => "-".to_string(),
+            };
             println!(
-                "{:<16} {:<10} {:>18} {:>18} {:>18} {:>9.2} {:>9.2}",
+                "{:<16} {:<10} {:>18} {:>18} {:>18} {:>9.2} {:>9.2} {:>18}",
                 row["frame"].as_str().unwrap_or("?"),
                 op,
                 with_p99("webcrypto_aesgcm", wc),
@@ -111,6 +121,7 @@ fn print_frames(browser: &str, report: &Value) {
                 with_p99("aes128gcm", aes),
                 chacha / wc,
                 aes / wc,
+                pass,
             );
         }
     }
@@ -676,6 +687,7 @@ async fn call_in_mode(
 
 /// One measured call: CPU seconds per person, video frames encoded and
 /// decoded per second (all people), and the remote picture's size.
+#[derive(Clone)]
 struct CallCpu {
     cpu: Vec<(String, f64)>,
     /// Processes in each browser's tree at the end (same order).
@@ -818,7 +830,8 @@ async fn measure_call(
 
 /// Prints one call size's table: CPU seconds per person and mode, and
 /// what encryption and the transform plumbing add over no transform.
-fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) {
+/// Returns what SFrame and pass-through add over no transform (% of total CPU).
+fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
     println!(
         "\n{title}: CPU seconds of each browser (process tree) over {secs} s; load {}",
         loadavg()
@@ -867,18 +880,36 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) {
         share(total(1), total(2)),
         share(per_frame(1), per_frame(2)),
     );
+    (share(total(0), total(2)), share(total(1), total(2)))
 }
 
 /// Item 3 of issue 18: a call's CPU with SFrame, with a pass-through
 /// transform (same worker and pipes, no crypto) and with no transform, in
 /// one run: 1:1 and four people in Chromium, 1:1 in Firefox. The smoke run
 /// checks the three modes in a short Chromium 1:1.
+///
+/// `CONFIDE_BENCH_BASE_DIST=<dist>` (`cargo xtask bench cpu --base <dist>`)
+/// measures a second build side by side: it is served by a relay of its
+/// own, and every mode runs base then change (change then base in every
+/// other round), so a drifting load hits both alike.
 #[tokio::test]
 #[ignore = "needs the browsers and the built app: run `cargo xtask test` or `cargo xtask bench cpu`"]
 async fn cpu() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let env = BrowserEnv::from_env();
     let relay = TestRelay::start(Some(env.dist.clone())).await;
+    let base_relay = match std::env::var_os("CONFIDE_BENCH_BASE_DIST") {
+        Some(dist) if !dist.is_empty() => {
+            Some(TestRelay::start(Some(std::path::PathBuf::from(dist))).await)
+        }
+        _ => None,
+    };
+    // (label, relay) of each build measured.
+    let mut builds: Vec<(&str, &TestRelay)> = Vec::new();
+    if let Some(base) = &base_relay {
+        builds.push(("base", base));
+    }
+    builds.push((if base_relay.is_some() { "change" } else { "" }, &relay));
     let driver = Driver::start(&env).await;
     let number = |name: &str, default: u64| {
         std::env::var(name)
@@ -908,44 +939,94 @@ async fn cpu() {
     runs.retain(|(.., key)| only.is_empty() || only.split(',').any(|k| k == *key));
     println!("\nload before: {}", loadavg());
     for (title, engine, guests, _) in runs {
-        // Per mode over all rounds: CPU seconds and decoded frames.
-        let mut sums = [(0.0, 0.0); 3];
+        // Per build and mode over all rounds: CPU seconds and decoded
+        // frames; per build, each round's SFrame and pass-through shares.
+        let mut sums = vec![[(0.0, 0.0); 3]; builds.len()];
+        let mut shares: Vec<Vec<(f64, f64)>> = vec![Vec::new(); builds.len()];
         for round in 0..rounds {
-            // Every other round in reverse, so a drifting load hits every mode alike.
-            let mut order: Vec<usize> = (0..CPU_MODES.len()).collect();
+            // Every other round in reverse (modes and builds), so a
+            // drifting load hits every mode and build alike.
+            let mut order: Vec<(usize, usize)> = (0..CPU_MODES.len())
+                .flat_map(|m| (0..builds.len()).map(move |b| (m, b)))
+                .collect();
             if round % 2 == 1 {
                 order.reverse();
             }
-            let mut calls: Vec<(usize, &str, CallCpu)> = Vec::new();
-            for i in order {
+            let mut calls: Vec<(usize, usize, &str, CallCpu)> = Vec::new();
+            for (i, b) in order {
                 let (mode, label) = CPU_MODES[i];
-                let call =
-                    measure_call(&env, &driver, &relay, engine, guests, mode, warm_up, secs).await;
-                sums[i].0 += call.total();
-                sums[i].1 += call.decoded_per_s * secs as f64;
-                calls.push((i, label, call));
+                let call = measure_call(
+                    &env,
+                    &driver,
+                    builds[b].1,
+                    engine,
+                    guests,
+                    mode,
+                    warm_up,
+                    secs,
+                )
+                .await;
+                sums[b][i].0 += call.total();
+                sums[b][i].1 += call.decoded_per_s * secs as f64;
+                calls.push((i, b, label, call));
             }
-            calls.sort_by_key(|(i, ..)| *i);
-            let calls: Vec<(&str, CallCpu)> = calls.into_iter().map(|(_, l, c)| (l, c)).collect();
-            print_cpu(
-                &format!("{title}, round {} of {rounds}", round + 1),
-                secs,
-                &calls,
-            );
+            calls.sort_by_key(|(i, b, ..)| (*b, *i));
+            for (b, (build, _)) in builds.iter().enumerate() {
+                let mine: Vec<(&str, CallCpu)> = calls
+                    .iter()
+                    .filter(|(_, cb, ..)| *cb == b)
+                    .map(|(_, _, l, c)| (*l, c.clone()))
+                    .collect();
+                let build = if build.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{build}]")
+                };
+                shares[b].push(print_cpu(
+                    &format!("{title}{build}, round {} of {rounds}", round + 1),
+                    secs,
+                    &mine,
+                ));
+            }
         }
-        if rounds > 1 {
-            let share = |a: f64, base: f64| 100.0 * (a - base) / base;
+        let share = |a: f64, base: f64| 100.0 * (a - base) / base;
+        for (b, (build, _)) in builds.iter().enumerate() {
+            let sums = &sums[b];
             let per_frame = |i: usize| sums[i].0 / sums[i].1;
+            let median_max = |pick: fn(&(f64, f64)) -> f64| {
+                let mut v: Vec<f64> = shares[b].iter().map(pick).collect();
+                v.sort_by(f64::total_cmp);
+                let median = if v.is_empty() {
+                    f64::NAN
+                } else if v.len() % 2 == 1 {
+                    v[v.len() / 2]
+                } else {
+                    (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+                };
+                (median, v.last().copied().unwrap_or(f64::NAN))
+            };
+            let (sframe_median, sframe_max) = median_max(|s| s.0);
+            let (pass_median, pass_max) = median_max(|s| s.1);
             println!(
-                "{title}, all {rounds} rounds: CPU s {:.2} / {:.2} / {:.2} (SFrame / pass-through / none); encryption adds {:+.1} % (per decoded frame {:+.1} %), plumbing {:+.1} % (per decoded frame {:+.1} %)",
+                "{title}{}, all {rounds} rounds: CPU s {:.2} / {:.2} / {:.2} (SFrame / pass-through / none); encryption adds {:+.1} % (per decoded frame {:+.1} %; rounds: median {:+.1} %, max {:+.1} %), plumbing {:+.1} % (per decoded frame {:+.1} %; rounds: median {:+.1} %, max {:+.1} %)",
+                if build.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{build}]")
+                },
                 sums[0].0,
                 sums[1].0,
                 sums[2].0,
                 share(sums[0].0, sums[2].0),
                 share(per_frame(0), per_frame(2)),
+                sframe_median,
+                sframe_max,
                 share(sums[1].0, sums[2].0),
                 share(per_frame(1), per_frame(2)),
+                pass_median,
+                pass_max,
             );
         }
     }
+    println!("load after: {}", loadavg());
 }

@@ -13,8 +13,10 @@ use web_sys::{
     TransformStream, TransformStreamDefaultController, WritableStream,
 };
 
+#[cfg(feature = "test-hooks")]
+use confide_shared::sframe::SframeHeader;
 use confide_shared::sframe::{
-    CipherSuite, Codec, ReceiveStream, ReceiverKeyStore, SenderKey, SframeError, SframeHeader,
+    CipherSuite, Codec, ReceiveStream, ReceiverKeyStore, SenderKey, SframeError,
 };
 
 use super::protocol::{Direction, FromWorker, MediaKind, StreamOptions, StreamStats, WorkerStats};
@@ -22,6 +24,40 @@ use super::{post, post_error};
 
 /// At most one key frame request per stream in this interval.
 const KEY_FRAME_REQUEST_INTERVAL_MS: f64 = 1000.0;
+
+/// A stream's codec is read from the frame's metadata on its first frame
+/// and again after this long, not on every frame: `getMetadata()` builds a
+/// fresh object of a dozen fields per call (docs/BENCHMARKS.md §14.1).
+/// Codec preferences pin each transceiver to VP8 or Opus, so the codec of a
+/// stream does not change; the re-read only keeps a surprise short.
+const CODEC_RECHECK_MS: f64 = 1000.0;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An `RTCEncodedVideoFrame` or `RTCEncodedAudioFrame` (or the bench's
+    /// `{data}`): only the members both have. Direct property access
+    /// instead of `Reflect` with a fresh JS string per frame.
+    #[wasm_bindgen(extends = Object)]
+    pub(crate) type EncodedFrame;
+    #[wasm_bindgen(method, getter, structural)]
+    fn data(this: &EncodedFrame) -> JsValue;
+    #[wasm_bindgen(method, setter, structural, catch, js_name = data)]
+    fn set_data(this: &EncodedFrame, data: &ArrayBuffer) -> Result<(), JsValue>;
+    #[wasm_bindgen(method, structural, catch, js_name = getMetadata)]
+    fn get_metadata(this: &EncodedFrame) -> Result<FrameMetadata, JsValue>;
+
+    /// The part of a frame's metadata the worker reads.
+    type FrameMetadata;
+    #[wasm_bindgen(method, getter, structural, js_name = mimeType)]
+    fn mime_type(this: &FrameMetadata) -> JsValue;
+
+    /// The worker's `performance`, kept instead of looked up per frame.
+    type Performance;
+    #[wasm_bindgen(method, structural)]
+    fn now(this: &Performance) -> f64;
+    #[wasm_bindgen(method, getter, structural, js_name = timeOrigin)]
+    fn time_origin(this: &Performance) -> JsValue;
+}
 
 type FrameClosure = Closure<dyn FnMut(JsValue, TransformStreamDefaultController)>;
 
@@ -108,7 +144,75 @@ pub(crate) struct Stream {
     transformer: Option<RtcRtpScriptTransformer>,
     wants_key_frame: bool,
     last_key_frame_request_ms: f64,
+    /// The codec last read from a frame's metadata, and when.
+    codec: Option<(Codec, f64)>,
     _closure: FrameClosure,
+}
+
+impl Stream {
+    fn new(
+        id: u32,
+        options: StreamOptions,
+        transformer: Option<RtcRtpScriptTransformer>,
+        closure: FrameClosure,
+    ) -> Stream {
+        Stream {
+            id,
+            options,
+            receive: ReceiveStream::new(),
+            counters: Counters::default(),
+            transformer,
+            wants_key_frame: false,
+            last_key_frame_request_ms: f64::NEG_INFINITY,
+            codec: None,
+            _closure: closure,
+        }
+    }
+
+    /// The stream's codec: read from `frame` on the first frame and once
+    /// per [`CODEC_RECHECK_MS`], else remembered. A refused codec is not
+    /// remembered, so every frame of it is read and refused.
+    fn codec(&mut self, frame: &EncodedFrame, now: f64) -> Result<Codec, DropReason> {
+        if let Some((codec, read_ms)) = self.codec
+            && now - read_ms < CODEC_RECHECK_MS
+        {
+            return Ok(codec);
+        }
+        self.codec = None;
+        let codec = codec_of(frame, self.options.kind)?;
+        self.codec = Some((codec, now));
+        Ok(codec)
+    }
+}
+
+/// Milliseconds on the worker's monotonic clock (`performance.timeOrigin +
+/// performance.now()`): it never goes backwards when the system clock is
+/// set, as the key overlap timer requires (docs/PROTOCOL.md §4.6), and it
+/// stays on the same scale as the page's `Date.now()`, with which the stats
+/// it stamps are compared. `Date.now()` only where `performance` is missing.
+pub(crate) struct Clock {
+    performance: Option<(Performance, f64)>,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let performance = Reflect::get(&js_sys::global(), &"performance".into())
+            .ok()
+            .filter(|p| p.is_object())
+            .map(JsCast::unchecked_into::<Performance>)
+            .and_then(|p| {
+                let origin = p.time_origin().as_f64()?;
+                Some((p, origin))
+            });
+        Clock { performance }
+    }
+
+    fn now_ms(&self) -> f64 {
+        match &self.performance {
+            Some((performance, origin)) => origin + performance.now(),
+            None => Date::now(),
+        }
+    }
 }
 
 /// A key frame request to send once no state is borrowed.
@@ -128,6 +232,10 @@ pub(crate) struct State {
     peers: HashMap<String, ReceiverKeyStore>,
     streams: Vec<Stream>,
     next_id: u32,
+    clock: Clock,
+    /// Every frame's bytes pass through this one buffer: copied in from
+    /// `frame.data`, encrypted or decrypted in place, copied out.
+    buffer: Vec<u8>,
     #[cfg(feature = "test-hooks")]
     skip_decrypt: HashSet<String>,
     /// TEST ONLY: every frame passes unchanged (the CPU bench's baseline).
@@ -151,6 +259,8 @@ impl State {
             peers: HashMap::new(),
             streams: Vec::new(),
             next_id: 0,
+            clock: Clock::new(),
+            buffer: Vec::new(),
             #[cfg(feature = "test-hooks")]
             skip_decrypt: HashSet::new(),
             #[cfg(feature = "test-hooks")]
@@ -200,7 +310,7 @@ impl State {
                 counters.skipped_before_key += frames;
             }
         }
-        let now = monotonic_ms();
+        let now = self.clock.now_ms();
         Ok(self
             .streams
             .iter_mut()
@@ -243,8 +353,10 @@ impl State {
     }
 
     /// TEST ONLY (`cargo xtask bench cpu`, docs/BENCHMARKS.md §14): from
-    /// now on every frame passes through the same pipes unchanged, no
-    /// crypto, so a call's CPU can be compared with and without it.
+    /// now on every frame takes the same path as with SFrame (its bytes
+    /// copied into the worker's buffer and back into `frame.data`, the
+    /// codec read as for SFrame) but passes unchanged, no crypto, so a
+    /// call's CPU can be compared with and without the crypto.
     #[cfg(feature = "test-hooks")]
     pub(crate) fn pass_through(&mut self) {
         self.pass_through = true;
@@ -255,16 +367,12 @@ impl State {
     #[cfg(feature = "test-hooks")]
     pub(crate) fn add_detached_stream(&mut self, options: StreamOptions) -> u32 {
         self.next_id = self.next_id.wrapping_add(1);
-        self.streams.push(Stream {
-            id: self.next_id,
+        self.streams.push(Stream::new(
+            self.next_id,
             options,
-            receive: ReceiveStream::new(),
-            counters: Counters::default(),
-            transformer: None,
-            wants_key_frame: false,
-            last_key_frame_request_ms: f64::NEG_INFINITY,
-            _closure: FrameClosure::new(|_, _| {}),
-        });
+            None,
+            FrameClosure::new(|_, _| {}),
+        ));
         self.next_id
     }
 
@@ -272,15 +380,16 @@ impl State {
     /// whether the frame would be passed on.
     #[cfg(feature = "test-hooks")]
     pub(crate) fn process_frame(&mut self, id: u32, frame: &JsValue) -> bool {
-        matches!(self.process(id, frame), Outcome::Pass)
+        matches!(self.process(id, frame.unchecked_ref()), Outcome::Pass)
     }
 
-    fn process(&mut self, id: u32, frame: &JsValue) -> Outcome {
-        let now = monotonic_ms();
+    fn process(&mut self, id: u32, frame: &EncodedFrame) -> Outcome {
+        let now = self.clock.now_ms();
         let State {
             sender,
             peers,
             streams,
+            buffer,
             #[cfg(feature = "test-hooks")]
             skip_decrypt,
             #[cfg(feature = "test-hooks")]
@@ -296,9 +405,17 @@ impl State {
         // behaves the same in every mode of the CPU bench.
         #[cfg(feature = "test-hooks")]
         if *pass_through {
-            stream.counters.passed_through += 1;
-            stream.counters.last_ok_ms = Some(now);
-            return Outcome::Pass;
+            return match pass_frame(frame, stream, buffer, now) {
+                Ok(()) => {
+                    stream.counters.passed_through += 1;
+                    stream.counters.last_ok_ms = Some(now);
+                    Outcome::Pass
+                }
+                Err(reason) => {
+                    *stream.counters.dropped.entry(reason.as_str()).or_insert(0) += 1;
+                    Outcome::Drop
+                }
+            };
         }
 
         #[cfg(feature = "test-hooks")]
@@ -322,7 +439,7 @@ impl State {
             return Outcome::Pass;
         }
 
-        match transform_frame(frame, stream, sender, peers, now) {
+        match transform_frame(frame, stream, sender, peers, buffer, now) {
             Ok(kid) => {
                 let counters = &mut stream.counters;
                 counters.ok += 1;
@@ -418,13 +535,12 @@ impl State {
 
 /// The codec of a frame: metadata `mimeType` when the browser gives one,
 /// else VP8 for video and Opus for audio (what confide negotiates).
-fn codec_of(frame: &JsValue, kind: MediaKind) -> Result<Codec, DropReason> {
-    let mime = Reflect::get(frame, &"getMetadata".into())
+fn codec_of(frame: &EncodedFrame, kind: MediaKind) -> Result<Codec, DropReason> {
+    let mime = frame
+        .get_metadata()
         .ok()
-        .and_then(|f| f.dyn_into::<Function>().ok())
-        .and_then(|f| f.call0(frame).ok())
-        .and_then(|meta| Reflect::get(&meta, &"mimeType".into()).ok())
-        .and_then(|mime| mime.as_string())
+        .filter(|meta| meta.is_object())
+        .and_then(|meta| meta.mime_type().as_string())
         .filter(|mime| !mime.is_empty());
     let codec = match mime {
         Some(mime) => Codec::from_mime(&mime)?,
@@ -442,48 +558,81 @@ fn codec_of(frame: &JsValue, kind: MediaKind) -> Result<Codec, DropReason> {
 
 /// Encrypts or decrypts `frame` in place; returns the KID used.
 fn transform_frame(
-    frame: &JsValue,
+    frame: &EncodedFrame,
     stream: &mut Stream,
     sender: &mut Option<SenderKey>,
     peers: &mut HashMap<String, ReceiverKeyStore>,
+    buffer: &mut Vec<u8>,
     now: f64,
 ) -> Result<u64, DropReason> {
-    let bytes = frame_bytes(frame)?;
-    let codec = codec_of(frame, stream.options.kind)?;
-    let (out, kid) = match stream.options.direction {
+    read_frame(frame, buffer)?;
+    let codec = stream.codec(frame, now)?;
+    let kid = match stream.options.direction {
         Direction::Send => {
             let key = sender.as_mut().ok_or(DropReason::NoSenderKey)?;
-            let kid = key.kid();
-            (key.encrypt_frame(codec, &bytes)?, kid)
+            key.encrypt_frame_in_place(codec, buffer)?;
+            key.kid()
         }
         Direction::Recv => {
             let store = peers
                 .get_mut(&stream.options.peer)
                 .ok_or(DropReason::NoPeerKeys)?;
-            let plain = stream
+            stream
                 .receive
-                .decrypt_frame(store, codec, &bytes, now as u64)?;
-            // Authenticated, so the header parses; the KID is for stats.
-            (plain, header_kid(codec, &bytes).unwrap_or(0))
+                .decrypt_frame_in_place(store, codec, buffer, now as u64)?
         }
     };
-    let buffer = Uint8Array::from(out.as_slice()).buffer();
-    match Reflect::set(frame, &"data".into(), &buffer) {
-        Ok(true) => Ok(kid),
-        _ => Err(DropReason::WriteFailed),
-    }
+    write_frame(frame, buffer)?;
+    Ok(kid)
+}
+
+/// TEST ONLY: [`transform_frame`] without the crypto (the CPU bench's
+/// pass-through mode): the same reads, copies and write, bytes unchanged.
+#[cfg(feature = "test-hooks")]
+fn pass_frame(
+    frame: &EncodedFrame,
+    stream: &mut Stream,
+    buffer: &mut Vec<u8>,
+    now: f64,
+) -> Result<(), DropReason> {
+    read_frame(frame, buffer)?;
+    stream.codec(frame, now)?;
+    write_frame(frame, buffer)
+}
+
+/// Copies the frame's bytes into `buffer` (reused from frame to frame).
+fn read_frame(frame: &EncodedFrame, buffer: &mut Vec<u8>) -> Result<(), DropReason> {
+    let data = frame
+        .data()
+        .dyn_into::<ArrayBuffer>()
+        .map_err(|_| DropReason::BadFrame)?;
+    let view = Uint8Array::new(&data);
+    buffer.clear();
+    buffer.resize(view.length() as usize, 0);
+    view.copy_to(buffer);
+    Ok(())
+}
+
+/// Replaces the frame's bytes with `bytes` (a new `ArrayBuffer`: the
+/// result is longer or shorter than the frame's own).
+fn write_frame(frame: &EncodedFrame, bytes: &[u8]) -> Result<(), DropReason> {
+    let out = Uint8Array::new_with_length(bytes.len() as u32);
+    out.copy_from(bytes);
+    frame
+        .set_data(&out.buffer())
+        .map_err(|_| DropReason::WriteFailed)
 }
 
 /// The frame's bytes (a copy of its `data`).
-fn frame_bytes(frame: &JsValue) -> Result<Vec<u8>, DropReason> {
-    Reflect::get(frame, &"data".into())
-        .ok()
-        .and_then(|d| d.dyn_into::<ArrayBuffer>().ok())
-        .map(|data| Uint8Array::new(&data).to_vec())
-        .ok_or(DropReason::BadFrame)
+#[cfg(feature = "test-hooks")]
+fn frame_bytes(frame: &EncodedFrame) -> Result<Vec<u8>, DropReason> {
+    let mut bytes = Vec::new();
+    read_frame(frame, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// The KID named by a protected frame's SFrame header, if it parses.
+#[cfg(feature = "test-hooks")]
 fn header_kid(codec: Codec, protected: &[u8]) -> Option<u64> {
     let prefix = codec.clear_prefix_len(protected).ok()?;
     let (header, _) = SframeHeader::decode(protected.get(prefix..)?).ok()?;
@@ -502,7 +651,7 @@ enum Trial {
 
 #[cfg(feature = "test-hooks")]
 fn trial_decrypt(
-    frame: &JsValue,
+    frame: &EncodedFrame,
     options: &StreamOptions,
     peers: &mut HashMap<String, ReceiverKeyStore>,
     now: f64,
@@ -534,7 +683,7 @@ fn on_frame(
     frame: JsValue,
     controller: TransformStreamDefaultController,
 ) {
-    let outcome = state.borrow_mut().process(id, &frame);
+    let outcome = state.borrow_mut().process(id, frame.unchecked_ref());
     match outcome {
         Outcome::Pass => {
             let _ = controller.enqueue_with_chunk(&frame);
@@ -607,16 +756,10 @@ pub(crate) fn attach(
             &transform_stream.writable(),
         ))
         .pipe_to(&writable);
-    state.borrow_mut().streams.push(Stream {
-        id,
-        options,
-        receive: ReceiveStream::new(),
-        counters: Counters::default(),
-        transformer,
-        wants_key_frame: false,
-        last_key_frame_request_ms: f64::NEG_INFINITY,
-        _closure: closure,
-    });
+    state
+        .borrow_mut()
+        .streams
+        .push(Stream::new(id, options, transformer, closure));
     let weak = Rc::downgrade(state);
     spawn_local(async move {
         // Resolves or rejects when the connection or the peer goes away.
@@ -642,27 +785,4 @@ pub(crate) fn report(state: &Rc<RefCell<State>>) {
         (s.scope.clone(), s.stats())
     };
     post(&scope, &FromWorker::Stats(stats));
-}
-
-/// Milliseconds on the worker's monotonic clock (`performance.timeOrigin +
-/// performance.now()`): it never goes backwards when the system clock is
-/// set, as the key overlap timer requires (docs/PROTOCOL.md §4.6), and it
-/// stays on the same scale as the page's `Date.now()`, with which the stats
-/// it stamps are compared. `Date.now()` only where `performance` is missing.
-fn monotonic_ms() -> f64 {
-    let performance = Reflect::get(&js_sys::global(), &"performance".into()).ok();
-    let reading = performance.as_ref().and_then(|performance| {
-        let origin = Reflect::get(performance, &"timeOrigin".into())
-            .ok()?
-            .as_f64()?;
-        let now = Reflect::get(performance, &"now".into())
-            .ok()?
-            .dyn_into::<Function>()
-            .ok()?
-            .call0(performance)
-            .ok()?
-            .as_f64()?;
-        Some(origin + now)
-    });
-    reading.unwrap_or_else(Date::now)
 }

@@ -44,30 +44,50 @@ pub(crate) fn protect(
     codec: Codec,
     frame: &[u8],
 ) -> Result<Vec<u8>, SframeError> {
+    let mut out = Vec::with_capacity(frame.len() + MAX_HEADER_LEN + TAG_LEN);
+    out.extend_from_slice(frame);
+    protect_in_place(keys, ctr, codec, &mut out)?;
+    Ok(out)
+}
+
+/// [`protect`] in `frame`'s own buffer: the worker reuses one buffer for
+/// every frame instead of allocating two per frame. On error `frame` is
+/// zeroized.
+pub(crate) fn protect_in_place(
+    keys: &FrameKeys,
+    ctr: u64,
+    codec: Codec,
+    frame: &mut Vec<u8>,
+) -> Result<(), SframeError> {
     let prefix_len = codec.clear_prefix_len(frame)?;
-    let (clear_prefix, body) = frame
-        .split_at_checked(prefix_len)
-        .ok_or(SframeError::FrameTooShort)?;
+    let clear_prefix = frame.get(..prefix_len).ok_or(SframeError::FrameTooShort)?;
     let header = SframeHeader::new(keys.kid(), ctr).encode();
     let header = header.as_bytes();
     let aad = FrameAad::new(header, clear_prefix)?;
 
+    // clear_prefix || body  ->  clear_prefix || header || body
+    let body_end = frame.len();
     let sealed_start = prefix_len + header.len();
-    let mut out = Vec::with_capacity(sealed_start + body.len() + TAG_LEN);
-    out.extend_from_slice(clear_prefix);
-    out.extend_from_slice(header);
-    out.extend_from_slice(body);
-    let tag = match out.get_mut(sealed_start..) {
-        Some(sealed) => keys.seal_in_place(ctr, aad.as_bytes(), sealed),
+    frame.reserve(header.len() + TAG_LEN);
+    frame.resize(body_end + header.len(), 0);
+    frame.copy_within(prefix_len..body_end, sealed_start);
+    let tag = match frame.get_mut(prefix_len..sealed_start) {
+        Some(slot) => {
+            slot.copy_from_slice(header);
+            match frame.get_mut(sealed_start..) {
+                Some(sealed) => keys.seal_in_place(ctr, aad.as_bytes(), sealed),
+                None => Err(SframeError::Truncated),
+            }
+        }
         None => Err(SframeError::Truncated),
     };
     match tag {
         Ok(tag) => {
-            out.extend_from_slice(&tag);
-            Ok(out)
+            frame.extend_from_slice(&tag);
+            Ok(())
         }
         Err(error) => {
-            out.zeroize();
+            frame.zeroize();
             Err(error)
         }
     }
@@ -113,23 +133,51 @@ impl<'a> ProtectedFrame<'a> {
         })
     }
 
-    /// Authenticates and decrypts into `clear_prefix || plaintext`.
-    pub(crate) fn open(&self, keys: &FrameKeys) -> Result<Vec<u8>, SframeError> {
-        let aad = FrameAad::new(self.header_bytes, self.clear_prefix)?;
+    /// What [`open_in_place`] needs once the borrow of the buffer ends.
+    pub(crate) fn layout(&self) -> Result<InPlace, SframeError> {
         let prefix_len = self.clear_prefix.len();
-        let mut out = Vec::with_capacity(prefix_len + self.ciphertext.len());
-        out.extend_from_slice(self.clear_prefix);
-        out.extend_from_slice(self.ciphertext);
-        let opened = match out.get_mut(prefix_len..) {
-            Some(body) => keys.open_in_place(self.header.ctr, aad.as_bytes(), body, self.tag),
-            None => Err(SframeError::Truncated),
-        };
-        match opened {
-            Ok(()) => Ok(out),
-            Err(error) => {
-                out.zeroize();
-                Err(error)
-            }
-        }
+        let ciphertext_start = prefix_len + self.header_bytes.len();
+        Ok(InPlace {
+            aad: FrameAad::new(self.header_bytes, self.clear_prefix)?,
+            ctr: self.header.ctr,
+            tag: *self.tag,
+            prefix_len,
+            ciphertext_start,
+            ciphertext_end: ciphertext_start + self.ciphertext.len(),
+        })
     }
+}
+
+/// Where the parts of a parsed protected frame lie in its buffer.
+pub(crate) struct InPlace {
+    aad: FrameAad,
+    ctr: u64,
+    tag: [u8; TAG_LEN],
+    prefix_len: usize,
+    ciphertext_start: usize,
+    ciphertext_end: usize,
+}
+
+/// [`ProtectedFrame::open`] in the frame's own buffer: on success `frame`
+/// becomes `clear_prefix || plaintext`; on error it is zeroized.
+pub(crate) fn open_in_place(
+    layout: &InPlace,
+    keys: &FrameKeys,
+    frame: &mut Vec<u8>,
+) -> Result<(), SframeError> {
+    let opened = match frame.get_mut(layout.ciphertext_start..layout.ciphertext_end) {
+        Some(body) => keys.open_in_place(layout.ctr, layout.aad.as_bytes(), body, &layout.tag),
+        None => Err(SframeError::Truncated),
+    };
+    if let Err(error) = opened {
+        frame.zeroize();
+        return Err(error);
+    }
+    // clear_prefix || header || plaintext || tag  ->  clear_prefix || plaintext
+    frame.copy_within(
+        layout.ciphertext_start..layout.ciphertext_end,
+        layout.prefix_len,
+    );
+    frame.truncate(layout.prefix_len + layout.ciphertext_end - layout.ciphertext_start);
+    Ok(())
 }

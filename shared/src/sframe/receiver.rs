@@ -8,7 +8,7 @@
 
 use super::SframeError;
 use super::codec::Codec;
-use super::frame::ProtectedFrame;
+use super::frame::{ProtectedFrame, open_in_place};
 use super::keys::FrameKeys;
 use super::replay::ReplayWindow;
 use super::sender::BASE_KEY_LEN;
@@ -160,12 +160,31 @@ impl ReceiveStream {
         protected: &[u8],
         now_ms: u64,
     ) -> Result<Vec<u8>, SframeError> {
+        let mut frame = Vec::with_capacity(protected.len());
+        frame.extend_from_slice(protected);
+        self.decrypt_frame_in_place(keys, codec, &mut frame, now_ms)?;
+        Ok(frame)
+    }
+
+    /// [`ReceiveStream::decrypt_frame`] in `frame`'s own buffer (the worker
+    /// reuses one buffer for every frame): on success `frame` is the frame
+    /// for the decoder and the KID that authenticated it is returned. The
+    /// same checks in the same order; on error the caller drops the frame
+    /// (its buffer then holds the protected bytes, or zeros if
+    /// authentication failed).
+    pub fn decrypt_frame_in_place(
+        &mut self,
+        keys: &mut ReceiverKeyStore,
+        codec: Codec,
+        frame: &mut Vec<u8>,
+        now_ms: u64,
+    ) -> Result<u64, SframeError> {
         keys.expire(now_ms);
         self.windows.retain(|(kid, _)| keys.contains(*kid));
 
-        let frame = ProtectedFrame::parse(codec, protected)?;
-        let kid = frame.header.kid;
-        let ctr = frame.header.ctr;
+        let parsed = ProtectedFrame::parse(codec, frame)?;
+        let kid = parsed.header.kid;
+        let ctr = parsed.header.ctr;
         let frame_keys = keys.get(kid).ok_or(SframeError::UnknownKey { kid })?;
         if let Some((_, window)) = self
             .windows
@@ -174,7 +193,8 @@ impl ReceiveStream {
         {
             window.check(ctr)?;
         }
-        let plaintext = frame.open(frame_keys)?;
+        let layout = parsed.layout()?;
+        open_in_place(&layout, frame_keys, frame)?;
 
         // Only authenticated frames move the window or start key expiry.
         match self
@@ -190,6 +210,6 @@ impl ReceiveStream {
             }
         }
         keys.mark_seen(kid, now_ms);
-        Ok(plaintext)
+        Ok(kid)
     }
 }

@@ -2,7 +2,7 @@
 
 use super::SframeError;
 use super::codec::Codec;
-use super::frame::protect;
+use super::frame::{protect, protect_in_place};
 use super::keys::FrameKeys;
 use super::suite::CipherSuite;
 
@@ -67,6 +67,24 @@ impl SenderKey {
         self.next_ctr = ctr + 1;
         protect(&self.keys, ctr, codec, frame)
     }
+
+    /// [`SenderKey::encrypt_frame`] in `frame`'s own buffer, which becomes
+    /// the protected frame (the worker reuses one buffer for every frame).
+    /// The same bytes, the same counter rules; on error `frame` is left
+    /// unchanged (refused up front) or zeroized (encryption failed).
+    pub fn encrypt_frame_in_place(
+        &mut self,
+        codec: Codec,
+        frame: &mut Vec<u8>,
+    ) -> Result<(), SframeError> {
+        codec.clear_prefix_len(frame)?;
+        let ctr = self.next_ctr;
+        if ctr >= COUNTER_LIMIT {
+            return Err(SframeError::CounterExhausted);
+        }
+        self.next_ctr = ctr + 1;
+        protect_in_place(&self.keys, ctr, codec, frame)
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +110,31 @@ mod tests {
             );
         }
         assert_eq!(sender.next_counter(), COUNTER_LIMIT);
+    }
+
+    #[test]
+    fn in_place_gives_the_same_bytes() {
+        for (codec, frame) in [
+            (Codec::Opus, vec![0xfc, 1, 2, 3]),
+            (Codec::Vp8, vec![0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]),
+            (Codec::Vp8, vec![0x01, 1, 2, 3, 4]),
+            (Codec::Vp9, vec![]),
+        ] {
+            let mut a = SenderKey::new(CipherSuite::default(), 300, &[7; 32]);
+            let mut b = SenderKey::new(CipherSuite::default(), 300, &[7; 32]);
+            for _ in 0..3 {
+                let mut buffer = frame.clone();
+                b.encrypt_frame_in_place(codec, &mut buffer).unwrap();
+                assert_eq!(a.encrypt_frame(codec, &frame).unwrap(), buffer);
+            }
+        }
+        let mut sender = SenderKey::new(CipherSuite::default(), 1, &[7; 32]);
+        let mut empty = Vec::new();
+        assert_eq!(
+            sender.encrypt_frame_in_place(Codec::Opus, &mut empty),
+            Err(SframeError::FrameTooShort)
+        );
+        assert_eq!(sender.next_counter(), 0);
     }
 
     #[test]

@@ -19,12 +19,14 @@ pub fn run_bench(name: &str, release_app: bool) -> Result<(), String> {
     run_bench_with(name, release_app, &[])
 }
 
-/// `cargo xtask bench cpu [--secs N] [--rounds N] [--calls LIST]`: a
-/// call's CPU in three frame modes, measured for N seconds each (60),
-/// N rounds (1; every other one in reverse order), for the calls in LIST
-/// (`chromium-2,chromium-4,firefox-2`, the default: all three).
+/// `cargo xtask bench cpu [--secs N] [--rounds N] [--calls LIST] [--base
+/// DIST]`: a call's CPU in three frame modes, measured for N seconds each
+/// (60), N rounds (1; every other one in reverse order), for the calls in
+/// LIST (`chromium-2,chromium-4,firefox-2`, the default: all three).
+/// `--base DIST`: also measure the test build in DIST (built and sealed
+/// before, e.g. from another commit), alternating with this one.
 pub fn run_cpu(args: &[String]) -> Result<(), String> {
-    let usage = "usage: cargo xtask bench cpu [--secs N] [--rounds N] [--calls chromium-2,chromium-4,firefox-2]";
+    let usage = "usage: cargo xtask bench cpu [--secs N] [--rounds N] [--calls chromium-2,chromium-4,firefox-2] [--base DIST]";
     let mut vars: Vec<(&str, String)> = vec![("CONFIDE_BENCH_SECS", "60".into())];
     let mut rest = args.iter();
     while let Some(flag) = rest.next() {
@@ -33,8 +35,18 @@ pub fn run_cpu(args: &[String]) -> Result<(), String> {
             "--secs" => "CONFIDE_BENCH_SECS",
             "--rounds" => "CONFIDE_BENCH_ROUNDS",
             "--calls" => "CONFIDE_BENCH_CALLS",
+            "--base" => "CONFIDE_BENCH_BASE_DIST",
             _ => return Err(usage.into()),
         };
+        if var == "CONFIDE_BENCH_BASE_DIST" {
+            let dist = root().join(value);
+            if !dist.join("index.html").is_file() {
+                return Err(format!("--base {value}: no built app there"));
+            }
+            vars.retain(|(v, _)| *v != var);
+            vars.push((var, dist.display().to_string()));
+            continue;
+        }
         let number_ok = value.parse::<u64>().is_ok_and(|n| n > 0);
         if var != "CONFIDE_BENCH_CALLS" && !number_ok {
             return Err(format!("{flag} wants a positive number, not {value:?}"));
