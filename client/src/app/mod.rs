@@ -25,7 +25,6 @@ use yew::prelude::*;
 use components::icons::{Icon, icon};
 use confide_shared::link::Address;
 use controller::{Controller, ControllerRef, ScreenUpdate, UiHandle};
-use crypto_worker::StartWorker;
 use i18n::{Lang, use_strings};
 use model::{FailureKind, Screen, UiAction};
 use screens::appointment::AppointmentScreen;
@@ -136,6 +135,7 @@ fn app(props: &AppProps) -> Html {
                 || devices::e2ee_supported()
         })
     };
+    let worker = crypto_worker::use_crypto_worker(controller.clone());
     // Once a guest, always a guest: keeps "quick exit" on every later page.
     let guest = use_mut_ref(opened_by_link);
 
@@ -167,19 +167,6 @@ fn app(props: &AppProps) -> Html {
     }
     let is_guest = *guest.borrow();
     let name = screen_name(&shown);
-
-    // The frame-crypto worker loads once a guest's first pages stand: after
-    // her camera preview runs, or on any later page (the counsellor's pages
-    // at once).
-    let devices_settled = use_state_eq(|| false);
-    let start_worker = {
-        let devices_settled = devices_settled.clone();
-        StartWorker(Callback::from(move |()| devices_settled.set(true)))
-    };
-    let worker = crypto_worker::use_crypto_worker(
-        controller.clone(),
-        *devices_settled || !matches!(name, "loading" | "guest-welcome" | "device-check"),
-    );
 
     // Knocks are noticed on every screen of hers; the screen stays on
     // while waiting and in a call; the guest hears when she is let in.
@@ -250,13 +237,11 @@ fn app(props: &AppProps) -> Html {
     html! {
         <ContextProvider<Lang> context={*lang}>
           <ContextProvider<Address> context={address}>
-          <ContextProvider<StartWorker> context={start_worker}>
             <Frame lang={*lang} guest={is_guest} on_action={on_action.clone()} in_call={name == "call"} />
             <main id="confide-app" data-worker={worker} data-screen={name}
                 class={classes!("screen", format!("screen-{name}"))}>
                 { body }
             </main>
-          </ContextProvider<StartWorker>>
           </ContextProvider<Address>>
         </ContextProvider<Lang>>
     }

@@ -15,7 +15,6 @@ use yew::prelude::*;
 
 use crate::app::components::icons::{Icon, icon};
 use crate::app::components::video::Video;
-use crate::app::crypto_worker::StartWorker;
 use crate::app::devices::{self, Device, LevelMeter, MediaError};
 use crate::app::i18n::use_strings;
 use crate::app::model::{DeviceKind, FailureKind, LocalMedia, UiAction};
@@ -186,18 +185,6 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
                 let mut owned = owned.borrow_mut();
                 owned.generation += 1;
                 owned.release();
-            }
-        });
-    }
-
-    // Once the preview runs (or cannot), the frame-crypto worker may load:
-    // the page has what it needs from the network.
-    {
-        let start_worker = use_context::<StartWorker>();
-        let settled = !matches!(&*phase, Phase::Starting);
-        use_effect_with(settled, move |settled| {
-            if let (true, Some(StartWorker(start))) = (*settled, start_worker) {
-                start.emit(());
             }
         });
     }
