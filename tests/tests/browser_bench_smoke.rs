@@ -405,6 +405,12 @@ async fn first_picture() {
 /// became interactive (its "knock" button enabled: camera preview running).
 const PAGE_LOAD_MARKS: &str = r#"
 window.__load = {};
+addEventListener('TrunkApplicationStarted', () => { window.__load.app_started = performance.now(); });
+// When a file's last byte arrived (Resource Timing), by the end of its name.
+const arrived = (end) => {
+  const e = performance.getEntriesByType('resource').find(e => e.name.endsWith(end) || e.name.includes(end));
+  return e ? e.responseEnd : undefined;
+};
 const tick = () => {
   const l = window.__load;
   const go = document.querySelector('[data-testid=continue]');
@@ -416,6 +422,8 @@ const tick = () => {
   if (knock && l.device_check_shown === undefined) l.device_check_shown = performance.now();
   if (knock && !knock.disabled && l.device_check_ready === undefined) {
     l.device_check_ready = performance.now();
+    l.app_wasm_arrived = arrived('_bg.wasm');
+    l.worker_wasm_arrived = arrived('confide-worker_bg.wasm');
     l.bytes = performance.getEntriesByType('resource').reduce((n, e) => n + (e.transferSize || 0), 0)
       + ((performance.getEntriesByType('navigation')[0] || {}).transferSize || 0);
     return;
@@ -502,6 +510,15 @@ async fn page_load() {
                     "{visit} visit: {name} was measured: {load}"
                 );
                 record(format!("{visit}.{name}"), value);
+            }
+            // The breakdown: when the app's WASM arrived, when the app
+            // started, when the worker's WASM arrived (absent where the
+            // browser's Resource Timing does not see it, or on a repeat
+            // visit served from the cache without an entry).
+            for name in ["app_wasm_arrived", "app_started", "worker_wasm_arrived"] {
+                if let Some(value) = load[name].as_f64() {
+                    record(format!("{visit}.{name}"), value);
+                }
             }
         }
         guest.close().await;

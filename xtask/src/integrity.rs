@@ -9,9 +9,22 @@
 //! - `index.html` gets an import map that pins the app's JS module by hash
 //!   (`integrity`), a `modulepreload` with the same hash, and an inline start
 //!   script that fetches the app's WASM, the worker loader, the worker's JS and
-//!   the worker's WASM with `fetch(…, {integrity})` first. Only when every one
-//!   matches does it import the JS and instantiate the WASM from the checked
-//!   response; otherwise it shows a refusal and runs nothing.
+//!   the worker's WASM and checks each against its SHA-384. No file runs
+//!   before its own check; a mismatch shows a refusal instead of the app.
+//! - The app's WASM is compiled while it downloads (`compileStreaming`) and
+//!   hashed at the same time (WebCrypto); the compiled module is
+//!   instantiated only once the hash matches. Compiling is not running: on a
+//!   phone's connection this takes the compilation off the critical path
+//!   (docs/BENCHMARKS.md §13.2). Where WebCrypto is missing (a page not
+//!   served securely) it falls back to `fetch(…, {integrity})`, which
+//!   compiles only after the whole file has arrived.
+//! - The worker's three files are fetched with `fetch(…, {integrity})` only
+//!   once the app's WASM is in, so that they do not share its bandwidth; the
+//!   app starts meanwhile, but creates its worker only after this check
+//!   (`window.confideWorkerFiles`, awaited by `client/src/rtc/crypto.rs`
+//!   `new_worker`). A mismatch found after the app started reloads the page
+//!   into the refusal (the file's name kept in `sessionStorage` for that one
+//!   load), so that nothing of the app keeps running beside it.
 //!
 //! The page also gets `<meta name="confide-release">` with the release
 //! digest of the sealed folder (`digest.rs`: the value counts as zeros in the
@@ -182,22 +195,22 @@ fn start_script(
     hash_of: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<String, String> {
     let js_hash = hash_of(&files.main_js)?;
-    // The app's WASM first: the start script instantiates it from this response.
+    let main_wasm = &files.main_wasm;
+    let wasm_hash = hash_of(main_wasm)?;
+    // Starts the downloads early (and makes the load event wait for them);
+    // the start script's fetches take them over. The app's WASM is fetched
+    // without `integrity` (the script hashes it itself while it compiles),
+    // so its preload carries none either: a preload is only used by a fetch
+    // with the same integrity.
+    let preloads = format!(
+        "\n    <link rel=\"preload\" href=\"{main_wasm}\" as=\"fetch\" crossorigin=\"anonymous\" fetchpriority=\"high\">"
+    );
+    // The worker's files get no preload: they are fetched once the app's
+    // WASM is in (the start script).
     let mut checked = Vec::new();
-    let mut preloads = String::new();
-    for name in [
-        &files.main_wasm,
-        &files.loader,
-        &files.worker_js,
-        &files.worker_wasm,
-    ] {
+    for name in [&files.loader, &files.worker_js, &files.worker_wasm] {
         let hash = hash_of(name)?;
         checked.push(format!("[\"{name}\",\"{hash}\"]"));
-        // Starts the downloads early (and makes the load event wait for them);
-        // the start script's fetch with the same integrity takes them over.
-        preloads.push_str(&format!(
-            "\n    <link rel=\"preload\" href=\"{name}\" as=\"fetch\" crossorigin=\"anonymous\" integrity=\"{hash}\">"
-        ));
     }
     let checked = checked.join(",");
     let main_js = &files.main_js;
@@ -205,8 +218,16 @@ fn start_script(
         r#"<script type="importmap">{{"integrity":{{"{main_js}":"{js_hash}"}}}}</script>
     <link rel="modulepreload" href="{main_js}" crossorigin="anonymous" integrity="{js_hash}">{preloads}
     <script type="module" id="{SEALED}">
-const files = [{checked}];
+const app = ["{main_wasm}","{wasm_hash}"];
+const workerFiles = [{checked}];
+const REFUSED = "confide-refused";
+let started = false, refused = false;
 function refuse(file, reason) {{
+  refused = true;
+  if (started) {{
+    // The app runs already: reload into the refusal, so that nothing of it keeps running.
+    try {{ sessionStorage.setItem(REFUSED, file); location.reload(); }} catch (e) {{}}
+  }}
   const box = document.createElement("div");
   box.setAttribute("role", "alert");
   box.className = "integrity-refusal";
@@ -220,12 +241,37 @@ function refuse(file, reason) {{
   document.body.replaceChildren(box);
   throw new Error("confide: integrity check failed for " + file + ": " + reason);
 }}
-const checked = await Promise.all(files.map(([file, integrity]) =>
-  fetch(file, {{ integrity }})
-    .then(r => r.ok ? r : refuse(file, "HTTP " + r.status), e => refuse(file, e))));
+let earlier = null;
+try {{ earlier = sessionStorage.getItem(REFUSED); sessionStorage.removeItem(REFUSED); }} catch (e) {{}}
+if (earlier !== null) refuse(earlier, "found after the app had started");
+function checked([file, integrity]) {{
+  return fetch(file, {{ integrity }})
+    .then(r => r.ok ? r : refuse(file, "HTTP " + r.status), e => refuse(file, e));
+}}
+async function compiled([file, integrity]) {{
+  if (!(self.crypto && crypto.subtle && WebAssembly.compileStreaming)) return checked([file, integrity]);
+  const r = await fetch(file).catch(e => refuse(file, e));
+  if (!r.ok) refuse(file, "HTTP " + r.status);
+  const copy = r.clone();
+  const module = WebAssembly.compileStreaming(r);
+  module.catch(() => {{}});
+  const bytes = await copy.arrayBuffer().catch(e => refuse(file, e));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-384", bytes));
+  let text = "";
+  for (const b of digest) text += String.fromCharCode(b);
+  if (btoa(text) !== integrity.slice(integrity.indexOf("-") + 1)) refuse(file, "different SHA-384");
+  return module.catch(() => WebAssembly.compile(bytes));
+}}
+const source = await compiled(app);
+// The worker's files only now that the app's WASM is in (on a slow line they
+// would share its bandwidth); the app starts the worker only once they match.
+window.confideWorkerFiles = Promise.all(workerFiles.map(checked));
+window.confideWorkerFiles.catch(() => {{}});
 let bindings;
 try {{ bindings = await import("{main_js}"); }} catch (e) {{ refuse("{main_js}", e); }}
-const wasm = await bindings.default({{ module_or_path: checked[0] }});
+if (refused) throw new Error("confide: refused before the start");
+started = true;
+const wasm = await bindings.default({{ module_or_path: source }});
 window.wasmBindings = bindings;
 dispatchEvent(new CustomEvent("TrunkApplicationStarted", {{ detail: {{ wasm }} }}));
 </script>"#

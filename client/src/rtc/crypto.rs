@@ -17,6 +17,10 @@ use crate::worker::protocol::{FromWorker, ToWorker, peer_tag, wipe};
 
 /// Trunk's loader shim for the `confide-worker` binary.
 const WORKER_URL: &str = "/confide-worker_loader.js";
+/// The sealed page's promise that the worker's files match this build
+/// (`xtask/src/integrity.rs`): it checks them only after the app's own WASM
+/// has arrived, so that on a slow connection they do not share its bandwidth.
+const WORKER_FILES_CHECKED: &str = "confideWorkerFiles";
 /// How long to wait for the worker's WASM to load.
 const START_TIMEOUT_MS: u32 = 15_000;
 
@@ -43,6 +47,22 @@ impl Drop for Inner {
     }
 }
 
+/// Starts the frame-crypto worker, but only from files the page checked: it
+/// waits for the sealed page's check of the worker's files (absent in an
+/// unsealed development build). A mismatch gives an error here, and the page
+/// replaces itself with its refusal.
+pub async fn new_worker() -> Result<Worker, RtcError> {
+    let window = web_sys::window().ok_or_else(|| RtcError::Worker("no window".into()))?;
+    let check = js_sys::Reflect::get(&window, &WORKER_FILES_CHECKED.into())
+        .map_err(|_| RtcError::Worker("no worker check".into()))?;
+    if let Ok(check) = check.dyn_into::<Promise>() {
+        JsFuture::from(check)
+            .await
+            .map_err(|_| RtcError::Worker("the worker's files do not match this build".into()))?;
+    }
+    Ok(Worker::new(WORKER_URL)?)
+}
+
 /// The frame-crypto worker: every outgoing frame is encrypted with the
 /// sender key set here, every incoming frame decrypted with the peer's key.
 /// Cheap to clone (a handle).
@@ -55,7 +75,7 @@ impl FrameCrypto {
     /// Starts a new worker and resolves once it reported `"ready"` (its
     /// `rtctransform` handler is installed, so transforms may be created).
     pub async fn start() -> Result<FrameCrypto, RtcError> {
-        let worker = Worker::new(WORKER_URL)?;
+        let worker = new_worker().await?;
         Self::wrap(worker).await
     }
 

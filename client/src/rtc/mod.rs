@@ -23,7 +23,7 @@ pub mod test_hooks;
 use wasm_bindgen::JsValue;
 
 pub use crate::worker::protocol::{Direction, MediaKind, StreamStats, WorkerStats, peer_tag};
-pub use crypto::FrameCrypto;
+pub use crypto::{FrameCrypto, new_worker};
 pub use media::{ScreenShare, device_track, share_screen};
 pub use mesh::{
     EncryptionState, FingerprintStatus, IceServer, Mesh, PeerEncryption, RtcEvent, SlotState,
