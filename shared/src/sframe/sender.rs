@@ -58,13 +58,7 @@ impl SenderKey {
     /// prefix is refused up front; otherwise the call consumes a counter
     /// value even if encryption then fails, so a counter is never reused.
     pub fn encrypt_frame(&mut self, codec: Codec, frame: &[u8]) -> Result<Vec<u8>, SframeError> {
-        // Reject malformed frames before spending a counter on them.
-        codec.clear_prefix_len(frame)?;
-        let ctr = self.next_ctr;
-        if ctr >= COUNTER_LIMIT {
-            return Err(SframeError::CounterExhausted);
-        }
-        self.next_ctr = ctr + 1;
+        let ctr = self.take_counter(codec, frame)?;
         protect(&self.keys, ctr, codec, frame)
     }
 
@@ -77,13 +71,20 @@ impl SenderKey {
         codec: Codec,
         frame: &mut Vec<u8>,
     ) -> Result<(), SframeError> {
+        let ctr = self.take_counter(codec, frame)?;
+        protect_in_place(&self.keys, ctr, codec, frame)
+    }
+
+    /// The counter for `frame`, used up by this call: a malformed frame is
+    /// refused before it spends one, and none is handed out past the limit.
+    fn take_counter(&mut self, codec: Codec, frame: &[u8]) -> Result<u64, SframeError> {
         codec.clear_prefix_len(frame)?;
         let ctr = self.next_ctr;
         if ctr >= COUNTER_LIMIT {
             return Err(SframeError::CounterExhausted);
         }
         self.next_ctr = ctr + 1;
-        protect_in_place(&self.keys, ctr, codec, frame)
+        Ok(ctr)
     }
 }
 
