@@ -711,6 +711,9 @@ struct CallCpu {
     processes: Vec<usize>,
     encoded_per_s: f64,
     decoded_per_s: f64,
+    /// Key frames decoded per second (all people): a transform that drops
+    /// frames makes receivers ask for key frames, which cost far more CPU.
+    key_frames_per_s: f64,
     size: (u64, u64),
 }
 
@@ -720,12 +723,13 @@ impl CallCpu {
     }
 }
 
-/// Frames encoded and decoded so far by everyone in the call.
-async fn frames_so_far(people: &[(String, Browser)]) -> (f64, f64) {
-    let mut totals = (0.0, 0.0);
+/// Frames encoded, decoded and key frames decoded so far by everyone in the call.
+async fn frames_so_far(people: &[(String, Browser)]) -> (f64, f64, f64) {
+    let mut totals = (0.0, 0.0, 0.0);
     for (_, browser) in people {
         totals.0 += confide_tests::call::call_stat(browser, "out_video", "framesEncoded").await;
         totals.1 += confide_tests::call::call_stat(browser, "in_video", "framesDecoded").await;
+        totals.2 += confide_tests::call::call_stat(browser, "in_video", "keyFramesDecoded").await;
     }
     totals
 }
@@ -841,6 +845,7 @@ async fn measure_call(
         processes,
         encoded_per_s: (frames_after.0 - frames_before.0) / elapsed,
         decoded_per_s: (frames_after.1 - frames_before.1) / elapsed,
+        key_frames_per_s: (frames_after.2 - frames_before.2) / elapsed,
         size,
     }
 }
@@ -865,8 +870,8 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
         print!(" {who:>11}");
     }
     println!(
-        " {:>9} {:>10} {:>10} {:>13} {:>9}",
-        "total", "enc fps", "dec fps", "ms/dec frame", "picture"
+        " {:>9} {:>10} {:>10} {:>8} {:>13} {:>9}",
+        "total", "enc fps", "dec fps", "key/s", "ms/dec frame", "picture"
     );
     for (mode, call) in calls {
         print!("{mode:<14}");
@@ -875,10 +880,11 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
         }
         let per_frame = call.total() * 1000.0 / (call.decoded_per_s * secs as f64);
         println!(
-            " {:>9.2} {:>10.1} {:>10.1} {:>13.2} {:>9}",
+            " {:>9.2} {:>10.1} {:>10.1} {:>8.2} {:>13.2} {:>9}",
             call.total(),
             call.encoded_per_s,
             call.decoded_per_s,
+            call.key_frames_per_s,
             per_frame,
             format!("{}x{}", call.size.0, call.size.1)
         );
