@@ -281,17 +281,25 @@ async fn an_unchanged_copy_starts_in_chromium_and_firefox() {
         .expect("the relay shuts down cleanly");
 }
 
-/// One changed byte in the frame-crypto worker's WASM: both browsers refuse.
+/// Changes one byte in the first file of the test build whose name starts
+/// with `prefix` and ends with `suffix`, and checks that both browsers
+/// refuse it, `found` before or after the app's start.
+async fn one_changed_byte_is_refused(prefix: &str, suffix: &str, found: Found) {
+    let env = BrowserEnv::from_env();
+    let driver = Driver::start(&env).await;
+    let chosen = |name: &str| name.starts_with(prefix) && name.ends_with(suffix);
+    let (copy, file) = served_copy(&env, Some(&chosen));
+    for engine in [Engine::Chromium, Engine::Firefox] {
+        refuses(&env, &driver, &copy.path, &file, engine, found).await;
+    }
+}
+
+/// One changed byte in the frame-crypto worker's WASM: both browsers refuse
+/// (after a reload: the worker's files are checked once the app runs).
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn one_changed_byte_in_the_worker_wasm_is_refused_in_chromium_and_firefox() {
-    let env = BrowserEnv::from_env();
-    let driver = Driver::start(&env).await;
-    let is_worker_wasm = |name: &str| name.starts_with("confide-worker") && name.ends_with(".wasm");
-    let (copy, file) = served_copy(&env, Some(&is_worker_wasm));
-    for engine in [Engine::Chromium, Engine::Firefox] {
-        refuses(&env, &driver, &copy.path, &file, engine, Found::AfterStart).await;
-    }
+    one_changed_byte_is_refused("confide-worker", ".wasm", Found::AfterStart).await;
 }
 
 /// One changed byte in the app's WASM (compiled while it downloads, run only
@@ -299,24 +307,12 @@ async fn one_changed_byte_in_the_worker_wasm_is_refused_in_chromium_and_firefox(
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn one_changed_byte_in_the_app_wasm_is_refused_in_chromium_and_firefox() {
-    let env = BrowserEnv::from_env();
-    let driver = Driver::start(&env).await;
-    let is_app_wasm = |name: &str| name.starts_with("confide-client") && name.ends_with(".wasm");
-    let (copy, file) = served_copy(&env, Some(&is_app_wasm));
-    for engine in [Engine::Chromium, Engine::Firefox] {
-        refuses(&env, &driver, &copy.path, &file, engine, Found::BeforeStart).await;
-    }
+    one_changed_byte_is_refused("confide-client", ".wasm", Found::BeforeStart).await;
 }
 
 /// One changed byte in the app's JS module: both browsers refuse.
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn one_changed_byte_in_the_app_js_is_refused_in_chromium_and_firefox() {
-    let env = BrowserEnv::from_env();
-    let driver = Driver::start(&env).await;
-    let is_app_js = |name: &str| name.starts_with("confide-client") && name.ends_with(".js");
-    let (copy, file) = served_copy(&env, Some(&is_app_js));
-    for engine in [Engine::Chromium, Engine::Firefox] {
-        refuses(&env, &driver, &copy.path, &file, engine, Found::BeforeStart).await;
-    }
+    one_changed_byte_is_refused("confide-client", ".js", Found::BeforeStart).await;
 }
