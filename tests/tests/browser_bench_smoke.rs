@@ -1017,16 +1017,7 @@ async fn cpu() {
             let sums = &sums[b];
             let per_frame = |i: usize| sums[i].0 / sums[i].1;
             let median_max = |pick: fn(&(f64, f64)) -> f64| {
-                let mut v: Vec<f64> = shares[b].iter().map(pick).collect();
-                v.sort_by(f64::total_cmp);
-                let median = if v.is_empty() {
-                    f64::NAN
-                } else if v.len() % 2 == 1 {
-                    v[v.len() / 2]
-                } else {
-                    (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
-                };
-                (median, v.last().copied().unwrap_or(f64::NAN))
+                median_and_max(&mut shares[b].iter().map(pick).collect::<Vec<f64>>())
             };
             let (sframe_median, sframe_max) = median_max(|s| s.0);
             let (pass_median, pass_max) = median_max(|s| s.1);
