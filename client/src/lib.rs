@@ -13,6 +13,14 @@ pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;
 
+/// True in the guest's module (feature `guest-only`), which the page loads for
+/// an invite link. The counsellor's entry points return early on it
+/// (`session::counsellor::load` finds no sign-in, her actions and screens are
+/// not handled), so the compiler leaves everything behind them out of the
+/// module a guest downloads. Everything a guest sees runs the same code in
+/// both modules.
+pub const GUEST_MODULE: bool = cfg!(feature = "guest-only");
+
 /// Talc instead of the standard library's dlmalloc, for both the app and the
 /// worker: smaller code (docs/BENCHMARKS.md §5) and faster allocation. The
 /// page is single-threaded (no `atomics`), which this allocator requires.

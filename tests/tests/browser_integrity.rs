@@ -110,7 +110,25 @@ enum Found {
     AfterStart,
 }
 
-/// Opens the relay's page in `engine` and checks the refusal naming `file`:
+/// Which page is opened: the relay's start page (the full app) or an
+/// invite link (the guest's module; any fragment but a sign-in's picks it).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Page {
+    Start,
+    InviteLink,
+}
+
+impl Page {
+    fn url(self, relay: &TestRelay) -> String {
+        match self {
+            Page::Start => relay.http_url(),
+            // Not a valid invite: the guest's module shows "invalid link".
+            Page::InviteLink => format!("{}#1not-a-real-invite", relay.http_url()),
+        }
+    }
+}
+
+/// Opens `page` in `engine` and checks the refusal naming `file`:
 /// no app, no start button, no bindings, no peer connection.
 async fn refuses(
     env: &BrowserEnv,
@@ -118,11 +136,11 @@ async fn refuses(
     dir: &Path,
     file: &str,
     engine: Engine,
-    found: Found,
+    (page, found): (Page, Found),
 ) {
     let relay = TestRelay::start(Some(PathBuf::from(dir))).await;
     let browser = launch(env, engine, driver).await;
-    browser.goto(&relay.http_url()).await;
+    browser.goto(&page.url(&relay)).await;
     let text = browser
         .wait_until(&format!("the refusal ({engine:?})"), STEP, REFUSAL_TEXT)
         .await;
@@ -284,13 +302,13 @@ async fn an_unchanged_copy_starts_in_chromium_and_firefox() {
 /// Changes one byte in the first file of the test build whose name starts
 /// with `prefix` and ends with `suffix`, and checks that both browsers
 /// refuse it, `found` before or after the app's start.
-async fn one_changed_byte_is_refused(prefix: &str, suffix: &str, found: Found) {
+async fn one_changed_byte_is_refused(prefix: &str, suffix: &str, page: Page, found: Found) {
     let env = BrowserEnv::from_env();
     let driver = Driver::start(&env).await;
     let chosen = |name: &str| name.starts_with(prefix) && name.ends_with(suffix);
     let (copy, file) = served_copy(&env, Some(&chosen));
     for engine in [Engine::Chromium, Engine::Firefox] {
-        refuses(&env, &driver, &copy.path, &file, engine, found).await;
+        refuses(&env, &driver, &copy.path, &file, engine, (page, found)).await;
     }
 }
 
@@ -299,7 +317,7 @@ async fn one_changed_byte_is_refused(prefix: &str, suffix: &str, found: Found) {
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn one_changed_byte_in_the_worker_wasm_is_refused_in_chromium_and_firefox() {
-    one_changed_byte_is_refused("confide-worker", ".wasm", Found::AfterStart).await;
+    one_changed_byte_is_refused("confide-worker", ".wasm", Page::Start, Found::AfterStart).await;
 }
 
 /// One changed byte in the app's WASM (compiled while it downloads, run only
@@ -307,12 +325,110 @@ async fn one_changed_byte_in_the_worker_wasm_is_refused_in_chromium_and_firefox(
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn one_changed_byte_in_the_app_wasm_is_refused_in_chromium_and_firefox() {
-    one_changed_byte_is_refused("confide-client", ".wasm", Found::BeforeStart).await;
+    one_changed_byte_is_refused("confide-client", ".wasm", Page::Start, Found::BeforeStart).await;
 }
 
 /// One changed byte in the app's JS module: both browsers refuse.
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn one_changed_byte_in_the_app_js_is_refused_in_chromium_and_firefox() {
-    one_changed_byte_is_refused("confide-client", ".js", Found::BeforeStart).await;
+    one_changed_byte_is_refused("confide-client", ".js", Page::Start, Found::BeforeStart).await;
+}
+
+/// One changed byte in the guest's module (the app without the
+/// counsellor's screens, loaded for invite links): an invite link is refused
+/// in both browsers before anything runs.
+#[tokio::test]
+#[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
+async fn one_changed_byte_in_the_guest_module_is_refused_on_an_invite_link() {
+    one_changed_byte_is_refused(
+        "confide-guest",
+        ".wasm",
+        Page::InviteLink,
+        Found::BeforeStart,
+    )
+    .await;
+}
+
+/// Which app module files `browser` fetched: (the full app's, the guest's).
+async fn modules_loaded(browser: &Browser) -> (bool, bool) {
+    let names = browser
+        .eval("return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+        .await;
+    let names: Vec<&str> = names
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let any = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
+    (any("/confide-client-"), any("/confide-guest-"))
+}
+
+/// An invite link loads the guest's module and nothing of the full app (it
+/// shows the guest's page for a broken link); the counsellor's start page
+/// loads the full app and nothing of the guest's module; a guest's reload
+/// (her tab's snapshot, no fragment) loads the guest's module again.
+#[tokio::test]
+#[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
+async fn an_invite_link_loads_only_the_guests_module_in_chromium_and_firefox() {
+    let env = BrowserEnv::from_env();
+    let driver = Driver::start(&env).await;
+    let relay = TestRelay::start(Some(env.dist.clone())).await;
+    for engine in [Engine::Chromium, Engine::Firefox] {
+        let browser = launch(&env, engine, &driver).await;
+        browser.goto(&Page::InviteLink.url(&relay)).await;
+        browser
+            .wait_until(
+                &format!("the guest's page for a broken link ({engine:?})"),
+                STEP,
+                "const m = document.getElementById('confide-app'); \
+                 return m && m.dataset.screen === 'failure' \
+                   && document.querySelector('[data-testid=quick-exit]') !== null",
+            )
+            .await;
+        assert_eq!(
+            modules_loaded(&browser).await,
+            (false, true),
+            "{engine:?}: an invite link loads only the guest's module"
+        );
+
+        // A guest's reload: the fragment is gone, her tab's snapshot stays.
+        browser
+            .eval(
+                "sessionStorage.setItem('confide.session', '{\"role\":\"guest\"}'); \
+                 return null",
+            )
+            .await;
+        browser.goto(&Page::Start.url(&relay)).await;
+        browser
+            .wait_until(
+                &format!("the reloaded guest's page ({engine:?})"),
+                STEP,
+                "const m = document.getElementById('confide-app'); return m && m.dataset.screen",
+            )
+            .await;
+        assert_eq!(
+            modules_loaded(&browser).await,
+            (false, true),
+            "{engine:?}: a guest's reload loads only the guest's module"
+        );
+
+        browser.goto(&relay.counsellor_url()).await;
+        browser
+            .wait_until(
+                &format!("the start button ({engine:?})"),
+                STEP,
+                "return document.querySelector('[data-testid=start-session]') !== null",
+            )
+            .await;
+        assert_eq!(
+            modules_loaded(&browser).await,
+            (true, false),
+            "{engine:?}: the counsellor's page loads only the full app"
+        );
+        browser.close().await;
+    }
+    relay
+        .shutdown()
+        .await
+        .expect("the relay shuts down cleanly");
 }

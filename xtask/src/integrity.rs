@@ -6,11 +6,19 @@
 //! WASM without any check. After Trunk, [`seal`] rewrites both:
 //!
 //! - the worker loader fetches its WASM with the SHA-384 baked into it;
-//! - `index.html` gets an import map that pins the app's JS module by hash
-//!   (`integrity`), a `modulepreload` with the same hash, and an inline start
-//!   script that fetches the app's WASM, the worker loader, the worker's JS and
-//!   the worker's WASM and checks each against its SHA-384. No file runs
-//!   before its own check; a mismatch shows a refusal instead of the app.
+//! - `index.html` gets, before its style sheet, an import map that pins the
+//!   JS modules of the app and of the guest's module (`guest_module.rs`) by
+//!   hash (`integrity`), and a small script that picks the module for this
+//!   page: the guest's module for an invite link (a fragment other than a
+//!   sign-in link's) and for a guest's reload (her tab's snapshot in
+//!   `sessionStorage`, no counsellor signed in on this device); the full app
+//!   for everything else. It preloads that module's JS (with its hash) and
+//!   WASM, and nothing of the other module. A link pasted into the same tab
+//!   that needs the other module reloads the page.
+//! - The inline start script then fetches that module's WASM, the worker
+//!   loader, the worker's JS and the worker's WASM and checks each against
+//!   its SHA-384. No file runs before its own check; a mismatch shows a
+//!   refusal instead of the app.
 //! - The app's WASM is compiled while it downloads (`compileStreaming`) and
 //!   hashed at the same time (WebCrypto); the compiled module is
 //!   instantiated only once the hash matches. Compiling is not running: on a
@@ -31,7 +39,8 @@
 //! digest), which the app shows in a small footer line.
 //!
 //! The style sheet keeps the `integrity` Trunk gives it. The relay allows the
-//! two inline scripts by their SHA-256 in its CSP (`relay/src/inline_scripts.rs`).
+//! three inline scripts (import map, module choice, start) by their SHA-256 in
+//! its CSP (`relay/src/inline_scripts.rs`).
 //! [`check`] proves that every file's hash is in the page and every hash in
 //! the page belongs to a file (run after every build).
 
@@ -77,11 +86,13 @@ fn changed_trunk(what: &str) -> String {
     )
 }
 
-/// The file names a sealed page refers to (the app's JS and WASM, the
-/// worker's loader, JS and WASM).
+/// The file names a sealed page refers to (the app's JS and WASM, the guest
+/// module's JS and WASM, the worker's loader, JS and WASM), each with its `/`.
 struct AppFiles {
     main_js: String,
     main_wasm: String,
+    guest_js: String,
+    guest_wasm: String,
     loader: String,
     worker_js: String,
     worker_wasm: String,
@@ -123,12 +134,32 @@ pub fn seal(dist: &Path) -> Result<(), String> {
         .ok_or_else(|| changed_trunk("no WASM path"))?
         .to_string();
 
-    // The worker loader (made by `data-loader-shim`): load its WASM only by hash.
-    let loader_name = std::fs::read_dir(dist)
+    let names: Vec<String> = std::fs::read_dir(dist)
         .map_err(|e| format!("cannot read {}: {e}", dist.display()))?
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let guest_file = |suffix: &str| {
+        names
+            .iter()
+            .find(|name| name.starts_with(crate::guest_module::PREFIX) && name.ends_with(suffix))
+            .map(|name| format!("/{name}"))
+            .ok_or_else(|| {
+                format!(
+                    "{} has no guest module ({}*{suffix}): `cargo xtask build` makes it \
+                     (xtask/src/guest_module.rs)",
+                    dist.display(),
+                    crate::guest_module::PREFIX
+                )
+            })
+    };
+    let guest_js = guest_file(".js")?;
+    let guest_wasm = guest_file("_bg.wasm")?;
+    // The worker loader (made by `data-loader-shim`): load its WASM only by hash.
+    let loader_name = names
+        .iter()
         .find(|name| name.ends_with("_loader.js"))
+        .cloned()
         .ok_or_else(|| changed_trunk("no worker loader *_loader.js"))?;
     let loader = read(&loader_name)?;
     let worker_js = between(&loader, "importScripts(\"./", "\"")
@@ -149,6 +180,8 @@ pub fn seal(dist: &Path) -> Result<(), String> {
     let files = AppFiles {
         main_js,
         main_wasm,
+        guest_js,
+        guest_wasm,
         loader: format!("/{loader_name}"),
         worker_js: format!("/{worker_js}"),
         worker_wasm: format!("/{worker_wasm}"),
@@ -161,6 +194,12 @@ pub fn seal(dist: &Path) -> Result<(), String> {
     let start = start_script(&files, &hash_of)?;
     html.replace_range(script_start..script_start + script_len, &start);
     html.push_str(&tail);
+    // Before the style sheet: a script after it would wait for it to load.
+    let choice_at = html
+        .find("<link rel=\"stylesheet\"")
+        .or_else(|| html.find("<script type=\"module\""))
+        .ok_or_else(|| changed_trunk("no style sheet or start script"))?;
+    html.insert_str(choice_at, &module_choice(&files, &hash_of)?);
     insert_release_meta(&mut html)?;
     write("index.html", &html)?;
     crate::digest::stamp(dist)?;
@@ -189,22 +228,64 @@ fn insert_release_meta(html: &mut String) -> Result<(), String> {
     Ok(())
 }
 
-/// The import map, the app's modulepreload and the inline start script.
+/// The import map (both modules' JS pinned by hash) and the script that
+/// picks this page's module and preloads only that one (module docs).
+fn module_choice(
+    files: &AppFiles,
+    hash_of: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<String, String> {
+    let module = |js: &str, wasm: &str| -> Result<String, String> {
+        Ok(format!(
+            "[\"{js}\",\"{}\",\"{wasm}\",\"{}\"]",
+            hash_of(js)?,
+            hash_of(wasm)?
+        ))
+    };
+    let app = module(&files.main_js, &files.main_wasm)?;
+    let guest = module(&files.guest_js, &files.guest_wasm)?;
+    let (main_js, guest_js) = (&files.main_js, &files.guest_js);
+    let (main_js_hash, guest_js_hash) = (hash_of(main_js)?, hash_of(guest_js)?);
+    // The WASM's preload carries no `integrity`: the start script fetches it
+    // without one (it hashes it itself while it compiles), and a preload is
+    // only used by a fetch with the same integrity.
+    Ok(format!(
+        r##"<script type="importmap">{{"integrity":{{"{main_js}":"{main_js_hash}","{guest_js}":"{guest_js_hash}"}}}}</script>
+    <script id="confide-module-choice">
+(() => {{
+  // [JS, its hash, WASM, its hash]: the full app, and the guest's module without the counsellor's screens.
+  const app = {app}, guest = {guest};
+  function guestPage() {{
+    const fragment = location.hash;
+    if (fragment.length > 1) return !fragment.startsWith("#counsellor=");
+    try {{
+      if (localStorage.getItem("confide.counsellor") !== null) return false;
+      return JSON.parse(sessionStorage.getItem("confide.session")).role === "guest";
+    }} catch (e) {{ return false; }}
+  }}
+  const chosen = window.confideModule = guestPage() ? guest : app;
+  // A link pasted into this tab changes only the fragment: load the page
+  // again when it needs the other module.
+  addEventListener("hashchange", () => {{ if ((chosen === guest) !== guestPage()) location.reload(); }});
+  for (const [rel, href, integrity] of [["modulepreload", chosen[0], chosen[1]], ["preload", chosen[2], null]]) {{
+    const link = document.createElement("link");
+    link.rel = rel;
+    link.href = href;
+    link.crossOrigin = "anonymous";
+    if (integrity) link.integrity = integrity;
+    else {{ link.setAttribute("as", "fetch"); link.setAttribute("fetchpriority", "high"); }}
+    document.head.append(link);
+  }}
+}})();
+</script>
+    "##
+    ))
+}
+
+/// The inline start script: checks and starts the module the choice picked.
 fn start_script(
     files: &AppFiles,
     hash_of: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<String, String> {
-    let js_hash = hash_of(&files.main_js)?;
-    let main_wasm = &files.main_wasm;
-    let wasm_hash = hash_of(main_wasm)?;
-    // Starts the downloads early (and makes the load event wait for them);
-    // the start script's fetches take them over. The app's WASM is fetched
-    // without `integrity` (the script hashes it itself while it compiles),
-    // so its preload carries none either: a preload is only used by a fetch
-    // with the same integrity.
-    let preloads = format!(
-        "\n    <link rel=\"preload\" href=\"{main_wasm}\" as=\"fetch\" crossorigin=\"anonymous\" fetchpriority=\"high\">"
-    );
     // The worker's files get no preload: they are fetched once the app's
     // WASM is in (the start script).
     let mut checked = Vec::new();
@@ -213,12 +294,9 @@ fn start_script(
         checked.push(format!("[\"{name}\",\"{hash}\"]"));
     }
     let checked = checked.join(",");
-    let main_js = &files.main_js;
     Ok(format!(
-        r#"<script type="importmap">{{"integrity":{{"{main_js}":"{js_hash}"}}}}</script>
-    <link rel="modulepreload" href="{main_js}" crossorigin="anonymous" integrity="{js_hash}">{preloads}
-    <script type="module" id="{SEALED}">
-const app = ["{main_wasm}","{wasm_hash}"];
+        r#"<script type="module" id="{SEALED}">
+const [mainJs, , mainWasm, wasmHash] = window.confideModule;
 const workerFiles = [{checked}];
 const REFUSED = "confide-refused";
 let started = false, refused = false;
@@ -262,13 +340,13 @@ async function compiled([file, integrity]) {{
   if (btoa(text) !== integrity.slice(integrity.indexOf("-") + 1)) refuse(file, "different SHA-384");
   return module.catch(() => WebAssembly.compile(bytes));
 }}
-const source = await compiled(app);
+const source = await compiled([mainWasm, wasmHash]);
 // The worker's files only now that the app's WASM is in (on a slow line they
 // would share its bandwidth); the app starts the worker only once they match.
 window.confideWorkerFiles = Promise.all(workerFiles.map(checked));
 window.confideWorkerFiles.catch(() => {{}});
 let bindings;
-try {{ bindings = await import("{main_js}"); }} catch (e) {{ refuse("{main_js}", e); }}
+try {{ bindings = await import(mainJs); }} catch (e) {{ refuse(mainJs, e); }}
 if (refused) throw new Error("confide: refused before the start");
 started = true;
 const wasm = await bindings.default({{ module_or_path: source }});
@@ -364,10 +442,15 @@ window.wasmBindings = bindings;
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::create_dir_all(&dir);
         let css = b"body{}";
-        let files: [(&str, &[u8]); 6] = [
+        let files: [(&str, &[u8]); 8] = [
             ("style-1.css", css),
             ("app-1.js", b"export default function(){}"),
             ("app-1_bg.wasm", b"\0asm main"),
+            (
+                "confide-guest-2.js",
+                b"export default function(){ /* guest */ }",
+            ),
+            ("confide-guest-2_bg.wasm", b"\0asm guest"),
             ("w.js", b"var wasm_bindgen;"),
             ("w_bg.wasm", b"\0asm worker"),
             (
@@ -393,6 +476,15 @@ window.wasmBindings = bindings;
         let loader = std::fs::read_to_string(dir.join("w_loader.js")).unwrap_or_default();
         assert!(html.contains(r#"{"integrity":{"/app-1.js":"sha384-"#));
         assert!(html.contains(&sri(b"\0asm main")));
+        let guest_js = sri(b"export default function(){ /* guest */ }");
+        assert!(html.contains(&format!(r#""/confide-guest-2.js":"{guest_js}""#)));
+        assert!(html.contains(&sri(b"\0asm guest")));
+        // The module choice runs before the style sheet (a script after it
+        // would wait for it), the start script after it.
+        let at = |what: &str| html.find(what).unwrap_or(usize::MAX);
+        assert!(at("<script type=\"importmap\">") < at("confide-module-choice"));
+        assert!(at("confide-module-choice") < at("<link rel=\"stylesheet\""));
+        assert!(at("<link rel=\"stylesheet\"") < at(SEALED));
         assert!(html.contains(&sri(b"\0asm worker")));
         assert!(loader.contains(&sri(b"\0asm worker")));
         assert!(!html.contains("sha384-x\""), "Trunk's preloads are gone");
@@ -416,6 +508,15 @@ window.wasmBindings = bindings;
         let _ = std::fs::write(dir.join("w.js"), b"var wasm_bindgen; evil()");
         let error = check(&dir).err().unwrap_or_default();
         assert!(error.contains("w.js"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_folder_without_the_guest_module_is_not_sealed() {
+        let dir = trunk_dist("no-guest");
+        let _ = std::fs::remove_file(dir.join("confide-guest-2_bg.wasm"));
+        let error = seal(&dir).err().unwrap_or_default();
+        assert!(error.contains("guest_module.rs"), "{error}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

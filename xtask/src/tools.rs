@@ -74,6 +74,14 @@ impl Toolbox {
         command
     }
 
+    /// One of the build tools on our PATH (wasm-bindgen, wasm-opt), in
+    /// exactly the version Trunk uses.
+    pub fn tool(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        command.env("PATH", self.path());
+        command
+    }
+
     /// `cargo` set up to run wasm32 test binaries in Node.js with wasm-bindgen's runner.
     pub fn wasm_test(&self) -> Command {
         let mut command = crate::cargo();

@@ -12,7 +12,7 @@ use confide_relay::config::Config;
 fn sealed_build(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    let files: [(&str, &[u8]); 7] = [
+    let files: [(&str, &[u8]); 9] = [
         (
             "index.html",
             br#"<!doctype html>
@@ -30,6 +30,8 @@ window.wasmBindings = bindings;
         ("style-1.css", b"body{}"),
         ("app-1.js", b"export default function(){}"),
         ("app-1_bg.wasm", b"\0asm main"),
+        ("confide-guest-2.js", b"export default function(){}"),
+        ("confide-guest-2_bg.wasm", b"\0asm guest"),
         ("w.js", b"var wasm_bindgen;"),
         ("w_bg.wasm", b"\0asm worker"),
         (

@@ -212,6 +212,8 @@ fn app(props: &AppProps) -> Html {
 
     let body = match &shown {
         Screen::Loading => html! { <Loading /> },
+        // The guest's module has neither (`crate::GUEST_MODULE`).
+        Screen::Start(_) | Screen::Invite(_) if crate::GUEST_MODULE => html! { <Loading /> },
         Screen::Start(view) => {
             html! { <StartScreen view={view.clone()} on_action={on_action.clone()} /> }
         }

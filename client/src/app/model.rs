@@ -505,3 +505,30 @@ pub enum UiAction {
     /// The user switched the language (already applied by the UI).
     SetLanguage(Lang),
 }
+
+impl UiAction {
+    /// What only the counsellor asks for. The guest's module ignores these
+    /// (`crate::GUEST_MODULE`): her screens never emit them there.
+    pub fn is_counsellors(&self) -> bool {
+        matches!(
+            self,
+            UiAction::StartSession
+                | UiAction::SignOut
+                | UiAction::PlanSession { .. }
+                | UiAction::SetAddress(_)
+                | UiAction::SetOwnName(_)
+                | UiAction::OpenPlanned(_)
+                | UiAction::DeletePlanned(_)
+                | UiAction::DeleteAllPlanned
+                | UiAction::CreateInvite
+                | UiAction::CopyLink(_)
+                | UiAction::NoteInvite(..)
+                | UiAction::Admit(_)
+                | UiAction::Reject(_)
+                | UiAction::UndoReject(_)
+                | UiAction::Remove(_)
+                | UiAction::NewLinkAfterLeave(_)
+                | UiAction::HideAddress(_)
+        )
+    }
+}

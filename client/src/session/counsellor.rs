@@ -16,6 +16,9 @@ fn parse(text: &str) -> Option<CounsellorToken> {
 /// Keeps the sign-in of a sign-in link in the address bar and removes it from
 /// there (and from the history entry). A damaged link signs nobody in.
 pub fn take_from_link() {
+    if crate::GUEST_MODULE {
+        return;
+    }
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -50,6 +53,9 @@ pub fn take_from_link() {
 
 /// The kept sign-in, if any.
 pub fn load() -> Option<CounsellorToken> {
+    if crate::GUEST_MODULE {
+        return None;
+    }
     parse(&super::device_storage()?.get_item(KEY).ok()??)
 }
 

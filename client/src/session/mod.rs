@@ -1173,7 +1173,9 @@ impl Inner {
         self.refresh();
     }
 
-    fn handle(&mut self, action: UiAction) {
+    /// What only the counsellor does: start and plan sessions, invite,
+    /// admit, turn away and remove (`UiAction::is_counsellors`).
+    fn handle_counsellors(&mut self, action: UiAction) {
         match action {
             UiAction::StartSession => {
                 let Some(token) = counsellor::load() else {
@@ -1297,6 +1299,19 @@ impl Inner {
                 }
                 self.refresh();
             }
+            _ => {}
+        }
+    }
+
+    fn handle(&mut self, action: UiAction) {
+        if action.is_counsellors() {
+            // Not in the guest's module: the compiler drops all behind it.
+            if !crate::GUEST_MODULE {
+                self.handle_counsellors(action);
+            }
+            return;
+        }
+        match action {
             UiAction::DismissDeparture(id) => {
                 self.departures.retain(|d| d.id != id);
                 self.refresh();
@@ -1411,6 +1426,8 @@ impl Inner {
                 }
             }
             UiAction::SetLanguage(_) => {}
+            // Handled above.
+            _ => {}
         }
     }
 

@@ -463,7 +463,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                 <DeviceMenu on_action={props.on_action.clone()} on_close={close_devices}
                     audio_only={view.audio_only} stream={view.local_stream.clone()} />
             }
-            if *invite_open && view.is_host {
+            if *invite_open && view.is_host && !crate::GUEST_MODULE {
                 <div id="invite-panel" class="device-menu invite-panel" role="dialog"
                     aria-labelledby="invite-panel-title" onkeydown={invite_keydown}
                     data-testid="invite-panel">
