@@ -136,8 +136,9 @@ fn app(props: &AppProps) -> Html {
         })
     };
     let worker = crypto_worker::use_crypto_worker(controller.clone());
-    // Once a guest, always a guest: keeps "quick exit" on every later page.
-    let guest = use_mut_ref(opened_by_link);
+    // Once a guest, always a guest: keeps "quick exit" on every later page
+    // (in the guest's module from the first, e.g. while a reload rejoins).
+    let guest = use_mut_ref(|| crate::GUEST_MODULE || opened_by_link());
 
     // Hand the controller its handle once.
     {

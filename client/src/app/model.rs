@@ -265,6 +265,13 @@ pub struct SafetyCode {
 }
 
 impl CallView {
+    /// This page is the counsellor's. Always false in the guest's module
+    /// (`crate::GUEST_MODULE`), so that the compiler leaves her parts of the
+    /// call screen (knocks, remove, invite, end for all) out of it.
+    pub fn hosting(&self) -> bool {
+        self.is_host && !crate::GUEST_MODULE
+    }
+
     /// Every safety code was compared and confirmed.
     pub fn all_codes_confirmed(&self) -> bool {
         !self.codes.is_empty() && self.codes.iter().all(|c| c.confirmed)
@@ -504,31 +511,4 @@ pub enum UiAction {
     HideAddress(bool),
     /// The user switched the language (already applied by the UI).
     SetLanguage(Lang),
-}
-
-impl UiAction {
-    /// What only the counsellor asks for. The guest's module ignores these
-    /// (`crate::GUEST_MODULE`): her screens never emit them there.
-    pub fn is_counsellors(&self) -> bool {
-        matches!(
-            self,
-            UiAction::StartSession
-                | UiAction::SignOut
-                | UiAction::PlanSession { .. }
-                | UiAction::SetAddress(_)
-                | UiAction::SetOwnName(_)
-                | UiAction::OpenPlanned(_)
-                | UiAction::DeletePlanned(_)
-                | UiAction::DeleteAllPlanned
-                | UiAction::CreateInvite
-                | UiAction::CopyLink(_)
-                | UiAction::NoteInvite(..)
-                | UiAction::Admit(_)
-                | UiAction::Reject(_)
-                | UiAction::UndoReject(_)
-                | UiAction::Remove(_)
-                | UiAction::NewLinkAfterLeave(_)
-                | UiAction::HideAddress(_)
-        )
-    }
 }

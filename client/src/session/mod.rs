@@ -440,6 +440,13 @@ impl Inner {
 
     fn on_session_event(&mut self, event: Event) {
         match event {
+            // Only a counsellor's session has a room of its own, links and
+            // knocks: the guest's module leaves them out.
+            Event::RoomReady
+            | Event::InviteValid { .. }
+            | Event::Knocked { .. }
+            | Event::RenewalRequested { .. }
+                if crate::GUEST_MODULE => {}
             Event::RoomReady => {
                 if self.invites.invites.is_empty() {
                     self.create_invite();
@@ -1174,7 +1181,7 @@ impl Inner {
     }
 
     /// What only the counsellor does: start and plan sessions, invite,
-    /// admit, turn away and remove (`UiAction::is_counsellors`).
+    /// admit, turn away and remove (the first arm of [`Inner::handle`]).
     fn handle_counsellors(&mut self, action: UiAction) {
         match action {
             UiAction::StartSession => {
@@ -1299,22 +1306,44 @@ impl Inner {
                 }
                 self.refresh();
             }
+            UiAction::DismissDeparture(id) => {
+                self.departures.retain(|d| d.id != id);
+                self.refresh();
+            }
+            UiAction::EndForAll => {
+                self.run(Session::end_session);
+            }
+            // Not hers: `handle` sends only the actions of its first arm here.
             _ => {}
         }
     }
 
     fn handle(&mut self, action: UiAction) {
-        if action.is_counsellors() {
-            // Not in the guest's module: the compiler drops all behind it.
-            if !crate::GUEST_MODULE {
-                self.handle_counsellors(action);
-            }
-            return;
-        }
         match action {
-            UiAction::DismissDeparture(id) => {
-                self.departures.retain(|d| d.id != id);
-                self.refresh();
+            // Only the counsellor asks for these. The guest's module leaves
+            // them unhandled, so the compiler drops everything behind them.
+            UiAction::StartSession
+            | UiAction::SignOut
+            | UiAction::PlanSession { .. }
+            | UiAction::SetAddress(_)
+            | UiAction::SetOwnName(_)
+            | UiAction::OpenPlanned(_)
+            | UiAction::DeletePlanned(_)
+            | UiAction::DeleteAllPlanned
+            | UiAction::CreateInvite
+            | UiAction::CopyLink(_)
+            | UiAction::NoteInvite(..)
+            | UiAction::Admit(_)
+            | UiAction::Reject(_)
+            | UiAction::UndoReject(_)
+            | UiAction::Remove(_)
+            | UiAction::NewLinkAfterLeave(_)
+            | UiAction::DismissDeparture(_)
+            | UiAction::HideAddress(_)
+            | UiAction::EndForAll => {
+                if !crate::GUEST_MODULE {
+                    self.handle_counsellors(action);
+                }
             }
             UiAction::DismissWarning(id) => {
                 self.warnings.retain(|w| w.id != id);
@@ -1411,9 +1440,6 @@ impl Inner {
             UiAction::HangUp => {
                 self.run(Session::leave);
             }
-            UiAction::EndForAll => {
-                self.run(Session::end_session);
-            }
             UiAction::QuickExit => {
                 // Say goodbye first (queued on the socket before the page goes),
                 // so the others see the guest leave instead of waiting for a timeout.
@@ -1426,8 +1452,6 @@ impl Inner {
                 }
             }
             UiAction::SetLanguage(_) => {}
-            // Handled above.
-            _ => {}
         }
     }
 

@@ -130,7 +130,7 @@ pub fn call_screen(props: &CallProps) -> Html {
     let share_click = {
         let share_advice = share_advice.clone();
         let on_action = props.on_action.clone();
-        let direct = view.sharing_screen || !view.is_host;
+        let direct = view.sharing_screen || !view.hosting();
         Callback::from(move |_: MouseEvent| {
             if direct {
                 on_action.emit(UiAction::ShareScreen);
@@ -327,7 +327,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                             <span class="visually-hidden">{ strings.participant_muted }</span>
                         </span>
                     }
-                    if view.is_host && !participant.is_host {
+                    if view.hosting() && !participant.is_host {
                         <button type="button"
                             class={classes!("btn", "btn-small", if asking { "btn-danger" } else { "btn-quiet" })}
                             onclick={remove} onblur={cancel_remove}
@@ -341,7 +341,7 @@ pub fn call_screen(props: &CallProps) -> Html {
         }
     });
 
-    let knocks = view.knocks.iter().map(|knock| {
+    let knocks = view.knocks.iter().filter(|_| view.hosting()).map(|knock| {
         let name = knock_name(strings, knock);
         html! {
             <div class="banner knock-banner" key={knock.id} role="status"
@@ -387,7 +387,7 @@ pub fn call_screen(props: &CallProps) -> Html {
             { for view.warnings.iter().map(|warning| {
                 let someone = || warning.name.clone().unwrap_or_else(|| strings.someone.to_string());
                 let (testid, text) = match warning.kind {
-                    WarningKind::RenewalRefused if view.is_host => {
+                    WarningKind::RenewalRefused if view.hosting() => {
                         ("renewal-refused", (strings.renewal_refused_host)(&someone()))
                     }
                     WarningKind::RenewalRefused => {
@@ -409,7 +409,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </div>
                 }
             }) }
-            { for view.departures.iter().map(|departure| html! {
+            { for view.departures.iter().filter(|_| view.hosting()).map(|departure| html! {
                 <DepartureNotice key={departure.id} departure={departure.clone()}
                     on_action={props.on_action.clone()} />
             }) }
@@ -463,7 +463,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                 <DeviceMenu on_action={props.on_action.clone()} on_close={close_devices}
                     audio_only={view.audio_only} stream={view.local_stream.clone()} />
             }
-            if *invite_open && view.is_host && !crate::GUEST_MODULE {
+            if *invite_open && view.hosting() {
                 <div id="invite-panel" class="device-menu invite-panel" role="dialog"
                     aria-labelledby="invite-panel-title" onkeydown={invite_keydown}
                     data-testid="invite-panel">
@@ -535,7 +535,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </button>
                 }
                 // A guest without camera negotiated no video to send.
-                if screen_share_supported() && (view.is_host || !view.audio_only) {
+                if screen_share_supported() && (view.hosting() || !view.audio_only) {
                     <button type="button" class={classes!("ctl", "ctl-share", view.sharing_screen.then_some("on"))}
                         aria-pressed={bool_attr(view.sharing_screen)} onclick={share_click}
                         data-testid="share-screen">
@@ -555,7 +555,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                         </span>
                     }
                 </button>
-                if view.is_host {
+                if view.hosting() {
                     <button type="button" class={classes!("ctl", invite_open.then_some("on"))}
                         aria-expanded={bool_attr(*invite_open)} aria-controls="invite-panel"
                         onclick={toggle_invite} data-testid="invite-in-call">
@@ -566,7 +566,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                 // The counsellor has one way to end: for everyone, after a
                 // confirmation. A counsellor who only "hung up" would leave
                 // guests in a group without her.
-                if view.is_host {
+                if view.hosting() {
                     <button type="button" class={classes!("ctl", "ctl-hangup", confirm_end.then_some("confirm"))}
                         onclick={end_for_all} onblur={cancel_end} data-testid="end-for-all">
                         { icon(Icon::HangUp) }
@@ -656,10 +656,10 @@ fn security_status(props: &SecurityProps) -> Html {
                     // (or holds the number up to the camera).
                     if !view.all_codes_confirmed() {
                         <span class="sas-explain" data-testid="sas-lead">
-                            { if view.is_host { strings.sas_explain.to_string() } else { (strings.sas_lead_guest)(host_name) } }
+                            { if view.hosting() { strings.sas_explain.to_string() } else { (strings.sas_lead_guest)(host_name) } }
                         </span>
                         <span class="sas-explain sas-silent" data-testid="sas-silent">
-                            { if view.is_host { strings.sas_silent_host } else { strings.sas_silent_guest } }
+                            { if view.hosting() { strings.sas_silent_host } else { strings.sas_silent_guest } }
                         </span>
                     }
                     { for view.codes.iter().map(|code| html! {
@@ -669,7 +669,7 @@ fn security_status(props: &SecurityProps) -> Html {
                 }
             </div>
             // Only the counsellor can act on an attack; a guest would only be alarmed.
-            if view.refused > 0 && view.is_host {
+            if view.refused > 0 && view.hosting() {
                 <div class="status refused" role="status" data-testid="refused-notice"
                     data-count={view.refused.to_string()}>
                     { icon(Icon::Lock) }<span>{ strings.refused_notice }</span>
