@@ -350,6 +350,14 @@ async fn one_changed_byte_in_the_guest_module_is_refused_on_an_invite_link() {
     .await;
 }
 
+/// One changed byte in the guest's module's JS: an invite link is refused
+/// in both browsers before anything runs.
+#[tokio::test]
+#[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
+async fn one_changed_byte_in_the_guest_modules_js_is_refused_on_an_invite_link() {
+    one_changed_byte_is_refused("confide-guest", ".js", Page::InviteLink, Found::BeforeStart).await;
+}
+
 /// Which app module files `browser` fetched: (the full app's, the guest's).
 async fn modules_loaded(browser: &Browser) -> (bool, bool) {
     let names = browser
@@ -364,9 +372,13 @@ async fn modules_loaded(browser: &Browser) -> (bool, bool) {
 }
 
 /// An invite link loads the guest's module and nothing of the full app (it
-/// shows the guest's page for a broken link); the counsellor's start page
-/// loads the full app and nothing of the guest's module; a guest's reload
-/// (her tab's snapshot, no fragment) loads the guest's module again.
+/// shows the guest's page for a broken link); a guest's reload (her tab's
+/// snapshot, no fragment) loads the guest's module again (the snapshot here
+/// only has her role, so the page then says it cannot rejoin; the real
+/// rejoin through the guest's module is browser.rs's
+/// `a_guest_who_reloads_the_page_rejoins_the_call`); a sign-in link opened
+/// in that tab (only the fragment changes) reloads it into the full app,
+/// which loads nothing of the guest's module.
 #[tokio::test]
 #[ignore = "needs Chromium, Firefox, their drivers and the built app: run `cargo xtask test`"]
 async fn an_invite_link_loads_only_the_guests_module_in_chromium_and_firefox() {

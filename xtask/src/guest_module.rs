@@ -1,15 +1,17 @@
 //! The guest's module: the app built a second time with the client's feature
 //! `guest-only` (`client/src/lib.rs`, `GUEST_MODULE`), which leaves out the
 //! counsellor's screens and actions. A guest downloads it instead of the
-//! full app (docs/BENCHMARKS.md §5): the page's start script
+//! full app (docs/BENCHMARKS.md §5): the page's module choice
 //! (`integrity.rs`) picks it for invite links.
 //!
 //! Trunk builds one main app per page, so this module is built here, after
-//! Trunk, with the same cargo flags, the same wasm-bindgen and the same
-//! wasm-opt settings as Trunk's build of the app (read from the app's
-//! `<link data-trunk rel="rust">` in `index.html`, so the two cannot drift
-//! apart), and put next to the app in `dist` as `confide-guest-<hash>.js` and
-//! `confide-guest-<hash>_bg.wasm`.
+//! Trunk, with the flags Trunk passes for the app (release, the same rust
+//! flags, `--offline` as Trunk runs offline), wasm-bindgen as Trunk calls
+//! it (`--target=web --no-typescript`; the app's link sets none of Trunk's
+//! other wasm-bindgen options, and [`build`] refuses a link that does) and
+//! wasm-opt with the level and parameters of the app's link in
+//! `index.html`, and put next to the app in `dist` as
+//! `confide-guest-<hash>.js` and `confide-guest-<hash>_bg.wasm`.
 
 use std::path::Path;
 
@@ -23,8 +25,24 @@ pub const PREFIX: &str = "confide-guest-";
 /// The cargo binary of the guest's module (`client/src/bin/guest.rs`).
 const BIN: &str = "confide-guest";
 
+/// Trunk options of the app's link that would change its build in ways
+/// [`build`] does not copy for the guest's module.
+const NOT_PASSED_ON: [&str; 10] = [
+    "data-cargo-features",
+    "data-cargo-no-default-features",
+    "data-cargo-all-features",
+    "data-bindgen-target",
+    "data-keep-debug",
+    "data-no-demangle",
+    "data-reference-types",
+    "data-weak-refs",
+    "data-typescript",
+    "data-target-path",
+];
+
 /// wasm-opt's level and parameters of the app in `index.html`
-/// (`data-wasm-opt`, `data-wasm-opt-params` of the `confide-client` link).
+/// (`data-wasm-opt`, `data-wasm-opt-params` of the `confide-client` link);
+/// an error if that link sets an option of [`NOT_PASSED_ON`].
 fn wasm_opt_args(index_html: &str) -> Result<Vec<String>, String> {
     let tag_start = index_html
         .find("data-bin=\"confide-client\"")
@@ -32,6 +50,12 @@ fn wasm_opt_args(index_html: &str) -> Result<Vec<String>, String> {
         .ok_or("index.html has no <link data-trunk rel=\"rust\" data-bin=\"confide-client\">")?;
     let tag = &index_html[tag_start..];
     let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+    if let Some(option) = NOT_PASSED_ON.iter().find(|option| tag.contains(*option)) {
+        return Err(format!(
+            "the app's link in index.html sets {option}, which xtask/src/guest_module.rs \
+             does not pass on to the guest's module: add it there"
+        ));
+    }
     let attribute = |name: &str| {
         let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
         Some(&tag[start..start + tag[start..].find('"')?])
@@ -72,7 +96,13 @@ pub fn build(
             .env("CARGO_TARGET_DIR", target_dir)
             .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
             .env_remove("RUSTFLAGS")
-            .args(["build", "--release", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "build",
+                "--release",
+                "--offline",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
             .args(["--package", "confide-client", "--bin", BIN, "--features"])
             .arg(&features),
     )?;
@@ -141,6 +171,9 @@ mod tests {
             ])
         );
         assert!(wasm_opt_args("<link data-bin=\"confide-worker\">").is_err());
+        let weak_refs = html.replace("data-type=\"main\"", "data-type=\"main\" data-weak-refs");
+        let error = wasm_opt_args(&weak_refs).err().unwrap_or_default();
+        assert!(error.contains("data-weak-refs"), "{error}");
     }
 
     #[test]

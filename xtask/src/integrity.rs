@@ -13,8 +13,8 @@
 //!   sign-in link's) and for a guest's reload (her tab's snapshot in
 //!   `sessionStorage`, no counsellor signed in on this device); the full app
 //!   for everything else. It preloads that module's JS (with its hash) and
-//!   WASM, and nothing of the other module. A link pasted into the same tab
-//!   that needs the other module reloads the page.
+//!   WASM, and nothing of the other module. A sign-in link pasted into a
+//!   guest's tab reloads the page into the full app.
 //! - The inline start script then fetches that module's WASM, the worker
 //!   loader, the worker's JS and the worker's WASM and checks each against
 //!   its SHA-384. No file runs before its own check; a mismatch shows a
@@ -263,9 +263,10 @@ fn module_choice(
     }} catch (e) {{ return false; }}
   }}
   const chosen = window.confideModule = guestPage() ? guest : app;
-  // A link pasted into this tab changes only the fragment: load the page
-  // again when it needs the other module.
-  addEventListener("hashchange", () => {{ if ((chosen === guest) !== guestPage()) location.reload(); }});
+  // A sign-in link pasted into a guest's tab changes only the fragment: load
+  // the page again, into the full app (which takes the sign-in). The full app
+  // never reloads by itself: a counsellor's tab keeps her session.
+  addEventListener("hashchange", () => {{ if (chosen === guest && location.hash.startsWith("#counsellor=")) location.reload(); }});
   for (const [rel, href, integrity] of [["modulepreload", chosen[0], chosen[1]], ["preload", chosen[2], null]]) {{
     const link = document.createElement("link");
     link.rel = rel;
