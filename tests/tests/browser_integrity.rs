@@ -358,8 +358,10 @@ async fn one_changed_byte_in_the_guest_modules_js_is_refused_on_an_invite_link()
     one_changed_byte_is_refused("confide-guest", ".js", Page::InviteLink, Found::BeforeStart).await;
 }
 
-/// Which app module files `browser` fetched: (the full app's, the guest's).
-async fn modules_loaded(browser: &Browser) -> (bool, bool) {
+/// Waits until `ready` (JS) holds on `browser`'s page, then checks which
+/// app modules that page fetched: `(the full app's, the guest's)`.
+async fn loads(browser: &Browser, what: &str, ready: &str, expected: (bool, bool)) {
+    browser.wait_until(what, STEP, ready).await;
     let names = browser
         .eval("return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
         .await;
@@ -368,7 +370,11 @@ async fn modules_loaded(browser: &Browser) -> (bool, bool) {
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let any = |prefix: &str| names.iter().any(|n| n.starts_with(prefix));
-    (any("/confide-client-"), any("/confide-guest-"))
+    assert_eq!(
+        (any("/confide-client-"), any("/confide-guest-")),
+        expected,
+        "{what}: (full app, guest's module) loaded: {names:?}"
+    );
 }
 
 /// An invite link loads the guest's module and nothing of the full app (it
@@ -388,20 +394,15 @@ async fn an_invite_link_loads_only_the_guests_module_in_chromium_and_firefox() {
     for engine in [Engine::Chromium, Engine::Firefox] {
         let browser = launch(&env, engine, &driver).await;
         browser.goto(&Page::InviteLink.url(&relay)).await;
-        browser
-            .wait_until(
-                &format!("the guest's page for a broken link ({engine:?})"),
-                STEP,
-                "const m = document.getElementById('confide-app'); \
-                 return m && m.dataset.screen === 'failure' \
-                   && document.querySelector('[data-testid=quick-exit]') !== null",
-            )
-            .await;
-        assert_eq!(
-            modules_loaded(&browser).await,
+        loads(
+            &browser,
+            &format!("{engine:?}: an invite link (the guest's page for a broken link)"),
+            "const m = document.getElementById('confide-app'); \
+             return m && m.dataset.screen === 'failure' \
+               && document.querySelector('[data-testid=quick-exit]') !== null",
             (false, true),
-            "{engine:?}: an invite link loads only the guest's module"
-        );
+        )
+        .await;
 
         // A guest's reload: the fragment is gone, her tab's snapshot stays.
         browser
@@ -411,32 +412,22 @@ async fn an_invite_link_loads_only_the_guests_module_in_chromium_and_firefox() {
             )
             .await;
         browser.goto(&Page::Start.url(&relay)).await;
-        browser
-            .wait_until(
-                &format!("the reloaded guest's page ({engine:?})"),
-                STEP,
-                "const m = document.getElementById('confide-app'); return m && m.dataset.screen",
-            )
-            .await;
-        assert_eq!(
-            modules_loaded(&browser).await,
+        loads(
+            &browser,
+            &format!("{engine:?}: a guest's reload"),
+            "const m = document.getElementById('confide-app'); return m && m.dataset.screen",
             (false, true),
-            "{engine:?}: a guest's reload loads only the guest's module"
-        );
+        )
+        .await;
 
         browser.goto(&relay.counsellor_url()).await;
-        browser
-            .wait_until(
-                &format!("the start button ({engine:?})"),
-                STEP,
-                "return document.querySelector('[data-testid=start-session]') !== null",
-            )
-            .await;
-        assert_eq!(
-            modules_loaded(&browser).await,
+        loads(
+            &browser,
+            &format!("{engine:?}: a sign-in link in that tab (the start button)"),
+            "return document.querySelector('[data-testid=start-session]') !== null",
             (true, false),
-            "{engine:?}: the counsellor's page loads only the full app"
-        );
+        )
+        .await;
         browser.close().await;
     }
     relay
