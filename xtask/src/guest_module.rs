@@ -138,11 +138,7 @@ pub fn build(
     let js =
         std::fs::read(&js_path).map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
     // Named by content, like Trunk's files: a new build never reuses a name.
-    let hash: String = Sha256::digest(&wasm)
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = crate::digest::hex(&Sha256::digest(&wasm)[..8]);
     for (name, content) in [
         (format!("{PREFIX}{hash}_bg.wasm"), &wasm),
         (format!("{PREFIX}{hash}.js"), &js),
