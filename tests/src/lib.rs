@@ -7,6 +7,7 @@ pub mod browser;
 pub mod call;
 pub mod camera;
 pub mod cluster;
+pub mod cpu;
 pub mod mitm;
 pub mod netns;
 pub mod pairing;

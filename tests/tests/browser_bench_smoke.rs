@@ -7,9 +7,11 @@
 //! pages from rotting; `cargo xtask bench <name>` sets `CONFIDE_BENCH=full`
 //! and prints the tables the docs quote. No timed assertions.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
+use confide_tests::cpu;
 use confide_tests::relay::TestRelay;
 use serde_json::Value;
 
@@ -537,11 +539,17 @@ async fn page_load() {
 
 /// The modes of `cargo xtask bench cpu`: the test build's `?frames=` page
 /// switch (empty: none given) and how the tables name it.
-const CPU_MODES: [(&str, &str); 3] = [
+const CPU_MODES: [(&str, &str); 4] = [
     ("", "SFrame"),
     ("passthrough", "pass-through"),
+    ("pipe", "worker pipe"),
     ("none", "no transform"),
 ];
+/// Where each mode is in `CPU_MODES`; no transform, the reference, is last.
+const SFRAME: usize = 0;
+const PASS: usize = 1;
+const PIPE: usize = 2;
+const NONE: usize = 3;
 
 /// `url` with the page switch `?frames=<mode>` before its fragment.
 fn with_frames_switch(url: &str, mode: &str) -> String {
@@ -554,86 +562,6 @@ fn with_frames_switch(url: &str, mode: &str) -> String {
         "the switch is in the link: {switched}"
     );
     switched
-}
-
-/// Clock ticks per second of `/proc/<pid>/stat` times.
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse::<f64>().ok())
-        .unwrap_or(100.0)
-}
-
-/// CPU ticks (user + system) of every process of the browser whose
-/// profile folder is `profile`, by pid: the processes naming that folder
-/// on their command line (the browser's main process) and all their
-/// descendants (renderers, GPU and utility processes, Firefox's content
-/// processes).
-fn browser_cpu_ticks(profile: &std::path::Path) -> std::collections::BTreeMap<u32, u64> {
-    use std::collections::{BTreeMap, BTreeSet};
-    let profile = profile.display().to_string();
-    let mut parent: BTreeMap<u32, u32> = BTreeMap::new();
-    let mut ticks: BTreeMap<u32, u64> = BTreeMap::new();
-    let mut tree: BTreeSet<u32> = BTreeSet::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // After the command name in parentheses: state, ppid, ... utime
-        // (field 14), stime (field 15).
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-        let (Some(ppid), Some(utime), Some(stime)) = (number(1), number(11), number(12)) else {
-            continue;
-        };
-        parent.insert(pid, ppid as u32);
-        ticks.insert(pid, utime + stime);
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(&profile) {
-            tree.insert(pid);
-        }
-    }
-    loop {
-        let more: Vec<u32> = parent
-            .iter()
-            .filter(|(pid, ppid)| tree.contains(ppid) && !tree.contains(pid))
-            .map(|(pid, _)| *pid)
-            .collect();
-        if more.is_empty() {
-            break;
-        }
-        tree.extend(more);
-    }
-    tree.into_iter()
-        .filter_map(|pid| ticks.get(&pid).map(|t| (pid, *t)))
-        .collect()
-}
-
-/// CPU seconds the browser's processes used between two readings
-/// (processes that started in between count whole).
-fn cpu_seconds(
-    before: &std::collections::BTreeMap<u32, u64>,
-    after: &std::collections::BTreeMap<u32, u64>,
-    ticks_per_second: f64,
-) -> f64 {
-    let ticks: u64 = after
-        .iter()
-        .map(|(pid, t)| t.saturating_sub(before.get(pid).copied().unwrap_or(0)))
-        .sum();
-    ticks as f64 / ticks_per_second
 }
 
 /// Sum of one worker counter over every stream of this browser's worker.
@@ -715,11 +643,27 @@ struct CallCpu {
     /// frames makes receivers ask for key frames, which cost far more CPU.
     key_frames_per_s: f64,
     size: (u64, u64),
+    /// CPU seconds per thread kind ("process: thread"), all people summed.
+    threads: BTreeMap<String, cpu::Seconds>,
+    /// Frames through the frame-crypto workers per second (all people):
+    /// encrypted, decrypted or passed through.
+    worker_frames_per_s: f64,
+    /// Seconds measured.
+    elapsed: f64,
 }
 
 impl CallCpu {
     fn total(&self) -> f64 {
         self.cpu.iter().map(|(_, s)| s).sum()
+    }
+
+    /// CPU seconds of the frame-crypto workers' threads (all people).
+    fn worker_seconds(&self) -> f64 {
+        self.threads
+            .iter()
+            .filter(|(kind, _)| is_worker_thread(kind))
+            .map(|(_, s)| s.total())
+            .sum()
     }
 }
 
@@ -732,6 +676,17 @@ async fn frames_so_far(people: &[(String, Browser)]) -> (f64, f64, f64) {
         totals.2 += confide_tests::call::call_stat(browser, "in_video", "keyFramesDecoded").await;
     }
     totals
+}
+
+/// Frames the frame-crypto workers of everyone in the call have handled so
+/// far (as of their last stats message, at most a second old).
+async fn worker_frames_so_far(people: &[(String, Browser)]) -> f64 {
+    let mut total = 0;
+    for (_, browser) in people {
+        let report = confide_tests::call::call_report(browser).await;
+        total += worker_total(&report, "ok") + worker_total(&report, "passed_through");
+    }
+    total as f64
 }
 
 /// Checks that every page of the call really ran in `mode`: the worker's
@@ -756,6 +711,10 @@ async fn assert_mode(people: &[(String, Browser)], mode: &str, engine: &str) {
             "" => assert!(
                 video("send", "ok") > 0 && video("recv", "ok") > 0 && passed == 0,
                 "{who}: the worker encrypted and decrypted every frame: {report}"
+            ),
+            "pipe" => assert!(
+                streams > 0 && crypto == 0 && passed == 0,
+                "{who}: the worker had streams but no code of ours saw a frame: {report}"
             ),
             "passthrough" => assert!(
                 video("send", "passed_through") > 0
@@ -803,20 +762,23 @@ async fn measure_call(
 ) -> CallCpu {
     let people = call_in_mode(env, driver, relay, engine, guests, mode).await;
     tokio::time::sleep(warm_up).await;
-    let hz = clock_ticks();
+    let hz = cpu::clock_ticks();
     let frames_before = frames_so_far(&people).await;
-    let before: Vec<_> = people
-        .iter()
-        .map(|(_, b)| browser_cpu_ticks(b.profile_dir()))
-        .collect();
+    let worker_before = worker_frames_so_far(&people).await;
+    let read = || -> Vec<cpu::Reading> {
+        people
+            .iter()
+            .map(|(_, b)| cpu::Reading::of_browser(b.profile_dir()))
+            .collect()
+    };
+    let before = read();
     let started = std::time::Instant::now();
     tokio::time::sleep(Duration::from_secs(secs)).await;
-    let after: Vec<_> = people
-        .iter()
-        .map(|(_, b)| browser_cpu_ticks(b.profile_dir()))
-        .collect();
+    let after = read();
     let elapsed = started.elapsed().as_secs_f64();
     let frames_after = frames_so_far(&people).await;
+    let worker_after = worker_frames_so_far(&people).await;
+    let mut threads: BTreeMap<String, cpu::Seconds> = BTreeMap::new();
     let cpu: Vec<(String, f64)> = people
         .iter()
         .zip(before.iter().zip(after.iter()))
@@ -825,7 +787,11 @@ async fn measure_call(
                 !a.is_empty(),
                 "{who}'s browser processes were found in /proc"
             );
-            (who.clone(), cpu_seconds(b, a, hz))
+            let kinds = a.seconds_by_kind_since(b, hz);
+            for (kind, seconds) in &kinds {
+                *threads.entry(kind.clone()).or_default() += *seconds;
+            }
+            (who.clone(), kinds.values().map(|s| s.total()).sum())
         })
         .collect();
     for (who, seconds) in &cpu {
@@ -834,7 +800,7 @@ async fn measure_call(
             "{who}'s browser used CPU during the call: {seconds}"
         );
     }
-    let processes = after.iter().map(|a| a.len()).collect();
+    let processes = after.iter().map(cpu::Reading::processes).collect();
     assert_mode(&people, mode, engine).await;
     let size = confide_tests::call::remote_size(&people[0].1).await;
     for (_, browser) in people {
@@ -847,7 +813,110 @@ async fn measure_call(
         decoded_per_s: (frames_after.1 - frames_before.1) / elapsed,
         key_frames_per_s: (frames_after.2 - frames_before.2) / elapsed,
         size,
+        threads,
+        worker_frames_per_s: (worker_after - worker_before) / elapsed,
+        elapsed,
     }
+}
+
+/// Prints where each mode's CPU went, by thread kind (all browsers of the
+/// call summed), the largest kinds first, with what each mode adds over
+/// the last one (no transform): the rows that grow are where a mode's
+/// extra CPU goes.
+fn print_threads(calls: &[(&str, CallCpu)]) {
+    let Some((_, reference)) = calls.last() else {
+        return;
+    };
+    let seconds = |call: &CallCpu, kind: &str| call.threads.get(kind).map_or(0.0, |s| s.total());
+    let mut kinds: Vec<&String> = calls.iter().flat_map(|(_, c)| c.threads.keys()).collect();
+    kinds.sort();
+    kinds.dedup();
+    let largest = |kind: &str| {
+        calls
+            .iter()
+            .map(|(_, c)| seconds(c, kind).max((seconds(c, kind) - seconds(reference, kind)).abs()))
+            .fold(0.0, f64::max)
+    };
+    kinds.sort_by(|a, b| largest(b).total_cmp(&largest(a)));
+    println!("CPU s by thread (process: thread), all browsers; last columns: minus the last mode");
+    print!("{:<38} {:>5}", "thread", "sys%");
+    for (mode, _) in calls {
+        print!(" {:>13}", truncate(mode, 13));
+    }
+    for (mode, _) in &calls[..calls.len() - 1] {
+        print!(" {:>13}", format!("Δ {}", truncate(mode, 11)));
+    }
+    println!();
+    let shown = 16;
+    for kind in kinds.iter().take(shown) {
+        let first = calls[0].1.threads.get(*kind).copied().unwrap_or_default();
+        print!(
+            "{:<38} {:>5.0}",
+            truncate(kind, 38),
+            100.0 * first.system / first.total().max(1e-9)
+        );
+        for (_, call) in calls {
+            print!(" {:>13.2}", seconds(call, kind));
+        }
+        for (_, call) in &calls[..calls.len() - 1] {
+            print!(" {:>+13.2}", seconds(call, kind) - seconds(reference, kind));
+        }
+        println!();
+    }
+    if kinds.len() > shown {
+        let rest: Vec<&String> = kinds[shown..].to_vec();
+        print!("{:<44}", format!("({} other kinds)", rest.len()));
+
+        let sum = |call: &CallCpu| rest.iter().map(|k| seconds(call, k)).sum::<f64>();
+        for (_, call) in calls {
+            print!(" {:>13.2}", sum(call));
+        }
+        for (_, call) in &calls[..calls.len() - 1] {
+            print!(" {:>+13.2}", sum(call) - sum(reference));
+        }
+        println!();
+    }
+}
+
+/// The frame-crypto workers' threads' CPU per frame they handled, per mode.
+fn print_worker_per_frame(calls: &[(&str, CallCpu)]) {
+    for (mode, call) in calls {
+        let worker = call.worker_seconds();
+        let frames = call.worker_frames_per_s;
+        if frames > 0.0 {
+            println!(
+                "{mode}: the frame-crypto workers handled {frames:.0} frames/s and used {:.3} CPU s/s: {:.0} µs of their thread per frame",
+                worker / call.elapsed,
+                1e6 * worker / call.elapsed / frames
+            );
+        }
+    }
+}
+
+/// What the frame-crypto worker's thread adds to the call, split by what
+/// the modes take away one after another, as a share of the call's CPU
+/// without a transform (`reference`): measured on that one thread, so the
+/// noise of the encoders and the compositor is not in it.
+fn print_worker_split(worker: &[f64; CPU_MODES.len()], reference: f64) {
+    let share = |seconds: f64| 100.0 * seconds / reference;
+    println!(
+        "worker thread, % of the call's CPU without a transform: SFrame {:.1} % = crypto {:.1} % (SFrame − pass-through) + our frame handling {:.1} % (pass-through − worker pipe) + the browser's pipe to the worker {:.1} %",
+        share(worker[SFRAME] - worker[NONE]),
+        share(worker[SFRAME] - worker[PASS]),
+        share(worker[PASS] - worker[PIPE]),
+        share(worker[PIPE] - worker[NONE]),
+    );
+}
+
+/// Whether a thread kind is a dedicated worker's thread (Chromium names it
+/// "DedicatedWorker thread", Firefox "DOM Worker").
+fn is_worker_thread(kind: &str) -> bool {
+    kind.contains("DedicatedWorker") || kind.contains("DOM Worker")
+}
+
+/// At most `n` characters of `text`.
+fn truncate(text: &str, n: usize) -> String {
+    text.chars().take(n).collect()
 }
 
 /// Prints one call size's table: CPU seconds per person and mode, and
@@ -889,6 +958,19 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
             format!("{}x{}", call.size.0, call.size.1)
         );
     }
+    print_threads(calls);
+    print_worker_per_frame(calls);
+    if let (Ok(worker), Some((_, reference))) = (
+        <[f64; CPU_MODES.len()]>::try_from(
+            calls
+                .iter()
+                .map(|(_, c)| c.worker_seconds())
+                .collect::<Vec<f64>>(),
+        ),
+        calls.get(NONE),
+    ) {
+        print_worker_split(&worker, reference.total());
+    }
     let total = |i: usize| calls.get(i).map_or(f64::NAN, |(_, c)| c.total());
     let per_frame = |i: usize| {
         calls
@@ -898,12 +980,20 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
     let share = |a: f64, base: f64| 100.0 * (a - base) / base;
     println!(
         "encryption adds {:+.1} % (per decoded frame {:+.1} %), transform plumbing {:+.1} % (per decoded frame {:+.1} %), over no transform",
-        share(total(0), total(2)),
-        share(per_frame(0), per_frame(2)),
-        share(total(1), total(2)),
-        share(per_frame(1), per_frame(2)),
+        share(total(SFRAME), total(NONE)),
+        share(per_frame(SFRAME), per_frame(NONE)),
+        share(total(PASS), total(NONE)),
+        share(per_frame(PASS), per_frame(NONE)),
     );
-    (share(total(0), total(2)), share(total(1), total(2)))
+    println!(
+        "the browser's transform alone (worker pipe) adds {:+.1} % (per decoded frame {:+.1} %)",
+        share(total(PIPE), total(NONE)),
+        share(per_frame(PIPE), per_frame(NONE)),
+    );
+    (
+        share(total(SFRAME), total(NONE)),
+        share(total(PASS), total(NONE)),
+    )
 }
 
 /// Item 3 of issue 18: a call's CPU with SFrame, with a pass-through
@@ -964,7 +1054,8 @@ async fn cpu() {
     for (title, engine, guests, _) in runs {
         // Per build and mode over all rounds: CPU seconds and decoded
         // frames; per build, each round's SFrame and pass-through shares.
-        let mut sums = vec![[(0.0, 0.0); 3]; builds.len()];
+        let mut sums = vec![[(0.0, 0.0); CPU_MODES.len()]; builds.len()];
+        let mut worker_sums = vec![[0.0; CPU_MODES.len()]; builds.len()];
         let mut shares: Vec<Vec<(f64, f64)>> = vec![Vec::new(); builds.len()];
         for round in 0..rounds {
             // Every other round in reverse (modes and builds), so a
@@ -990,6 +1081,7 @@ async fn cpu() {
                 )
                 .await;
                 sums[b][i].0 += call.total();
+                worker_sums[b][i] += call.worker_seconds();
                 sums[b][i].1 += call.decoded_per_s * secs as f64;
                 calls.push((i, b, label, call));
             }
@@ -1028,18 +1120,19 @@ async fn cpu() {
                 } else {
                     format!(" [{build}]")
                 },
-                sums[0].0,
-                sums[1].0,
-                sums[2].0,
-                share(sums[0].0, sums[2].0),
-                share(per_frame(0), per_frame(2)),
+                sums[SFRAME].0,
+                sums[PASS].0,
+                sums[NONE].0,
+                share(sums[SFRAME].0, sums[NONE].0),
+                share(per_frame(SFRAME), per_frame(NONE)),
                 sframe_median,
                 sframe_max,
-                share(sums[1].0, sums[2].0),
-                share(per_frame(1), per_frame(2)),
+                share(sums[PASS].0, sums[NONE].0),
+                share(per_frame(PASS), per_frame(NONE)),
                 pass_median,
                 pass_max,
             );
+            print_worker_split(&worker_sums[b], sums[NONE].0);
         }
     }
     println!("load after: {}", loadavg());

@@ -153,8 +153,10 @@ impl FrameCrypto {
     /// (messages reach the worker in order).
     fn ready(&self) -> Result<(), RtcError> {
         #[cfg(feature = "test-hooks")]
-        if super::test_hooks::frames_mode() == super::test_hooks::FramesMode::PassThrough {
-            self.post(&ToWorker::PassThrough)?;
+        match super::test_hooks::frames_mode() {
+            super::test_hooks::FramesMode::PassThrough => self.post(&ToWorker::PassThrough)?,
+            super::test_hooks::FramesMode::Piped => self.post(&ToWorker::PipeOnly)?,
+            _ => {}
         }
         Ok(())
     }

@@ -810,6 +810,23 @@ const fn without_transform() -> bool {
     false
 }
 
+/// TEST ONLY: whether no code of the worker sees the frames (no transform,
+/// or the worker pipes them straight through: `?frames=none|pipe`), so the
+/// worker cannot report them and RTP is the only sign of media.
+#[cfg(feature = "test-hooks")]
+fn frames_unseen() -> bool {
+    matches!(
+        super::test_hooks::frames_mode(),
+        super::test_hooks::FramesMode::NoTransform | super::test_hooks::FramesMode::Piped
+    )
+}
+
+/// Release builds always see every frame in the worker.
+#[cfg(not(feature = "test-hooks"))]
+const fn frames_unseen() -> bool {
+    false
+}
+
 /// Attaches the worker transform to a sender or receiver.
 fn attach_transform(
     crypto: &FrameCrypto,
@@ -1412,7 +1429,7 @@ impl Inner {
                         receiving: fresh(rtp_grew) || recv.is_some_and(|s| fresh(s.last_frame_ms)),
                         decrypting: recv.is_some_and(|s| {
                             fresh(s.last_ok_ms) || went_quiet(s.last_ok_ms, rtp_grew)
-                        }) || (without_transform() && fresh(rtp_grew)),
+                        }) || (frames_unseen() && fresh(rtp_grew)),
                     }
                 };
                 PeerEncryption {
@@ -1857,7 +1874,7 @@ impl Inner {
             if inbound[k] > watch.last_in[k] {
                 watch.in_grew_ms[k] = Some(now);
                 // No worker reports frames then: RTP is the arrival sign.
-                if without_transform() {
+                if frames_unseen() {
                     peer.media.media_arrived(now as u64);
                 }
             }
@@ -1881,7 +1898,7 @@ impl Inner {
                 if *suspect == u8::MAX {
                     continue;
                 }
-                if grown <= BYPASS_PACKETS[d] || saw_frames(direction) || without_transform() {
+                if grown <= BYPASS_PACKETS[d] || saw_frames(direction) || frames_unseen() {
                     *suspect = 0;
                     continue;
                 }

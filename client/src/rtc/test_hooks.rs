@@ -759,6 +759,8 @@ pub fn remember_page_switches() {
     REFUSE_SDP_SWITCH.with(|current| current.set(query.contains("refuse_remote_sdp=1")));
     let frames = if query.contains("frames=passthrough") {
         FramesMode::PassThrough
+    } else if query.contains("frames=pipe") {
+        FramesMode::Piped
     } else if query.contains("frames=none") {
         FramesMode::NoTransform
     } else {
@@ -776,6 +778,10 @@ pub enum FramesMode {
     /// `?frames=passthrough`: the same worker and transform pipes, but
     /// every frame passes unchanged (no crypto).
     PassThrough,
+    /// `?frames=pipe`: the transforms are attached, but the worker pipes
+    /// each stream's frames straight to its output, with no code of ours
+    /// per frame: what the browser's transform costs by itself.
+    Piped,
     /// `?frames=none`: no encoded transform at all; the mesh's checks that
     /// frames go through the worker are off.
     NoTransform,

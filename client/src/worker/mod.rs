@@ -121,6 +121,8 @@ fn handle_message(state: &Rc<RefCell<State>>, data: &JsValue) {
         ToWorker::SkipDecrypt { peer, on } => state.borrow_mut().skip_decrypt(&peer, on),
         #[cfg(feature = "test-hooks")]
         ToWorker::PassThrough => state.borrow_mut().pass_through(),
+        #[cfg(feature = "test-hooks")]
+        ToWorker::PipeOnly => state.borrow_mut().pipe_only = true,
     }
 }
 

@@ -11,6 +11,7 @@
 //! | `{type:"legacy_streams", peer, direction:"send"\|"recv", kind:"audio"\|"video", readable, writable}` | streams from Chromium's `createEncodedStreams()` (transferred) |
 //! | `{type:"skip_decrypt", peer, on}` | test-hooks builds only: pass that peer's frames through undecrypted |
 //! | `{type:"pass_through"}` | test-hooks builds only (`cargo xtask bench cpu`): from now on every frame of every stream passes unchanged, no crypto at all |
+//! | `{type:"pipe_only"}` | test-hooks builds only (`cargo xtask bench cpu`): from now on new streams are piped straight to their output, no code per frame |
 //!
 //! `peer` is the participant id as 32 lower-case hex digits, `kid` a number
 //! below 2^53, `suite` the SFrame suite id (4 or 0xF001). The standard path
@@ -156,6 +157,9 @@ pub enum ToWorker {
     /// TEST ONLY: the CPU bench's pass-through mode (docs/BENCHMARKS.md §14).
     #[cfg(feature = "test-hooks")]
     PassThrough,
+    /// TEST ONLY: the CPU bench's piped mode (docs/BENCHMARKS.md §14).
+    #[cfg(feature = "test-hooks")]
+    PipeOnly,
 }
 
 impl core::fmt::Debug for ToWorker {
@@ -175,6 +179,8 @@ impl core::fmt::Debug for ToWorker {
             }
             #[cfg(feature = "test-hooks")]
             ToWorker::PassThrough => write!(f, "PassThrough"),
+            #[cfg(feature = "test-hooks")]
+            ToWorker::PipeOnly => write!(f, "PipeOnly"),
         }
     }
 }
@@ -322,6 +328,10 @@ impl ToWorker {
             ToWorker::PassThrough => {
                 set("type", &"pass_through".into())?;
             }
+            #[cfg(feature = "test-hooks")]
+            ToWorker::PipeOnly => {
+                set("type", &"pipe_only".into())?;
+            }
         }
         Ok((obj.into(), transfer))
     }
@@ -368,6 +378,8 @@ impl ToWorker {
             },
             #[cfg(feature = "test-hooks")]
             "pass_through" => ToWorker::PassThrough,
+            #[cfg(feature = "test-hooks")]
+            "pipe_only" => ToWorker::PipeOnly,
             _ => return Err(ProtocolError::UnknownType),
         })
     }

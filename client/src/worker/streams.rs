@@ -241,6 +241,10 @@ pub(crate) struct State {
     /// TEST ONLY: every frame passes unchanged (the CPU bench's baseline).
     #[cfg(feature = "test-hooks")]
     pass_through: bool,
+    /// TEST ONLY: new streams are piped straight to their output, no code
+    /// of ours per frame (the CPU bench's piped mode).
+    #[cfg(feature = "test-hooks")]
+    pub(crate) pipe_only: bool,
 }
 
 /// What to do with a frame.
@@ -265,6 +269,8 @@ impl State {
             skip_decrypt: HashSet::new(),
             #[cfg(feature = "test-hooks")]
             pass_through: false,
+            #[cfg(feature = "test-hooks")]
+            pipe_only: false,
         }
     }
 
@@ -743,6 +749,11 @@ pub(crate) fn attach(
             on_frame(&state, id, frame, controller);
         }
     });
+    #[cfg(feature = "test-hooks")]
+    if state.borrow().pipe_only {
+        let pipe = readable.pipe_to(&writable);
+        return watch_pipe(state, id, options, transformer, closure, pipe);
+    }
     let hooks = Object::new();
     let transform_stream = Reflect::set(&hooks, &"transform".into(), closure.as_ref())
         .and_then(|_| TransformStream::new_with_transformer(&hooks));
@@ -756,6 +767,18 @@ pub(crate) fn attach(
             &transform_stream.writable(),
         ))
         .pipe_to(&writable);
+    watch_pipe(state, id, options, transformer, closure, pipe);
+}
+
+/// Keeps the stream `id` in the state until its pipe ends.
+fn watch_pipe(
+    state: &Rc<RefCell<State>>,
+    id: u32,
+    options: StreamOptions,
+    transformer: Option<RtcRtpScriptTransformer>,
+    closure: FrameClosure,
+    pipe: js_sys::Promise,
+) {
     state
         .borrow_mut()
         .streams
