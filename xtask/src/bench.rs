@@ -24,9 +24,10 @@
 //! - `page-load`: a guest opens the link in Chromium emulating a phone's
 //!   mobile connection and a 4× slower CPU; time until the device check is
 //!   interactive, first and repeat visit (`bench/browser.rs`). Not part of `all`.
-//! - `cpu [--secs N]`: CPU of each browser's processes over N s (60) of a
-//!   1:1 and a 4-person call with SFrame, a pass-through transform and no
-//!   transform (`bench/browser.rs`). Not part of `all`.
+//! - `cpu [--secs N]`: CPU of each browser's processes and threads over N s
+//!   (60) of a 1:1 and a 4-person call with SFrame, a pass-through
+//!   transform, a worker that only pipes frames, and no transform
+//!   (`bench/browser.rs`). Not part of `all`.
 //! - `shard`: forwarding through HAProxy in front of 1, 2 and 3 relay
 //!   nodes, next to one node without HAProxy (see `bench/shard.rs`; the
 //!   haproxy package). Not part of `all`.
