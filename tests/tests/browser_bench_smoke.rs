@@ -997,9 +997,11 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
 }
 
 /// Item 3 of issue 18: a call's CPU with SFrame, with a pass-through
-/// transform (same worker and pipes, no crypto) and with no transform, in
-/// one run: 1:1 and four people in Chromium, 1:1 in Firefox. The smoke run
-/// checks the three modes in a short Chromium 1:1.
+/// transform (same worker and pipes, no crypto), with a worker that only
+/// pipes the frames (the browser's transform alone) and with no transform,
+/// in one run: 1:1 and four people in Chromium, 1:1 in Firefox; per browser
+/// and per thread, with the worker's thread split into those parts. The
+/// smoke run checks the four modes in a short Chromium 1:1.
 ///
 /// `CONFIDE_BENCH_BASE_DIST=<dist>` (`cargo xtask bench cpu --base <dist>`)
 /// measures a second build side by side: it is served by a relay of its
