@@ -249,6 +249,35 @@ fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)
     }
 }
 
+/// When one side's frame-crypto worker encrypted its first video frame,
+/// saw the first video frame from the other side and first decrypted one,
+/// in ms after the click (the worker's clock is on the page's scale).
+fn worker_marks(report: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)>) {
+    let streams = report
+        .pointer("/worker/streams")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for stream in streams {
+        if stream["kind"] != "video" {
+            continue;
+        }
+        let fields: &[(&str, &str)] = if stream["direction"] == "send" {
+            &[("first_ok_ms", "worker_first_video_encrypted")]
+        } else {
+            &[
+                ("first_frame_ms", "worker_first_video_arrived"),
+                ("first_ok_ms", "worker_first_video_decrypted"),
+            ]
+        };
+        for (field, mark) in fields {
+            if let Some(at) = stream[*field].as_f64() {
+                into.push((format!("{side}.{mark}"), at - admit));
+            }
+        }
+    }
+}
+
 /// Opens a browser of `engine` ("chromium" or "firefox") on `stage`.
 async fn person(env: &BrowserEnv, driver: &Driver, engine: &str) -> Browser {
     match engine {
@@ -309,6 +338,12 @@ async fn one_call(
     let mut marks = Vec::new();
     side_marks(&host_page, admit, "counsellor", &mut marks);
     side_marks(&guest_page, admit, "guest", &mut marks);
+    // The workers report once a second; their first-frame times then stay.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for (side, page) in [("counsellor", &host), ("guest", &guest)] {
+        let report = confide_tests::call::call_report(page).await;
+        worker_marks(&report, admit, side, &mut marks);
+    }
     host.close().await;
     guest.close().await;
     marks

@@ -432,6 +432,12 @@ pub struct StreamStats {
     /// Frames passed on unchanged, no crypto (test hook `pass_through`).
     #[cfg(feature = "test-hooks")]
     pub passed_through: u64,
+    /// When the stream's first frame was seen, and first passed on (worker
+    /// clock): the first-picture bench's marks (docs/BENCHMARKS.md §12.4).
+    #[cfg(feature = "test-hooks")]
+    pub first_frame_ms: Option<f64>,
+    #[cfg(feature = "test-hooks")]
+    pub first_ok_ms: Option<f64>,
 }
 
 /// The worker's periodic report.
@@ -541,6 +547,8 @@ impl StreamStats {
                 "skipped_unverified",
                 &counts_to_js(&self.skipped_unverified)?,
             )?;
+            set_field(&obj, "first_frame_ms", &number_or_null(self.first_frame_ms))?;
+            set_field(&obj, "first_ok_ms", &number_or_null(self.first_ok_ms))?;
         }
         Ok(obj.into())
     }
@@ -578,6 +586,10 @@ impl StreamStats {
             },
             #[cfg(feature = "test-hooks")]
             passed_through: get_count_or_zero(value, "passed_through")?,
+            #[cfg(feature = "test-hooks")]
+            first_frame_ms: time("first_frame_ms")?,
+            #[cfg(feature = "test-hooks")]
+            first_ok_ms: time("first_ok_ms")?,
         })
     }
 }

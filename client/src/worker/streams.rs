@@ -129,6 +129,11 @@ struct Counters {
     skipped_waiting: HashMap<u64, u64>,
     #[cfg(feature = "test-hooks")]
     passed_through: u64,
+    /// TEST ONLY: when the first frame was seen and first passed on.
+    #[cfg(feature = "test-hooks")]
+    first_frame_ms: Option<f64>,
+    #[cfg(feature = "test-hooks")]
+    first_ok_ms: Option<f64>,
     dropped: BTreeMap<&'static str, u64>,
     last_kid: Option<u64>,
     last_ok_ms: Option<f64>,
@@ -406,6 +411,8 @@ impl State {
             return Outcome::Drop;
         };
         stream.counters.last_frame_ms = Some(now);
+        #[cfg(feature = "test-hooks")]
+        stream.counters.first_frame_ms.get_or_insert(now);
 
         // Counted as arrived media, as a decrypted frame is, so the call
         // behaves the same in every mode of the CPU bench.
@@ -451,6 +458,8 @@ impl State {
                 counters.ok += 1;
                 counters.last_kid = Some(kid);
                 counters.last_ok_ms = Some(now);
+                #[cfg(feature = "test-hooks")]
+                counters.first_ok_ms.get_or_insert(now);
                 stream.wants_key_frame = false;
                 Outcome::Pass
             }
@@ -501,6 +510,10 @@ impl State {
                         skipped_unverified: BTreeMap::new(),
                         #[cfg(feature = "test-hooks")]
                         passed_through: 0,
+                        #[cfg(feature = "test-hooks")]
+                        first_frame_ms: None,
+                        #[cfg(feature = "test-hooks")]
+                        first_ok_ms: None,
                     });
                     let last = merged.len() - 1;
                     &mut merged[last]
@@ -513,6 +526,8 @@ impl State {
                 entry.skipped_authentic += c.skipped_authentic;
                 entry.skipped_before_key += c.skipped_before_key;
                 entry.passed_through += c.passed_through;
+                entry.first_frame_ms = earliest(entry.first_frame_ms, c.first_frame_ms);
+                entry.first_ok_ms = earliest(entry.first_ok_ms, c.first_ok_ms);
                 for (reason, n) in &c.skipped_unverified {
                     *entry
                         .skipped_unverified
@@ -536,6 +551,15 @@ impl State {
             sender_kid: self.sender.as_ref().map(SenderKey::kid),
             needs_rotation: self.sender.as_ref().is_some_and(SenderKey::needs_rotation),
         }
+    }
+}
+
+/// The earlier of two optional times.
+#[cfg(feature = "test-hooks")]
+fn earliest(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
