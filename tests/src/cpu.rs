@@ -46,19 +46,21 @@ fn read_stat(path: &str) -> Option<Stat> {
     })
 }
 
+/// The entries of a `/proc` folder whose names are numbers (pids, tids).
+fn numbered_entries(folder: &str) -> impl Iterator<Item = u32> {
+    std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+}
+
 /// The pids of the browser whose profile folder is `profile`.
 fn browser_pids(profile: &Path) -> BTreeSet<u32> {
     let profile = profile.display().to_string();
     let mut parent: BTreeMap<u32, u32> = BTreeMap::new();
     let mut tree: BTreeSet<u32> = BTreeSet::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in numbered_entries("/proc") {
         let Some(stat) = read_stat(&format!("/proc/{pid}/stat")) else {
             continue;
         };
@@ -133,15 +135,7 @@ impl Reading {
         let mut threads = BTreeMap::new();
         for pid in &pids {
             let process = read_stat(&format!("/proc/{pid}/stat")).map_or(String::new(), |s| s.name);
-            let tasks = std::fs::read_dir(format!("/proc/{pid}/task"));
-            for entry in tasks.into_iter().flatten().flatten() {
-                let Some(tid) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|n| n.parse::<u32>().ok())
-                else {
-                    continue;
-                };
+            for tid in numbered_entries(&format!("/proc/{pid}/task")) {
                 if let Some(stat) = read_stat(&format!("/proc/{pid}/task/{tid}/stat")) {
                     let kind = format!("{}: {}", thread_kind(&process), thread_kind(&stat.name));
                     threads.insert((*pid, tid), (kind, stat.user, stat.system));
@@ -196,5 +190,8 @@ mod tests {
         let me = read_stat("/proc/self/stat").expect("our own stat");
         assert!(!me.name.is_empty());
         assert!(me.ppid > 0);
+        let pid = std::process::id();
+        assert!(numbered_entries("/proc").any(|p| p == pid));
+        assert!(numbered_entries(&format!("/proc/{pid}/task")).any(|t| t == pid));
     }
 }
