@@ -208,9 +208,18 @@ WebSocket.prototype.send = function (...a) {
   m.ws_out.push(t());
   return send.apply(this, a);
 };
+// Main-thread tasks of 50 ms or more (Chromium; Firefox has no 'longtask').
+m.long = [];
+m.long_supported = (PerformanceObserver.supportedEntryTypes || []).includes('longtask');
+if (m.long_supported) {
+  new PerformanceObserver(l => l.getEntries().forEach(e =>
+    m.long.push([performance.timeOrigin + e.startTime, e.duration]))).observe({ type: 'longtask' });
+}
 const watch = (v) => {
   if (v.__ttfp || !v.requestVideoFrameCallback) return;
   v.__ttfp = true;
+  mark('video_element');
+  v.addEventListener('playing', () => mark('video_playing'), { once: true });
   v.requestVideoFrameCallback((now, meta) => {
     mark('first_frame_shown');
     if (meta && meta.receiveTime) mark('first_frame_received', performance.timeOrigin + meta.receiveTime);
@@ -246,6 +255,23 @@ fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)
         if let Some(first) = after.first() {
             into.push((format!("{side}.{dir}_first"), first - admit));
         }
+    }
+    // How long the page's main thread was blocked by tasks of 50 ms or more
+    // between the click and its first picture (Chromium only).
+    let shown = page["marks"]["first_frame_shown"].as_f64();
+    if page["long_supported"] == true
+        && let Some(shown) = shown
+    {
+        let tasks: Vec<f64> = page["long"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|task| Some((task.get(0)?.as_f64()?, task.get(1)?.as_f64()?)))
+            .filter(|(start, _)| *start >= admit && *start < shown)
+            .map(|(_, duration)| duration)
+            .collect();
+        into.push((format!("{side}.long_tasks_count"), tasks.len() as f64));
+        into.push((format!("{side}.long_tasks_ms"), tasks.iter().sum()));
     }
 }
 
