@@ -304,6 +304,26 @@ fn worker_marks(report: &Value, admit: f64, side: &str, into: &mut Vec<(String, 
     }
 }
 
+/// Counts of the received video by about a second after the first picture
+/// (`getStats` inbound-rtp): key frames decoded, key frame requests (PLI)
+/// and frames dropped tell whether the first key frame was usable.
+fn decoder_counts(report: &Value, side: &str, into: &mut Vec<(String, f64)>) {
+    let peers = report["peers"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values());
+    let mut sums = [0.0; 3];
+    let names = ["keyFramesDecoded", "pliCount", "framesDropped"];
+    for peer in peers {
+        for (sum, name) in sums.iter_mut().zip(names) {
+            *sum += peer["in_video"][name].as_f64().unwrap_or(0.0);
+        }
+    }
+    for (sum, name) in sums.iter().zip(names) {
+        into.push((format!("{side}.in_video_{name}"), *sum));
+    }
+}
+
 /// Opens a browser of `engine` ("chromium" or "firefox") on `stage`.
 async fn person(env: &BrowserEnv, driver: &Driver, engine: &str) -> Browser {
     match engine {
@@ -369,6 +389,7 @@ async fn one_call(
     for (side, page) in [("counsellor", &host), ("guest", &guest)] {
         let report = confide_tests::call::call_report(page).await;
         worker_marks(&report, admit, side, &mut marks);
+        decoder_counts(&report, side, &mut marks);
     }
     host.close().await;
     guest.close().await;
