@@ -946,7 +946,7 @@ fn print_threads(calls: &[(&str, CallCpu)]) {
         println!();
     }
     if kinds.len() > shown {
-        let rest: Vec<&String> = kinds[shown..].to_vec();
+        let rest = &kinds[shown..];
         print!("{:<44}", format!("({} other kinds)", rest.len()));
 
         let sum = |call: &CallCpu| rest.iter().map(|k| seconds(call, k)).sum::<f64>();
@@ -1042,23 +1042,16 @@ fn print_cpu(title: &str, secs: u64, calls: &[(&str, CallCpu)]) -> (f64, f64) {
     }
     print_threads(calls);
     print_worker_per_frame(calls);
-    if let (Ok(worker), Some((_, reference))) = (
-        <[f64; CPU_MODES.len()]>::try_from(
-            calls
-                .iter()
-                .map(|(_, c)| c.worker_seconds())
-                .collect::<Vec<f64>>(),
-        ),
-        calls.get(NONE),
-    ) {
-        print_worker_split(&worker, reference.total());
-    }
     let total = |i: usize| calls.get(i).map_or(f64::NAN, |(_, c)| c.total());
     let per_frame = |i: usize| {
         calls
             .get(i)
             .map_or(f64::NAN, |(_, c)| c.total() / c.decoded_per_s)
     };
+    print_worker_split(
+        &std::array::from_fn(|i| calls.get(i).map_or(f64::NAN, |(_, c)| c.worker_seconds())),
+        total(NONE),
+    );
     let share = |a: f64, base: f64| 100.0 * (a - base) / base;
     println!(
         "encryption adds {:+.1} % (per decoded frame {:+.1} %), transform plumbing {:+.1} % (per decoded frame {:+.1} %), over no transform",

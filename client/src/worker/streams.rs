@@ -422,6 +422,7 @@ impl State {
                 Ok(()) => {
                     stream.counters.passed_through += 1;
                     stream.counters.last_ok_ms = Some(now);
+                    stream.counters.first_ok_ms.get_or_insert(now);
                     Outcome::Pass
                 }
                 Err(reason) => {
