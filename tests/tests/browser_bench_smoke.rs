@@ -215,6 +215,18 @@ if (m.long_supported) {
   new PerformanceObserver(l => l.getEntries().forEach(e =>
     m.long.push([performance.timeOrigin + e.startTime, e.duration]))).observe({ type: 'longtask' });
 }
+// Long animation frames (Chromium): what ran in them, by the callback
+// that ran it, and how much of them was rendering.
+m.loaf = [];
+if ((PerformanceObserver.supportedEntryTypes || []).includes('long-animation-frame')) {
+  new PerformanceObserver(l => l.getEntries().forEach(e => m.loaf.push({
+    start: performance.timeOrigin + e.startTime, duration: e.duration,
+    render: e.renderStart > 0 ? e.startTime + e.duration - e.renderStart : 0,
+    style_layout: e.styleAndLayoutStart > 0 ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+    scripts: (e.scripts || []).map(s => [s.invoker + (s.sourceFunctionName ? ' ' + s.sourceFunctionName : ''),
+                                         s.duration, s.forcedStyleAndLayoutDuration]),
+  }))).observe({ type: 'long-animation-frame', buffered: true });
+}
 const watch = (v) => {
   if (v.__ttfp || !v.requestVideoFrameCallback) return;
   v.__ttfp = true;
@@ -272,6 +284,48 @@ fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)
             .collect();
         into.push((format!("{side}.long_tasks_count"), tasks.len() as f64));
         into.push((format!("{side}.long_tasks_ms"), tasks.iter().sum()));
+    }
+    if let Some(shown) = shown {
+        loaf_marks(page, admit, shown, side, into);
+    }
+}
+
+/// What the long animation frames between the click and the first picture
+/// spent their time on (Chromium's `long-animation-frame` entries): in all,
+/// rendering, style and layout, and each callback that ran script for more
+/// than 5 ms, summed by its invoker (and function name, where it has one).
+fn loaf_marks(page: &Value, admit: f64, shown: f64, side: &str, into: &mut Vec<(String, f64)>) {
+    let frames: Vec<&Value> = page["loaf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["start"].as_f64().is_some_and(|s| s >= admit && s < shown))
+        .collect();
+    if frames.is_empty() {
+        return;
+    }
+    let sum = |field: &str| frames.iter().filter_map(|f| f[field].as_f64()).sum::<f64>();
+    into.push((format!("{side}.loaf_count"), frames.len() as f64));
+    into.push((format!("{side}.loaf_ms"), sum("duration")));
+    into.push((format!("{side}.loaf_render_ms"), sum("render")));
+    into.push((format!("{side}.loaf_style_layout_ms"), sum("style_layout")));
+    let mut by_invoker: Vec<(String, f64)> = Vec::new();
+    for script in frames
+        .iter()
+        .filter_map(|f| f["scripts"].as_array())
+        .flatten()
+    {
+        let (Some(name), Some(ms)) = (script[0].as_str(), script[1].as_f64()) else {
+            continue;
+        };
+        let name: String = name.chars().take(48).collect();
+        match by_invoker.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += ms,
+            None => by_invoker.push((name, ms)),
+        }
+    }
+    for (name, ms) in by_invoker {
+        into.push((format!("{side}.script {name}"), ms));
     }
 }
 
@@ -475,10 +529,10 @@ async fn first_picture() {
             "\ncounsellor {host_engine} -> guest {guest_engine}: ms after 'Hereinlassen', {calls} calls; load {}",
             loadavg()
         );
-        println!("{:<40} {:>9} {:>9} {:>6}", "mark", "median", "max", "calls");
+        println!("{:<64} {:>9} {:>9} {:>6}", "mark", "median", "max", "calls");
         for (name, median, max, n) in rows {
             assert!(median.is_finite(), "{name} is a number");
-            println!("{name:<40} {median:>9.1} {max:>9.1} {n:>6}");
+            println!("{name:<64} {median:>9.1} {max:>9.1} {n:>6}");
         }
     }
 }
