@@ -548,6 +548,8 @@ fn test(_args: &[String]) -> Result<(), String> {
             "--test",
             "browser_pairings",
             "--test",
+            "browser_mute",
+            "--test",
             "browser_guest_safety",
             "--test",
             "browser_counselling_day",

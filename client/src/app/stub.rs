@@ -183,7 +183,7 @@ impl Controller for StubController {
                 call.participants.retain(|p| p.id != id);
             }),
             UiAction::EnterCall(media) => {
-                self.local = Some(media.stream.clone());
+                self.local = Some(Clone::clone(&media.stream));
                 if let Some(ui) = self.ui() {
                     ui.update(move |screen| {
                         let admitted = match screen {
@@ -232,7 +232,7 @@ impl Controller for StubController {
                 self.set(Screen::DeviceCheck(GuestView::default()));
             }
             UiAction::Knock { name: _, media } => {
-                self.local = Some(media.stream.clone());
+                self.local = Some(Clone::clone(&media.stream));
                 self.set(Screen::Waiting);
                 let stream = media.stream;
                 let audio_only = media.audio_only;

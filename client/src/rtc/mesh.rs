@@ -1161,7 +1161,8 @@ impl Inner {
         }
         events.push(RtcEvent::RemoteStream {
             peer: id,
-            stream: peer.remote_stream.clone(),
+            // The same stream every time: its new track shows in the same <video>.
+            stream: Clone::clone(&peer.remote_stream),
         });
         events
     }

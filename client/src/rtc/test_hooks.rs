@@ -343,6 +343,8 @@ pub(crate) async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
                         "pliCount": num("pliCount"),
                         "totalSamplesReceived": num("totalSamplesReceived"),
                         "concealedSamples": num("concealedSamples"),
+                        // What the received sound carried: zero energy is silence.
+                        "totalAudioEnergy": num("totalAudioEnergy"),
                         "codec": codec_of(get(stat, "codecId")),
                     }),
                 );

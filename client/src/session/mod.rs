@@ -973,7 +973,7 @@ impl Inner {
         CallView {
             is_host,
             participants,
-            local_stream: self.local.as_ref().map(|l| l.stream.clone()),
+            local_stream: self.local.as_ref().map(|l| Clone::clone(&l.stream)),
             codes,
             all_encrypted: self.all_encrypted,
             chat: self.chat.clone(),
@@ -1543,7 +1543,7 @@ impl Inner {
     /// Takes `media` as ours and starts encryption and the mesh.
     fn enter_call(&mut self, media: LocalMedia, in_call: bool) {
         self.in_call = in_call;
-        let stream = media.stream.clone();
+        let stream = Clone::clone(&media.stream);
         self.local = Some(media);
         self.start_media(stream);
         self.persist();
@@ -1662,7 +1662,7 @@ impl Inner {
         match Session::new_guest(&mut OsRng, invite, &name) {
             Ok((session, knock, _resume)) => {
                 self.session = Some(session);
-                let stream = media.stream.clone();
+                let stream = Clone::clone(&media.stream);
                 self.local = Some(media);
                 self.connect();
                 self.send(knock);

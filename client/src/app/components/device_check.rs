@@ -171,7 +171,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
                 }
                 match result {
                     Ok(stream) => {
-                        owned_task.borrow_mut().stream = Some(stream.clone());
+                        owned_task.borrow_mut().stream = Some(Clone::clone(&stream));
                         phase.set(Phase::Ready(stream));
                         if !choice.chat_only {
                             lists.set(devices::enumerate().await);
@@ -212,7 +212,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
         let meter = meter.clone();
         let mic_ok = mic_ok.clone();
         let stream = match &*phase {
-            Phase::Ready(stream) => Some(stream.clone()),
+            Phase::Ready(stream) => Some(Clone::clone(stream)),
             _ => None,
         };
         use_effect_with(stream, move |stream| {
@@ -239,7 +239,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
         let on_go = props.on_go.clone();
         let audio_only = choice.audio_only;
         let ready = match &*phase {
-            Phase::Ready(stream) => Some(stream.clone()),
+            Phase::Ready(stream) => Some(Clone::clone(stream)),
             _ => None,
         };
         let handled = use_mut_ref(|| 0u32);
@@ -250,7 +250,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
                 *handled.borrow_mut() = *go;
                 owned.borrow_mut().handed_over = true;
                 on_go.emit(LocalMedia {
-                    stream: stream.clone(),
+                    stream: Clone::clone(stream),
                     camera_id: devices::device_id(stream, DeviceKind::Camera),
                     microphone_id: devices::device_id(stream, DeviceKind::Microphone),
                     audio_only,
@@ -281,7 +281,7 @@ pub fn device_check(props: &DeviceCheckProps) -> Html {
     }
 
     let stream = match &*phase {
-        Phase::Ready(stream) => Some(stream.clone()),
+        Phase::Ready(stream) => Some(Clone::clone(stream)),
         _ => None,
     };
     let current_camera = stream
