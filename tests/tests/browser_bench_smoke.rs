@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver};
+use confide_tests::browser::{Browser, BrowserEnv, BrowserOptions, Driver, Engine};
 use confide_tests::cpu;
 use confide_tests::relay::TestRelay;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Whether this is the real bench (`cargo xtask bench`) or a smoke run.
 fn full() -> bool {
@@ -412,6 +412,16 @@ async fn one_call(
     // enters the call once her camera check is ready (the page marks
     // 'enter_click' when the call screen shows; polled every 5 ms), so
     // WebDriver's round trips are not in the figures.
+    let profiled: Vec<&Browser> = [&host, &guest]
+        .into_iter()
+        .filter(|b| profiling() && b.engine == Engine::Chromium)
+        .collect();
+    for page in &profiled {
+        page.cdp("Profiler.enable", json!({})).await;
+        page.cdp("Profiler.setSamplingInterval", json!({ "interval": 200 }))
+            .await;
+        page.cdp("Profiler.start", json!({})).await;
+    }
     host.eval(
         "const mark = window.__ttfp_mark;
          mark('admit_click');
@@ -429,6 +439,16 @@ async fn one_call(
             "return window.__ttfp && 'first_frame_shown' in window.__ttfp.marks",
         )
         .await;
+    }
+    for (side, page) in [("counsellor", &host), ("guest", &guest)] {
+        if profiled.iter().any(|p| std::ptr::eq(*p, page)) {
+            let profile = page.cdp("Profiler.stop", json!({})).await;
+            profile_self_times(
+                &profile["profile"],
+                side,
+                &mut PROFILES.lock().expect("profiles"),
+            );
+        }
     }
     let host_page = host.eval("return window.__ttfp").await;
     let guest_page = guest.eval("return window.__ttfp").await;
@@ -448,6 +468,47 @@ async fn one_call(
     host.close().await;
     guest.close().await;
     marks
+}
+
+/// `CONFIDE_BENCH_PROFILE=1`: a CPU profile (V8's sampling profiler,
+/// 200 µs) of each Chromium page from the click to its first picture, its
+/// self time summed by function over all calls.
+fn profiling() -> bool {
+    std::env::var("CONFIDE_BENCH_PROFILE").is_ok_and(|v| v == "1")
+}
+
+static PROFILES: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Adds a profile's self time per function (ms) to `into`, keyed by side,
+/// function name and the end of its script's URL.
+fn profile_self_times(profile: &Value, side: &str, into: &mut Vec<(String, f64)>) {
+    let nodes = profile["nodes"].as_array().cloned().unwrap_or_default();
+    let names: std::collections::HashMap<u64, String> = nodes
+        .iter()
+        .filter_map(|n| {
+            let frame = &n["callFrame"];
+            let url = frame["url"].as_str().unwrap_or("");
+            let file = url.rsplit('/').next().unwrap_or("");
+            let name = frame["functionName"].as_str().unwrap_or("");
+            Some((n["id"].as_u64()?, format!("{side} {name} [{file}]")))
+        })
+        .collect();
+    let samples = profile["samples"].as_array().cloned().unwrap_or_default();
+    let deltas = profile["timeDeltas"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    // A sample's time is the delta to the next one.
+    for (i, sample) in samples.iter().enumerate() {
+        let ms = deltas.get(i + 1).and_then(Value::as_f64).unwrap_or(0.0) / 1000.0;
+        let Some(name) = sample.as_u64().and_then(|id| names.get(&id)) else {
+            continue;
+        };
+        match into.iter_mut().find(|(n, _)| n == name) {
+            Some((_, total)) => *total += ms,
+            None => into.push((name.clone(), ms)),
+        }
+    }
 }
 
 fn median_and_max(values: &mut [f64]) -> (f64, f64) {
@@ -533,6 +594,14 @@ async fn first_picture() {
         for (name, median, max, n) in rows {
             assert!(median.is_finite(), "{name} is a number");
             println!("{name:<64} {median:>9.1} {max:>9.1} {n:>6}");
+        }
+        let mut profiles = std::mem::take(&mut *PROFILES.lock().expect("profiles"));
+        if !profiles.is_empty() {
+            profiles.sort_by(|a, b| b.1.total_cmp(&a.1));
+            println!("\nself time by function, ms per call (CPU profiles of {calls} calls)");
+            for (name, ms) in profiles.iter().take(60) {
+                println!("{name:<90} {:>8.1}", ms / calls as f64);
+            }
         }
     }
 }
