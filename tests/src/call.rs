@@ -97,10 +97,17 @@ pub async fn remote_frames(browser: &Browser) -> u64 {
 
 /// Mean red, green and blue (0–255) of the remote video's current picture; zeros when there is none.
 pub async fn remote_rgb(browser: &Browser) -> [f64; 3] {
+    received_rgb(browser).await.unwrap_or([0.0; 3])
+}
+
+/// Mean red, green and blue (0–255) of the remote video's current picture;
+/// `None` while there is no element or no picture (so a hidden video never
+/// passes for a black one).
+pub async fn received_rgb(browser: &Browser) -> Option<[f64; 3]> {
     let value = browser
         .eval(
             "const v = document.querySelector('[data-testid=remote-video]'); \
-             if (!v || !v.videoWidth) return [0, 0, 0]; \
+             if (!v || !v.videoWidth) return null; \
              const c = document.createElement('canvas'); c.width = 64; c.height = 48; \
              const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48); \
              const d = g.getImageData(0, 0, 64, 48).data; const s = [0, 0, 0]; \
@@ -108,13 +115,8 @@ pub async fn remote_rgb(browser: &Browser) -> [f64; 3] {
              return s.map(x => x / (d.length / 4));",
         )
         .await;
-    let channel = |i: usize| {
-        value
-            .get(i)
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0)
-    };
-    [channel(0), channel(1), channel(2)]
+    let channel = |i: usize| value.get(i).and_then(serde_json::Value::as_f64);
+    Some([channel(0)?, channel(1)?, channel(2)?])
 }
 
 /// Whether a picture has the look of Chromium's fake camera (mostly green).

@@ -32,25 +32,6 @@ async fn energy_heard(listener: &Browser) -> f64 {
     call_stat(listener, "in_audio", "totalAudioEnergy").await - before
 }
 
-/// Mean red, green and blue of the picture the remote `<video>` shows now;
-/// `None` while there is no element or no picture (so a hidden video never
-/// passes for a black one).
-async fn received_picture(viewer: &Browser) -> Option<[f64; 3]> {
-    let value = viewer
-        .eval(
-            "const v = document.querySelector('[data-testid=remote-video]'); \
-             if (!v || !v.videoWidth) return null; \
-             const c = document.createElement('canvas'); c.width = 64; c.height = 48; \
-             const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48); \
-             const d = g.getImageData(0, 0, 64, 48).data; const s = [0, 0, 0]; \
-             for (let i = 0; i < d.length; i += 4) { s[0] += d[i]; s[1] += d[i+1]; s[2] += d[i+2]; } \
-             return s.map(x => x / (d.length / 4));",
-        )
-        .await;
-    let channel = |i: usize| value.get(i).and_then(serde_json::Value::as_f64);
-    Some([channel(0)?, channel(1)?, channel(2)?])
-}
-
 fn is_black(rgb: [f64; 3]) -> bool {
     rgb.iter().all(|c| *c < 20.0)
 }
@@ -61,7 +42,7 @@ async fn wait_for_picture(viewer: &Browser, black: bool, what: &str) -> [f64; 3]
     let started = Instant::now();
     let mut last = None;
     while started.elapsed() < Duration::from_secs(15) {
-        last = received_picture(viewer).await;
+        last = received_rgb(viewer).await;
         if let Some(rgb) = last
             && is_black(rgb) == black
         {
