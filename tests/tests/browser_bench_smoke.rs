@@ -309,19 +309,16 @@ fn loaf_marks(page: &Value, admit: f64, shown: f64, side: &str, into: &mut Vec<(
     into.push((format!("{side}.loaf_ms"), sum("duration")));
     into.push((format!("{side}.loaf_render_ms"), sum("render")));
     into.push((format!("{side}.loaf_style_layout_ms"), sum("style_layout")));
-    let mut by_invoker: Vec<(String, f64)> = Vec::new();
+    let mut by_invoker: BTreeMap<String, f64> = BTreeMap::new();
     for script in frames
         .iter()
         .filter_map(|f| f["scripts"].as_array())
         .flatten()
     {
-        let (Some(name), Some(ms)) = (script[0].as_str(), script[1].as_f64()) else {
-            continue;
-        };
-        let name: String = name.chars().take(48).collect();
-        match by_invoker.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, total)) => *total += ms,
-            None => by_invoker.push((name, ms)),
+        if let (Some(name), Some(ms)) = (script[0].as_str(), script[1].as_f64()) {
+            *by_invoker
+                .entry(name.chars().take(48).collect())
+                .or_default() += ms;
         }
     }
     for (name, ms) in by_invoker {
@@ -412,11 +409,7 @@ async fn one_call(
     // enters the call once her camera check is ready (the page marks
     // 'enter_click' when the call screen shows; polled every 5 ms), so
     // WebDriver's round trips are not in the figures.
-    let profiled: Vec<&Browser> = [&host, &guest]
-        .into_iter()
-        .filter(|b| profiling() && b.engine == Engine::Chromium)
-        .collect();
-    for page in &profiled {
+    for page in [&host, &guest].into_iter().filter(|p| profiled(p)) {
         page.cdp("Profiler.enable", json!({})).await;
         page.cdp("Profiler.setSamplingInterval", json!({ "interval": 200 }))
             .await;
@@ -440,14 +433,11 @@ async fn one_call(
         )
         .await;
     }
+    let mut marks = Vec::new();
     for (side, page) in [("counsellor", &host), ("guest", &guest)] {
-        if profiled.iter().any(|p| std::ptr::eq(*p, page)) {
+        if profiled(page) {
             let profile = page.cdp("Profiler.stop", json!({})).await;
-            profile_self_times(
-                &profile["profile"],
-                side,
-                &mut PROFILES.lock().expect("profiles"),
-            );
+            profile_marks(&profile["profile"], side, &mut marks);
         }
     }
     let host_page = host.eval("return window.__ttfp").await;
@@ -455,7 +445,6 @@ async fn one_call(
     let admit = host_page["marks"]["admit_click"]
         .as_f64()
         .expect("the admission click was marked");
-    let mut marks = Vec::new();
     side_marks(&host_page, admit, "counsellor", &mut marks);
     side_marks(&guest_page, admit, "guest", &mut marks);
     // The workers report once a second; their first-frame times then stay.
@@ -470,45 +459,47 @@ async fn one_call(
     marks
 }
 
-/// `CONFIDE_BENCH_PROFILE=1`: a CPU profile (V8's sampling profiler,
-/// 200 µs) of each Chromium page from the click to its first picture, its
-/// self time summed by function over all calls.
-fn profiling() -> bool {
-    std::env::var("CONFIDE_BENCH_PROFILE").is_ok_and(|v| v == "1")
+/// Whether `page` gets a CPU profile (`CONFIDE_BENCH_PROFILE=1`; V8's
+/// sampling profiler, 200 µs, through ChromeDriver's CDP, so Chromium only)
+/// from the click to its first picture.
+fn profiled(page: &Browser) -> bool {
+    page.engine == Engine::Chromium
+        && std::env::var("CONFIDE_BENCH_PROFILE").is_ok_and(|v| v == "1")
 }
 
-static PROFILES: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
-
-/// Adds a profile's self time per function (ms) to `into`, keyed by side,
-/// function name and the end of its script's URL.
-fn profile_self_times(profile: &Value, side: &str, into: &mut Vec<(String, f64)>) {
-    let nodes = profile["nodes"].as_array().cloned().unwrap_or_default();
-    let names: std::collections::HashMap<u64, String> = nodes
-        .iter()
+/// A profile's self time per function (ms), for functions with 1 ms or
+/// more, keyed by side, function name and the end of its script's URL.
+fn profile_marks(profile: &Value, side: &str, into: &mut Vec<(String, f64)>) {
+    let names: std::collections::HashMap<u64, String> = profile["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .filter_map(|n| {
             let frame = &n["callFrame"];
-            let url = frame["url"].as_str().unwrap_or("");
-            let file = url.rsplit('/').next().unwrap_or("");
+            let file = frame["url"].as_str().unwrap_or("").rsplit('/').next();
             let name = frame["functionName"].as_str().unwrap_or("");
-            Some((n["id"].as_u64()?, format!("{side} {name} [{file}]")))
+            Some((
+                n["id"].as_u64()?,
+                format!("{name} [{}]", file.unwrap_or("")),
+            ))
         })
         .collect();
-    let samples = profile["samples"].as_array().cloned().unwrap_or_default();
-    let deltas = profile["timeDeltas"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    // A sample's time is the delta to the next one.
-    for (i, sample) in samples.iter().enumerate() {
-        let ms = deltas.get(i + 1).and_then(Value::as_f64).unwrap_or(0.0) / 1000.0;
-        let Some(name) = sample.as_u64().and_then(|id| names.get(&id)) else {
-            continue;
-        };
-        match into.iter_mut().find(|(n, _)| n == name) {
-            Some((_, total)) => *total += ms,
-            None => into.push((name.clone(), ms)),
+    let deltas = profile["timeDeltas"].as_array();
+    let mut by_function: BTreeMap<&str, f64> = BTreeMap::new();
+    let samples = profile["samples"].as_array().into_iter().flatten();
+    for (i, sample) in samples.enumerate() {
+        // A sample's time is the delta to the next one.
+        let us = deltas.and_then(|d| d.get(i + 1)).and_then(Value::as_f64);
+        if let Some(name) = sample.as_u64().and_then(|id| names.get(&id)) {
+            *by_function.entry(name).or_default() += us.unwrap_or(0.0) / 1000.0;
         }
     }
+    into.extend(
+        by_function
+            .into_iter()
+            .filter(|(_, ms)| *ms >= 1.0)
+            .map(|(name, ms)| (format!("{side}.profile {name}"), ms)),
+    );
 }
 
 fn median_and_max(values: &mut [f64]) -> (f64, f64) {
@@ -594,14 +585,6 @@ async fn first_picture() {
         for (name, median, max, n) in rows {
             assert!(median.is_finite(), "{name} is a number");
             println!("{name:<64} {median:>9.1} {max:>9.1} {n:>6}");
-        }
-        let mut profiles = std::mem::take(&mut *PROFILES.lock().expect("profiles"));
-        if !profiles.is_empty() {
-            profiles.sort_by(|a, b| b.1.total_cmp(&a.1));
-            println!("\nself time by function, ms per call (CPU profiles of {calls} calls)");
-            for (name, ms) in profiles.iter().take(60) {
-                println!("{name:<90} {:>8.1}", ms / calls as f64);
-            }
         }
     }
 }
