@@ -232,9 +232,17 @@ const watch = (v) => {
   v.__ttfp = true;
   mark('video_element');
   v.addEventListener('playing', () => mark('video_playing'), { once: true });
+  v.addEventListener('loadedmetadata', () => mark('video_loadedmetadata'), { once: true });
   v.requestVideoFrameCallback((now, meta) => {
     mark('first_frame_shown');
-    if (meta && meta.receiveTime) mark('first_frame_received', performance.timeOrigin + meta.receiveTime);
+    if (!meta) return;
+    const at = (name, ms) => { if (ms) mark(name, performance.timeOrigin + ms); };
+    at('first_frame_received', meta.receiveTime);
+    // When the compositor got the frame, and when the screen should show
+    // it: the person sees it then, whatever keeps the page's script busy.
+    at('first_frame_presented', meta.presentationTime);
+    at('first_frame_expected_display', meta.expectedDisplayTime);
+    m.presented_frames = meta.presentedFrames;
   });
 };
 const scan = () => document.querySelectorAll('[data-testid=remote-video]').forEach(watch);
@@ -252,6 +260,11 @@ fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)
                 into.push((format!("{side}.{name}"), at - admit));
             }
         }
+    }
+    // Frames the element had presented when the page first heard of one:
+    // above 1, the page's script ran late, not the picture.
+    if let Some(frames) = page["presented_frames"].as_f64() {
+        into.push((format!("{side}.presented_frames_at_first_callback"), frames));
     }
     for dir in ["ws_out", "ws_in"] {
         let after: Vec<f64> = page[dir]

@@ -18,6 +18,8 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use confide_shared::sdp::without_orphan_payload_lines;
 use confide_tests::browser::{Browser, BrowserEnv, Driver, Engine};
 use confide_tests::call::*;
@@ -223,6 +225,7 @@ async fn a_group_in_mixed_browsers() {
             offerers(&report),
             negotiations(&report)
         );
+        own_certificates(who, &report);
     }
     let host_codes = all_codes(&host).await;
     let mut guest_codes = [all_codes(&alex).await, all_codes(&sam).await].concat();
@@ -237,6 +240,38 @@ async fn a_group_in_mixed_browsers() {
     for browser in [host, alex, sam] {
         browser.close().await;
     }
+}
+
+/// Each of a browser's connections runs on a DTLS certificate the page made
+/// ahead of time (`client/src/rtc/certificate.rs`: the offer and answer do
+/// not wait for a key pair), and no two share one, so the relay cannot link
+/// them by their certificate.
+fn own_certificates(who: &str, report: &Value) {
+    let peers = report["peers"].as_object().cloned().unwrap_or_default();
+    let fingerprints: Vec<&str> = peers
+        .values()
+        .map(|peer| {
+            let dtls = &peer["dtls"];
+            println!("{who}: {dtls}");
+            assert_eq!(
+                dtls["made_ahead"].as_bool(),
+                Some(true),
+                "{who}'s connection uses a certificate made ahead: {dtls}"
+            );
+            dtls["local_fingerprint"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{who}'s connection has a fingerprint: {dtls}"))
+        })
+        .collect();
+    let mut distinct = fingerprints.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(peers.len(), 2, "{who} has two connections");
+    assert_eq!(
+        distinct.len(),
+        fingerprints.len(),
+        "{who}'s connections have certificates of their own: {fingerprints:?}"
+    );
 }
 
 /// A session description the browser refuses reaches the person as calm

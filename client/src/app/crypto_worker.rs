@@ -18,6 +18,8 @@ pub fn use_crypto_worker(controller: ControllerRef) -> String {
     {
         let status = status.clone();
         use_effect_with((), move |_| {
+            // The first connection's certificate too, long before a call.
+            crate::rtc::certificate::prepare();
             let keep = Rc::new(RefCell::new(None));
             let kept = keep.clone();
             wasm_bindgen_futures::spawn_local(async move {

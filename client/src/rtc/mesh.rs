@@ -384,6 +384,7 @@ impl Mesh {
             late_receiver_transforms: false,
             sending: Sending::ALL,
         }));
+        super::certificate::prepare();
         let weak = Rc::downgrade(&inner);
         crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
             if let Some(inner) = weak.upgrade() {
@@ -951,6 +952,11 @@ impl Inner {
         policy: TransportPolicy,
     ) -> Result<Peer, RtcError> {
         let config = self.configuration(policy)?;
+        // Only here, not in `configuration`: `setConfiguration` refuses
+        // certificates other than the connection's own.
+        if let Some(certificate) = super::certificate::take() {
+            config.set_certificates(&Array::of1(&certificate));
+        }
         let pc = RtcPeerConnection::new_with_configuration(&config)?;
         let weak = Rc::downgrade(rc);
         let handlers = install_handlers(&pc, &weak, id);
@@ -1615,8 +1621,32 @@ fn now_ms() -> u64 {
     Date::now() as u64
 }
 
-/// Offerer: createOffer (optionally with ICE restart), setLocalDescription,
-/// emit the offer.
+/// `setLocalDescription()` without a description: the browser makes the
+/// offer or answer and applies it in one step. With `createOffer` and then
+/// `setLocalDescription(offer)` the offer would first come back to the main
+/// thread, which is busiest while a call is set up, before the second call
+/// could be made (docs/BENCHMARKS.md §12.8).
+fn make_and_set_local(pc: &RtcPeerConnection) -> Result<js_sys::Promise, RtcError> {
+    let method = Reflect::get(pc, &"setLocalDescription".into())?
+        .dyn_into::<Function>()
+        .map_err(|_| RtcError::Js("no setLocalDescription".into()))?;
+    method
+        .call0(pc)?
+        .dyn_into::<js_sys::Promise>()
+        .map_err(|_| RtcError::Js("setLocalDescription gave no promise".into()))
+}
+
+/// The SDP of `pc`'s local description once it is set.
+fn local_sdp(pc: &RtcPeerConnection) -> Result<String, RtcError> {
+    pc.local_description()
+        .map(|d| d.sdp())
+        .ok_or_else(|| RtcError::Js("no local description".into()))
+}
+
+/// Offerer: makes and sets the offer (an ICE restart through
+/// `createOffer({iceRestart})`), then emits it. The browser is asked at
+/// once, in the caller's task, not in a spawned one that would run after
+/// the renders already queued.
 fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool) {
     let pc = {
         let mut i = inner.borrow_mut();
@@ -1627,19 +1657,26 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
         peer.offer_started_ms = Date::now();
         peer.pc.clone()
     };
+    let asked = if ice_restart {
+        let options = RtcOfferOptions::new();
+        options.set_ice_restart(true);
+        Ok(pc.create_offer_with_rtc_offer_options(&options))
+    } else {
+        make_and_set_local(&pc)
+    };
     let weak = Rc::downgrade(inner);
     spawn_local(async move {
         let result = async {
-            let options = RtcOfferOptions::new();
-            options.set_ice_restart(ice_restart);
-            let offer = JsFuture::from(pc.create_offer_with_rtc_offer_options(&options)).await?;
-            let sdp = Reflect::get(&offer, &"sdp".into())?
-                .as_string()
-                .ok_or_else(|| RtcError::Js("offer without SDP".into()))?;
-            let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
-            description.set_sdp(&sdp);
-            JsFuture::from(pc.set_local_description(&description)).await?;
-            Ok::<String, RtcError>(pc.local_description().map_or(sdp, |d| d.sdp()))
+            let answered = JsFuture::from(asked?).await?;
+            if ice_restart {
+                let sdp = Reflect::get(&answered, &"sdp".into())?
+                    .as_string()
+                    .ok_or_else(|| RtcError::Js("offer without SDP".into()))?;
+                let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
+                description.set_sdp(&sdp);
+                JsFuture::from(pc.set_local_description(&description)).await?;
+            }
+            local_sdp(&pc)
         }
         .await;
         let Some(inner) = weak.upgrade() else { return };
@@ -1720,14 +1757,8 @@ fn accept_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, sdp: String) {
             set_track(&sender, Some(&track));
         }
         let result = async {
-            let answer = JsFuture::from(pc.create_answer()).await?;
-            let sdp = Reflect::get(&answer, &"sdp".into())?
-                .as_string()
-                .ok_or_else(|| RtcError::Js("answer without SDP".into()))?;
-            let description = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
-            description.set_sdp(&sdp);
-            JsFuture::from(pc.set_local_description(&description)).await?;
-            Ok::<String, RtcError>(pc.local_description().map_or(sdp, |d| d.sdp()))
+            JsFuture::from(make_and_set_local(&pc)?).await?;
+            local_sdp(&pc)
         }
         .await;
         let events = match result {

@@ -10,10 +10,13 @@
 //!   [`Mesh::replace_track`] sends in their place (screen share, device
 //!   switch).
 //!
+//! - [`certificate`] keeps a DTLS certificate ready for the next connection.
+//!
 //! Media is never sent without a transform: if one cannot be attached the
 //! sender gets no track. Which transform API is used is a [`TransformPath`],
 //! chosen by [`detect_transform_support`].
 
+pub mod certificate;
 mod crypto;
 mod media;
 mod mesh;

@@ -363,7 +363,46 @@ pub(crate) async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
         }
     }
     out.insert("ice".into(), candidates(&all));
+    out.insert("dtls".into(), own_certificate(&pc));
     Value::Object(out)
+}
+
+/// Notes the fingerprints of a certificate `rtc/certificate.rs` made.
+pub(crate) fn record_certificate(certificate: &JsValue) {
+    let fingerprints = Reflect::get(certificate, &"getFingerprints".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call0(certificate).ok())
+        .map(|list| Array::from(&list))
+        .unwrap_or_default();
+    for fingerprint in fingerprints.iter() {
+        let text = |name: &str| {
+            Reflect::get(&fingerprint, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        let line = format!("{} {}", text("algorithm"), text("value")).to_lowercase();
+        MADE_CERTIFICATES.with(|made| made.borrow_mut().push(line));
+    }
+}
+
+/// The fingerprint the connection's description announces, and whether it
+/// is one of a certificate `rtc/certificate.rs` made ahead: the group test
+/// checks both, and that each connection has a key pair of its own.
+fn own_certificate(pc: &RtcPeerConnection) -> Value {
+    let fingerprint = pc.local_description().and_then(|d| {
+        d.sdp()
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("a=fingerprint:").map(str::to_string))
+    });
+    let made_here = fingerprint
+        .as_ref()
+        .is_some_and(|f| MADE_CERTIFICATES.with(|made| made.borrow().contains(&f.to_lowercase())));
+    json!({
+        "local_fingerprint": fingerprint,
+        "made_ahead": made_here,
+    })
 }
 
 /// The ICE candidates of both sides and the pair in use, from `getStats()`:
@@ -717,6 +756,8 @@ thread_local! {
     static FRAMES_SWITCH: Cell<FramesMode> = const { Cell::new(FramesMode::Encrypted) };
     /// Every remote description as it arrived, before any cleaning.
     static REMOTE_SDPS: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
+    /// Fingerprints of the certificates `rtc/certificate.rs` made.
+    static MADE_CERTIFICATES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Keeps a remote description as the other browser wrote it.
