@@ -1667,9 +1667,10 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
     let weak = Rc::downgrade(inner);
     spawn_local(async move {
         let result = async {
-            let answered = JsFuture::from(asked?).await?;
+            // The restart's offer, or nothing: the one step set it already.
+            let made = JsFuture::from(asked?).await?;
             if ice_restart {
-                let sdp = Reflect::get(&answered, &"sdp".into())?
+                let sdp = Reflect::get(&made, &"sdp".into())?
                     .as_string()
                     .ok_or_else(|| RtcError::Js("offer without SDP".into()))?;
                 let description = RtcSessionDescriptionInit::new(RtcSdpType::Offer);
