@@ -384,7 +384,6 @@ impl Mesh {
             late_receiver_transforms: false,
             sending: Sending::ALL,
         }));
-        super::certificate::prepare();
         let weak = Rc::downgrade(&inner);
         crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
             if let Some(inner) = weak.upgrade() {

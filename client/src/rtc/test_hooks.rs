@@ -51,6 +51,7 @@ use web_sys::{
     RtcPeerConnection,
 };
 
+use confide_shared::dtls::{Fingerprint, sdp_fingerprint};
 use confide_shared::envelope::ParticipantId;
 use confide_shared::ice_policy::TransportPolicy;
 use confide_shared::sframe::CipherSuite;
@@ -367,7 +368,7 @@ pub(crate) async fn inbound(pc: Option<RtcPeerConnection>) -> Value {
     Value::Object(out)
 }
 
-/// Notes the fingerprints of a certificate `rtc/certificate.rs` made.
+/// Notes the SHA-256 fingerprint of a certificate `rtc/certificate.rs` made.
 pub(crate) fn record_certificate(certificate: &JsValue) {
     let fingerprints = Reflect::get(certificate, &"getFingerprints".into())
         .ok()
@@ -382,8 +383,11 @@ pub(crate) fn record_certificate(certificate: &JsValue) {
                 .and_then(|v| v.as_string())
                 .unwrap_or_default()
         };
-        let line = format!("{} {}", text("algorithm"), text("value")).to_lowercase();
-        MADE_CERTIFICATES.with(|made| made.borrow_mut().push(line));
+        if text("algorithm").eq_ignore_ascii_case("sha-256")
+            && let Ok(parsed) = Fingerprint::parse_hex(&text("value"))
+        {
+            MADE_CERTIFICATES.with(|made| made.borrow_mut().push(parsed));
+        }
     }
 }
 
@@ -391,17 +395,14 @@ pub(crate) fn record_certificate(certificate: &JsValue) {
 /// is one of a certificate `rtc/certificate.rs` made ahead: the group test
 /// checks both, and that each connection has a key pair of its own.
 fn own_certificate(pc: &RtcPeerConnection) -> Value {
-    let fingerprint = pc.local_description().and_then(|d| {
-        d.sdp()
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("a=fingerprint:").map(str::to_string))
-    });
-    let made_here = fingerprint
-        .as_ref()
-        .is_some_and(|f| MADE_CERTIFICATES.with(|made| made.borrow().contains(&f.to_lowercase())));
+    let fingerprint = pc
+        .local_description()
+        .and_then(|d| sdp_fingerprint(&d.sdp()).ok());
+    let made_ahead =
+        fingerprint.is_some_and(|f| MADE_CERTIFICATES.with(|made| made.borrow().contains(&f)));
     json!({
-        "local_fingerprint": fingerprint,
-        "made_ahead": made_here,
+        "local_fingerprint": fingerprint.map(|f| format!("{f:?}")),
+        "made_ahead": made_ahead,
     })
 }
 
@@ -757,7 +758,7 @@ thread_local! {
     /// Every remote description as it arrived, before any cleaning.
     static REMOTE_SDPS: RefCell<Vec<(&'static str, String)>> = const { RefCell::new(Vec::new()) };
     /// Fingerprints of the certificates `rtc/certificate.rs` made.
-    static MADE_CERTIFICATES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static MADE_CERTIFICATES: RefCell<Vec<Fingerprint>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Keeps a remote description as the other browser wrote it.
