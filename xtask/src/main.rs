@@ -79,9 +79,13 @@ pub fn run(command: &mut Command) -> Result<(), String> {
     if command.get_current_dir().is_none() {
         command.current_dir(root());
     }
+    let started = std::time::Instant::now();
     let status = command
         .status()
         .map_err(|e| format!("could not start {description}: {e}"))?;
+    // Each step's time, so a CI log shows where a run's minutes went.
+    let took = started.elapsed().as_secs();
+    eprintln!("xtask: that took {}:{:02}", took / 60, took % 60);
     if status.success() {
         Ok(())
     } else {

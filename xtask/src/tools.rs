@@ -28,17 +28,30 @@ pub struct Toolbox {
 
 impl Toolbox {
     /// Makes sure every build tool is present; with `for_tests`, the browser too.
+    ///
+    /// On a fresh machine the browsers come from apt (mostly download and
+    /// unpacking) while the cargo tools compile (mostly CPU), so the two run
+    /// side by side (docs/BENCHMARKS.md §7).
     pub fn install_all(for_tests: bool) -> Result<Toolbox, String> {
         ensure_wasm_target()?;
+        let browsers = match for_tests {
+            true => {
+                let packages = missing_browser_packages()?;
+                Some(std::thread::spawn(move || install_browsers(packages)))
+            }
+            false => None,
+        };
         let cargo_bin = cargo_home().join("bin");
-        let wasm_bindgen_version = locked_version("wasm-bindgen")?;
-        ensure_cargo_tool(&cargo_bin, "trunk", "trunk", TRUNK_VERSION)?;
-        ensure_cargo_tool(
-            &cargo_bin,
-            "wasm-bindgen",
-            "wasm-bindgen-cli",
-            &wasm_bindgen_version,
-        )?;
+        let cargo_tools = install_cargo_tools(&cargo_bin, for_tests);
+        let browsers = browsers
+            .map(|thread| {
+                thread
+                    .join()
+                    .map_err(|_| "the browser installation stopped unexpectedly".to_string())?
+            })
+            .transpose();
+        let geckodriver = cargo_tools?;
+        let browsers = browsers?;
         let binaryen_bin = ensure_binaryen()?;
         let mut toolbox = Toolbox {
             path_prefix: vec![binaryen_bin, cargo_bin],
@@ -47,9 +60,18 @@ impl Toolbox {
             firefox: PathBuf::from("/usr/bin/firefox-esr"),
             geckodriver: cargo_home().join("bin/geckodriver"),
         };
-        if for_tests {
-            toolbox.ensure_browsers()?;
-            toolbox.geckodriver = ensure_geckodriver(&cargo_home().join("bin"))?;
+        if let Some(Browsers {
+            chromium,
+            chromedriver,
+            firefox,
+        }) = browsers
+        {
+            toolbox.chromium = chromium;
+            toolbox.chromedriver = chromedriver;
+            toolbox.firefox = firefox;
+        }
+        if let Some(geckodriver) = geckodriver {
+            toolbox.geckodriver = geckodriver;
         }
         Ok(toolbox)
     }
@@ -91,65 +113,93 @@ impl Toolbox {
         );
         command
     }
+}
 
-    /// Chromium, ChromeDriver and Firefox ESR from Debian's packages, what
-    /// the NAT tests build their networks with (`ip`, `iptables`, `curl`)
-    /// and HAProxy for the sharding tests; the missing ones are installed
-    /// with apt when we are root.
-    fn ensure_browsers(&mut self) -> Result<(), String> {
-        // (what, the programs it may be called, its Debian package)
-        const BROWSERS: [(&str, &[&str], &str); 3] = [
-            ("Chromium", &["chromium", "chromium-browser"], "chromium"),
-            ("ChromeDriver", &["chromedriver"], "chromium-driver"),
-            ("Firefox ESR", &["firefox-esr", "firefox"], "firefox-esr"),
-        ];
-        const NETWORK_TOOLS: [(&str, &[&str], &str); 4] = [
-            ("ip", &["ip"], "iproute2"),
-            ("iptables", &["iptables"], "iptables"),
-            ("curl", &["curl"], "curl"),
-            // The load balancer of the sharding tests (relay_shard, browser_shard).
-            ("HAProxy", &["haproxy"], "haproxy"),
-        ];
-        let missing: Vec<(&str, &str)> = BROWSERS
-            .iter()
-            .chain(NETWORK_TOOLS.iter())
-            .filter(|(_, names, _)| find_program(names).is_none())
-            .map(|(what, _, package)| (*what, *package))
-            .collect();
-        if !missing.is_empty() {
-            let whats: Vec<&str> = missing.iter().map(|(what, _)| *what).collect();
-            let packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
-            if !is_root() {
-                return Err(format!(
-                    "the browser tests need {}, which {} missing. Install the Debian \
-                     package(s) {} (sudo apt-get install {}) and run again.",
-                    whats.join(", "),
-                    if whats.len() == 1 { "is" } else { "are" },
-                    packages
-                        .iter()
-                        .map(|p| format!("`{p}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    packages.join(" ")
-                ));
-            }
-            eprintln!("xtask: installing {} with apt-get", whats.join(", "));
-            run(Command::new("apt-get").args(["update", "-q"]))?;
-            run(Command::new("apt-get")
-                .args(["install", "-y", "-q", "--no-install-recommends"])
-                .args(&packages)
-                .env("DEBIAN_FRONTEND", "noninteractive"))?;
-        }
-        let [chromium, chromedriver, firefox] = BROWSERS.map(|(_, names, package)| {
-            find_program(names).ok_or(format!(
-                "apt-get installed {package}, but it is not on PATH"
-            ))
-        });
-        self.chromium = chromium?;
-        self.chromedriver = chromedriver?;
-        self.firefox = firefox?;
-        Ok(())
+/// Where the browsers the tests drive were found.
+struct Browsers {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+    firefox: PathBuf,
+}
+
+/// Trunk and wasm-bindgen, and with `for_tests` geckodriver (whose path it
+/// returns), each in its pinned version.
+fn install_cargo_tools(cargo_bin: &Path, for_tests: bool) -> Result<Option<PathBuf>, String> {
+    let wasm_bindgen_version = locked_version("wasm-bindgen")?;
+    ensure_cargo_tool(cargo_bin, "trunk", "trunk", TRUNK_VERSION)?;
+    ensure_cargo_tool(
+        cargo_bin,
+        "wasm-bindgen",
+        "wasm-bindgen-cli",
+        &wasm_bindgen_version,
+    )?;
+    for_tests.then(|| ensure_geckodriver(cargo_bin)).transpose()
+}
+
+// (what, the programs it may be called, its Debian package)
+const BROWSERS: [(&str, &[&str], &str); 3] = [
+    ("Chromium", &["chromium", "chromium-browser"], "chromium"),
+    ("ChromeDriver", &["chromedriver"], "chromium-driver"),
+    ("Firefox ESR", &["firefox-esr", "firefox"], "firefox-esr"),
+];
+const NETWORK_TOOLS: [(&str, &[&str], &str); 4] = [
+    ("ip", &["ip"], "iproute2"),
+    ("iptables", &["iptables"], "iptables"),
+    ("curl", &["curl"], "curl"),
+    // The load balancer of the sharding tests (relay_shard, browser_shard).
+    ("HAProxy", &["haproxy"], "haproxy"),
+];
+
+/// The Debian packages of the browsers, what the NAT tests build their
+/// networks with (`ip`, `iptables`, `curl`) and HAProxy for the sharding
+/// tests that are missing here. Fails at once, before anything is
+/// installed, when some are missing and we are not root.
+fn missing_browser_packages() -> Result<Vec<&'static str>, String> {
+    let missing: Vec<(&str, &str)> = BROWSERS
+        .iter()
+        .chain(NETWORK_TOOLS.iter())
+        .filter(|(_, names, _)| find_program(names).is_none())
+        .map(|(what, _, package)| (*what, *package))
+        .collect();
+    let whats: Vec<&str> = missing.iter().map(|(what, _)| *what).collect();
+    let packages: Vec<&str> = missing.iter().map(|(_, package)| *package).collect();
+    if !missing.is_empty() && !is_root() {
+        return Err(format!(
+            "the browser tests need {}, which {} missing. Install the Debian \
+             package(s) {} (sudo apt-get install {}) and run again.",
+            whats.join(", "),
+            if whats.len() == 1 { "is" } else { "are" },
+            packages
+                .iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            packages.join(" ")
+        ));
     }
+    Ok(packages)
+}
+
+/// Installs `packages` with apt (none: nothing to do) and finds the browsers.
+fn install_browsers(packages: Vec<&'static str>) -> Result<Browsers, String> {
+    if !packages.is_empty() {
+        eprintln!("xtask: installing {} with apt-get", packages.join(", "));
+        run(Command::new("apt-get").args(["update", "-q"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let [chromium, chromedriver, firefox] = BROWSERS.map(|(_, names, package)| {
+        find_program(names).ok_or(format!(
+            "apt-get installed {package}, but it is not on PATH"
+        ))
+    });
+    Ok(Browsers {
+        chromium: chromium?,
+        chromedriver: chromedriver?,
+        firefox: firefox?,
+    })
 }
 
 /// geckodriver from PATH or cargo's bin folder, else `cargo install`ed there
@@ -279,13 +329,32 @@ fn locked_outcome(success: bool, stderr: &str) -> LockedOutcome {
     }
 }
 
+/// How `cargo install` builds the tools: without the link-time optimisation
+/// and single codegen unit that Trunk's own release profile asks for (half
+/// of its build time on two cores), and at `opt-level = 1`. The tools only
+/// start the compiler, wasm-bindgen and wasm-opt and copy files, so how fast
+/// they themselves run does not show (docs/BENCHMARKS.md §7).
+const QUICK_TOOL_PROFILE: [(&str, &str); 4] = [
+    ("CARGO_PROFILE_RELEASE_LTO", "false"),
+    ("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16"),
+    ("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1"),
+    ("CARGO_PROFILE_RELEASE_DEBUG", "false"),
+];
+
 /// `cargo install KRATE --version VERSION --locked`, and once more without
 /// `--locked` when only the tool's lock file stood in the way (issue 10:
 /// wasm-bindgen-cli 0.2.130 locks webpki-roots 1.0.11, which the registry
 /// here does not carry).
 fn cargo_install(krate: &str, version: &str) -> Result<(), String> {
-    let mut locked = Command::new("cargo");
-    locked.args(["install", krate, "--version", version, "--locked"]);
+    let install = || {
+        let mut command = Command::new("cargo");
+        command
+            .args(["install", krate, "--version", version])
+            .envs(QUICK_TOOL_PROFILE);
+        command
+    };
+    let mut locked = install();
+    locked.arg("--locked");
     let description = format!("{locked:?}");
     eprintln!("xtask: running {description}");
     let output = locked
@@ -303,7 +372,7 @@ fn cargo_install(krate: &str, version: &str) -> Result<(), String> {
                 "xtask: {krate} {version}'s own lock file names a version this registry lacks; \
                  installing it again without --locked"
             );
-            run(Command::new("cargo").args(["install", krate, "--version", version]))
+            run(&mut install())
         }
     }
 }
