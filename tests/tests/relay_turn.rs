@@ -152,11 +152,17 @@ fn newest(path: &Path) -> Option<SystemTime> {
         .max()
 }
 
-/// The relay binary next to this test (`target/<profile>/confide-relay`),
-/// built first when it is missing or older than the relay's or the shared
-/// crate's sources (building only when needed: the relay alone resolves
-/// other dependency features than the test build, so it recompiles).
+/// The relay binary: `CONFIDE_RELAY_BIN` (`cargo xtask test` builds the
+/// release relay first and names it, so this file does not compile a second,
+/// debug relay), else the one next to this test
+/// (`target/<profile>/confide-relay`), built first when it is missing or
+/// older than the relay's or the shared crate's sources (building only when
+/// needed: the relay alone resolves other dependency features than the test
+/// build, so it recompiles).
 fn relay_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CONFIDE_RELAY_BIN") {
+        return PathBuf::from(path);
+    }
     static BUILD: Once = Once::new();
     let exe = std::env::current_exe().expect("the test binary's path");
     let path = exe

@@ -304,19 +304,12 @@ fn report_download_size(dist: &Path, enforce_budget: bool) -> Result<(), String>
 
 /// The relay's `--print-digest` (its embedded copy of `dist/`) equals the
 /// digest of `dist/` itself; every file's hash is in the page.
-fn check_embedded_digest() -> Result<(), String> {
+fn check_embedded_digest(relay_bin: &Path) -> Result<(), String> {
     let dist = root().join("dist");
     integrity::check(&dist)?;
     let (_, expected) = digest::of_dir(&dist)?;
-    let output = cargo()
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "confide-relay",
-            "--",
-            "--print-digest",
-        ])
+    let output = Command::new(relay_bin)
+        .arg("--print-digest")
         .current_dir(root())
         .output()
         .map_err(|e| format!("could not run confide-relay --print-digest: {e}"))?;
@@ -516,8 +509,15 @@ fn test(_args: &[String]) -> Result<(), String> {
     // tests use a build with test hooks, served from its own folder.
     build_app(&tools, "dist", &[], None)?;
     build_app(&tools, "target/dist-test", &["test-hooks"], None)?;
-    run(cargo().args(["test", "--workspace"]))?;
-    check_embedded_digest()?;
+    // The release relay: the siege and browser tests run it, and so does
+    // relay_turn (CONFIDE_RELAY_BIN), which would otherwise build a debug
+    // relay of its own (about 1.5 minutes on two cores).
+    run(cargo().args(["build", "--release", "--package", "confide-relay"]))?;
+    let relay_bin = root().join("target/release/confide-relay");
+    run(cargo()
+        .args(["test", "--workspace"])
+        .env("CONFIDE_RELAY_BIN", &relay_bin))?;
+    check_embedded_digest(&relay_bin)?;
     run(tools.wasm_test().args([
         "test",
         "--package",
@@ -527,8 +527,6 @@ fn test(_args: &[String]) -> Result<(), String> {
         "--test",
         "wasm",
     ]))?;
-    // The siege test runs the real release binary (tests/tests/relay_siege.rs).
-    run(cargo().args(["build", "--release", "--package", "confide-relay"]))?;
     let mut browser = cargo();
     browser
         .args([
@@ -591,10 +589,7 @@ fn test(_args: &[String]) -> Result<(), String> {
         .env("CONFIDE_CHROMEDRIVER", &tools.chromedriver)
         .env("CONFIDE_FIREFOX", &tools.firefox)
         .env("CONFIDE_GECKODRIVER", &tools.geckodriver)
-        .env(
-            "CONFIDE_RELAY_BIN",
-            root().join("target/release/confide-relay"),
-        );
+        .env("CONFIDE_RELAY_BIN", &relay_bin);
     run(&mut browser)?;
     println!("\nxtask: every check and test passed.");
     Ok(())
