@@ -245,7 +245,10 @@ const watch = (v) => {
     m.presented_frames = meta.presentedFrames;
   });
 };
-const scan = () => document.querySelectorAll('[data-testid=remote-video]').forEach(watch);
+const scan = () => {
+  document.querySelectorAll('[data-testid=remote-video]').forEach(watch);
+  if (document.querySelector('[data-testid=call]')) mark('call_screen');
+};
 new MutationObserver(scan).observe(document, { childList: true, subtree: true });
 scan();
 return true;
@@ -277,8 +280,9 @@ fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)
             })
             .unwrap_or_default();
         into.push((format!("{side}.{dir}_count"), after.len() as f64));
-        if let Some(first) = after.first() {
-            into.push((format!("{side}.{dir}_first"), first - admit));
+        // The first few one by one: which message waited for what.
+        for (i, at) in after.iter().take(8).enumerate() {
+            into.push((format!("{side}.{dir}_{}", i + 1), at - admit));
         }
     }
     // How long the page's main thread was blocked by tasks of 50 ms or more
@@ -322,6 +326,16 @@ fn loaf_marks(page: &Value, admit: f64, shown: f64, side: &str, into: &mut Vec<(
     into.push((format!("{side}.loaf_ms"), sum("duration")));
     into.push((format!("{side}.loaf_render_ms"), sum("render")));
     into.push((format!("{side}.loaf_style_layout_ms"), sum("style_layout")));
+    // The first three one by one: where in the call's set-up they sat.
+    for (i, f) in frames.iter().take(3).enumerate() {
+        if let (Some(start), Some(duration)) = (f["start"].as_f64(), f["duration"].as_f64()) {
+            into.push((format!("{side}.loaf_{}_start", i + 1), start - admit));
+            into.push((
+                format!("{side}.loaf_{}_end", i + 1),
+                start + duration - admit,
+            ));
+        }
+    }
     let mut by_invoker: BTreeMap<String, f64> = BTreeMap::new();
     for script in frames
         .iter()

@@ -130,6 +130,10 @@ struct Inner {
     peers: SmallMap<MemberId, PeerInfo>,
     invites: InviteView,
     in_call: bool,
+    /// A guest just let in: her call screen waits until her answer to the
+    /// counsellor's offer is sent (at most [`CALL_SCREEN_HOLD_MS`]), so its
+    /// render, the page's longest task, does not hold up the offer.
+    call_screen_held: bool,
     chat: Vec<ChatLine>,
     all_encrypted: bool,
     /// Messages refused as altered, replayed or forged.
@@ -161,6 +165,13 @@ struct Inner {
 
 /// How long "Rückgängig" can take back an "Ablehnen".
 const REJECT_UNDO_MS: u32 = 5_000;
+
+/// The longest a guest's call screen waits for her answer to the
+/// counsellor's offer (docs/BENCHMARKS.md §12.10). On loopback the answer
+/// goes 100–150 ms after the admission; when the offer is later (the
+/// counsellor still at her camera check), the screen comes after this
+/// time, long before any picture could.
+const CALL_SCREEN_HOLD_MS: u32 = 250;
 
 fn origin() -> String {
     web_sys::window()
@@ -234,6 +245,7 @@ impl Inner {
             peers: SmallMap::new(),
             invites: InviteView::default(),
             in_call: false,
+            call_screen_held: false,
             chat: Vec::new(),
             all_encrypted: false,
             refused: 0,
@@ -576,6 +588,9 @@ impl Inner {
                 }
                 if !self.session.as_ref().is_some_and(Session::is_host) {
                     // A guest enters the call as soon as the counsellor is verified.
+                    if !self.in_call && self.mesh.is_some() {
+                        self.hold_call_screen();
+                    }
                     self.in_call = true;
                     self.rejoining = false;
                     scrub_fragment();
@@ -917,8 +932,28 @@ impl Inner {
     }
 
     /// Pushes the current state to the screen that is showing.
+    /// Keeps the call screen back until [`Inner::release_call_screen`]:
+    /// when the answer is sent, or after [`CALL_SCREEN_HOLD_MS`].
+    fn hold_call_screen(&mut self) {
+        self.call_screen_held = true;
+        let me = self.me.clone();
+        gloo::timers::callback::Timeout::new(CALL_SCREEN_HOLD_MS, move || {
+            Inner::later(&me, Inner::release_call_screen);
+        })
+        .forget();
+    }
+
+    fn release_call_screen(&mut self) {
+        if std::mem::take(&mut self.call_screen_held) {
+            self.refresh();
+        }
+    }
+
     fn refresh(&self) {
         let Some(session) = &self.session else { return };
+        if self.in_call && self.call_screen_held {
+            return;
+        }
         if self.in_call {
             self.show(Screen::Call(self.call_view(session.is_host())));
         } else if session.is_host() && !self.rejoining {
@@ -1110,10 +1145,14 @@ impl Inner {
     fn on_rtc(&mut self, event: RtcEvent) {
         match event {
             RtcEvent::Signal { peer, signal } => {
+                let answer = matches!(signal, confide_shared::signal::Signal::Answer { .. });
                 if let (Some(member), Some(session)) = (self.member_of(peer), self.session.as_mut())
                 {
                     let effects = session.send_rtc(member, &signal);
                     self.apply(effects);
+                }
+                if answer {
+                    self.release_call_screen();
                 }
             }
             RtcEvent::RemoteStream { peer, stream } => {
