@@ -15,6 +15,8 @@
 //! with picture both ways, and the guest hears the higher "you are in"
 //! note. The guest's page asks for the Screen Wake Lock while waiting
 //! (where the browser has one). Chromium and Firefox as the counsellor.
+//! The guest's call screen waits for her answer to the counsellor's offer,
+//! but comes without one too (an offer that never comes).
 //!
 //! Two links with her notes ("für M., 14 Uhr"): two guests without a name
 //! knock, and each knock shows the note of the link it came with.
@@ -238,6 +240,49 @@ async fn a_knock_is_noticed_and_hereinlassen_brings_her_in_chromium() {
 #[ignore = "needs Firefox, geckodriver, Chromium and the built app: run `cargo xtask test`"]
 async fn a_knock_is_noticed_and_hereinlassen_brings_her_in_firefox() {
     knock_is_noticed(Engine::Firefox).await;
+}
+
+/// A guest's call screen waits for her answer to the counsellor's offer
+/// (so its render does not hold the offer up, docs/BENCHMARKS.md §12.10),
+/// but never for long: here the counsellor's page never finishes an offer
+/// (her `setLocalDescription` stays pending), and the guest, let in, still
+/// gets her call screen, without any offer having reached her.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run `cargo xtask test`"]
+async fn a_guest_let_in_gets_her_call_screen_without_an_offer() {
+    let stage = Stage::start().await;
+    let host = stage.person().await;
+    host.before_every_page(
+        "window.__offersHeld = 0; \
+         RTCPeerConnection.prototype.setLocalDescription = function () { \
+           window.__offersHeld++; return new Promise(() => {}); };",
+    )
+    .await;
+    let guest = stage.person().await;
+    guest
+        .before_every_page(
+            "window.__remoteDescriptions = 0; \
+             const set = RTCPeerConnection.prototype.setRemoteDescription; \
+             RTCPeerConnection.prototype.setRemoteDescription = function (...a) { \
+               window.__remoteDescriptions++; return set.apply(this, a); };",
+        )
+        .await;
+    let link = counsellor_starts_session(&host, &stage.relay.http_url()).await;
+    guest_knocks(&guest, &link, "Alex", None).await;
+    counsellor_admits_and_enters(&host, "Alex").await;
+    sees_the_call(&guest).await;
+    let held = host.eval("return window.__offersHeld").await;
+    assert!(
+        held.as_u64().is_some_and(|n| n >= 1),
+        "the counsellor's page started an offer and it stayed pending: {held}"
+    );
+    assert_eq!(
+        guest.eval("return window.__remoteDescriptions").await,
+        0,
+        "no offer reached the guest, so her call screen came without an answer"
+    );
+    host.close().await;
+    guest.close().await;
 }
 
 /// Writes her note on link `n` (1-based) as typing and leaving the field does.
