@@ -931,7 +931,6 @@ impl Inner {
         self.send(create);
     }
 
-    /// Pushes the current state to the screen that is showing.
     /// Keeps the call screen back until [`Inner::release_call_screen`]:
     /// when the answer is sent, or after [`CALL_SCREEN_HOLD_MS`].
     fn hold_call_screen(&mut self) {
@@ -949,13 +948,13 @@ impl Inner {
         }
     }
 
+    /// Pushes the current state to the screen that is showing.
     fn refresh(&self) {
         let Some(session) = &self.session else { return };
-        if self.in_call && self.call_screen_held {
-            return;
-        }
         if self.in_call {
-            self.show(Screen::Call(self.call_view(session.is_host())));
+            if !self.call_screen_held {
+                self.show(Screen::Call(self.call_view(session.is_host())));
+            }
         } else if session.is_host() && !self.rejoining {
             self.show(Screen::Invite(self.invites.clone()));
         }
