@@ -11,7 +11,8 @@
 //! other wasm-bindgen options, and [`build`] refuses a link that does) and
 //! wasm-opt with the level and parameters of the app's link in
 //! `index.html`, and put next to the app in `dist` as
-//! `confide-guest-<hash>.js` and `confide-guest-<hash>_bg.wasm`.
+//! `confide-guest-<hash>.js` and `confide-guest-<hash>_bg.wasm`, with the
+//! short import names of `short_imports.rs`.
 
 use std::path::Path;
 
@@ -135,13 +136,14 @@ pub fn build(
     let wasm = std::fs::read(&optimized)
         .map_err(|e| format!("cannot read {}: {e}", optimized.display()))?;
     let js_path = work.join(format!("{BIN}.js"));
-    let js =
-        std::fs::read(&js_path).map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
+    let js = std::fs::read_to_string(&js_path)
+        .map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
+    let (js, wasm) = crate::short_imports::rewrite(&js, &wasm)?;
     // Named by content, like Trunk's files: a new build never reuses a name.
     let hash = crate::digest::hex(&Sha256::digest(&wasm)[..8]);
     for (name, content) in [
-        (format!("{PREFIX}{hash}_bg.wasm"), &wasm),
-        (format!("{PREFIX}{hash}.js"), &js),
+        (format!("{PREFIX}{hash}_bg.wasm"), &wasm[..]),
+        (format!("{PREFIX}{hash}.js"), js.as_bytes()),
     ] {
         std::fs::write(dist.join(&name), content)
             .map_err(|e| format!("cannot write {}: {e}", dist.join(&name).display()))?;

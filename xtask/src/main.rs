@@ -15,6 +15,7 @@ mod guest_module;
 mod integrity;
 mod relay_url;
 mod repro;
+mod short_imports;
 mod tools;
 mod verify;
 
@@ -219,6 +220,7 @@ pub fn build_app_in(
         trunk.args(["--features", &features.join(",")]);
     }
     run(&mut trunk)?;
+    short_imports::in_dir(dist)?;
     let rustflags = app_rustflags(source, target_dir);
     guest_module::build(tools, source, target_dir, &rustflags, dist, features)?;
     integrity::seal(dist)?;
