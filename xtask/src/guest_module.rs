@@ -12,7 +12,7 @@
 //! wasm-opt with the level and parameters of the app's link in
 //! `index.html`, and put next to the app in `dist` as
 //! `confide-guest-<hash>.js` and `confide-guest-<hash>_bg.wasm`, with the
-//! short import names of `short_imports.rs`.
+//! short import names of `short_imports.rs` and the glue trimmed (`trim.rs`).
 
 use std::path::Path;
 
@@ -139,6 +139,7 @@ pub fn build(
     let js = std::fs::read_to_string(&js_path)
         .map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
     let (js, wasm) = crate::short_imports::rewrite(&js, &wasm)?;
+    let js = crate::trim::js(&js)?;
     // Named by content, like Trunk's files: a new build never reuses a name.
     let hash = crate::digest::hex(&Sha256::digest(&wasm)[..8]);
     for (name, content) in [

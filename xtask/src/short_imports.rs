@@ -27,14 +27,7 @@ const MODULE: &str = "a";
 /// Rewrites every module in `dist` (each `X_bg.wasm` with its glue `X.js`,
 /// as Trunk writes them) in place.
 pub fn in_dir(dist: &Path) -> Result<(), String> {
-    let entries =
-        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
-    let mut modules: Vec<String> = entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter_map(|name| Some(name.strip_suffix("_bg.wasm")?.to_string()))
-        .collect();
-    modules.sort();
-    for module in modules {
+    for module in modules(dist)? {
         let (js_path, wasm_path) = (
             dist.join(format!("{module}.js")),
             dist.join(format!("{module}_bg.wasm")),
@@ -50,6 +43,18 @@ pub fn in_dir(dist: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The modules in `dist`: each `X` of an `X_bg.wasm`, sorted.
+pub fn modules(dist: &Path) -> Result<Vec<String>, String> {
+    let entries =
+        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
+    let mut modules: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| Some(name.strip_suffix("_bg.wasm")?.to_string()))
+        .collect();
+    modules.sort();
+    Ok(modules)
 }
 
 /// `js` and `wasm` (wasm-bindgen's output for one module, after wasm-opt)
