@@ -188,7 +188,8 @@ const Orig = window.RTCPeerConnection;
 window.RTCPeerConnection = new Proxy(Orig, { construct(T, args) { const pc = new T(...args); hook(pc); return pc; } });
 const P = Orig.prototype;
 for (const [name, label] of [['createOffer', 'create_offer'], ['createAnswer', 'create_answer'],
-                             ['setLocalDescription', 'set_local'], ['setRemoteDescription', 'set_remote']]) {
+                             ['setLocalDescription', 'set_local'], ['setRemoteDescription', 'set_remote'],
+                             ['addIceCandidate', 'add_ice']]) {
   const orig = P[name];
   P[name] = function (...a) {
     hook(this);
@@ -227,6 +228,17 @@ if ((PerformanceObserver.supportedEntryTypes || []).includes('long-animation-fra
                                          s.duration, s.forcedStyleAndLayoutDuration]),
   }))).observe({ type: 'long-animation-frame', buffered: true });
 }
+// How long the page's main thread spends in a media element's set-up:
+// each `srcObject` assignment and `play()` call, timed synchronously.
+m.spans = [];
+const span = (label, f) => { const s = t(); try { return f(); } finally { m.spans.push([label, s, t() - s]); } };
+const src = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'srcObject');
+Object.defineProperty(HTMLMediaElement.prototype, 'srcObject', {
+  configurable: true, enumerable: src.enumerable, get: src.get,
+  set(v) { span(v ? 'src_object' : 'src_object_none', () => src.set.call(this, v)); },
+});
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () { return span('play', () => play.call(this)); };
 const watch = (v) => {
   if (v.__ttfp || !v.requestVideoFrameCallback) return;
   v.__ttfp = true;
@@ -304,6 +316,37 @@ fn side_marks(page: &Value, admit: f64, side: &str, into: &mut Vec<(String, f64)
     }
     if let Some(shown) = shown {
         loaf_marks(page, admit, shown, side, into);
+        span_marks(page, admit, shown, side, into);
+    }
+}
+
+/// The media elements' set-up between the click and the first picture:
+/// per kind (`src_object`, `play`), how many calls and their total time,
+/// and the first three one by one (start, and time taken).
+fn span_marks(page: &Value, admit: f64, shown: f64, side: &str, into: &mut Vec<(String, f64)>) {
+    let mut by_label: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for span in page["spans"].as_array().into_iter().flatten() {
+        if let (Some(label), Some(start), Some(ms)) =
+            (span[0].as_str(), span[1].as_f64(), span[2].as_f64())
+            && start >= admit
+            && start < shown
+        {
+            by_label
+                .entry(label.to_string())
+                .or_default()
+                .push((start, ms));
+        }
+    }
+    for (label, spans) in by_label {
+        into.push((format!("{side}.{label}_count"), spans.len() as f64));
+        into.push((
+            format!("{side}.{label}_ms"),
+            spans.iter().map(|(_, ms)| ms).sum(),
+        ));
+        for (i, (start, ms)) in spans.iter().take(3).enumerate() {
+            into.push((format!("{side}.{label}_{}_start", i + 1), start - admit));
+            into.push((format!("{side}.{label}_{}_ms", i + 1), *ms));
+        }
     }
 }
 
