@@ -15,8 +15,9 @@
 //! with picture both ways, and the guest hears the higher "you are in"
 //! note. The guest's page asks for the Screen Wake Lock while waiting
 //! (where the browser has one). Chromium and Firefox as the counsellor.
-//! The guest's call screen waits for her answer to the counsellor's offer,
-//! but comes without one too (an offer that never comes).
+//! The guest's call screen waits for her answer to the counsellor's offer
+//! (in Chromium until her browser checks the connection), but comes without
+//! either too (an offer that never comes).
 //!
 //! Two links with her notes ("für M., 14 Uhr"): two guests without a name
 //! knock, and each knock shows the note of the link it came with.
@@ -242,9 +243,10 @@ async fn a_knock_is_noticed_and_hereinlassen_brings_her_in_firefox() {
     knock_is_noticed(Engine::Firefox).await;
 }
 
-/// A guest's call screen waits for her answer to the counsellor's offer
-/// (so its render does not hold the offer up, docs/BENCHMARKS.md §12.10),
-/// but never for long: here the counsellor's page never finishes an offer
+/// A guest's call screen waits for her answer, in Chromium until her
+/// browser checks the connection (so its render holds up neither the offer
+/// nor the connection, docs/BENCHMARKS.md §12.10, §12.11), but never for
+/// long: here the counsellor's page never finishes an offer
 /// (her `setLocalDescription` stays pending), and the guest, let in, still
 /// gets her call screen, without any offer having reached her.
 #[tokio::test]

@@ -102,6 +102,9 @@ pub enum RtcEvent {
         peer: ParticipantId,
         stream: MediaStream,
     },
+    /// `iceConnectionState` became `checking`: the browser has candidate
+    /// pairs to try and checks them without the page's main thread.
+    IceChecking { peer: ParticipantId },
     /// `connectionState` became `connected`.
     Connected { peer: ParticipantId },
     /// `connectionState` left `connected` (ICE restarts are handled here).
@@ -1263,6 +1266,10 @@ impl Inner {
         let Some(peer) = self.peers.get_mut(&id) else {
             return (events, None);
         };
+        if state == RtcIceConnectionState::Checking {
+            events.push(RtcEvent::IceChecking { peer: id });
+            return (events, None);
+        }
         if !matches!(
             state,
             RtcIceConnectionState::Disconnected | RtcIceConnectionState::Failed

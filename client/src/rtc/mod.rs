@@ -105,6 +105,15 @@ fn legacy_supported() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether this browser's ICE waits for the page between the answer and
+/// the connection: Chromium (the engine with `createEncodedStreams`) applies
+/// the other side's trickled candidates only between the page's tasks, so
+/// a long task there holds up the connection by its whole length; Firefox
+/// checks without the page (docs/BENCHMARKS.md §12.11).
+pub fn ice_waits_for_the_page() -> bool {
+    legacy_supported()
+}
+
 /// The transform API to use: `RTCRtpScriptTransform` when present, else
 /// `createEncodedStreams`, else `None` (this browser cannot do E2EE calls).
 ///

@@ -150,6 +150,7 @@ fn describe(event: &RtcEvent) -> String {
     match event {
         RtcEvent::Signal { signal, .. } => format!("signal:{}", signal_kind(signal)),
         RtcEvent::RemoteStream { .. } => "remote_stream".into(),
+        RtcEvent::IceChecking { .. } => "ice_checking".into(),
         RtcEvent::Connected { .. } => "connected".into(),
         RtcEvent::Disconnected { .. } => "disconnected".into(),
         RtcEvent::FingerprintMismatch { .. } => "fingerprint_mismatch".into(),

@@ -131,8 +131,10 @@ struct Inner {
     invites: InviteView,
     in_call: bool,
     /// A guest just let in: her call screen waits until her answer to the
-    /// counsellor's offer is sent (at most [`CALL_SCREEN_HOLD_MS`]), so its
-    /// render, the page's longest task, does not hold up the offer.
+    /// counsellor's offer is sent, and in Chromium until her browser checks
+    /// the connection (ICE `checking`; [`crate::rtc::ice_waits_for_the_page`]),
+    /// at most [`CALL_SCREEN_HOLD_MS`], so its render, the page's longest
+    /// task, holds up neither the offer nor the connection.
     call_screen_held: bool,
     chat: Vec<ChatLine>,
     all_encrypted: bool,
@@ -166,11 +168,11 @@ struct Inner {
 /// How long "Rückgängig" can take back an "Ablehnen".
 const REJECT_UNDO_MS: u32 = 5_000;
 
-/// The longest a guest's call screen waits for her answer to the
-/// counsellor's offer (docs/BENCHMARKS.md §12.10). On loopback the answer
-/// goes 100–150 ms after the admission; when the offer is later (the
-/// counsellor still at her camera check), the screen comes after this
-/// time, long before any picture could.
+/// The longest a guest's call screen waits for her answer, or in Chromium
+/// for her browser to start checking the connection (docs/BENCHMARKS.md
+/// §12.10, §12.11). On loopback both come 100–160 ms after the admission;
+/// when the offer is later (the counsellor still at her camera check), the
+/// screen comes after this time, long before any picture could.
 const CALL_SCREEN_HOLD_MS: u32 = 250;
 
 fn origin() -> String {
@@ -932,7 +934,8 @@ impl Inner {
     }
 
     /// Keeps the call screen back until [`Inner::release_call_screen`]:
-    /// when the answer is sent, or after [`CALL_SCREEN_HOLD_MS`].
+    /// when the answer is sent (Chromium: when ICE starts checking), or
+    /// after [`CALL_SCREEN_HOLD_MS`].
     fn hold_call_screen(&mut self) {
         self.call_screen_held = true;
         let me = self.me.clone();
@@ -1150,10 +1153,11 @@ impl Inner {
                     let effects = session.send_rtc(member, &signal);
                     self.apply(effects);
                 }
-                if answer {
+                if answer && !crate::rtc::ice_waits_for_the_page() {
                     self.release_call_screen();
                 }
             }
+            RtcEvent::IceChecking { .. } => self.release_call_screen(),
             RtcEvent::RemoteStream { peer, stream } => {
                 if let Some(member) = self.member_of(peer)
                     && let Some(info) = self.peers.get_mut(&member)
