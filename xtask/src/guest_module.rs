@@ -11,8 +11,8 @@
 //! other wasm-bindgen options, and [`build`] refuses a link that does) and
 //! wasm-opt with the level and parameters of the app's link in
 //! `index.html`, and put next to the app in `dist` as
-//! `confide-guest-<hash>.js` and `confide-guest-<hash>_bg.wasm`, with the
-//! short import names of `short_imports.rs` and the glue trimmed (`trim.rs`).
+//! `confide-guest-<hash>.js` and `confide-guest-<hash>_bg.wasm`, made smaller
+//! as Trunk's modules are (`crate::shrink_module`).
 
 use std::path::Path;
 
@@ -138,8 +138,7 @@ pub fn build(
     let js_path = work.join(format!("{BIN}.js"));
     let js = std::fs::read_to_string(&js_path)
         .map_err(|e| format!("cannot read {}: {e}", js_path.display()))?;
-    let (js, wasm) = crate::short_imports::rewrite(&js, &wasm)?;
-    let js = crate::trim::js(&js)?;
+    let (js, wasm) = crate::shrink_module(&js, &wasm)?;
     // Named by content, like Trunk's files: a new build never reuses a name.
     let hash = crate::digest::hex(&Sha256::digest(&wasm)[..8]);
     for (name, content) in [

@@ -221,14 +221,51 @@ pub fn build_app_in(
         trunk.args(["--features", &features.join(",")]);
     }
     run(&mut trunk)?;
-    short_imports::in_dir(dist)?;
-    trim::glue(dist)?;
-    trim::style_sheets(dist)?;
+    shrink_trunk_output(dist)?;
     let rustflags = app_rustflags(source, target_dir);
     guest_module::build(tools, source, target_dir, &rustflags, dist, features)?;
     integrity::seal(dist)?;
     let (_, digest) = digest::of_dir(dist)?;
     Ok(digest)
+}
+
+/// One module's files after wasm-bindgen and wasm-opt, made smaller without
+/// changing what they do (docs/BENCHMARKS.md §5): short import names in both,
+/// the glue trimmed. Trunk's modules and the guest's module go through it.
+pub fn shrink_module(js: &str, wasm: &[u8]) -> Result<(String, Vec<u8>), String> {
+    let (js, wasm) = short_imports::rewrite(js, wasm)?;
+    Ok((trim::js(&js)?, wasm))
+}
+
+/// [`shrink_module`] for each module Trunk wrote into `dist` (`X_bg.wasm`
+/// with its glue `X.js`), and its style sheets trimmed (`trim::style_sheet`).
+fn shrink_trunk_output(dist: &Path) -> Result<(), String> {
+    let files = digest::read_dir_files(dist)?;
+    let text = |name: &str| -> Result<String, String> {
+        let (_, content) = files
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| format!("Trunk wrote no {name} into {}", dist.display()))?;
+        String::from_utf8(content.clone()).map_err(|_| format!("{name} is not UTF-8"))
+    };
+    let write = |name: &str, content: &[u8]| {
+        let path = dist.join(name);
+        std::fs::write(&path, content).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let mut index = text("index.html")?;
+    for (name, content) in &files {
+        if let Some(module) = name.strip_suffix("_bg.wasm") {
+            let glue = format!("{module}.js");
+            let (js, wasm) =
+                shrink_module(&text(&glue)?, content).map_err(|e| format!("{module}: {e}"))?;
+            write(&glue, js.as_bytes())?;
+            write(name, &wasm)?;
+        } else if name.ends_with(".css") {
+            let sheet = trim::style_sheet(name, &text(name)?, &mut index)?;
+            write(name, sheet.as_bytes())?;
+        }
+    }
+    write("index.html", index.as_bytes())
 }
 
 /// The most a guest's page may download, gzip: the page, its style sheet,

@@ -15,7 +15,6 @@
 //! naming what it did not find, instead of building a page that cannot start.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// The WASM import section's id.
 const IMPORT_SECTION: u8 = 2;
@@ -23,39 +22,6 @@ const IMPORT_SECTION: u8 = 2;
 /// The module name the rewritten imports come from (one letter, as the
 /// JS object key `"<module>": import0`).
 const MODULE: &str = "a";
-
-/// Rewrites every module in `dist` (each `X_bg.wasm` with its glue `X.js`,
-/// as Trunk writes them) in place.
-pub fn in_dir(dist: &Path) -> Result<(), String> {
-    for module in modules(dist)? {
-        let (js_path, wasm_path) = (
-            dist.join(format!("{module}.js")),
-            dist.join(format!("{module}_bg.wasm")),
-        );
-        let read_error =
-            |path: &Path, e: std::io::Error| format!("cannot read {}: {e}", path.display());
-        let js = std::fs::read_to_string(&js_path).map_err(|e| read_error(&js_path, e))?;
-        let wasm = std::fs::read(&wasm_path).map_err(|e| read_error(&wasm_path, e))?;
-        let (js, wasm) = rewrite(&js, &wasm).map_err(|e| format!("{module}: {e}"))?;
-        for (path, content) in [(&js_path, js.as_bytes()), (&wasm_path, &wasm[..])] {
-            std::fs::write(path, content)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// The modules in `dist`: each `X` of an `X_bg.wasm`, sorted.
-pub fn modules(dist: &Path) -> Result<Vec<String>, String> {
-    let entries =
-        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
-    let mut modules: Vec<String> = entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter_map(|name| Some(name.strip_suffix("_bg.wasm")?.to_string()))
-        .collect();
-    modules.sort();
-    Ok(modules)
-}
 
 /// `js` and `wasm` (wasm-bindgen's output for one module, after wasm-opt)
 /// with every import of the glue's module renamed to a short name.
@@ -134,14 +100,11 @@ fn glue_module(imports: &[Import]) -> Result<String, String> {
 fn replace_key(js: &str, long: &str, short: &str) -> Result<String, String> {
     let mut found = None;
     for (at, _) in js.match_indices(long) {
-        let before = js[..at].chars().next_back();
+        let in_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
         let after = &js[at + long.len()..];
-        let word_start = !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-        let word_end = !after
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-        if word_start && word_end {
+        let whole_word = !js[..at].chars().next_back().is_some_and(in_word)
+            && !after.chars().next().is_some_and(in_word);
+        if whole_word {
             if found.is_some() || !after.starts_with(':') {
                 return Err(format!(
                     "the glue names the import {long} other than as one key `{long}:`; \

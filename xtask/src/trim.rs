@@ -6,8 +6,6 @@
 //! inside strings is never touched. Each function refuses input whose
 //! lines it could not tell apart safely, instead of guessing.
 
-use std::path::Path;
-
 /// wasm-bindgen's glue without indentation, blank lines and lines that are
 /// only a `//` comment.
 ///
@@ -103,54 +101,22 @@ fn flush_space(out: &mut String, space: &mut bool, next: char) {
     *space = false;
 }
 
-/// Trims the glue of every module in a folder Trunk wrote (each `X.js`
-/// next to an `X_bg.wasm`).
-pub fn glue(dist: &Path) -> Result<(), String> {
-    for module in crate::short_imports::modules(dist)? {
-        let path = dist.join(format!("{module}.js"));
-        let before = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let after = js(&before).map_err(|e| format!("{module}.js: {e}"))?;
-        std::fs::write(&path, after)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+/// A style sheet `name` of Trunk's output trimmed, and the `integrity`
+/// Trunk gave it in `index` (the page's text) updated to match.
+pub fn style_sheet(name: &str, before: &str, index: &mut String) -> Result<String, String> {
+    let after = css(before).map_err(|e| format!("{name}: {e}"))?;
+    let (old, new) = (
+        crate::integrity::sri(before.as_bytes()),
+        crate::integrity::sri(after.as_bytes()),
+    );
+    if index.matches(&old).count() != 1 {
+        return Err(format!(
+            "index.html does not give {name} its integrity {old} once; \
+             xtask/src/trim.rs cannot update it"
+        ));
     }
-    Ok(())
-}
-
-/// Trims the style sheets of a folder Trunk wrote, and the `integrity`
-/// Trunk gave each in `index.html` with it.
-pub fn style_sheets(dist: &Path) -> Result<(), String> {
-    let index_path = dist.join("index.html");
-    let mut index = std::fs::read_to_string(&index_path)
-        .map_err(|e| format!("cannot read {}: {e}", index_path.display()))?;
-    let entries =
-        std::fs::read_dir(dist).map_err(|e| format!("cannot read {}: {e}", dist.display()))?;
-    let mut sheets: Vec<String> = entries
-        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".css"))
-        .collect();
-    sheets.sort();
-    for name in sheets {
-        let path = dist.join(&name);
-        let before = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let after = css(&before).map_err(|e| format!("{name}: {e}"))?;
-        let (old, new) = (
-            crate::integrity::sri(before.as_bytes()),
-            crate::integrity::sri(after.as_bytes()),
-        );
-        if index.matches(&old).count() != 1 {
-            return Err(format!(
-                "index.html does not give {name} its integrity {old} once; \
-                 xtask/src/trim.rs cannot update it"
-            ));
-        }
-        index = index.replacen(&old, &new, 1);
-        std::fs::write(&path, after)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    }
-    std::fs::write(&index_path, index)
-        .map_err(|e| format!("cannot write {}: {e}", index_path.display()))
+    *index = index.replacen(&old, &new, 1);
+    Ok(after)
 }
 
 #[cfg(test)]
@@ -201,6 +167,26 @@ mod tests {
         assert!(css("a { } /* x").is_err());
         assert!(css("a { content: \"x\\").is_err());
         assert!(css("a { content: \"x\n\" }").is_err());
+    }
+
+    #[test]
+    fn a_style_sheet_takes_its_new_integrity_into_the_page() {
+        let sheet = "a {  color: red;  }";
+        let link = |css: &str| {
+            format!(
+                "<link href=\"/s.css\" integrity=\"{}\"/>",
+                crate::integrity::sri(css.as_bytes())
+            )
+        };
+        let mut index = link(sheet);
+        let trimmed = style_sheet("s.css", sheet, &mut index).unwrap_or_default();
+        assert_eq!(trimmed, "a{color: red;}");
+        assert_eq!(index, link(&trimmed));
+        let mut other = link("b {}");
+        let error = style_sheet("s.css", sheet, &mut other)
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("s.css"), "{error}");
     }
 
     #[test]
