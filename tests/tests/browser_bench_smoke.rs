@@ -508,6 +508,7 @@ async fn one_call(
         if profiled(page) {
             let profile = page.cdp("Profiler.stop", json!({})).await;
             profile_marks(&profile["profile"], side, &mut marks);
+            keep_profile(&profile["profile"], side);
         }
     }
     let host_page = host.eval("return window.__ttfp").await;
@@ -535,6 +536,21 @@ async fn one_call(
 fn profiled(page: &Browser) -> bool {
     page.engine == Engine::Chromium
         && std::env::var("CONFIDE_BENCH_PROFILE").is_ok_and(|v| v == "1")
+}
+
+/// With `CONFIDE_BENCH_PROFILE_DIR`, writes `profile` there as
+/// `<side>-<n>.cpuprofile` (Chromium DevTools opens it) for analysis by
+/// function, which the medians of `profile_marks` cannot give.
+fn keep_profile(profile: &Value, side: &str) {
+    let Ok(dir) = std::env::var("CONFIDE_BENCH_PROFILE_DIR") else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(&dir);
+    let path = (0..)
+        .map(|n| std::path::Path::new(&dir).join(format!("{side}-{n}.cpuprofile")))
+        .find(|path| !path.exists())
+        .expect("some file name is free");
+    std::fs::write(&path, profile.to_string()).expect("the profile folder is writable");
 }
 
 /// A profile's self time per function (ms), for functions with 1 ms or
