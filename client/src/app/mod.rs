@@ -182,22 +182,28 @@ fn app(props: &AppProps) -> Html {
     attention::use_let_in_note(name);
 
     // Move focus to the new page's heading so screen readers announce it
-    // (not on first load: the browser starts at the top anyway).
+    // (not on first load: the browser starts at the top anyway). After the
+    // new page's first frame: `focus()` lays the page out at once, and in
+    // the render's task that is 10–20 ms more before the browser may go on
+    // with the call (docs/BENCHMARKS.md §12.12); once the frame is drawn,
+    // the layout is there and the focus costs nothing.
     {
         let first = use_mut_ref(|| true);
         use_effect_with(name, move |_| {
             if std::mem::take(&mut *first.borrow_mut()) {
                 return;
             }
-            let heading = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.query_selector("#confide-app h1").ok().flatten());
-            if let Some(heading) = heading {
-                use wasm_bindgen::JsCast;
-                if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
-                    let _ = heading.focus();
+            after_next_frame(|| {
+                let heading = web_sys::window()
+                    .and_then(|w| w.document())
+                    .and_then(|d| d.query_selector("#confide-app h1").ok().flatten());
+                if let Some(heading) = heading {
+                    use wasm_bindgen::JsCast;
+                    if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
+                        let _ = heading.focus();
+                    }
                 }
-            }
+            });
         });
     }
 
@@ -347,5 +353,17 @@ fn frame(props: &FrameProps) -> Html {
                 }
             </span>
         </header>
+    }
+}
+
+/// Runs `then` in a task after the browser's next frame (its style and
+/// layout included): `requestAnimationFrame`, then a timer of 0 ms.
+fn after_next_frame(then: impl FnOnce() + 'static) {
+    use wasm_bindgen::closure::Closure;
+    let frame = Closure::once_into_js(move || {
+        gloo::timers::callback::Timeout::new(0, then).forget();
+    });
+    if let Some(window) = web_sys::window() {
+        let _ = window.request_animation_frame(frame.unchecked_ref());
     }
 }
