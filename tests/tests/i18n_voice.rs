@@ -140,9 +140,11 @@ const GUEST_FIELDS: &[&str] = &[
     "chat_only_lead",
     "tile_writes_only",
     "tile_sound_only",
-    // The ready message the counsellor copies for a "du" link.
-    "invite_message",
 ];
+
+/// The counsellor's texts (`HostStrings`) a guest reads: the ready message
+/// she copies for a "du" link.
+const GUEST_READS_OF_HERS: &[&str] = &["invite_message"];
 
 /// Forms that address someone with "Sie". Capitalised inside a sentence
 /// they are always the formal "you" ("she" and "her" are lower case there).
@@ -181,10 +183,16 @@ fn literals(code: &str) -> Vec<String> {
     out
 }
 
-/// One table (`static NAME: Strings = Strings { … };`) as field → its text
-/// (all literals of the field's value, joined).
+/// One table (`static NAME: Strings = Strings { … };`, or of `HostStrings`
+/// for the `HOST_` tables) as field → its text (all literals of the field's
+/// value, joined).
 fn table(name: &str) -> BTreeMap<String, String> {
-    let start = format!("static {name}: Strings = Strings {{\n");
+    let kind = if name.starts_with("HOST_") {
+        "HostStrings"
+    } else {
+        "Strings"
+    };
+    let start = format!("static {name}: {kind} = {kind} {{\n");
     let begin = SOURCE
         .find(&start)
         .unwrap_or_else(|| panic!("no table {name}"))
@@ -222,26 +230,30 @@ fn table(name: &str) -> BTreeMap<String, String> {
 
 #[test]
 fn the_du_table_says_du_wherever_a_guest_reads() {
-    let de = table("DE");
-    let du = table("DE_DU");
-    assert!(
-        SOURCE.contains("    ..DE\n};"),
-        "DE_DU takes the rest from DE"
-    );
     let mut missing = Vec::new();
-    for field in GUEST_FIELDS {
-        // What a du guest reads: DE_DU's own text, or DE's.
-        let (text, from) = match du.get(*field) {
-            Some(text) => (text, "DE_DU"),
-            None => (
-                de.get(*field)
-                    .unwrap_or_else(|| panic!("DE has no {field}")),
-                "DE (not overridden)",
-            ),
-        };
-        let found = sie_forms_in(text);
-        if !found.is_empty() {
-            missing.push(format!("{field} from {from} says {found:?}: {text}"));
+    for (de_name, du_name, fields) in [
+        ("DE", "DE_DU", GUEST_FIELDS),
+        ("HOST_DE", "HOST_DE_DU", GUEST_READS_OF_HERS),
+    ] {
+        let (de, du) = (table(de_name), table(du_name));
+        assert!(
+            SOURCE.contains(&format!("    ..{de_name}\n}};")),
+            "{du_name} takes the rest from {de_name}"
+        );
+        for field in fields {
+            // What a du guest reads: the du table's own text, or the other's.
+            let (text, from) = match du.get(*field) {
+                Some(text) => (text, du_name.to_owned()),
+                None => (
+                    de.get(*field)
+                        .unwrap_or_else(|| panic!("{de_name} has no {field}")),
+                    format!("{de_name} (not overridden)"),
+                ),
+            };
+            let found = sie_forms_in(text);
+            if !found.is_empty() {
+                missing.push(format!("{field} from {from} says {found:?}: {text}"));
+            }
         }
     }
     assert!(
@@ -268,7 +280,10 @@ fn the_check_sees_sie_where_it_is() {
         table("DE_DU")["welcome_lead"],
         "Du wurdest zu einem vertraulichen Videogespräch eingeladen."
     );
-    assert!(table("EN").len() > 200);
+    assert!(table("EN").len() > 120);
+    assert!(table("HOST_EN").len() > 80);
+    let hers = table("HOST_DE");
+    assert!(!sie_forms_in(&hers["invite_message"]).is_empty());
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! every text. Plain, calm words; no technical jargon. German has a second
 //! table for guests whose link says "du" ([`DE_DU`]); no text has a slash
 //! form (a screen reader reads the slash aloud as "Schrägstrich").
+//!
+//! The counsellor's own texts are a second struct, [`HostStrings`],
+//! reached through [`Strings::host`], so that the guest's module, which
+//! never shows her screens, does not carry them.
 
 use confide_shared::link::Address;
 use yew::prelude::*;
@@ -111,66 +115,15 @@ pub struct Strings {
     pub quick_exit: &'static str,
     pub quick_exit_label: &'static str,
     pub loading: &'static str,
-    // Start
-    pub start_title: &'static str,
-    pub start_lead: &'static str,
-    pub start_points: [&'static str; 3],
-    pub start_button: &'static str,
     // Release line (start and guest pages)
     pub release_version: &'static str,
     pub release_checksum: &'static str,
     pub release_note: &'static str,
     // Invite
-    pub invite_title: &'static str,
-    pub invite_lead: &'static str,
-    pub invite_link_label: &'static str,
-    pub invite_link_n: fn(usize) -> String,
-    pub copy_link: &'static str,
-    pub copied: &'static str,
-    pub copy_failed: &'static str,
-    pub link_once: &'static str,
-    /// "Dieser Link funktioniert einmal, bis ", " Uhr." (a day or "heute" between).
-    pub link_until: [&'static str; 2],
-    /// "heute", "morgen" inside a sentence.
-    pub until_days: [&'static str; 2],
-    pub link_used: &'static str,
-    pub qr_label: &'static str,
-    pub qr_show: &'static str,
-    pub invite_more: &'static str,
-    pub invite_limit: &'static str,
-    pub hide_address: &'static str,
-    pub declining: &'static str,
-    pub undo: &'static str,
-    pub remove_confirm: &'static str,
-    pub hide_address_hint: &'static str,
-    pub waiting_room: &'static str,
-    pub waiting_room_empty: &'static str,
     pub unnamed: &'static str,
-    pub knocking: &'static str,
-    /// Knocks are noticed (issue 16 item 8): the counsellor's notification
-    /// switch, what her browser said, and the notification's text (no name:
-    /// it may show on a locked screen).
-    pub notify_switch: &'static str,
-    pub notify_blocked: &'static str,
     pub notify_body: &'static str,
-    /// "Hereinlassen" from the invite page while her camera is not ready yet.
-    pub admit_enter_pending: &'static str,
     /// The phone's other camera.
     pub flip_camera: &'static str,
-    /// The phone's share sheet.
-    pub share_link: &'static str,
-    /// A note per link, for her only, shown on its knock ("Link für M.").
-    pub invite_note: &'static str,
-    pub invite_note_placeholder: &'static str,
-    pub knock_via: &'static str,
-    pub admit: &'static str,
-    pub reject: &'static str,
-    pub admit_label: fn(&str) -> String,
-    pub reject_label: fn(&str) -> String,
-    pub admitted: &'static str,
-    pub own_devices: &'static str,
-    pub enter_call: &'static str,
-    pub enter_call_hint: &'static str,
     // Guest welcome
     pub welcome_title: &'static str,
     pub welcome_lead: &'static str,
@@ -190,9 +143,6 @@ pub struct Strings {
     pub tile_sound_only: &'static str,
     /// The toast for a chat message while the chat is closed.
     pub chat_toast: fn(&str) -> String,
-    pub share_advice: &'static str,
-    pub share_choose_window: &'static str,
-    pub share_cancel: &'static str,
     // Device check
     pub check_title: &'static str,
     pub check_lead: &'static str,
@@ -224,19 +174,11 @@ pub struct Strings {
     pub sas_explain: &'static str,
     /// The guest is told she will be asked (`None` = no counsellor name known).
     pub sas_lead_guest: fn(Option<&str>) -> String,
-    /// A way to compare without speaking aloud. Not the chat: whoever could
-    /// sit in the middle could also rewrite a typed number.
-    pub sas_silent_host: &'static str,
     pub sas_silent_guest: &'static str,
     /// Before the centre's phone number (guest pages).
     pub centre_phone: &'static str,
     /// Above the crisis lines on the end page.
     pub crisis_title: &'static str,
-    /// "Nachricht kopieren": the link in a ready message (link, centre, phone).
-    pub copy_message: &'static str,
-    /// The ready message: link, the appointment ("Donnerstag, 3. Dezember, 14:00" and
-    /// the minutes before it the link opens), centre, phone.
-    pub invite_message: InviteMessage,
     /// The waiting page: minutes waited, after 10 minutes whom to call,
     /// and leaving the waiting room (asks once more).
     pub waited: fn(u32) -> String,
@@ -257,10 +199,8 @@ pub struct Strings {
     pub back: &'static str,
     pub sas_renewed: &'static str,
     pub refused_notice: &'static str,
-    pub invite_in_call: &'static str,
     pub sharing_now: &'static str,
     pub stop_sharing: &'static str,
-    pub invite_in_call_title: &'static str,
     pub you: &'static str,
     pub counsellor: &'static str,
     pub alone: &'static str,
@@ -278,16 +218,8 @@ pub struct Strings {
     pub share_screen: &'static str,
     pub chat: &'static str,
     pub hang_up: &'static str,
-    pub end_for_all: &'static str,
-    pub end_for_all_confirm: &'static str,
     /// Guest: the hang-up button after a first click.
     pub hang_up_confirm: &'static str,
-    pub remove: &'static str,
-    pub remove_label: fn(&str) -> String,
-    pub guest_left: fn(&str) -> String,
-    pub new_link: &'static str,
-    pub new_link_copied: fn(&str) -> String,
-    pub new_link_made: fn(&str) -> String,
     pub participant_muted: &'static str,
     pub reconnecting: &'static str,
     /// Picture and sound from one participant do not get through.
@@ -301,13 +233,8 @@ pub struct Strings {
     pub chat_paused: &'static str,
     pub media_retry: &'static str,
     pub media_sound_only: &'static str,
-    pub knock_in_call: fn(&str) -> String,
-    /// A seat asks for a new key exchange; the argument is a name or [`Strings::someone`].
-    pub renewal_request: fn(&str) -> String,
-    pub renewal_accept: &'static str,
     /// Stands for a person without a name in a sentence.
     pub someone: &'static str,
-    pub renewal_refused_host: fn(&str) -> String,
     pub renewal_refused_guest: &'static str,
     pub roster_not_acknowledged: fn(&str) -> String,
     pub messages_lost: &'static str,
@@ -343,40 +270,6 @@ pub struct Strings {
     pub failure_security: FailureText,
     // Counsellor sign-in (access)
     pub failure_sign_in: FailureText,
-    /// "Abmelden", its question, and the two answers.
-    pub sign_out: [&'static str; 4],
-    // The counsellor's planned sessions (appointments), start page.
-    pub plan_button: &'static str,
-    /// "Anrede im Link": how a link's German guest pages address the guest.
-    pub address_legend: &'static str,
-    pub address_formal: &'static str,
-    pub address_informal: &'static str,
-    /// The name her guests see for her (start page).
-    pub own_name_label: &'static str,
-    pub own_name_hint: &'static str,
-    pub plan_date: &'static str,
-    pub plan_time: &'static str,
-    pub plan_length: &'static str,
-    pub plan_opens: &'static str,
-    pub plan_opens_before: &'static str,
-    pub plan_minutes: &'static str,
-    pub plan_label: &'static str,
-    pub plan_label_hint: &'static str,
-    pub plan_submit: &'static str,
-    pub plan_cancel: &'static str,
-    pub plan_in_past: &'static str,
-    pub planned_title: &'static str,
-    /// "Heute", "Morgen".
-    pub planned_days: [&'static str; 2],
-    /// "Der Link funktioniert von ", " bis ", " Uhr."
-    pub planned_window: [&'static str; 3],
-    pub planned_knocking: &'static str,
-    pub planned_open: &'static str,
-    pub planned_delete: [&'static str; 4],
-    pub planned_delete_all: [&'static str; 4],
-    pub planned_device_note: &'static str,
-    pub planned_none: &'static str,
-    pub planned_unreadable: &'static str,
     // ----- Appointments (guest): too early, not there yet, too late -----
     /// Before the appointment's day and time.
     pub appt_title: &'static str,
@@ -393,9 +286,29 @@ pub struct Strings {
     /// Before the day and time it was.
     pub appt_over_was: &'static str,
     pub appt_over_todo: &'static str,
+    /// Which [`HostStrings`] go with these texts.
+    host: HostTable,
+}
+
+/// The counsellor's texts that go with a table of [`Strings`].
+#[derive(Clone, Copy)]
+enum HostTable {
+    De,
+    DeDu,
+    En,
 }
 
 impl Strings {
+    /// The counsellor's texts in the same language (and, for the message
+    /// with a "du" link, the same form of address).
+    pub fn host(&self) -> &'static HostStrings {
+        match self.host {
+            HostTable::De => &HOST_DE,
+            HostTable::DeDu => &HOST_DE_DU,
+            HostTable::En => &HOST_EN,
+        }
+    }
+
     pub fn failure(&self, kind: FailureKind) -> &FailureText {
         match kind {
             FailureKind::InvalidLink => &self.failure_invalid_link,
@@ -425,65 +338,14 @@ static DE: Strings = Strings {
     quick_exit: "Schnell verlassen",
     quick_exit_label: "Schnell verlassen: Seite sofort schließen (auch: zweimal Escape drücken)",
     loading: "Wird geladen…",
-    start_title: "Vertrauliche Videoberatung",
-    start_lead: "confide verbindet Sie per Video mit den Menschen, die Sie beraten – \
-                 Ende-zu-Ende verschlüsselt, ohne Installation und ohne Konto.",
-    start_points: [
-        "Bild, Ton und Chat sind Ende-zu-Ende verschlüsselt.",
-        "Nichts wird aufgezeichnet oder gespeichert.",
-        "Ihr Gegenüber braucht nur einen Browser und Ihren Einladungslink.",
-    ],
-    start_button: "Neue Sitzung starten",
     release_version: "Version",
     release_checksum: "Prüfsumme",
     release_note: "Zum Vergleich mit der Prüfsumme, die Ihre Beratungsstelle veröffentlicht. \
                    Auch eine veränderte Seite könnte diese Zahl zeigen: Was ausgeliefert wird, \
                    beweist nur eine Prüfung von außen.",
-    invite_title: "Person einladen",
-    invite_lead: "Senden Sie diesen Link an die Person, mit der Sie sprechen möchten.",
-    invite_link_label: "Einladungslink",
-    invite_link_n: |n| format!("Einladungslink {n}"),
-    copy_link: "Link kopieren",
-    copied: "Kopiert",
-    copy_failed: "Kopieren nicht möglich – bitte markieren Sie den Link und kopieren Sie ihn selbst.",
-    link_once: "Dieser Link funktioniert nur einmal.",
-    link_until: ["Dieser Link funktioniert einmal, bis ", " Uhr."],
-    until_days: ["heute", "morgen"],
-    link_used: "Bereits geöffnet",
-    qr_label: "QR-Code des Einladungslinks",
-    qr_show: "QR-Code anzeigen",
-    invite_more: "Weitere Person einladen",
-    invite_limit: "Sie können bis zu drei Personen einladen.",
-    hide_address: "Meine IP-Adresse verbergen",
-    declining: "Wird abgelehnt …",
-    undo: "Rückgängig",
-    remove_confirm: "Wirklich entfernen?",
-    hide_address_hint: "Bild und Ton laufen dann immer über den Server dieser Beratungsstelle \
-        (weiterhin verschlüsselt). Gäste sehen Ihre IP-Adresse nicht. Zwischen Gästen \
-        gilt das immer.",
-    waiting_room: "Warteraum",
-    waiting_room_empty: "Noch hat niemand angeklopft. Sobald jemand den Link öffnet und anklopft, \
-                         erscheint die Person hier.",
     unnamed: "Ohne Namen",
-    knocking: "klopft an",
-    notify_switch: "Bei Klopfen benachrichtigen",
-    notify_blocked: "Ihr Browser erlaubt dieser Seite keine Benachrichtigungen. Sie können das in \
-                     den Einstellungen der Seite ändern; der Ton und das Zeichen im Tab bleiben.",
     notify_body: "Jemand wartet im Warteraum.",
-    admit_enter_pending: "Eingelassen. Sie betreten das Gespräch, sobald Ihre Kamera bereit ist.",
     flip_camera: "Kamera wechseln",
-    share_link: "Teilen",
-    invite_note: "Notiz zum Link (nur für Sie)",
-    invite_note_placeholder: "z. B. für M., 14 Uhr",
-    knock_via: "Link",
-    admit: "Hereinlassen",
-    reject: "Ablehnen",
-    admit_label: |name| format!("{name} hereinlassen"),
-    reject_label: |name| format!("{name} ablehnen"),
-    admitted: "Hereingelassen",
-    own_devices: "Ihre Kamera und Ihr Mikrofon",
-    enter_call: "Gespräch betreten",
-    enter_call_hint: "Sie können das Gespräch schon jetzt betreten. Hereingelassene Personen kommen dazu.",
     welcome_title: "Willkommen",
     welcome_lead: "Sie wurden zu einem vertraulichen Videogespräch eingeladen.",
     privacy_points: [
@@ -515,10 +377,6 @@ static DE: Strings = Strings {
     tile_writes_only: "Schreibt nur",
     tile_sound_only: "Nur Ton",
     chat_toast: |name| format!("Neue Nachricht von {name}"),
-    share_advice: "Teilen Sie am besten nur ein Fenster. Ein ganzer Bildschirm kann Namen anderer \
-                   Klientinnen und Klienten zeigen.",
-    share_choose_window: "Fenster wählen",
-    share_cancel: "Abbrechen",
     check_title: "Kamera und Mikrofon prüfen",
     check_lead: "So sieht und hört man Sie. Diese Vorschau sehen nur Sie.",
     check_starting: "Kamera und Mikrofon werden gestartet…",
@@ -551,26 +409,9 @@ static DE: Strings = Strings {
             name.unwrap_or("Ihre Beratung")
         )
     },
-    sas_silent_host: "Ihr Gegenüber kann die Zahl auch auf einen Zettel schreiben und in die Kamera halten.",
     sas_silent_guest: "Lieber nicht laut sprechen? Schreiben Sie die Zahl auf einen Zettel und halten Sie ihn in die Kamera.",
     centre_phone: "Telefon:",
     crisis_title: "Wenn Sie jetzt mit jemandem sprechen möchten, kostenlos und anonym:",
-    copy_message: "Nachricht kopieren",
-    invite_message: |link, when, centre, phone| {
-        let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
-        let when = when
-            .map(|(w, m)| format!("Ihr Termin ist am {w} Uhr. Der Link funktioniert ab {m} Minuten vorher bis zum Ende des Termins. "))
-            .unwrap_or_default();
-        let call = phone
-            .map(|p| format!("\nFragen? Rufen Sie uns an: {p}\n"))
-            .unwrap_or_default();
-        format!(
-            "Guten Tag,\n\nhier ist Ihr Link für das Video-Gespräch{with}:\n{link}\n\n\
-             {when}Der Link funktioniert nur einmal. Sie brauchen ein Handy oder einen Computer mit \
-             aktuellem Browser; Kamera und Mikrofon, wenn Sie möchten. Sie müssen nichts \
-             installieren.\n{call}"
-        )
-    },
     waited: |minutes| match minutes {
         0 => "Sie warten seit weniger als einer Minute.".into(),
         1 => "Sie warten seit einer Minute.".into(),
@@ -591,10 +432,8 @@ static DE: Strings = Strings {
     sas_is_different: "Sie ist anders",
     back: "Zurück",
     sas_renewed: "Die Verbindung wurde neu aufgebaut. Bitte vergleichen Sie den neuen Sicherheitscode.",
-    invite_in_call: "Einladen",
     sharing_now: "Sie teilen gerade Ihren Bildschirm. Die anderen sehen ihn statt Ihrer Kamera.",
     stop_sharing: "Teilen beenden",
-    invite_in_call_title: "Weitere Person einladen",
     refused_notice: "Eine veränderte oder wiederholte Nachricht wurde erkannt und verworfen. Das Gespräch bleibt geschützt.",
     you: "Sie",
     counsellor: "Beratung",
@@ -611,21 +450,7 @@ static DE: Strings = Strings {
     share_screen: "Bildschirm teilen",
     chat: "Chat",
     hang_up: "Auflegen",
-    end_for_all: "Gespräch beenden",
-    end_for_all_confirm: "Wirklich für alle beenden?",
     hang_up_confirm: "Wirklich auflegen?",
-    remove: "Entfernen",
-    remove_label: |name| format!("{name} aus dem Gespräch entfernen"),
-    guest_left: |name| format!("{name} hat das Gespräch verlassen."),
-    new_link: "Neuen Link erstellen",
-    new_link_copied: |name| {
-        format!("Neuer Link kopiert – senden Sie ihn an {name}. Er funktioniert einmal.")
-    },
-    new_link_made: |name| {
-        format!(
-            "Neuer Link – kopieren Sie ihn und senden Sie ihn an {name}. Er funktioniert einmal."
-        )
-    },
     participant_muted: "Mikrofon aus",
     reconnecting: "Verbindung unterbrochen – wird wiederhergestellt…",
     media_trouble: "Bild und Ton kommen nicht durch.",
@@ -637,19 +462,7 @@ static DE: Strings = Strings {
     chat_paused: "Der Chat ist angehalten, bis die Beratung zurück ist.",
     media_retry: "Erneut versuchen",
     media_sound_only: "Nur Ton",
-    knock_in_call: |name| format!("{name} klopft an"),
-    renewal_request: |name| {
-        format!(
-            "{name} möchte die Verbindung neu aufbauen. Danach vergleichen Sie einen neuen Sicherheitscode."
-        )
-    },
-    renewal_accept: "Neu verbinden",
     someone: "Eine Person",
-    renewal_refused_host: |name| {
-        format!(
-            "Die Verbindung mit {name} wurde mehrfach neu gestartet und abgebrochen. Weitere Versuche werden abgelehnt – möglicherweise versucht jemand, sich einzuschalten. Entfernen Sie die Person, wenn Sie unsicher sind."
-        )
-    },
     renewal_refused_guest: "Die Verbindung zur Beratung wurde mehrfach neu gestartet und abgebrochen. Weitere Versuche werden abgelehnt; das laufende Gespräch bleibt geschützt.",
     roster_not_acknowledged: |name| {
         format!(
@@ -792,54 +605,6 @@ static DE: Strings = Strings {
                Sie sich abmelden.",
         steps: &[],
     },
-    sign_out: [
-        "Abmelden",
-        "Dieses Gerät abmelden? Zum erneuten Anmelden brauchen Sie wieder Ihren Anmeldelink.",
-        "Ja, abmelden",
-        "Angemeldet bleiben",
-    ],
-    plan_button: "Termin planen",
-    address_legend: "Anrede im Link",
-    address_formal: "Sie",
-    address_informal: "du",
-    own_name_label: "Ihr Name für Gäste (freiwillig)",
-    own_name_hint: "Zum Beispiel Frau Berger oder Anna. Ihre Gäste sehen ihn im Gespräch \
-                    statt „Beratung“. Er bleibt auf diesem Gerät gespeichert.",
-    plan_date: "Datum",
-    plan_time: "Uhrzeit",
-    plan_length: "Dauer",
-    plan_opens: "Link gilt ab",
-    plan_opens_before: " Minuten vorher",
-    plan_minutes: " Minuten",
-    plan_label: "Für wen? (freiwillig)",
-    plan_label_hint: "Nur für Sie, z. B. „für M.“ – steht nicht im Link.",
-    plan_submit: "Termin anlegen",
-    plan_cancel: "Abbrechen",
-    plan_in_past: "Diese Zeit ist schon vorbei. Bitte wählen Sie eine spätere Zeit.",
-    planned_title: "Geplante Termine",
-    planned_days: ["Heute", "Morgen"],
-    planned_window: ["Der Link funktioniert von ", " bis ", " Uhr, einmal."],
-    planned_knocking: "Jemand wartet",
-    planned_open: "Termin öffnen",
-    planned_delete: [
-        "Termin löschen",
-        "Termin löschen? Der Link funktioniert dann nicht mehr.",
-        "Löschen",
-        "Behalten",
-    ],
-    planned_delete_all: [
-        "Alle Termine auf diesem Gerät löschen",
-        "Alle Termine auf diesem Gerät löschen? Ihre Links funktionieren dann nicht mehr.",
-        "Alle löschen",
-        "Behalten",
-    ],
-    planned_device_note: "Termine werden nur auf diesem Gerät gespeichert, nicht auf dem Server; \
-        auf einem anderen Gerät sehen Sie sie nicht. Öffnen Sie confide am Termintag hier: \
-        Wer vorher anklopft, wartet, bis Sie da sind.",
-    planned_none: "Auf diesem Gerät sind keine Termine geplant. Termine, die Sie auf einem \
-        anderen Gerät geplant haben, sehen und öffnen Sie nur dort.",
-    planned_unreadable: "Einige gespeicherte Termine kann diese Version nicht lesen. Sie bleiben \
-        gespeichert.",
     // ----- Appointments (guest) -----
     appt_title: "Ihr Termin: ",
     appt_clock: " Uhr",
@@ -854,6 +619,7 @@ static DE: Strings = Strings {
     appt_over_was: "Ihr Termin war am ",
     appt_over_todo: "Bitten Sie Ihre Beratungsstelle um einen neuen Termin. Dazu bekommen Sie \
                      einen neuen Link.",
+    host: HostTable::De,
 };
 
 /// German with "du", for the guest's pages of a link that says so (youth
@@ -905,21 +671,6 @@ static DE_DU: Strings = Strings {
     sas_silent_guest: "Lieber nicht laut sprechen? Schreib die Zahl auf einen Zettel und halte \
                        ihn in die Kamera.",
     crisis_title: "Wenn du jetzt mit jemandem sprechen möchtest, kostenlos und anonym:",
-    invite_message: |link, when, centre, phone| {
-        let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
-        let when = when
-            .map(|(w, m)| format!("Dein Termin ist am {w} Uhr. Der Link funktioniert ab {m} Minuten vorher bis zum Ende des Termins. "))
-            .unwrap_or_default();
-        let call = phone
-            .map(|p| format!("\nFragen? Ruf uns an: {p}\n"))
-            .unwrap_or_default();
-        format!(
-            "Hallo,\n\nhier ist dein Link für das Video-Gespräch{with}:\n{link}\n\n\
-             {when}Der Link funktioniert nur einmal. Du brauchst ein Handy oder einen Computer mit \
-             aktuellem Browser; Kamera und Mikrofon, wenn du möchtest. Du musst nichts \
-             installieren.\n{call}"
-        )
-    },
     waited: |minutes| match minutes {
         0 => "Du wartest seit weniger als einer Minute.".into(),
         1 => "Du wartest seit einer Minute.".into(),
@@ -1046,6 +797,7 @@ static DE_DU: Strings = Strings {
     appt_over_was: "Dein Termin war am ",
     appt_over_todo: "Bitte deine Beratungsstelle um einen neuen Termin. Dazu bekommst du einen \
                      neuen Link.",
+    host: HostTable::DeDu,
     ..DE
 };
 
@@ -1056,65 +808,14 @@ static EN: Strings = Strings {
     quick_exit: "Quick exit",
     quick_exit_label: "Quick exit: leave this page immediately (or press Escape twice)",
     loading: "Loading…",
-    start_title: "Confidential video counselling",
-    start_lead: "confide connects you by video with the people you counsel – end-to-end \
-                 encrypted, with nothing to install and no account.",
-    start_points: [
-        "Video, sound and chat are end-to-end encrypted.",
-        "Nothing is recorded or stored.",
-        "The other person only needs a browser and your invite link.",
-    ],
-    start_button: "Start a new session",
     release_version: "Version",
     release_checksum: "Checksum",
     release_note: "To compare with the checksum your counselling centre publishes. A modified \
                    page could show the genuine number too: only a check from outside proves \
                    what is served.",
-    invite_title: "Invite someone",
-    invite_lead: "Send this link to the person you want to talk to.",
-    invite_link_label: "Invite link",
-    invite_link_n: |n| format!("Invite link {n}"),
-    copy_link: "Copy link",
-    copied: "Copied",
-    copy_failed: "Copying is not possible – please select the link and copy it yourself.",
-    link_once: "This link works only once.",
-    link_until: ["This link works once, until ", "."],
-    until_days: ["today", "tomorrow"],
-    link_used: "Already opened",
-    qr_label: "QR code of the invite link",
-    qr_show: "Show QR code",
-    invite_more: "Invite another person",
-    invite_limit: "You can invite up to three people.",
-    hide_address: "Hide my IP address",
-    declining: "Turning away …",
-    undo: "Undo",
-    remove_confirm: "Really remove?",
-    hide_address_hint: "Picture and sound then always go through this centre's server \
-        (still encrypted). Guests do not see your IP address. Between guests this \
-        always applies.",
-    waiting_room: "Waiting room",
-    waiting_room_empty: "Nobody has knocked yet. As soon as someone opens the link and knocks, \
-                         they appear here.",
     unnamed: "No name",
-    knocking: "is knocking",
-    notify_switch: "Notify me when someone knocks",
-    notify_blocked: "Your browser does not allow this page to show notifications. You can change \
-                     that in the page's settings; the sound and the mark on the tab remain.",
     notify_body: "Someone is waiting in the waiting room.",
-    admit_enter_pending: "Let in. You enter the call as soon as your camera is ready.",
     flip_camera: "Switch camera",
-    share_link: "Share",
-    invite_note: "Note for this link (only for you)",
-    invite_note_placeholder: "e.g. for M., 2 pm",
-    knock_via: "link",
-    admit: "Let in",
-    reject: "Decline",
-    admit_label: |name| format!("Let {name} in"),
-    reject_label: |name| format!("Decline {name}"),
-    admitted: "Already let in",
-    own_devices: "Your camera and microphone",
-    enter_call: "Enter the call",
-    enter_call_hint: "You can enter the call now. People you let in will join you.",
     welcome_title: "Welcome",
     welcome_lead: "You have been invited to a confidential video conversation.",
     privacy_points: [
@@ -1145,10 +846,6 @@ static EN: Strings = Strings {
     tile_writes_only: "Chat only",
     tile_sound_only: "Audio only",
     chat_toast: |name| format!("New message from {name}"),
-    share_advice: "Best share a single window only. A whole screen can show the names of \
-                   other clients.",
-    share_choose_window: "Choose a window",
-    share_cancel: "Cancel",
     check_title: "Check your camera and microphone",
     check_lead: "This is how others will see and hear you. Only you see this preview.",
     check_starting: "Starting camera and microphone…",
@@ -1180,25 +877,9 @@ static EN: Strings = Strings {
             name.unwrap_or("Your counsellor")
         )
     },
-    sas_silent_host: "They can also write the number on paper and hold it up to the camera.",
     sas_silent_guest: "Rather not speak aloud? Write the number on paper and hold it up to the camera.",
     centre_phone: "Phone:",
     crisis_title: "If you want to talk to someone now, free and anonymous:",
-    copy_message: "Copy message",
-    invite_message: |link, when, centre, phone| {
-        let with = centre.map(|c| format!(" with {c}")).unwrap_or_default();
-        let when = when
-            .map(|(w, m)| format!("Your appointment is on {w}. The link works from {m} minutes before until the end of the appointment. "))
-            .unwrap_or_default();
-        let call = phone
-            .map(|p| format!("\nQuestions? Call us: {p}\n"))
-            .unwrap_or_default();
-        format!(
-            "Hello,\n\nhere is your link for the video call{with}:\n{link}\n\n\
-             {when}The link works only once. You need a phone or computer with an up-to-date \
-             browser; camera and microphone if you like. Nothing to install.\n{call}"
-        )
-    },
     waited: |minutes| match minutes {
         0 => "You have been waiting for less than a minute.".into(),
         1 => "You have been waiting for one minute.".into(),
@@ -1219,10 +900,8 @@ static EN: Strings = Strings {
     sas_is_different: "It is different",
     back: "Back",
     sas_renewed: "The connection was re-established. Please compare the new safety code.",
-    invite_in_call: "Invite",
     sharing_now: "You are sharing your screen. The others see it instead of your camera.",
     stop_sharing: "Stop sharing",
-    invite_in_call_title: "Invite another person",
     refused_notice: "An altered or repeated message was detected and discarded. The call stays protected.",
     you: "You",
     counsellor: "Counsellor",
@@ -1239,15 +918,7 @@ static EN: Strings = Strings {
     share_screen: "Share screen",
     chat: "Chat",
     hang_up: "Hang up",
-    end_for_all: "End the session",
-    end_for_all_confirm: "Really end for everyone?",
     hang_up_confirm: "Really hang up?",
-    remove: "Remove",
-    remove_label: |name| format!("Remove {name} from the call"),
-    guest_left: |name| format!("{name} left the call."),
-    new_link: "Create a new link",
-    new_link_copied: |name| format!("New link copied – send it to {name}. It works once."),
-    new_link_made: |name| format!("New link – copy it and send it to {name}. It works once."),
     participant_muted: "Microphone off",
     reconnecting: "Connection interrupted – reconnecting…",
     media_trouble: "Picture and sound are not getting through.",
@@ -1259,17 +930,7 @@ static EN: Strings = Strings {
     chat_paused: "The chat is paused until your counsellor is back.",
     media_retry: "Try again",
     media_sound_only: "Sound only",
-    knock_in_call: |name| format!("{name} is knocking"),
-    renewal_request: |name| {
-        format!("{name} wants to reconnect. You will compare a new safety code afterwards.")
-    },
-    renewal_accept: "Reconnect",
     someone: "Someone",
-    renewal_refused_host: |name| {
-        format!(
-            "The connection with {name} was restarted and abandoned several times. Further attempts are refused – someone may be trying to listen in. Remove the person if in doubt."
-        )
-    },
     renewal_refused_guest: "The connection to your counsellor was restarted and abandoned several times. Further attempts are refused; the current conversation stays protected.",
     roster_not_acknowledged: |name| {
         format!(
@@ -1403,19 +1064,390 @@ static EN: Strings = Strings {
                this device. It then stays signed in until you sign out.",
         steps: &[],
     },
+    // ----- Appointments (guest) -----
+    appt_title: "Your appointment: ",
+    appt_clock: "",
+    appt_early_lead: "This page connects you by itself when it is time. You can leave it open.",
+    appt_opens: ["You can come in from ", "."],
+    appt_wait_title: "Your counsellor is not here yet",
+    appt_wait_lead: "This page keeps trying. You can leave it open.",
+    appt_wait_long: "If someone else has already used your link, only your counselling centre \
+                     can help.",
+    appt_over_title: "This appointment is over",
+    appt_over_was: "Your appointment was on ",
+    appt_over_todo: "Please ask your counselling centre for a new appointment. You will get a new \
+                     link for it.",
+    host: HostTable::En,
+};
+
+/// Digits separated by spaces, so screen readers read them one by one.
+fn spaced(code: &str) -> String {
+    code.chars()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The counsellor's texts (her start, invite and planning screens, and her
+/// parts of the call). Apart from [`Strings`] so that the guest's module
+/// (`crate::GUEST_MODULE`), whose code never reaches these screens, leaves
+/// them out: only code behind `hosting()` or on her screens may call
+/// [`Strings::host`] (docs/BENCHMARKS.md §5).
+pub struct HostStrings {
+    // Start
+    pub start_title: &'static str,
+    pub start_lead: &'static str,
+    pub start_points: [&'static str; 3],
+    pub start_button: &'static str,
+    // Invite and waiting room
+    pub invite_title: &'static str,
+    pub invite_lead: &'static str,
+    pub invite_link_n: fn(usize) -> String,
+    pub copy_link: &'static str,
+    pub copy_failed: &'static str,
+    pub link_once: &'static str,
+    /// "Dieser Link funktioniert einmal, bis ", " Uhr." (a day or "heute" between).
+    pub link_until: [&'static str; 2],
+    /// "heute", "morgen" inside a sentence.
+    pub until_days: [&'static str; 2],
+    pub link_used: &'static str,
+    pub qr_label: &'static str,
+    pub qr_show: &'static str,
+    pub invite_more: &'static str,
+    pub invite_limit: &'static str,
+    pub hide_address_hint: &'static str,
+    pub waiting_room: &'static str,
+    pub waiting_room_empty: &'static str,
+    /// Knocks are noticed (issue 16 item 8): the counsellor's notification
+    /// switch, what her browser said, and the notification's text (no name:
+    /// it may show on a locked screen).
+    pub notify_switch: &'static str,
+    pub notify_blocked: &'static str,
+    /// "Hereinlassen" from the invite page while her camera is not ready yet.
+    pub admit_enter_pending: &'static str,
+    /// The phone's share sheet.
+    pub share_link: &'static str,
+    /// A note per link, for her only, shown on its knock ("Link für M.").
+    pub invite_note: &'static str,
+    pub invite_note_placeholder: &'static str,
+    pub knock_via: &'static str,
+    pub own_devices: &'static str,
+    pub enter_call_hint: &'static str,
+    /// "Nachricht kopieren": the link in a ready message (link, centre, phone).
+    pub copy_message: &'static str,
+    /// The ready message: link, the appointment ("Donnerstag, 3. Dezember, 14:00" and
+    /// the minutes before it the link opens), centre, phone.
+    pub invite_message: InviteMessage,
+    /// "Abmelden", its question, and the two answers.
+    pub sign_out: [&'static str; 4],
+    // Planned sessions (start page)
+    pub plan_button: &'static str,
+    /// "Anrede im Link": how a link's German guest pages address the guest.
+    pub address_legend: &'static str,
+    pub address_formal: &'static str,
+    pub address_informal: &'static str,
+    /// The name her guests see for her (start page).
+    pub own_name_label: &'static str,
+    pub own_name_hint: &'static str,
+    pub plan_date: &'static str,
+    pub plan_time: &'static str,
+    pub plan_length: &'static str,
+    pub plan_opens: &'static str,
+    pub plan_opens_before: &'static str,
+    pub plan_minutes: &'static str,
+    pub plan_label: &'static str,
+    pub plan_label_hint: &'static str,
+    pub plan_submit: &'static str,
+    pub plan_cancel: &'static str,
+    pub plan_in_past: &'static str,
+    pub planned_title: &'static str,
+    /// "Heute", "Morgen".
+    pub planned_days: [&'static str; 2],
+    /// "Der Link funktioniert von ", " bis ", " Uhr."
+    pub planned_window: [&'static str; 3],
+    pub planned_knocking: &'static str,
+    pub planned_open: &'static str,
+    pub planned_delete: [&'static str; 4],
+    pub planned_delete_all: [&'static str; 4],
+    pub planned_device_note: &'static str,
+    pub planned_none: &'static str,
+    pub planned_unreadable: &'static str,
+    // Her parts of the call: knocks, removing, inviting, ending, sharing
+    pub invite_link_label: &'static str,
+    pub undo: &'static str,
+    pub remove_confirm: &'static str,
+    pub remove_label: fn(&str) -> String,
+    pub admit_label: fn(&str) -> String,
+    pub reject_label: fn(&str) -> String,
+    pub knock_in_call: fn(&str) -> String,
+    /// A seat asks for a new key exchange; the argument is a name or [`Strings::someone`].
+    pub renewal_request: fn(&str) -> String,
+    pub renewal_accept: &'static str,
+    pub invite_in_call: &'static str,
+    pub invite_in_call_title: &'static str,
+    pub end_for_all: &'static str,
+    pub end_for_all_confirm: &'static str,
+    pub renewal_refused_host: fn(&str) -> String,
+    pub guest_left: fn(&str) -> String,
+    pub new_link: &'static str,
+    pub new_link_copied: fn(&str) -> String,
+    pub new_link_made: fn(&str) -> String,
+    pub share_advice: &'static str,
+    pub share_choose_window: &'static str,
+    pub share_cancel: &'static str,
+    pub hide_address: &'static str,
+    pub declining: &'static str,
+    pub knocking: &'static str,
+    pub admit: &'static str,
+    pub reject: &'static str,
+    pub admitted: &'static str,
+    pub enter_call: &'static str,
+    pub copied: &'static str,
+    pub remove: &'static str,
+    /// A way to compare without speaking aloud. Not the chat: whoever could
+    /// sit in the middle could also rewrite a typed number.
+    pub sas_silent_host: &'static str,
+}
+
+static HOST_DE: HostStrings = HostStrings {
+    start_title: "Vertrauliche Videoberatung",
+    start_lead: "confide verbindet Sie per Video mit den Menschen, die Sie beraten – \
+                 Ende-zu-Ende verschlüsselt, ohne Installation und ohne Konto.",
+    start_points: [
+        "Bild, Ton und Chat sind Ende-zu-Ende verschlüsselt.",
+        "Nichts wird aufgezeichnet oder gespeichert.",
+        "Ihr Gegenüber braucht nur einen Browser und Ihren Einladungslink.",
+    ],
+    start_button: "Neue Sitzung starten",
+    invite_title: "Person einladen",
+    invite_lead: "Senden Sie diesen Link an die Person, mit der Sie sprechen möchten.",
+    invite_link_n: |n| format!("Einladungslink {n}"),
+    copy_link: "Link kopieren",
+    copy_failed: "Kopieren nicht möglich – bitte markieren Sie den Link und kopieren Sie ihn selbst.",
+    link_once: "Dieser Link funktioniert nur einmal.",
+    link_until: ["Dieser Link funktioniert einmal, bis ", " Uhr."],
+    until_days: ["heute", "morgen"],
+    link_used: "Bereits geöffnet",
+    qr_label: "QR-Code des Einladungslinks",
+    qr_show: "QR-Code anzeigen",
+    invite_more: "Weitere Person einladen",
+    invite_limit: "Sie können bis zu drei Personen einladen.",
+    hide_address_hint: "Bild und Ton laufen dann immer über den Server dieser Beratungsstelle \
+        (weiterhin verschlüsselt). Gäste sehen Ihre IP-Adresse nicht. Zwischen Gästen \
+        gilt das immer.",
+    waiting_room: "Warteraum",
+    waiting_room_empty: "Noch hat niemand angeklopft. Sobald jemand den Link öffnet und anklopft, \
+                         erscheint die Person hier.",
+    notify_switch: "Bei Klopfen benachrichtigen",
+    notify_blocked: "Ihr Browser erlaubt dieser Seite keine Benachrichtigungen. Sie können das in \
+                     den Einstellungen der Seite ändern; der Ton und das Zeichen im Tab bleiben.",
+    admit_enter_pending: "Eingelassen. Sie betreten das Gespräch, sobald Ihre Kamera bereit ist.",
+    share_link: "Teilen",
+    invite_note: "Notiz zum Link (nur für Sie)",
+    invite_note_placeholder: "z. B. für M., 14 Uhr",
+    knock_via: "Link",
+    own_devices: "Ihre Kamera und Ihr Mikrofon",
+    enter_call_hint: "Sie können das Gespräch schon jetzt betreten. Hereingelassene Personen kommen dazu.",
+    copy_message: "Nachricht kopieren",
+    invite_message: |link, when, centre, phone| {
+        let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
+        let when = when
+            .map(|(w, m)| format!("Ihr Termin ist am {w} Uhr. Der Link funktioniert ab {m} Minuten vorher bis zum Ende des Termins. "))
+            .unwrap_or_default();
+        let call = phone
+            .map(|p| format!("\nFragen? Rufen Sie uns an: {p}\n"))
+            .unwrap_or_default();
+        format!(
+            "Guten Tag,\n\nhier ist Ihr Link für das Video-Gespräch{with}:\n{link}\n\n\
+             {when}Der Link funktioniert nur einmal. Sie brauchen ein Handy oder einen Computer mit \
+             aktuellem Browser; Kamera und Mikrofon, wenn Sie möchten. Sie müssen nichts \
+             installieren.\n{call}"
+        )
+    },
+    sign_out: [
+        "Abmelden",
+        "Dieses Gerät abmelden? Zum erneuten Anmelden brauchen Sie wieder Ihren Anmeldelink.",
+        "Ja, abmelden",
+        "Angemeldet bleiben",
+    ],
+    plan_button: "Termin planen",
+    address_legend: "Anrede im Link",
+    address_formal: "Sie",
+    address_informal: "du",
+    own_name_label: "Ihr Name für Gäste (freiwillig)",
+    own_name_hint: "Zum Beispiel Frau Berger oder Anna. Ihre Gäste sehen ihn im Gespräch \
+                    statt „Beratung“. Er bleibt auf diesem Gerät gespeichert.",
+    plan_date: "Datum",
+    plan_time: "Uhrzeit",
+    plan_length: "Dauer",
+    plan_opens: "Link gilt ab",
+    plan_opens_before: " Minuten vorher",
+    plan_minutes: " Minuten",
+    plan_label: "Für wen? (freiwillig)",
+    plan_label_hint: "Nur für Sie, z. B. „für M.“ – steht nicht im Link.",
+    plan_submit: "Termin anlegen",
+    plan_cancel: "Abbrechen",
+    plan_in_past: "Diese Zeit ist schon vorbei. Bitte wählen Sie eine spätere Zeit.",
+    planned_title: "Geplante Termine",
+    planned_days: ["Heute", "Morgen"],
+    planned_window: ["Der Link funktioniert von ", " bis ", " Uhr, einmal."],
+    planned_knocking: "Jemand wartet",
+    planned_open: "Termin öffnen",
+    planned_delete: [
+        "Termin löschen",
+        "Termin löschen? Der Link funktioniert dann nicht mehr.",
+        "Löschen",
+        "Behalten",
+    ],
+    planned_delete_all: [
+        "Alle Termine auf diesem Gerät löschen",
+        "Alle Termine auf diesem Gerät löschen? Ihre Links funktionieren dann nicht mehr.",
+        "Alle löschen",
+        "Behalten",
+    ],
+    planned_device_note: "Termine werden nur auf diesem Gerät gespeichert, nicht auf dem Server; \
+        auf einem anderen Gerät sehen Sie sie nicht. Öffnen Sie confide am Termintag hier: \
+        Wer vorher anklopft, wartet, bis Sie da sind.",
+    planned_none: "Auf diesem Gerät sind keine Termine geplant. Termine, die Sie auf einem \
+        anderen Gerät geplant haben, sehen und öffnen Sie nur dort.",
+    planned_unreadable: "Einige gespeicherte Termine kann diese Version nicht lesen. Sie bleiben \
+        gespeichert.",
+    invite_link_label: "Einladungslink",
+    undo: "Rückgängig",
+    remove_confirm: "Wirklich entfernen?",
+    remove_label: |name| format!("{name} aus dem Gespräch entfernen"),
+    admit_label: |name| format!("{name} hereinlassen"),
+    reject_label: |name| format!("{name} ablehnen"),
+    knock_in_call: |name| format!("{name} klopft an"),
+    renewal_request: |name| {
+        format!(
+            "{name} möchte die Verbindung neu aufbauen. Danach vergleichen Sie einen neuen Sicherheitscode."
+        )
+    },
+    renewal_accept: "Neu verbinden",
+    invite_in_call: "Einladen",
+    invite_in_call_title: "Weitere Person einladen",
+    end_for_all: "Gespräch beenden",
+    end_for_all_confirm: "Wirklich für alle beenden?",
+    renewal_refused_host: |name| {
+        format!(
+            "Die Verbindung mit {name} wurde mehrfach neu gestartet und abgebrochen. Weitere Versuche werden abgelehnt – möglicherweise versucht jemand, sich einzuschalten. Entfernen Sie die Person, wenn Sie unsicher sind."
+        )
+    },
+    guest_left: |name| format!("{name} hat das Gespräch verlassen."),
+    new_link: "Neuen Link erstellen",
+    new_link_copied: |name| {
+        format!("Neuer Link kopiert – senden Sie ihn an {name}. Er funktioniert einmal.")
+    },
+    new_link_made: |name| {
+        format!(
+            "Neuer Link – kopieren Sie ihn und senden Sie ihn an {name}. Er funktioniert einmal."
+        )
+    },
+    share_advice: "Teilen Sie am besten nur ein Fenster. Ein ganzer Bildschirm kann Namen anderer \
+                   Klientinnen und Klienten zeigen.",
+    share_choose_window: "Fenster wählen",
+    share_cancel: "Abbrechen",
+    hide_address: "Meine IP-Adresse verbergen",
+    declining: "Wird abgelehnt …",
+    knocking: "klopft an",
+    admit: "Hereinlassen",
+    reject: "Ablehnen",
+    admitted: "Hereingelassen",
+    enter_call: "Gespräch betreten",
+    copied: "Kopiert",
+    remove: "Entfernen",
+    sas_silent_host: "Ihr Gegenüber kann die Zahl auch auf einen Zettel schreiben und in die Kamera halten.",
+};
+
+/// The counsellor's own screens are formal; only the message she sends
+/// with a "du" link says "du".
+static HOST_DE_DU: HostStrings = HostStrings {
+    invite_message: |link, when, centre, phone| {
+        let with = centre.map(|c| format!(" mit {c}")).unwrap_or_default();
+        let when = when
+            .map(|(w, m)| format!("Dein Termin ist am {w} Uhr. Der Link funktioniert ab {m} Minuten vorher bis zum Ende des Termins. "))
+            .unwrap_or_default();
+        let call = phone
+            .map(|p| format!("\nFragen? Ruf uns an: {p}\n"))
+            .unwrap_or_default();
+        format!(
+            "Hallo,\n\nhier ist dein Link für das Video-Gespräch{with}:\n{link}\n\n\
+             {when}Der Link funktioniert nur einmal. Du brauchst ein Handy oder einen Computer mit \
+             aktuellem Browser; Kamera und Mikrofon, wenn du möchtest. Du musst nichts \
+             installieren.\n{call}"
+        )
+    },
+    ..HOST_DE
+};
+
+static HOST_EN: HostStrings = HostStrings {
+    start_title: "Confidential video counselling",
+    start_lead: "confide connects you by video with the people you counsel – end-to-end \
+                 encrypted, with nothing to install and no account.",
+    start_points: [
+        "Video, sound and chat are end-to-end encrypted.",
+        "Nothing is recorded or stored.",
+        "The other person only needs a browser and your invite link.",
+    ],
+    start_button: "Start a new session",
+    invite_title: "Invite someone",
+    invite_lead: "Send this link to the person you want to talk to.",
+    invite_link_n: |n| format!("Invite link {n}"),
+    copy_link: "Copy link",
+    copy_failed: "Copying is not possible – please select the link and copy it yourself.",
+    link_once: "This link works only once.",
+    link_until: ["This link works once, until ", "."],
+    until_days: ["today", "tomorrow"],
+    link_used: "Already opened",
+    qr_label: "QR code of the invite link",
+    qr_show: "Show QR code",
+    invite_more: "Invite another person",
+    invite_limit: "You can invite up to three people.",
+    hide_address_hint: "Picture and sound then always go through this centre's server \
+        (still encrypted). Guests do not see your IP address. Between guests this \
+        always applies.",
+    waiting_room: "Waiting room",
+    waiting_room_empty: "Nobody has knocked yet. As soon as someone opens the link and knocks, \
+                         they appear here.",
+    notify_switch: "Notify me when someone knocks",
+    notify_blocked: "Your browser does not allow this page to show notifications. You can change \
+                     that in the page's settings; the sound and the mark on the tab remain.",
+    admit_enter_pending: "Let in. You enter the call as soon as your camera is ready.",
+    share_link: "Share",
+    invite_note: "Note for this link (only for you)",
+    invite_note_placeholder: "e.g. for M., 2 pm",
+    knock_via: "link",
+    own_devices: "Your camera and microphone",
+    enter_call_hint: "You can enter the call now. People you let in will join you.",
+    copy_message: "Copy message",
+    invite_message: |link, when, centre, phone| {
+        let with = centre.map(|c| format!(" with {c}")).unwrap_or_default();
+        let when = when
+            .map(|(w, m)| format!("Your appointment is on {w}. The link works from {m} minutes before until the end of the appointment. "))
+            .unwrap_or_default();
+        let call = phone
+            .map(|p| format!("\nQuestions? Call us: {p}\n"))
+            .unwrap_or_default();
+        format!(
+            "Hello,\n\nhere is your link for the video call{with}:\n{link}\n\n\
+             {when}The link works only once. You need a phone or computer with an up-to-date \
+             browser; camera and microphone if you like. Nothing to install.\n{call}"
+        )
+    },
     sign_out: [
         "Sign out",
         "Sign out this device? To sign in again you will need your sign-in link.",
         "Yes, sign out",
         "Stay signed in",
     ],
+    plan_button: "Plan an appointment",
     address_legend: "How the link's German pages address your guest",
     address_formal: "Sie (formal)",
     address_informal: "du (informal)",
     own_name_label: "Your name for guests (optional)",
     own_name_hint: "For example Ms Berger or Anna. Your guests see it in the call instead of \
                     “Counsellor”. It stays saved on this device.",
-    plan_button: "Plan an appointment",
     plan_date: "Date",
     plan_time: "Time",
     plan_length: "Length",
@@ -1451,25 +1483,42 @@ static EN: Strings = Strings {
         another device can only be seen and opened there.",
     planned_unreadable: "Some stored appointments cannot be read by this version. They stay \
         stored.",
-    // ----- Appointments (guest) -----
-    appt_title: "Your appointment: ",
-    appt_clock: "",
-    appt_early_lead: "This page connects you by itself when it is time. You can leave it open.",
-    appt_opens: ["You can come in from ", "."],
-    appt_wait_title: "Your counsellor is not here yet",
-    appt_wait_lead: "This page keeps trying. You can leave it open.",
-    appt_wait_long: "If someone else has already used your link, only your counselling centre \
-                     can help.",
-    appt_over_title: "This appointment is over",
-    appt_over_was: "Your appointment was on ",
-    appt_over_todo: "Please ask your counselling centre for a new appointment. You will get a new \
-                     link for it.",
+    invite_link_label: "Invite link",
+    undo: "Undo",
+    remove_confirm: "Really remove?",
+    remove_label: |name| format!("Remove {name} from the call"),
+    admit_label: |name| format!("Let {name} in"),
+    reject_label: |name| format!("Decline {name}"),
+    knock_in_call: |name| format!("{name} is knocking"),
+    renewal_request: |name| {
+        format!("{name} wants to reconnect. You will compare a new safety code afterwards.")
+    },
+    renewal_accept: "Reconnect",
+    invite_in_call: "Invite",
+    invite_in_call_title: "Invite another person",
+    end_for_all: "End the session",
+    end_for_all_confirm: "Really end for everyone?",
+    renewal_refused_host: |name| {
+        format!(
+            "The connection with {name} was restarted and abandoned several times. Further attempts are refused – someone may be trying to listen in. Remove the person if in doubt."
+        )
+    },
+    guest_left: |name| format!("{name} left the call."),
+    new_link: "Create a new link",
+    new_link_copied: |name| format!("New link copied – send it to {name}. It works once."),
+    new_link_made: |name| format!("New link – copy it and send it to {name}. It works once."),
+    share_advice: "Best share a single window only. A whole screen can show the names of \
+                   other clients.",
+    share_choose_window: "Choose a window",
+    share_cancel: "Cancel",
+    hide_address: "Hide my IP address",
+    declining: "Turning away …",
+    knocking: "is knocking",
+    admit: "Let in",
+    reject: "Decline",
+    admitted: "Already let in",
+    enter_call: "Enter the call",
+    copied: "Copied",
+    remove: "Remove",
+    sas_silent_host: "They can also write the number on paper and hold it up to the camera.",
 };
-
-/// Digits separated by spaces, so screen readers read them one by one.
-fn spaced(code: &str) -> String {
-    code.chars()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(" ")
-}

@@ -31,6 +31,7 @@ pub struct AddressChoiceProps {
 #[component(AddressChoice)]
 pub fn address_choice(props: &AddressChoiceProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let radio = |address: Address, label: &'static str, value: &'static str| {
         let id = format!("{}-{value}", props.group);
         let on_change = props.on_change.clone();
@@ -50,9 +51,9 @@ pub fn address_choice(props: &AddressChoiceProps) -> Html {
     };
     html! {
         <fieldset class="address-choice" data-testid="address-choice">
-            <legend>{ strings.address_legend }</legend>
-            { radio(Address::Formal, strings.address_formal, "sie") }
-            { radio(Address::Informal, strings.address_informal, "du") }
+            <legend>{ host.address_legend }</legend>
+            { radio(Address::Formal, host.address_formal, "sie") }
+            { radio(Address::Informal, host.address_informal, "du") }
         </fieldset>
     }
 }

@@ -33,6 +33,7 @@ pub struct PlanFormProps {
 #[component(PlanForm)]
 pub fn plan_form(props: &PlanFormProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let defaults = use_memo((), |_| when::next_full_hour());
     let (day_ref, time_ref, length_ref, label_ref) = (
         use_node_ref(),
@@ -96,52 +97,52 @@ pub fn plan_form(props: &PlanFormProps) -> Html {
         <form class="plan-form" {onsubmit} data-testid="plan-form">
             <div class="plan-when">
                 <div class="field">
-                    <label for="plan-day">{ strings.plan_date }</label>
+                    <label for="plan-day">{ host.plan_date }</label>
                     <input id="plan-day" type="date" required=true ref={day_ref}
                         value={defaults.0.clone()} data-testid="plan-day" />
                 </div>
                 <div class="field">
-                    <label for="plan-time">{ strings.plan_time }</label>
+                    <label for="plan-time">{ host.plan_time }</label>
                     <input id="plan-time" type="time" required=true ref={time_ref}
                         value={defaults.1.clone()} data-testid="plan-time" />
                 </div>
                 <div class="field">
-                    <label for="plan-length">{ strings.plan_length }</label>
+                    <label for="plan-length">{ host.plan_length }</label>
                     <select id="plan-length" ref={length_ref} data-testid="plan-length">
                         { for LENGTHS.iter().map(|m| html! {
                             <option value={m.to_string()} selected={*m == DEFAULT_LENGTH}>
-                                { m.to_string() + strings.plan_minutes }
+                                { m.to_string() + host.plan_minutes }
                             </option>
                         }) }
                     </select>
                 </div>
                 <div class="field">
-                    <label for="plan-opens">{ strings.plan_opens }</label>
+                    <label for="plan-opens">{ host.plan_opens }</label>
                     <select id="plan-opens" ref={before_ref} data-testid="plan-opens">
                         { for OPENS_BEFORE.iter().map(|m| html! {
                             <option value={m.to_string()} selected={*m == DEFAULT_OPENS_BEFORE}>
-                                { m.to_string() + strings.plan_opens_before }
+                                { m.to_string() + host.plan_opens_before }
                             </option>
                         }) }
                     </select>
                 </div>
             </div>
             <div class="field">
-                <label for="plan-label">{ strings.plan_label }</label>
+                <label for="plan-label">{ host.plan_label }</label>
                 <input id="plan-label" type="text" maxlength="40" ref={label_ref}
                     aria-describedby="plan-label-hint" data-testid="plan-label" />
-                <p id="plan-label-hint" class="hint small">{ strings.plan_label_hint }</p>
+                <p id="plan-label-hint" class="hint small">{ host.plan_label_hint }</p>
             </div>
             <AddressChoice value={*address} on_change={on_address} group="plan-address" />
             if *in_past {
-                <p class="form-error" role="alert">{ strings.plan_in_past }</p>
+                <p class="form-error" role="alert">{ host.plan_in_past }</p>
             }
             <div class="actions">
                 <button type="submit" class="btn btn-primary" data-testid="plan-submit">
-                    { strings.plan_submit }
+                    { host.plan_submit }
                 </button>
                 <button type="button" class="btn btn-secondary" onclick={cancel}>
-                    { strings.plan_cancel }
+                    { host.plan_cancel }
                 </button>
             </div>
         </form>
@@ -168,20 +169,21 @@ pub struct PlannedListProps {
 #[component(PlannedList)]
 pub fn planned_list(props: &PlannedListProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let lang = use_context::<Lang>().unwrap_or_default();
     let centre = use_centre();
     let copied = use_state_eq(|| None::<String>);
     let items = props.planned.iter().map(|p| {
-        let title = planned_title(p, lang, strings.planned_days);
-        let window = strings.planned_window[0].to_owned()
+        let title = planned_title(p, lang, host.planned_days);
+        let window = host.planned_window[0].to_owned()
             + &when::clock(p.opens, lang)
-            + strings.planned_window[1]
+            + host.planned_window[1]
             + &when::clock(p.closes, lang)
-            + strings.planned_window[2];
+            + host.planned_window[2];
         let starts = when::day(p.starts, lang) + ", " + &when::clock(p.starts, lang);
         let before = ((p.starts - p.opens) / 60) as u32;
         // In the link's form of address ("du" or "Sie").
-        let message = (message_strings(lang, &p.link).invite_message)(
+        let message = (message_strings(lang, &p.link).host().invite_message)(
             &p.link,
             Some((&starts, before)),
             centre.name.as_deref(),
@@ -216,28 +218,28 @@ pub fn planned_list(props: &PlannedListProps) -> Html {
                         <span class="planned-when">{ title }</span>
                         if p.knocking {
                             <span class="badge-wait" data-testid="planned-knocking">
-                                { strings.planned_knocking }
+                                { host.planned_knocking }
                             </span>
                         }
                     </summary>
                     <p class="hint small">{ window }</p>
                     <div class="link-row">
                         <input type="text" readonly=true value={p.link.clone()}
-                            aria-label={strings.invite_link_label} data-testid="planned-link" />
+                            aria-label={host.invite_link_label} data-testid="planned-link" />
                         <button type="button" class="btn btn-secondary"
                             onclick={copy(p.link.clone(), "link")} data-testid="planned-copy-link">
-                            { if is_copied("link") { strings.copied } else { strings.copy_link } }
+                            { if is_copied("link") { host.copied } else { host.copy_link } }
                         </button>
                     </div>
                     <div class="actions">
                         <button type="button" class="btn btn-secondary btn-small"
                             onclick={copy(message, "message")} data-testid="planned-copy-message">
-                            { if is_copied("message") { strings.copied } else { strings.copy_message } }
+                            { if is_copied("message") { host.copied } else { host.copy_message } }
                         </button>
                         <button type="button" class="btn btn-primary btn-small" onclick={open}
-                            data-testid="planned-open">{ strings.planned_open }</button>
+                            data-testid="planned-open">{ host.planned_open }</button>
                     </div>
-                    <ConfirmButton texts={strings.planned_delete} testid="planned-delete"
+                    <ConfirmButton texts={host.planned_delete} testid="planned-delete"
                         on_confirm={delete} />
                 </details>
             </li>
@@ -246,9 +248,9 @@ pub fn planned_list(props: &PlannedListProps) -> Html {
     let delete_all = props.on_action.reform(|()| UiAction::DeleteAllPlanned);
     html! {
         <section class="planned-list" aria-labelledby="planned-title">
-            <h2 id="planned-title">{ strings.planned_title }</h2>
+            <h2 id="planned-title">{ host.planned_title }</h2>
             <ul>{ for items }</ul>
-            <ConfirmButton texts={strings.planned_delete_all} testid="planned-delete-all"
+            <ConfirmButton texts={host.planned_delete_all} testid="planned-delete-all"
                 on_confirm={delete_all} />
         </section>
     }

@@ -15,8 +15,9 @@ pub struct SignOutProps {
 #[component(SignOut)]
 pub fn sign_out(props: &SignOutProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let on_confirm = props.on_action.reform(|()| UiAction::SignOut);
     html! {
-        <ConfirmButton texts={strings.sign_out} testid="sign-out" {on_confirm} />
+        <ConfirmButton texts={host.sign_out} testid="sign-out" {on_confirm} />
     }
 }

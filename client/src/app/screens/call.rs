@@ -331,9 +331,9 @@ pub fn call_screen(props: &CallProps) -> Html {
                         <button type="button"
                             class={classes!("btn", "btn-small", if asking { "btn-danger" } else { "btn-quiet" })}
                             onclick={remove} onblur={cancel_remove}
-                            aria-label={if asking { strings.remove_confirm.to_string() } else { (strings.remove_label)(&name) }}
+                            aria-label={if asking { strings.host().remove_confirm.to_string() } else { (strings.host().remove_label)(&name) }}
                             data-testid="remove" data-peer={participant.id.to_string()}>
-                            { if asking { strings.remove_confirm } else { strings.remove } }
+                            { if asking { strings.host().remove_confirm } else { strings.host().remove } }
                         </button>
                     }
                 </figcaption>
@@ -349,27 +349,27 @@ pub fn call_screen(props: &CallProps) -> Html {
                 data-renewal={knock.renewal.to_string()}>
                 { icon(Icon::Person) }
                 if knock.renewal {
-                    <span>{ (strings.renewal_request)(&sentence_name(strings, knock)) }</span>
+                    <span>{ (strings.host().renewal_request)(&sentence_name(strings, knock)) }</span>
                 } else {
-                    <span>{ (strings.knock_in_call)(&name) }</span>
+                    <span>{ (strings.host().knock_in_call)(&name) }</span>
                 }
                 if knock.declining {
-                    <span class="hint" data-testid="declining">{ strings.declining }</span>
+                    <span class="hint" data-testid="declining">{ strings.host().declining }</span>
                     <button type="button" class="btn btn-secondary btn-small"
                         onclick={emit(UiAction::UndoReject(knock.id))} data-testid="undo-reject"
                         data-peer={knock.id.to_string()}>
-                        { strings.undo }
+                        { strings.host().undo }
                     </button>
                 } else {
                     <button type="button" class="btn btn-primary btn-small" onclick={emit(UiAction::Admit(knock.id))}
-                        aria-label={(strings.admit_label)(&name)} data-testid="admit"
+                        aria-label={(strings.host().admit_label)(&name)} data-testid="admit"
                         data-peer={knock.id.to_string()}>
-                        { if knock.renewal { strings.renewal_accept } else { strings.admit } }
+                        { if knock.renewal { strings.host().renewal_accept } else { strings.host().admit } }
                     </button>
                     <button type="button" class="btn btn-secondary btn-small" onclick={emit(UiAction::Reject(knock.id))}
-                        aria-label={(strings.reject_label)(&name)} data-testid="reject"
+                        aria-label={(strings.host().reject_label)(&name)} data-testid="reject"
                         data-peer={knock.id.to_string()}>
-                        { strings.reject }
+                        { strings.host().reject }
                     </button>
                 }
             </div>
@@ -388,7 +388,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                 let someone = || warning.name.clone().unwrap_or_else(|| strings.someone.to_string());
                 let (testid, text) = match warning.kind {
                     WarningKind::RenewalRefused if view.hosting() => {
-                        ("renewal-refused", (strings.renewal_refused_host)(&someone()))
+                        ("renewal-refused", (strings.host().renewal_refused_host)(&someone()))
                     }
                     WarningKind::RenewalRefused => {
                         ("renewal-refused", strings.renewal_refused_guest.to_string())
@@ -468,7 +468,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                     aria-labelledby="invite-panel-title" onkeydown={invite_keydown}
                     data-testid="invite-panel">
                     <div class="device-menu-head">
-                        <h2 id="invite-panel-title">{ strings.invite_in_call_title }</h2>
+                        <h2 id="invite-panel-title">{ strings.host().invite_in_call_title }</h2>
                         <button type="button" class="btn-icon" onclick={close_invite.clone()}
                             aria-label={strings.close} data-testid="invite-x">
                             { icon(Icon::Close) }
@@ -488,17 +488,19 @@ pub fn call_screen(props: &CallProps) -> Html {
                     </button>
                 </div>
             }
-            if *share_advice {
+            // Only hers (a guest's share needs no advice): the guest's module
+            // then has none of its texts.
+            if *share_advice && view.hosting() {
                 <div class="device-menu share-advice" role="dialog" aria-labelledby="share-advice-text"
                     onkeydown={share_keydown} data-testid="share-advice">
-                    <p id="share-advice-text">{ strings.share_advice }</p>
+                    <p id="share-advice-text">{ strings.host().share_advice }</p>
                     <button type="button" class="btn btn-primary" onclick={share_choose}
                         data-testid="share-window">
-                        { strings.share_choose_window }
+                        { strings.host().share_choose_window }
                     </button>
                     <button type="button" class="btn btn-secondary" onclick={share_cancel}
                         data-testid="share-cancel">
-                        { strings.share_cancel }
+                        { strings.host().share_cancel }
                     </button>
                 </div>
             }
@@ -560,7 +562,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                         aria-expanded={bool_attr(*invite_open)} aria-controls="invite-panel"
                         onclick={toggle_invite} data-testid="invite-in-call">
                         { icon(Icon::Plus) }
-                        <span class="btn-label">{ strings.invite_in_call }</span>
+                        <span class="btn-label">{ strings.host().invite_in_call }</span>
                     </button>
                 }
                 // The counsellor has one way to end: for everyone, after a
@@ -571,7 +573,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                         onclick={end_for_all} onblur={cancel_end} data-testid="end-for-all">
                         { icon(Icon::HangUp) }
                         <span class="btn-label">
-                            { if *confirm_end { strings.end_for_all_confirm } else { strings.end_for_all } }
+                            { if *confirm_end { strings.host().end_for_all_confirm } else { strings.host().end_for_all } }
                         </span>
                     </button>
                 } else {
@@ -659,7 +661,7 @@ fn security_status(props: &SecurityProps) -> Html {
                             { if view.hosting() { strings.sas_explain.to_string() } else { (strings.sas_lead_guest)(host_name) } }
                         </span>
                         <span class="sas-explain sas-silent" data-testid="sas-silent">
-                            { if view.hosting() { strings.sas_silent_host } else { strings.sas_silent_guest } }
+                            { if view.hosting() { strings.host().sas_silent_host } else { strings.sas_silent_guest } }
                         </span>
                     }
                     { for view.codes.iter().map(|code| html! {
@@ -933,20 +935,20 @@ fn departure_notice(props: &DepartureProps) -> Html {
     html! {
         <div class="banner departure" role="status" data-testid="guest-left"
             data-peer={departure.id.to_string()}>
-            <span>{ (strings.guest_left)(&name) }</span>
+            <span>{ (strings.host().guest_left)(&name) }</span>
             if let Some(link) = &departure.link {
                 <span class="hint" data-testid="new-link-made">
-                    { if *copied { (strings.new_link_copied)(&name) } else { (strings.new_link_made)(&name) } }
+                    { if *copied { (strings.host().new_link_copied)(&name) } else { (strings.host().new_link_made)(&name) } }
                 </span>
                 <input type="text" readonly=true value={link.clone()} class="departure-link"
-                    aria-label={strings.invite_link_label} data-testid="new-link"
+                    aria-label={strings.host().invite_link_label} data-testid="new-link"
                     onfocus={Callback::from(|e: FocusEvent| {
                         e.target_unchecked_into::<web_sys::HtmlInputElement>().select();
                     })} />
             } else {
                 <button type="button" class="btn btn-primary btn-small" onclick={new_link}
                     data-testid="new-link-after-leave">
-                    { strings.new_link }
+                    { strings.host().new_link }
                 </button>
             }
             <button type="button" class="btn btn-secondary btn-small" onclick={dismiss}

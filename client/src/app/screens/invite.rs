@@ -53,6 +53,7 @@ pub(crate) async fn copy_to_clipboard(text: &str) -> bool {
 #[component(InviteScreen)]
 pub fn invite_screen(props: &InviteProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
 
     // "Hereinlassen" here also brings her into the call (issue 16 item 8):
     // it presses "Gespräch betreten" for her, now or once her camera is ready.
@@ -83,28 +84,28 @@ pub fn invite_screen(props: &InviteProps) -> Html {
     html! {
         <div class="invite-layout">
             <section class="card invite" aria-labelledby="invite-title">
-                <h1 id="invite-title" tabindex="-1">{ strings.invite_title }</h1>
-                <p class="lead">{ strings.invite_lead }</p>
+                <h1 id="invite-title" tabindex="-1">{ host.invite_title }</h1>
+                <p class="lead">{ host.invite_lead }</p>
                 <InviteLinks invites={props.view.invites.clone()} on_action={props.on_action.clone()} />
                 <div class="check-row">
                     <input id="hide-address" type="checkbox" checked={props.view.hide_address}
                         aria-describedby="hide-address-hint" data-testid="hide-address"
                         onchange={on_hide} />
-                    <label for="hide-address">{ strings.hide_address }</label>
+                    <label for="hide-address">{ host.hide_address }</label>
                 </div>
-                <p id="hide-address-hint" class="hint small">{ strings.hide_address_hint }</p>
+                <p id="hide-address-hint" class="hint small">{ host.hide_address_hint }</p>
             </section>
             <div class="invite-side">
                 <WaitingRoom knocks={props.view.knocks.clone()} admitted={props.view.admitted.clone()}
                     on_action={waiting_action} notify_switch=true />
                 if *go > 0 {
                     <p class="hint" role="status" data-testid="admit-enter-pending">
-                        { strings.admit_enter_pending }
+                        { host.admit_enter_pending }
                     </p>
                 }
-                <DeviceCheck compact=true title={strings.own_devices} go={*go}
-                    lead={Some(AttrValue::from(strings.enter_call_hint))}
-                    action_label={strings.enter_call} action_testid="enter-call" on_go={on_enter} />
+                <DeviceCheck compact=true title={host.own_devices} go={*go}
+                    lead={Some(AttrValue::from(host.enter_call_hint))}
+                    action_label={host.enter_call} action_testid="enter-call" on_go={on_enter} />
             </div>
         </div>
     }
@@ -121,6 +122,7 @@ pub struct InviteLinksProps {
 #[component(InviteLinks)]
 pub fn invite_links(props: &InviteLinksProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let lang = use_context::<Lang>().unwrap_or_default();
     let copied = use_state_eq(|| None::<Copied>);
     let reset = use_mut_ref(|| None::<Timeout>);
@@ -169,9 +171,9 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
     let on_address = props.on_action.reform(UiAction::SetAddress);
     let links = invites.iter().enumerate().map(|(i, link)| {
         let label = if count > 1 {
-            (strings.invite_link_n)(i + 1)
+            (host.invite_link_n)(i + 1)
         } else {
-            strings.invite_link_label.to_string()
+            host.invite_link_label.to_string()
         };
         let state = match *copied {
             Some(Copied::Ok(id)) if id == link.id => Some(Ok(())),
@@ -179,7 +181,7 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             _ => None,
         };
         let newest = i + 1 == count;
-        let message = (message_strings(lang, &link.url).invite_message)(
+        let message = (message_strings(lang, &link.url).host().invite_message)(
             &link.url,
             None,
             centre.name.as_deref(),
@@ -215,47 +217,47 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
                         data-invite={link.id.to_string()}
                         onclick={copy(link.url.clone())}>
                         { icon(if state == Some(Ok(())) { Icon::Check } else { Icon::Copy }) }
-                        { if state == Some(Ok(())) { strings.copied } else { strings.copy_link } }
+                        { if state == Some(Ok(())) { host.copied } else { host.copy_link } }
                     </button>
                 </div>
                 if !link.used {
                     <div class="link-row send-row">
                         <button type="button" class="btn btn-secondary btn-small" data-testid="copy-message"
                             data-invite={link.id.to_string()} onclick={copy(message)}>
-                            { strings.copy_message }
+                            { host.copy_message }
                         </button>
                         if can_share {
                             <button type="button" class="btn btn-secondary btn-small" data-testid="share-link"
                                 onclick={share}>
-                                { strings.share_link }
+                                { host.share_link }
                             </button>
                         }
                     </div>
                     <div class="link-row send-row">
-                        <label class="visually-hidden" for={format!("note-{}", link.id)}>{ strings.invite_note }</label>
+                        <label class="visually-hidden" for={format!("note-{}", link.id)}>{ host.invite_note }</label>
                         <input id={format!("note-{}", link.id)} class="link-note" type="text" maxlength="40"
-                            value={link.note.clone()} placeholder={strings.invite_note_placeholder}
-                            title={strings.invite_note} onchange={note}
+                            value={link.note.clone()} placeholder={host.invite_note_placeholder}
+                            title={host.invite_note} onchange={note}
                             data-testid="link-note" data-invite={link.id.to_string()} />
                     </div>
                 }
                 <p class="hint small" role="status">
                     { match state {
-                        Some(Ok(())) => strings.copied.into(),
-                        Some(Err(())) => strings.copy_failed.into(),
-                        None if link.used => strings.link_used.into(),
+                        Some(Ok(())) => host.copied.into(),
+                        Some(Err(())) => host.copy_failed.into(),
+                        None if link.used => host.link_used.into(),
                         None => match link.until {
-                            Some(until) => strings.link_until[0].to_owned()
-                                + &when::day_and_clock(until, lang, strings.until_days)
-                                + strings.link_until[1],
-                            None => strings.link_once.into(),
+                            Some(until) => host.link_until[0].to_owned()
+                                + &when::day_and_clock(until, lang, host.until_days)
+                                + host.link_until[1],
+                            None => host.link_once.into(),
                         },
                     } }
                 </p>
                 if !link.used {
                     <details class="qr-details" open={newest}>
-                        <summary>{ strings.qr_show }</summary>
-                        <QrCodeSvg data={link.url.clone()} label={strings.qr_label} />
+                        <summary>{ host.qr_show }</summary>
+                        <QrCodeSvg data={link.url.clone()} label={host.qr_label} />
                     </details>
                 }
             </div>
@@ -269,10 +271,10 @@ pub fn invite_links(props: &InviteLinksProps) -> Html {
             if count < MAX_GUESTS {
                 <button type="button" class="btn btn-secondary" onclick={create}
                     data-testid="invite-more">
-                    { icon(Icon::Plus) }{ strings.invite_more }
+                    { icon(Icon::Plus) }{ host.invite_more }
                 </button>
             }
-            <p class="hint small">{ strings.invite_limit }</p>
+            <p class="hint small">{ host.invite_limit }</p>
         </>
     }
 }
@@ -307,7 +309,7 @@ pub struct WaitingRoomProps {
 pub fn knock_name(strings: &Strings, knock: &KnockView) -> String {
     let name = knock.name.as_deref().unwrap_or(strings.unnamed);
     match &knock.note {
-        Some(note) => [name, " – ", strings.knock_via, " ", note].concat(),
+        Some(note) => [name, " – ", strings.host().knock_via, " ", note].concat(),
         None => name.to_string(),
     }
 }
@@ -324,6 +326,7 @@ pub fn sentence_name(strings: &Strings, knock: &KnockView) -> String {
 #[component(WaitingRoom)]
 pub fn waiting_room(props: &WaitingRoomProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let entries = props.knocks.iter().map(|knock| {
         let name = knock_name(strings, knock);
         let admit = {
@@ -348,28 +351,28 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
                 <span class="knock-name">
                     <strong class={classes!(knock.name.is_none().then_some("unnamed"))}>{ name.clone() }</strong>
                     if knock.renewal {
-                        <span class="hint small">{ (strings.renewal_request)(&sentence_name(strings, knock)) }</span>
+                        <span class="hint small">{ (host.renewal_request)(&sentence_name(strings, knock)) }</span>
                     } else {
-                        <span class="hint small">{ strings.knocking }</span>
+                        <span class="hint small">{ host.knocking }</span>
                     }
                 </span>
                 <span class="knock-actions">
                     if knock.declining {
-                        <span class="hint" data-testid="declining">{ strings.declining }</span>
+                        <span class="hint" data-testid="declining">{ host.declining }</span>
                         <button type="button" class="btn btn-secondary" onclick={undo}
                             data-testid="undo-reject" data-peer={knock.id.to_string()}>
-                            { strings.undo }
+                            { host.undo }
                         </button>
                     } else {
                         <button type="button" class="btn btn-primary" onclick={admit}
-                            aria-label={(strings.admit_label)(&name)}
+                            aria-label={(host.admit_label)(&name)}
                             data-testid="admit" data-peer={knock.id.to_string()}>
-                            { if knock.renewal { strings.renewal_accept } else { strings.admit } }
+                            { if knock.renewal { host.renewal_accept } else { host.admit } }
                         </button>
                         <button type="button" class="btn btn-secondary" onclick={reject}
-                            aria-label={(strings.reject_label)(&name)}
+                            aria-label={(host.reject_label)(&name)}
                             data-testid="reject" data-peer={knock.id.to_string()}>
-                            { strings.reject }
+                            { host.reject }
                         </button>
                     }
                 </span>
@@ -378,18 +381,18 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
     });
     html! {
         <section class="card waiting-room" aria-labelledby="waiting-room-title" data-testid="waiting-room">
-            <h2 id="waiting-room-title">{ strings.waiting_room }</h2>
+            <h2 id="waiting-room-title">{ host.waiting_room }</h2>
             <ul class="knocks" aria-live="polite">
                 { for entries }
             </ul>
             if props.knocks.is_empty() {
-                <p class="hint">{ strings.waiting_room_empty }</p>
+                <p class="hint">{ host.waiting_room_empty }</p>
             }
             if props.notify_switch {
                 <NotifySwitch />
             }
             if !props.admitted.is_empty() {
-                <h3>{ strings.admitted }</h3>
+                <h3>{ host.admitted }</h3>
                 <ul class="admitted">
                     { for props.admitted.iter().map(|guest| html! {
                         <li key={guest.id}>{ icon(Icon::Check) }{ knock_name(strings, guest) }</li>
@@ -405,6 +408,7 @@ pub fn waiting_room(props: &WaitingRoomProps) -> Html {
 #[component(NotifySwitch)]
 pub fn notify_switch() -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let on = use_state_eq(attention::notify_on);
     let refused = use_state_eq(|| false);
     if !attention::notifications_supported() {
@@ -431,10 +435,10 @@ pub fn notify_switch() -> Html {
             <div class="check-row">
                 <input id="notify-knocks" type="checkbox" checked={*on} onchange={toggle}
                     data-testid="notify-switch" />
-                <label for="notify-knocks">{ strings.notify_switch }</label>
+                <label for="notify-knocks">{ host.notify_switch }</label>
             </div>
             if *refused {
-                <p class="hint small" role="status" data-testid="notify-blocked">{ strings.notify_blocked }</p>
+                <p class="hint small" role="status" data-testid="notify-blocked">{ host.notify_blocked }</p>
             }
         </>
     }

@@ -22,6 +22,7 @@ pub struct StartProps {
 #[component(StartScreen)]
 pub fn start_screen(props: &StartProps) -> Html {
     let strings = use_strings();
+    let host = strings.host();
     let planning = use_state_eq(|| false);
     let onclick = {
         let on_action = props.on_action.clone();
@@ -50,40 +51,40 @@ pub fn start_screen(props: &StartProps) -> Html {
         html! {
             <div class="knock-alert" role="alert" data-testid="planned-knock-alert" key={p.room.clone()}>
                 { icon(Icon::Person) }
-                <span>{ strings.planned_knocking }{ ": " }{ planned_title(p, lang, strings.planned_days) }</span>
+                <span>{ host.planned_knocking }{ ": " }{ planned_title(p, lang, host.planned_days) }</span>
                 <button type="button" class="btn btn-small" onclick={open}
-                    data-testid="planned-alert-open">{ strings.planned_open }</button>
+                    data-testid="planned-alert-open">{ host.planned_open }</button>
             </div>
         }
     });
     html! {
         <section class="card start" aria-labelledby="start-title">
             { for alerts }
-            <h1 id="start-title" tabindex="-1">{ strings.start_title }</h1>
-            <p class="lead">{ strings.start_lead }</p>
+            <h1 id="start-title" tabindex="-1">{ host.start_title }</h1>
+            <p class="lead">{ host.start_lead }</p>
             if view.planned.is_empty() {
                 <ul class="points">
-                    { for strings.start_points.iter().map(|point| html! {
+                    { for host.start_points.iter().map(|point| html! {
                         <li>{ icon(Icon::Check) }<span>{ *point }</span></li>
                     }) }
                 </ul>
             }
             // Her guests see this name instead of "Beratung".
             <div class="field own-name">
-                <label for="own-name">{ strings.own_name_label }</label>
+                <label for="own-name">{ host.own_name_label }</label>
                 <input id="own-name" type="text" maxlength="40" value={view.own_name.clone()}
                     aria-describedby="own-name-hint" oninput={set_name} data-testid="own-name" />
-                <p id="own-name-hint" class="hint small">{ strings.own_name_hint }</p>
+                <p id="own-name-hint" class="hint small">{ host.own_name_hint }</p>
             </div>
             <div class="start-actions">
                 <button type="button" class="btn btn-primary btn-large" {onclick}
                     data-testid="start-session">
-                    { strings.start_button }
+                    { host.start_button }
                 </button>
                 if !*planning {
                     <button type="button" class="btn btn-secondary btn-large" onclick={plan}
                         data-testid="plan-session">
-                        { strings.plan_button }
+                        { host.plan_button }
                     </button>
                 }
             </div>
@@ -92,7 +93,7 @@ pub fn start_screen(props: &StartProps) -> Html {
                     address={view.address} />
             }
             if view.plan_refused {
-                <p class="form-error" role="alert">{ strings.plan_in_past }</p>
+                <p class="form-error" role="alert">{ host.plan_in_past }</p>
             }
             if !view.planned.is_empty() {
                 <PlannedList planned={view.planned.clone()} on_action={props.on_action.clone()} />
@@ -101,10 +102,10 @@ pub fn start_screen(props: &StartProps) -> Html {
             }
             // A second device has none of her planned sessions: said, not silent.
             <p class="hint small" data-testid="planned-device-note">
-                { if view.planned.is_empty() { strings.planned_none } else { strings.planned_device_note } }
+                { if view.planned.is_empty() { host.planned_none } else { host.planned_device_note } }
             </p>
             if view.unreadable > 0 {
-                <p class="hint small">{ strings.planned_unreadable }</p>
+                <p class="hint small">{ host.planned_unreadable }</p>
             }
             <SignOut on_action={props.on_action.clone()} />
             <ReleaseLine />
