@@ -45,34 +45,17 @@ fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Option<JsValue> {
     method.apply(target, &args.iter().collect::<Array>()).ok()
 }
 
-/// The page's one audio context, made on first use.
-fn audio_context() -> Option<AudioContext> {
-    AUDIO.with(|audio| {
+/// A soft sine note with a gentle envelope (0.6 s). Silently nothing where
+/// the page may not play sound yet (no click on it so far).
+pub fn chime(pitch: f32) {
+    let context = AUDIO.with(|audio| {
         let mut audio = audio.borrow_mut();
         if audio.is_none() {
             *audio = AudioContext::new().ok();
         }
         audio.clone()
-    })
-}
-
-/// Makes the audio context ahead of a chime, in the click that leads to
-/// it: made in a click, it may play at once in every browser, and the
-/// chime itself then costs no context (making one takes 5–30 ms of the
-/// main thread, which at "let in" is the first picture's time,
-/// docs/BENCHMARKS.md §12.12).
-pub fn prepare_sound() {
-    // The first oscillator of a context costs as much again (Chromium
-    // starts the context's audio graph then): one now, never played.
-    if let Some(context) = audio_context() {
-        let _ = call(&context, "createOscillator", &[]);
-    }
-}
-
-/// A soft sine note with a gentle envelope (0.6 s). Silently nothing where
-/// the page may not play sound yet (no click on it so far).
-pub fn chime(pitch: f32) {
-    let Some(context) = audio_context() else {
+    });
+    let Some(context) = context else {
         return;
     };
     if context.state() == AudioContextState::Running {
@@ -319,7 +302,10 @@ pub fn use_wake_lock(wanted: bool) {
 }
 
 /// The guest's side: the higher note once she is let in (waiting room →
-/// call). `screen` is the app's current screen name.
+/// call). `screen` is the app's current screen name. Its audio context is
+/// made here: made ahead, at her knock, it took 17 ms off the let-in render
+/// in Chromium, but Firefox guests saw their first picture later
+/// (docs/BENCHMARKS.md §12.12).
 #[hook]
 pub fn use_let_in_note(screen: &'static str) {
     let before = use_mut_ref(|| "");

@@ -97,8 +97,6 @@ pub fn guest_device_check(props: &GuestProps) -> Html {
         let on_action = props.on_action.clone();
         let name = name.clone();
         Callback::from(move |media: LocalMedia| {
-            // Her click: the "you are in" note's sound is made now.
-            crate::app::attention::prepare_sound();
             let name = name
                 .cast::<HtmlInputElement>()
                 .map(|input| {
