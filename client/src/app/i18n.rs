@@ -121,6 +121,9 @@ pub struct Strings {
     pub release_note: &'static str,
     // Invite
     pub unnamed: &'static str,
+    /// The knock notification's text (no name: it may show on a locked
+    /// screen). Here, not in `HostStrings`: the hook that shows it runs on
+    /// every page.
     pub notify_body: &'static str,
     /// The phone's other camera.
     pub flip_camera: &'static str,
@@ -1119,8 +1122,7 @@ pub struct HostStrings {
     pub waiting_room: &'static str,
     pub waiting_room_empty: &'static str,
     /// Knocks are noticed (issue 16 item 8): the counsellor's notification
-    /// switch, what her browser said, and the notification's text (no name:
-    /// it may show on a locked screen).
+    /// switch and what her browser said (the text is `Strings::notify_body`).
     pub notify_switch: &'static str,
     pub notify_blocked: &'static str,
     /// "Hereinlassen" from the invite page while her camera is not ready yet.

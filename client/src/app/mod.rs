@@ -196,12 +196,10 @@ fn app(props: &AppProps) -> Html {
             after_next_frame(|| {
                 let heading = web_sys::window()
                     .and_then(|w| w.document())
-                    .and_then(|d| d.query_selector("#confide-app h1").ok().flatten());
+                    .and_then(|d| d.query_selector("#confide-app h1").ok().flatten())
+                    .and_then(|h| h.dyn_into::<web_sys::HtmlElement>().ok());
                 if let Some(heading) = heading {
-                    use wasm_bindgen::JsCast;
-                    if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
-                        let _ = heading.focus();
-                    }
+                    let _ = heading.focus();
                 }
             });
         });
@@ -358,7 +356,7 @@ fn frame(props: &FrameProps) -> Html {
 
 /// Runs `then` in a task after the browser's next frame (its style and
 /// layout included): `requestAnimationFrame`, then a timer of 0 ms.
-fn after_next_frame(then: impl FnOnce() + 'static) {
+pub(crate) fn after_next_frame(then: impl FnOnce() + 'static) {
     use wasm_bindgen::closure::Closure;
     let frame = Closure::once_into_js(move || {
         gloo::timers::callback::Timeout::new(0, then).forget();
