@@ -13,7 +13,8 @@
 //! shape, and `document.hidden` is made true by the test. All clear once
 //! she lets the guest in; "Hereinlassen" alone brings her into the call
 //! with picture both ways, and the guest hears the higher "you are in"
-//! note. The guest's page asks for the Screen Wake Lock while waiting
+//! note as the counsellor's picture starts to play (after 2 s without
+//! any media). The guest's page asks for the Screen Wake Lock while waiting
 //! (where the browser has one). Chromium and Firefox as the counsellor.
 //! The guest's call screen waits for her answer to the counsellor's offer
 //! (in Chromium until her browser checks the connection), but comes without
@@ -58,6 +59,10 @@ async fn page_count(browser: &Browser, what: &str) -> u64 {
         .as_u64()
         .unwrap_or(0)
 }
+
+/// Why the guest's "you are in" note sounded (test build: `media` or
+/// `timer`), or null before it has.
+const LET_IN_NOTE: &str = "return document.documentElement.getAttribute('data-let-in-note')";
 
 /// Whether an audio context runs in this browser at all (headless Firefox
 /// without an audio output keeps every context suspended).
@@ -218,6 +223,11 @@ async fn knock_is_noticed(engine: Engine) {
             &format!("return Number(document.documentElement.getAttribute('data-chimes') || 0) > {guest_chimes}"),
         )
         .await;
+    assert_eq!(
+        guest.eval(LET_IN_NOTE).await,
+        "media",
+        "the note sounded as the counsellor's picture and sound began to play"
+    );
     let clear = host
         .wait_until(
             "the tab badge to clear",
@@ -282,6 +292,15 @@ async fn a_guest_let_in_gets_her_call_screen_without_an_offer() {
         guest.eval("return window.__remoteDescriptions").await,
         0,
         "no offer reached the guest, so her call screen came without an answer"
+    );
+    // Nothing of the call plays, so her "you are in" note waits for its
+    // timer (in a call, the first picture or sound starts it).
+    let why = guest
+        .wait_until("the guest's 'you are in' note", STEP, LET_IN_NOTE)
+        .await;
+    assert_eq!(
+        why, "timer",
+        "the note did not wait for media that never came"
     );
     host.close().await;
     guest.close().await;

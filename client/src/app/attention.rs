@@ -124,6 +124,17 @@ fn count_in_page(what: &str) {
     }
 }
 
+/// Test builds: notes on `<html data-…>` why the page did something.
+#[cfg(feature = "test-hooks")]
+fn mark_in_page(what: &str, value: &str) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute(&["data-", what].concat(), value);
+    }
+}
+
 /// The phone's share sheet (`navigator.share`) exists here.
 pub fn share_supported() -> bool {
     web_sys::window().is_some_and(|w| get(&w.navigator(), "share").is_function())
@@ -301,17 +312,76 @@ pub fn use_wake_lock(wanted: bool) {
     });
 }
 
+/// How long the "you are in" note waits for the call's first picture or
+/// sound before it sounds anyway (a call without media, a slow network).
+const LET_IN_NOTE_LATEST_MS: u32 = 2_000;
+
 /// The guest's side: the higher note once she is let in (waiting room →
-/// call). `screen` is the app's current screen name. Its audio context is
-/// made here: made ahead, at her knock, it took 17 ms off the let-in render
-/// in Chromium, but Firefox guests saw their first picture later
-/// (docs/BENCHMARKS.md §12.12).
+/// call). It sounds when the call's first picture or sound starts playing,
+/// so she hears it as the counsellor appears, or after
+/// [`LET_IN_NOTE_LATEST_MS`]. Not in the let-in render: its audio context
+/// and first oscillator took 15–20 ms of the main thread there, while the
+/// browser was still connecting the call (docs/BENCHMARKS.md §12.12,
+/// §12.13). Made at her knock instead, the context cost Firefox guests
+/// their first picture later.
 #[hook]
 pub fn use_let_in_note(screen: &'static str) {
     let before = use_mut_ref(|| "");
     use_effect_with(screen, move |screen| {
-        if std::mem::replace(&mut *before.borrow_mut(), screen) == "waiting" && *screen == "call" {
-            chime(LET_IN_PITCH);
-        }
+        let let_in =
+            std::mem::replace(&mut *before.borrow_mut(), screen) == "waiting" && *screen == "call";
+        // Leaving the call screen first cancels a note not yet sounded.
+        let pending = let_in.then(LetInNote::arm).flatten();
+        move || drop(pending)
     });
+}
+
+/// The let-in note, waiting for the first remote `playing` event or its
+/// timer, whichever comes first; dropped, it never sounds.
+struct LetInNote {
+    _playing: gloo::events::EventListener,
+    _latest: gloo::timers::callback::Timeout,
+}
+
+impl LetInNote {
+    fn arm() -> Option<Self> {
+        let document = web_sys::window()?.document()?;
+        let due = std::rc::Rc::new(std::cell::Cell::new(true));
+        let sound = move |why: &'static str| {
+            if due.replace(false) {
+                #[cfg(feature = "test-hooks")]
+                mark_in_page("let-in-note", why);
+                #[cfg(not(feature = "test-hooks"))]
+                let _ = why;
+                chime(LET_IN_PITCH);
+            }
+        };
+        let on_playing = sound.clone();
+        // `playing` does not bubble: heard on the way down. Our own
+        // preview (`video-local`) plays from the first render and is not
+        // the call's.
+        let playing = gloo::events::EventListener::new_with_options(
+            &document,
+            "playing",
+            gloo::events::EventListenerOptions::run_in_capture_phase(),
+            move |event| {
+                let remote = event
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .is_some_and(|e| e.matches("video:not(.video-local)").unwrap_or(false));
+                if remote {
+                    // After the frame that shows it: the note's 15–20 ms
+                    // must not hold up the picture's first frame either.
+                    let on_playing = on_playing.clone();
+                    crate::app::after_next_frame(move || on_playing("media"));
+                }
+            },
+        );
+        let latest =
+            gloo::timers::callback::Timeout::new(LET_IN_NOTE_LATEST_MS, move || sound("timer"));
+        Some(Self {
+            _playing: playing,
+            _latest: latest,
+        })
+    }
 }
