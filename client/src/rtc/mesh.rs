@@ -1722,12 +1722,16 @@ fn set_remote(
     #[cfg(feature = "test-hooks")]
     super::test_hooks::record_remote_sdp(kind, sdp);
     let sdp = without_orphan_payload_lines(sdp);
+    // What they send, from the description as they sent it: a test build
+    // that makes the browser refuse it (below) changes only what the
+    // browser gets, as a real refusal would.
+    let sending = Sending::from_sdp(&sdp);
     #[cfg(feature = "test-hooks")]
     let sdp = super::test_hooks::remote_sdp_as_the_page_asks(sdp);
     let description = RtcSessionDescriptionInit::new(kind);
     description.set_sdp(&sdp);
     let promise = peer.pc.set_remote_description(&description);
-    peer.sending = Sending::from_sdp(&sdp);
+    peer.sending = sending;
     peer.media.set_sending(peer.sending);
     peer.remote_sdp = Some(sdp);
     peer.remote_description_called = true;
