@@ -119,6 +119,17 @@ pub enum Trouble {
     NoMedia,
 }
 
+impl Trouble {
+    /// The name the page shows to scripts and tests (`data-kind`), without
+    /// the `Debug` machinery in the app.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trouble::NegotiationFailed => "NegotiationFailed",
+            Trouble::NoMedia => "NoMedia",
+        }
+    }
+}
+
 /// The watch of one peer connection.
 #[derive(Debug, Clone)]
 pub struct MediaWatch {

@@ -70,7 +70,7 @@ impl From<JsValue> for RtcError {
                     .ok()
                     .and_then(|m| m.as_string())
             })
-            .unwrap_or_else(|| format!("{value:?}"));
+            .unwrap_or_else(|| "an error without a message".to_owned());
         RtcError::Js(text)
     }
 }

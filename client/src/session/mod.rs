@@ -684,7 +684,7 @@ impl Inner {
                 self.refresh();
             }
             Event::Rejected { reason, .. } => {
-                web_sys::console::warn_1(&format!("confide: refused a message: {reason:?}").into());
+                web_sys::console::warn_1(&format!("confide: refused a message: {reason}").into());
                 #[cfg(feature = "test-hooks")]
                 test_hooks::record_reason(&format!("refused {reason:?}"));
                 self.refused += 1;

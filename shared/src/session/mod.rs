@@ -210,6 +210,18 @@ pub enum RejectReason {
     WrongRecipient(PayloadRefusal),
 }
 
+/// For the console: what was refused and why, in words.
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReason::Tampered(why) => write!(f, "tampered: {why}"),
+            RejectReason::Unexpected(why) => write!(f, "unexpected: {why}"),
+            RejectReason::NotAllowed(refusal) => write!(f, "not allowed: {refusal}"),
+            RejectReason::WrongRecipient(refusal) => write!(f, "wrong recipient: {refusal}"),
+        }
+    }
+}
+
 /// Why the session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndReason {

@@ -363,3 +363,23 @@ fn the_relays_answer_to_an_invite_says_which_link_works_how_long() {
     let other = wire::TokenHash([9; 32]);
     assert!(host.handle(&mut OsRng, added(other)).is_empty());
 }
+
+#[test]
+fn a_refusal_reads_in_words() {
+    assert_eq!(
+        RejectReason::Tampered("replayed envelope".into()).to_string(),
+        "tampered: replayed envelope"
+    );
+    assert_eq!(
+        RejectReason::Unexpected("knock in a call").to_string(),
+        "unexpected: knock in a call"
+    );
+    let refusal = authority::allowed(Sender::Guest, authority::SignalKind::Remove);
+    let Err(refusal) = refusal else {
+        panic!("a guest may not remove");
+    };
+    assert_eq!(
+        RejectReason::NotAllowed(refusal).to_string(),
+        format!("not allowed: {refusal}")
+    );
+}

@@ -290,7 +290,7 @@ pub fn call_screen(props: &CallProps) -> Html {
                 } else if participant.trouble.is_some() {
                     <div class="tile-trouble" role="alert" data-testid="media-trouble"
                         data-peer={participant.id.to_string()}
-                        data-kind={participant.trouble.map(|t| format!("{t:?}")).unwrap_or_default()}>
+                        data-kind={participant.trouble.map(confide_shared::media_watch::Trouble::as_str).unwrap_or_default()}>
                         <p class="tile-trouble-title">{ strings.media_trouble }</p>
                         <p>{ strings.media_trouble_hint }</p>
                         <button type="button" class="btn btn-primary btn-small"
