@@ -46,7 +46,9 @@ fn main() -> ExitCode {
                  test                   run every check and test (installs missing tools)\n\
                  build [--relay-url URL]  build the app (dist/) and the relay in release mode\n\
                  build --test-hooks     build only the browser tests' app (target/dist-test)\n\
-                 bench [crypto|relay-mem|relay-fwd]  benchmarks (see docs/BENCHMARKS.md)\n\
+                 bench [WHAT]           benchmarks, docs/BENCHMARKS.md (none: crypto and relay)\n\
+                 \x20                      WHAT: crypto, relay, turn, shard, signalling, frames,\n\
+                 \x20                      first-picture, page-load, cpu\n\
                  install                install the build and test tools only\n\
                  repro                  build HEAD twice in two folders and compare byte for byte\n\
                  verify URL [--dist DIR]  check that a server serves exactly this commit's app\n\

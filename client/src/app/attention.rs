@@ -104,35 +104,7 @@ fn play(context: &AudioContext, pitch: f32) {
     call(&note, "start", &[now.into()]);
     call(&note, "stop", &[(now + 0.65).into()]);
     #[cfg(feature = "test-hooks")]
-    count_in_page("chimes");
-}
-
-/// Test builds: counts on `<html data-…>` what the page did, for the
-/// browser tests (sound and notifications cannot be observed headless).
-#[cfg(feature = "test-hooks")]
-fn count_in_page(what: &str) {
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let attribute = ["data-", what].concat();
-        let before: u32 = root
-            .get_attribute(&attribute)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
-        let _ = root.set_attribute(&attribute, &(before + 1).to_string());
-    }
-}
-
-/// Test builds: notes on `<html data-…>` why the page did something.
-#[cfg(feature = "test-hooks")]
-fn mark_in_page(what: &str, value: &str) {
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute(&["data-", what].concat(), value);
-    }
+    crate::page_marks::count_in_page("chimes");
 }
 
 /// The phone's share sheet (`navigator.share`) exists here.
@@ -225,7 +197,7 @@ fn notify(strings: &Strings) {
     {
         let _ = Reflect::set(&shown, &"onclick".into(), &focus.bind0(&window));
         #[cfg(feature = "test-hooks")]
-        count_in_page("notifications");
+        crate::page_marks::count_in_page("notifications");
     }
 }
 
@@ -350,7 +322,7 @@ impl LetInNote {
         let sound = move |why: &'static str| {
             if due.replace(false) {
                 #[cfg(feature = "test-hooks")]
-                mark_in_page("let-in-note", why);
+                crate::page_marks::mark_in_page("let-in-note", why);
                 #[cfg(not(feature = "test-hooks"))]
                 let _ = why;
                 chime(LET_IN_PITCH);
