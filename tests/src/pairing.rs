@@ -243,6 +243,22 @@ pub async fn one_to_one_call(host_engine: Engine, guest_engine: Engine) -> Mixed
         vec![false],
         "the {guest_name} answers: {guest_report}"
     );
+    // Her offer came from the connection made while the guest's
+    // handshake ran (`rtc/mesh/prepared.rs`), and the media above went
+    // through it: its streams, made under a placeholder, use the guest's keys.
+    assert_eq!(
+        host.eval("return document.documentElement.dataset.preparedOffers || '0'")
+            .await,
+        "1",
+        "the {host_name}'s offer came from the connection prepared at her click"
+    );
+    assert_eq!(
+        guest
+            .eval("return document.documentElement.dataset.preparedOffers || '0'")
+            .await,
+        "0",
+        "a guest prepares nothing"
+    );
     for (who, browser) in [(&host_name, &host), (&guest_name, &guest)] {
         assert_eq!(
             media_errors(browser).await,

@@ -206,6 +206,15 @@ impl FrameCrypto {
         })
     }
 
+    /// The streams of a connection prepared under `placeholder` are
+    /// `peer`'s from now on: they use its keys.
+    pub fn retag(&self, placeholder: &ParticipantId, peer: &ParticipantId) -> Result<(), RtcError> {
+        self.post(&ToWorker::Retag {
+            peer: peer_tag(placeholder),
+            to: peer_tag(peer),
+        })
+    }
+
     /// TEST ONLY: pass the peer's received frames to the decoder without
     /// decrypting them (proves that ciphertext does not decode).
     #[cfg(feature = "test-hooks")]

@@ -49,6 +49,8 @@ use confide_shared::media_watch::{MediaHealth, MediaWatch, Sending};
 use confide_shared::sdp::without_orphan_payload_lines;
 use confide_shared::signal::Signal;
 
+mod prepared;
+
 use super::{FrameCrypto, RtcError, TransformPath};
 use crate::worker::protocol::{
     Direction, FromWorker, MediaKind, StreamOptions, ToWorker, WorkerStats, peer_tag,
@@ -311,6 +313,8 @@ struct Inner {
     late_receiver_transforms: bool,
     /// The kinds we send; the others are negotiated `recvonly`.
     sending: Sending,
+    /// The counsellor's next connection, made ahead ([`Mesh::prepare_offer`]).
+    prepared: Option<prepared::Prepared>,
 }
 
 fn kind_index(kind: MediaKind) -> usize {
@@ -386,6 +390,7 @@ impl Mesh {
             rotation_reported: false,
             late_receiver_transforms: false,
             sending: Sending::ALL,
+            prepared: None,
         }));
         let weak = Rc::downgrade(&inner);
         crypto.set_listener(Some(Rc::new(move |message: FromWorker| {
@@ -431,31 +436,87 @@ impl Mesh {
     }
 
     /// Opens a connection to `peer`. The offerer sends an offer at once
-    /// (as [`RtcEvent::Signal`]); the other side waits for it.
+    /// (as [`RtcEvent::Signal`]), from the connection made ahead if one
+    /// fits ([`Mesh::prepare_offer`]); the other side waits for it.
     pub fn add_peer(
         &self,
         peer: ParticipantId,
         is_offerer: bool,
         policy: TransportPolicy,
     ) -> Result<(), RtcError> {
-        let events = {
+        let (events, prepared_offer) = {
             let mut inner = self.inner.borrow_mut();
             if inner.peers.contains_key(&peer) {
                 return Err(RtcError::PeerExists);
             }
-            let created = inner.create_peer(&self.inner, peer, is_offerer, policy)?;
-            inner.peers.insert(peer, created);
+            let sending = inner.sending;
+            let prepared = inner
+                .prepared
+                .take_if(|p| is_offerer && p.fits(policy, sending));
             let mut events = Vec::new();
-            if is_offerer {
-                events.extend(inner.add_offerer_slots(peer));
-            }
-            events
+            let prepared_offer = match prepared {
+                Some(prepared) => {
+                    // Before the offer leaves, so before any frame can flow.
+                    if let Err(e) = inner.crypto.retag(&prepared.placeholder, &peer) {
+                        prepared.discard(&inner.crypto);
+                        return Err(e);
+                    }
+                    let (pc, slots, offer, gathered) = prepared.take_over();
+                    let mut created = Inner::peer_on(&self.inner, pc, peer, true, policy)?;
+                    created.slots = slots;
+                    inner.peers.insert(peer, created);
+                    Some((offer, gathered))
+                }
+                None => {
+                    let created = inner.create_peer(&self.inner, peer, is_offerer, policy)?;
+                    inner.peers.insert(peer, created);
+                    if is_offerer {
+                        events.extend(inner.add_offerer_slots(peer));
+                    }
+                    None
+                }
+            };
+            (events, prepared_offer)
         };
         emit(&self.inner, events);
-        if is_offerer {
-            start_offer(&self.inner, peer, false);
+        match prepared_offer {
+            Some((offer, gathered)) => {
+                #[cfg(feature = "test-hooks")]
+                crate::page_marks::count_in_page("prepared-offers");
+                send_offer(&self.inner, peer, Ok(offer), false, gathered);
+            }
+            None if is_offerer => start_offer(&self.inner, peer, false),
+            None => {}
         }
         Ok(())
+    }
+
+    /// Counsellor: makes the connection for the next guest she let in now,
+    /// while that guest's handshake runs, so that its offer is ready when
+    /// the handshake ends (see `prepared.rs`). Nothing if one with `policy`
+    /// is ready already.
+    pub fn prepare_offer(&self, policy: TransportPolicy) {
+        let mut inner = self.inner.borrow_mut();
+        let sending = inner.sending;
+        if inner
+            .prepared
+            .as_ref()
+            .is_some_and(|p| p.fits(policy, sending))
+        {
+            return;
+        }
+        if let Some(old) = inner.prepared.take() {
+            old.discard(&inner.crypto);
+        }
+        inner.prepared = prepared::Prepared::make(&inner, policy);
+    }
+
+    /// Nobody waits for a connection any more: closes the one made ahead.
+    pub fn drop_prepared(&self) {
+        let mut inner = self.inner.borrow_mut();
+        if let Some(old) = inner.prepared.take() {
+            old.discard(&inner.crypto);
+        }
     }
 
     /// Handles a signal from `peer` (after the envelope was opened and
@@ -583,11 +644,13 @@ impl Mesh {
         let senders: Vec<RtcRtpSender> = {
             let mut inner = self.inner.borrow_mut();
             inner.tracks[kind_index(kind)] = track.cloned();
+            let prepared = inner.prepared.iter().flat_map(|p| &p.slots);
             inner
                 .peers
                 .values()
                 .filter(|p| !p.paused)
                 .filter_map(|p| p.slot(kind))
+                .chain(prepared.filter(|s| s.kind == kind))
                 .filter(|s| s.sender_transform)
                 .map(|s| s.transceiver.sender())
                 .collect()
@@ -654,6 +717,10 @@ impl Mesh {
         let restart = {
             let mut inner = self.inner.borrow_mut();
             inner.ice_servers = servers;
+            // Made with the old servers: the next guest's is made as before.
+            if let Some(old) = inner.prepared.take() {
+                old.discard(&inner.crypto);
+            }
             let mut restart = Vec::new();
             let ids: Vec<ParticipantId> = inner.peers.keys().copied().collect();
             for id in ids {
@@ -723,6 +790,9 @@ impl Drop for Mesh {
         let (peers, crypto) = {
             let mut inner = self.inner.borrow_mut();
             let peers: Vec<Peer> = inner.peers.drain().map(|(_, p)| p).collect();
+            if let Some(old) = inner.prepared.take() {
+                old.discard(&inner.crypto);
+            }
             (peers, inner.crypto.clone())
         };
         crypto.set_listener(None);
@@ -946,6 +1016,17 @@ impl Inner {
         Ok(config)
     }
 
+    /// A new connection with `policy` and a certificate made ahead.
+    fn new_connection(&self, policy: TransportPolicy) -> Result<RtcPeerConnection, RtcError> {
+        let config = self.configuration(policy)?;
+        // Only here, not in `configuration`: `setConfiguration` refuses
+        // certificates other than the connection's own.
+        if let Some(certificate) = super::certificate::take() {
+            config.set_certificates(&Array::of1(&certificate));
+        }
+        Ok(RtcPeerConnection::new_with_configuration(&config)?)
+    }
+
     fn create_peer(
         &self,
         rc: &Rc<RefCell<Inner>>,
@@ -953,13 +1034,18 @@ impl Inner {
         is_offerer: bool,
         policy: TransportPolicy,
     ) -> Result<Peer, RtcError> {
-        let config = self.configuration(policy)?;
-        // Only here, not in `configuration`: `setConfiguration` refuses
-        // certificates other than the connection's own.
-        if let Some(certificate) = super::certificate::take() {
-            config.set_certificates(&Array::of1(&certificate));
-        }
-        let pc = RtcPeerConnection::new_with_configuration(&config)?;
+        let pc = self.new_connection(policy)?;
+        Self::peer_on(rc, pc, id, is_offerer, policy)
+    }
+
+    /// `pc` as the connection to `id`, with its handlers.
+    fn peer_on(
+        rc: &Rc<RefCell<Inner>>,
+        pc: RtcPeerConnection,
+        id: ParticipantId,
+        is_offerer: bool,
+        policy: TransportPolicy,
+    ) -> Result<Peer, RtcError> {
         let weak = Rc::downgrade(rc);
         let handlers = install_handlers(&pc, &weak, id);
         Ok(Peer {
@@ -993,81 +1079,86 @@ impl Inner {
     /// Offerer: one sendrecv transceiver per kind, sender transform first,
     /// then the track.
     fn add_offerer_slots(&mut self, id: ParticipantId) -> Vec<RtcEvent> {
-        let mut events = Vec::new();
-        let (crypto, path) = (self.crypto.clone(), self.path);
-        let tracks = self.tracks.clone();
-        let sending = self.sending;
-        let Some(peer) = self.peers.get_mut(&id) else {
-            return events;
+        let Some(peer) = self.peers.get(&id) else {
+            return Vec::new();
         };
+        let (slots, failed) = self.offerer_slots(&peer.pc, &peer.tag, peer.paused);
+        if let Some(peer) = self.peers.get_mut(&id) {
+            peer.slots = slots;
+        }
+        failed
+            .into_iter()
+            .map(|(direction, kind, reason)| RtcEvent::TransformFailed {
+                peer: id,
+                direction,
+                kind,
+                reason,
+            })
+            .collect()
+    }
+
+    /// The offerer's slots on `pc`, its transforms made under `tag`, and
+    /// the transforms that failed.
+    fn offerer_slots(
+        &self,
+        pc: &RtcPeerConnection,
+        tag: &str,
+        paused: bool,
+    ) -> (Vec<Slot>, Vec<(Direction, MediaKind, String)>) {
+        let mut slots = Vec::new();
+        let mut failed = Vec::new();
         for kind in KINDS {
             let init = RtcRtpTransceiverInit::new();
-            init.set_direction(if sends(sending, kind) {
+            init.set_direction(if sends(self.sending, kind) {
                 RtcRtpTransceiverDirection::Sendrecv
             } else {
                 RtcRtpTransceiverDirection::Recvonly
             });
-            let transceiver = peer
-                .pc
-                .add_transceiver_with_str_and_init(kind.as_str(), &init);
+            let transceiver = pc.add_transceiver_with_str_and_init(kind.as_str(), &init);
             set_codec_preferences(&transceiver, kind);
             let sender = transceiver.sender();
-            let attached = attach_transform(
-                &crypto,
-                path,
+            let options = |direction| StreamOptions {
+                peer: tag.to_owned(),
+                direction,
+                kind,
+            };
+            let sender_transform = match attach_transform(
+                &self.crypto,
+                self.path,
                 &sender,
-                StreamOptions {
-                    peer: peer.tag.clone(),
-                    direction: Direction::Send,
-                    kind,
-                },
-            );
-            let sender_transform = match attached {
+                options(Direction::Send),
+            ) {
                 Ok(()) => {
-                    if let Some(track) = &tracks[kind_index(kind)]
-                        && !peer.paused
+                    if let Some(track) = &self.tracks[kind_index(kind)]
+                        && !paused
                     {
                         set_track(&sender, Some(track));
                     }
                     true
                 }
                 Err(e) => {
-                    events.push(RtcEvent::TransformFailed {
-                        peer: id,
-                        direction: Direction::Send,
-                        kind,
-                        reason: e.to_string(),
-                    });
+                    failed.push((Direction::Send, kind, e.to_string()));
                     false
                 }
             };
             // Script path: Chromium 156 never runs a receiver transform
             // set in the offerer's `track` event (frames bypass it and
             // reach the decoder; measured), so attach it up front.
-            let receiver_transform = path == TransformPath::Script
+            let receiver_transform = self.path == TransformPath::Script
                 && !self.late_receiver_transforms
                 && match attach_transform(
-                    &crypto,
-                    path,
+                    &self.crypto,
+                    self.path,
                     &transceiver.receiver(),
-                    StreamOptions {
-                        peer: peer.tag.clone(),
-                        direction: Direction::Recv,
-                        kind,
-                    },
+                    options(Direction::Recv),
                 ) {
                     Ok(()) => true,
                     Err(e) => {
-                        events.push(RtcEvent::TransformFailed {
-                            peer: id,
-                            direction: Direction::Recv,
-                            kind,
-                            reason: e.to_string(),
-                        });
+                        failed.push((Direction::Recv, kind, e.to_string()));
                         false
                     }
                 };
-            peer.slots.push(Slot {
+            slots.push(Slot {
                 kind,
                 transceiver,
                 sender_transform,
@@ -1075,7 +1166,7 @@ impl Inner {
                 receiver_transform,
             });
         }
-        events
+        (slots, failed)
     }
 
     /// Finds or creates the slot of `transceiver`, attaching the sender
@@ -1654,6 +1745,28 @@ fn local_sdp(pc: &RtcPeerConnection) -> Result<String, RtcError> {
 /// once, in the caller's task, not in a spawned one that would run after
 /// the renders already queued.
 fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool) {
+    let Some(pc) = inner.borrow().peers.get(&id).map(|p| p.pc.clone()) else {
+        return;
+    };
+    let asked = if ice_restart {
+        let options = RtcOfferOptions::new();
+        options.set_ice_restart(true);
+        Ok(pc.create_offer_with_rtc_offer_options(&options))
+    } else {
+        make_and_set_local(&pc)
+    };
+    send_offer(inner, id, asked, ice_restart, Vec::new());
+}
+
+/// Emits the offer `asked` makes (a restart's is set first), or reports
+/// why there is none.
+fn send_offer(
+    inner: &Rc<RefCell<Inner>>,
+    id: ParticipantId,
+    asked: Result<js_sys::Promise, RtcError>,
+    ice_restart: bool,
+    gathered: Vec<Signal>,
+) {
     let pc = {
         let mut i = inner.borrow_mut();
         let Some(peer) = i.peers.get_mut(&id) else {
@@ -1662,13 +1775,6 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
         peer.negotiating = true;
         peer.offer_started_ms = Date::now();
         peer.pc.clone()
-    };
-    let asked = if ice_restart {
-        let options = RtcOfferOptions::new();
-        options.set_ice_restart(true);
-        Ok(pc.create_offer_with_rtc_offer_options(&options))
-    } else {
-        make_and_set_local(&pc)
     };
     let weak = Rc::downgrade(inner);
     spawn_local(async move {
@@ -1688,10 +1794,22 @@ fn start_offer(inner: &Rc<RefCell<Inner>>, id: ParticipantId, ice_restart: bool)
         .await;
         let Some(inner) = weak.upgrade() else { return };
         let events = match result {
-            Ok(sdp) => vec![RtcEvent::Signal {
-                peer: id,
-                signal: Signal::Offer { sdp },
-            }],
+            Ok(sdp) => {
+                // Candidates gathered before anyone listened, and not in
+                // the description already: after it, as trickled ones come.
+                let missing: Vec<Signal> = gathered
+                    .into_iter()
+                    .filter(|signal| match signal {
+                        Signal::Ice { candidate, .. } => !sdp.contains(candidate.as_str()),
+                        _ => false,
+                    })
+                    .collect();
+                let offer = Signal::Offer { sdp };
+                std::iter::once(offer)
+                    .chain(missing)
+                    .map(|signal| RtcEvent::Signal { peer: id, signal })
+                    .collect()
+            }
             Err(e) => {
                 if let Some(peer) = inner.borrow_mut().peers.get_mut(&id) {
                     peer.negotiating = false;

@@ -588,6 +588,7 @@ impl Inner {
                     #[cfg(feature = "test-hooks")]
                     test_hooks::skip_decrypt_if_asked(&mesh.crypto(), &participant);
                 }
+                self.prepare_offer();
                 if !self.session.as_ref().is_some_and(Session::is_host) {
                     // A guest enters the call as soon as the counsellor is verified.
                     if !self.in_call && self.mesh.is_some() {
@@ -681,6 +682,7 @@ impl Inner {
                 }
                 self.invites.knocks.retain(|k| k.id != member.0);
                 self.invites.admitted.retain(|k| k.id != member.0);
+                self.prepare_offer();
                 self.refresh();
             }
             Event::Rejected { reason, .. } => {
@@ -776,6 +778,28 @@ impl Inner {
     }
 
     /// Which candidates the link with `member` may use.
+    /// Counsellor: the connection for a guest she let in whose handshake
+    /// is still under way, made now, so that its offer is ready when the
+    /// handshake ends (`rtc/mesh/prepared.rs`); closed when nobody waits.
+    fn prepare_offer(&self) {
+        if crate::GUEST_MODULE || !self.session.as_ref().is_some_and(Session::is_host) {
+            return;
+        }
+        let Some(mesh) = self.mesh.as_ref() else {
+            return;
+        };
+        let waiting = self
+            .invites
+            .admitted
+            .iter()
+            .map(|k| MemberId(k.id))
+            .find(|member| !self.peers.contains_key(member));
+        match waiting {
+            Some(member) => mesh.prepare_offer(self.policy_for(member)),
+            None => mesh.drop_prepared(),
+        }
+    }
+
     fn policy_for(&self, member: MemberId) -> TransportPolicy {
         let link = Link {
             me_counsellor: self.session.as_ref().is_some_and(Session::is_host),
@@ -1113,6 +1137,7 @@ impl Inner {
         }
         self.crypto = Some(crypto);
         self.mesh = Some(mesh);
+        self.prepare_offer();
         self.pause_guest_links();
     }
 
@@ -1309,6 +1334,8 @@ impl Inner {
                         s.admit(MemberId(id))
                     }
                 });
+                // After the admission has left: its handshake runs meanwhile.
+                self.prepare_offer();
                 // The counsellor's decision is part of what a reload keeps.
                 self.persist();
                 self.refresh();

@@ -112,6 +112,7 @@ fn handle_message(state: &Rc<RefCell<State>>, data: &JsValue) {
             // streams error out on their next frame.
             drop(dropped);
         }
+        ToWorker::Retag { peer, to } => state.borrow_mut().retag(peer, to),
         ToWorker::LegacyStreams {
             options,
             readable,

@@ -8,6 +8,7 @@
 //! | `{type:"set_sender_key", kid, key: Uint8Array(32), suite}` | the local participant's key for every outgoing stream (one shared counter); a KID can be used once per worker |
 //! | `{type:"set_receiver_key", peer, kid, key: Uint8Array(32), suite}` | a remote participant's key |
 //! | `{type:"forget_peer", peer}` | drop the peer's keys and stop its streams |
+//! | `{type:"retag", peer, to}` | the streams made for `peer` (a prepared connection's placeholder) belong to `to` from now on, also those whose transform is still on its way |
 //! | `{type:"legacy_streams", peer, direction:"send"\|"recv", kind:"audio"\|"video", readable, writable}` | streams from Chromium's `createEncodedStreams()` (transferred) |
 //! | `{type:"skip_decrypt", peer, on}` | test-hooks builds only: pass that peer's frames through undecrypted |
 //! | `{type:"pass_through"}` | test-hooks builds only (`cargo xtask bench cpu`): from now on every frame of every stream passes unchanged, no crypto at all |
@@ -144,6 +145,12 @@ pub enum ToWorker {
     ForgetPeer {
         peer: String,
     },
+    /// A prepared connection was given to its participant: its streams,
+    /// made under a placeholder tag, now use `to`'s keys.
+    Retag {
+        peer: String,
+        to: String,
+    },
     LegacyStreams {
         options: StreamOptions,
         readable: ReadableStream,
@@ -172,6 +179,7 @@ impl core::fmt::Debug for ToWorker {
                 write!(f, "SetReceiverKey {{ peer: {peer}, kid: {kid} }}")
             }
             ToWorker::ForgetPeer { peer } => write!(f, "ForgetPeer {{ peer: {peer} }}"),
+            ToWorker::Retag { peer, to } => write!(f, "Retag {{ peer: {peer}, to: {to} }}"),
             ToWorker::LegacyStreams { options, .. } => write!(f, "LegacyStreams {options:?}"),
             #[cfg(feature = "test-hooks")]
             ToWorker::SkipDecrypt { peer, on } => {
@@ -216,15 +224,20 @@ fn get_string(value: &JsValue, field: &'static str) -> Result<String, ProtocolEr
 }
 
 fn get_peer(value: &JsValue) -> Result<String, ProtocolError> {
-    let peer = get_string(value, "peer")?;
-    if peer.len() == 32
-        && peer
+    get_tag(value, "peer")
+}
+
+/// A participant id as 32 lower-case hex digits, from the field `name`.
+fn get_tag(value: &JsValue, name: &'static str) -> Result<String, ProtocolError> {
+    let tag = get_string(value, name)?;
+    if tag.len() == 32
+        && tag
             .bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
-        Ok(peer)
+        Ok(tag)
     } else {
-        Err(ProtocolError::Field("peer"))
+        Err(ProtocolError::Field(name))
     }
 }
 
@@ -304,6 +317,11 @@ impl ToWorker {
                 set("type", &"forget_peer".into())?;
                 set("peer", &peer.as_str().into())?;
             }
+            ToWorker::Retag { peer, to } => {
+                set("type", &"retag".into())?;
+                set("peer", &peer.as_str().into())?;
+                set("to", &to.as_str().into())?;
+            }
             ToWorker::LegacyStreams {
                 options,
                 readable,
@@ -359,6 +377,10 @@ impl ToWorker {
             },
             "forget_peer" => ToWorker::ForgetPeer {
                 peer: get_peer(value)?,
+            },
+            "retag" => ToWorker::Retag {
+                peer: get_peer(value)?,
+                to: get_tag(value, "to")?,
             },
             "legacy_streams" => ToWorker::LegacyStreams {
                 options: StreamOptions::from_js(value)?,

@@ -236,6 +236,9 @@ pub(crate) struct State {
     used_sender_kids: HashSet<u64>,
     peers: HashMap<String, ReceiverKeyStore>,
     streams: Vec<Stream>,
+    /// Placeholder tags of prepared connections and whose they became
+    /// (`retag`): a transform made under one may still be on its way.
+    retagged: Vec<(String, String)>,
     next_id: u32,
     clock: Clock,
     /// Every frame's bytes pass through this one buffer: copied in from
@@ -267,6 +270,7 @@ impl State {
             used_sender_kids: HashSet::new(),
             peers: HashMap::new(),
             streams: Vec::new(),
+            retagged: Vec::new(),
             next_id: 0,
             clock: Clock::new(),
             buffer: Vec::new(),
@@ -341,10 +345,36 @@ impl State {
             .collect())
     }
 
+    /// The streams made under the placeholder `peer` are `to`'s from now
+    /// on, and so are those still to come (a transform is announced to the
+    /// worker by its own event, which may come after this message).
+    pub(crate) fn retag(&mut self, peer: String, to: String) {
+        for stream in self.streams.iter_mut().filter(|s| s.options.peer == peer) {
+            stream.options.peer.clone_from(&to);
+        }
+        self.retagged
+            .retain(|(placeholder, _)| *placeholder != peer);
+        self.retagged.push((peer, to));
+    }
+
+    /// Whose a new stream made under `tag` is (see [`State::retag`]).
+    fn owner_of(&self, tag: String) -> String {
+        match self
+            .retagged
+            .iter()
+            .find(|(placeholder, _)| *placeholder == tag)
+        {
+            Some((_, to)) => to.clone(),
+            None => tag,
+        }
+    }
+
     /// Forgets the peer's keys and returns its streams for dropping (their
     /// pipes error out on the next frame).
     pub(crate) fn forget_peer(&mut self, peer: &str) -> Vec<Stream> {
         self.peers.remove(peer);
+        self.retagged
+            .retain(|(placeholder, to)| placeholder != peer && to != peer);
         #[cfg(feature = "test-hooks")]
         self.skip_decrypt.remove(peer);
         let (gone, kept) = std::mem::take(&mut self.streams)
@@ -758,13 +788,14 @@ pub(crate) fn request_key_frames(state: &Rc<RefCell<State>>, requests: Vec<KeyFr
 /// Pipes `readable` through a frame transform into `writable`.
 pub(crate) fn attach(
     state: &Rc<RefCell<State>>,
-    options: StreamOptions,
+    mut options: StreamOptions,
     readable: ReadableStream,
     writable: WritableStream,
     transformer: Option<RtcRtpScriptTransformer>,
 ) {
     let id = {
         let mut s = state.borrow_mut();
+        options.peer = s.owner_of(std::mem::take(&mut options.peer));
         s.next_id = s.next_id.wrapping_add(1);
         s.next_id
     };
