@@ -450,9 +450,13 @@ impl Mesh {
                 return Err(RtcError::PeerExists);
             }
             let sending = inner.sending;
-            let prepared = inner
-                .prepared
-                .take_if(|p| is_offerer && p.fits(policy, sending));
+            // Only the counsellor prepares: the guest's module leaves this out.
+            let prepared = match crate::GUEST_MODULE {
+                true => None,
+                false => inner
+                    .prepared
+                    .take_if(|p| is_offerer && p.fits(policy, sending)),
+            };
             let mut events = Vec::new();
             let prepared_offer = match prepared {
                 Some(prepared) => {
