@@ -777,7 +777,6 @@ impl Inner {
         }
     }
 
-    /// Which candidates the link with `member` may use.
     /// Counsellor: the connection for a guest she let in whose handshake
     /// is still under way, made now, so that its offer is ready when the
     /// handshake ends (`rtc/mesh/prepared.rs`); closed when nobody waits.
@@ -800,6 +799,7 @@ impl Inner {
         }
     }
 
+    /// Which candidates the link with `member` may use.
     fn policy_for(&self, member: MemberId) -> TransportPolicy {
         let link = Link {
             me_counsellor: self.session.as_ref().is_some_and(Session::is_host),
