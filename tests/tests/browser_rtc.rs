@@ -868,3 +868,51 @@ async fn lost_ice_restart_offer_is_sent_again() {
     assert_flows(&call, path, "after the lost offer was sent again", &r).await;
     call.browser.close().await;
 }
+
+/// The worker reads `retag` (a prepared connection's placeholder handed to
+/// its participant) only with two participant tags: a malformed `peer` or
+/// `to` is refused with an error, a well-formed one is taken silently.
+#[tokio::test]
+#[ignore = "needs Chromium and the built app: run cargo xtask test"]
+async fn the_worker_refuses_a_malformed_retag() {
+    let call = start_call("script", "{}").await;
+    let tag = "0123456789abcdef0123456789abcdef";
+    let replies = call
+        .browser
+        .eval_async(&format!(
+            "const done = arguments[arguments.length - 1];
+             const w = new Worker('/confide-worker_loader.js');
+             const seen = [];
+             let pongs = 0;
+             w.onmessage = e => {{
+               const d = e.data;
+               if (d === 'ready') {{
+                 w.postMessage({{ type: 'retag', peer: '{tag}', to: 'not a tag' }});
+                 w.postMessage({{ type: 'retag', peer: 'ABC', to: '{tag}' }});
+                 w.postMessage({{ type: 'retag', peer: '{tag}', to: '{tag}' }});
+                 w.postMessage('ping');
+                 return;
+               }}
+               // The worker's own pong follows its ready; the second answers our ping.
+               if (d === 'pong' && ++pongs === 2) {{ w.terminate(); done(seen); return; }}
+               if (typeof d === 'object' && d.type === 'error') seen.push('error: ' + d.reason);
+             }};"
+        ))
+        .await;
+    let replies: Vec<&str> = replies
+        .as_array()
+        .expect("the worker's replies")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    // Messages are handled in order: both refusals come before the pong
+    // that follows the third, well-formed message, which adds none.
+    assert_eq!(
+        replies,
+        [
+            "error: bad message: missing or invalid field to",
+            "error: bad message: missing or invalid field peer",
+        ],
+        "two malformed retags refused, the well-formed one taken without a word"
+    );
+}
